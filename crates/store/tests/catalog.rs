@@ -46,7 +46,7 @@ impl TestDb {
         if let Some((admin, name)) = self.pg {
             use sqlx::Connection;
             if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.ok();
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok();
             }
         }
     }
