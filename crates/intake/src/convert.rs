@@ -735,8 +735,13 @@ fn splits(ctx: &mut Ctx, node: &Node, path: &str, payees: &BTreeSet<PayeeId>) ->
         let payee = t.req(ctx, "payee").and_then(|n| {
             let id = parsed(ctx, n, &t.path("payee"), PayeeId::parse)?;
             if !payees.contains(&id) {
-                let known = payees.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
-                ctx.error(n.loc, &t.path("payee"), Some(id.to_string()), format!("the id of a payee listed in [[payees]] (known: {known})"));
+                let expected = if payees.is_empty() {
+                    "the id of a payee listed in [[payees]] (this release lists none)".to_owned()
+                } else {
+                    let known = payees.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
+                    format!("the id of a payee listed in [[payees]] (known: {known})")
+                };
+                ctx.error(n.loc, &t.path("payee"), Some(id.to_string()), expected);
                 return None;
             }
             if out.iter().any(|s| s.payee == id) {

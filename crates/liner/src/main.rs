@@ -1,1 +1,282 @@
-fn main() {}
+//! `liner`: the operator's command line. It wires the crates together and holds no business
+//! rules of its own: intake parses, the file store keeps bytes, the store keeps the catalog.
+//!
+//! Output contract: stdout carries data (tables, or JSON with `--json`); stderr carries logs,
+//! progress and errors. Exit codes: 0 ok, 1 error (including rejected input), 2 usage.
+
+mod config;
+mod import;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use config::{Config, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(name = "liner", version, about = "Liner: a music distributor's pipeline from release intake to royalties")]
+struct Cli {
+    /// Config file (default: ./liner.toml if present). Env: LINER_CONFIG.
+    #[arg(long, short = 'c', global = true)]
+    config: Option<PathBuf>,
+    /// Catalog database URL: sqlite://PATH or postgres://USER@HOST/DB. Env: LINER_DATABASE, DATABASE_URL.
+    #[arg(long, global = true)]
+    database: Option<String>,
+    /// Content-addressed file store folder. Env: LINER_FILES.
+    #[arg(long, global = true)]
+    files: Option<PathBuf>,
+    /// DSP profiles folder. Env: LINER_PROFILES.
+    #[arg(long, global = true)]
+    profiles: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the catalog (SQLite file or PostgreSQL schema) and the file store.
+    Init,
+    /// Import releases: folders with release.toml/json, .toml/.json documents, .csv sheets.
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print one JSON object per input release on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the releases in the catalog.
+    Releases {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one release; with --json, the document (re-importable as is).
+    Show {
+        upc: String,
+        /// A past revision instead of the current one.
+        #[arg(long)]
+        revision: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List and check the DSP profiles.
+    Profiles {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render the fixture documents and synthesize their audio and artwork.
+    Fixtures {
+        /// The fixtures folder.
+        #[arg(long, default_value = "fixtures")]
+        dir: PathBuf,
+        /// Synthesize media again even where files exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the JSON Schema of the release document.
+    Schema,
+    /// The main job on the fixtures with embedded defaults: fixtures, init, import, list, show.
+    Demo {
+        /// Where the demo's catalog, file store and artifacts go.
+        #[arg(long, default_value = "liner-demo")]
+        out: PathBuf,
+        /// The fixtures folder.
+        #[arg(long, default_value = "fixtures")]
+        fixtures: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let overrides = Overrides { config: cli.config.clone(), database: cli.database.clone(), files: cli.files.clone(), profiles: cli.profiles.clone() };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, overrides)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
+    match command {
+        Command::Init => {
+            let cfg = Config::load(&overrides)?;
+            let catalog = store::Store::open(&cfg.database, store::OpenMode::Create).await?;
+            filestore::FileStore::open(&cfg.files)?;
+            let counts = catalog.table_counts().await?;
+            catalog.close().await;
+            eprintln!("config: {}\ncatalog ready at {} ({} releases); file store at {}", cfg.source, store::redact(&cfg.database), counts.iter().find(|(t, _)| *t == "releases").map_or(0, |(_, n)| *n), cfg.files.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { paths, json } => {
+            let cfg = Config::load(&overrides)?;
+            import::run(&cfg, &paths, json).await
+        }
+        Command::Releases { json } => {
+            let cfg = Config::load(&overrides)?;
+            let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+            let list = catalog.releases().await?;
+            catalog.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print_releases(&list);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { upc, revision, json } => {
+            let cfg = Config::load(&overrides)?;
+            let upc = model::Icpn::parse(&upc).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+            let rev = catalog.revision(&upc, revision).await?;
+            let summary = catalog.release(&upc).await?;
+            catalog.close().await;
+            let (Some(rev), Some(summary)) = (rev, summary) else {
+                let what = revision.map(|r| format!(" revision {r}")).unwrap_or_default();
+                anyhow::bail!("no release {upc}{what} in the catalog");
+            };
+            let doc: serde_json::Value = serde_json::from_str(&rev.document).context("stored document")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print_release(&summary, &rev, &doc);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Profiles { json } => {
+            let cfg = Config::load(&overrides)?;
+            let profiles = profiles::load_dir(&cfg.profiles).map_err(|errs| {
+                anyhow::anyhow!("{} profile problem(s):\n  {}", errs.len(), errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))
+            })?;
+            if json {
+                let list: Vec<_> = profiles
+                    .iter()
+                    .map(|p| serde_json::json!({
+                        "name": p.name, "display_name": p.display_name, "party_id": p.party_id.to_string(),
+                        "ern_version": p.ern_version.to_string(),
+                        "commercial_models": p.commercial_models.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+                        "lead_time_days": { "warn": p.lead_time.warn_days, "refuse": p.lead_time.refuse_days },
+                    }))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!("{:<16} {:<16} {:<7} {:<20} models", "profile", "dsp", "ern", "party id");
+                for p in &profiles {
+                    let models = p.commercial_models.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+                    println!("{:<16} {:<16} {:<7} {:<20} {models}", p.name, p.display_name, p.ern_version.to_string(), p.party_id.to_string());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fixtures { dir, force } => {
+            let mode = if force { fixtures::Regenerate::All } else { fixtures::Regenerate::Missing };
+            let report = fixtures::generate(&dir, chrono::Local::now().date_naive(), mode)?;
+            eprintln!("fixtures: {} documents rendered, {} media files synthesized, {} kept", report.documents.len(), report.synthesized.len(), report.kept);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            println!("{}", release_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { out, fixtures } => demo(&out, &fixtures).await,
+    }
+}
+
+/// The JSON Schema of the release document, as committed in `schemas/release.schema.json`.
+pub(crate) fn release_schema() -> String {
+    let schema = schemars::schema_for!(model::Release);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+fn print_releases(list: &[store::ReleaseSummary]) {
+    if list.is_empty() {
+        eprintln!("the catalog has no releases yet: `liner import <folder>`");
+        return;
+    }
+    println!("{:<14} {:<7} {:<11} {:>6} {:<9} {:>3}  title / artist", "upc", "type", "date", "tracks", "status", "rev");
+    for r in list {
+        println!("{:<14} {:<7} {:<11} {:>6} {:<9} {:>3}  {} — {}", r.upc, r.release_type, r.release_date, r.tracks, r.status, r.revision, r.title, r.artist);
+    }
+}
+
+fn print_release(summary: &store::ReleaseSummary, rev: &store::StoredRevision, doc: &serde_json::Value) {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    println!("{} — {}", summary.title, summary.artist);
+    println!("  UPC {}   {}   {}   label {}", summary.upc, summary.release_type, summary.release_date, summary.label);
+    println!("  status {}   revision {} (imported {} from {})", summary.status, rev.revision, rev.imported_at, rev.source);
+    println!("  language {}   parental advisory {}   genre {}", s(&doc["language"]), s(&doc["parental_advisory"]), s(&doc["genre"]));
+    println!("  artwork {}", s(&doc["artwork"]["file"]));
+    if let Some(tracks) = doc["tracks"].as_array() {
+        for t in tracks {
+            let version = t["version"].as_str().map(|v| format!(" ({v})")).unwrap_or_default();
+            let artists = t["artists"].as_array().map(|a| a.iter().map(|x| format!("{} [{}]", s(&x["name"]), s(&x["role"]))).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+            println!("  {}-{:>2}  {}  {:>6}  {}{}  — {}", t["disc"], t["number"], s(&t["isrc"]), s(&t["duration"]), s(&t["title"]), version, artists);
+        }
+    }
+}
+
+async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let report = fixtures::generate(fixtures_dir, chrono::Local::now().date_naive(), fixtures::Regenerate::Missing)
+        .with_context(|| format!("generating fixtures in {}", fixtures_dir.display()))?;
+    eprintln!("[1/4] fixtures: {} documents, {} media files synthesized, {} already there", report.documents.len(), report.synthesized.len(), report.kept);
+
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let cfg = Config {
+        database: store::sqlite_url(&out.join("catalog.db")),
+        files: out.join("files"),
+        profiles: PathBuf::from("deploy/dsps"),
+        source: "demo".into(),
+    };
+    store::Store::open(&cfg.database, store::OpenMode::Create).await?.close().await;
+    filestore::FileStore::open(&cfg.files)?;
+    eprintln!("[2/4] catalog: {}", store::redact(&cfg.database));
+
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+    inputs.sort();
+    inputs.push(fixtures_dir.join("sheets/catalog.csv"));
+    eprintln!("[3/4] import: {} inputs", inputs.len());
+    let code = import::run(&cfg, &inputs, false).await?;
+
+    eprintln!("[4/4] catalog contents:");
+    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+    let list = catalog.releases().await?;
+    print_releases(&list);
+    if let Some(first) = list.first() {
+        let upc = model::Icpn::parse(&first.upc).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(rev) = catalog.revision(&upc, None).await? {
+            let doc: serde_json::Value = serde_json::from_str(&rev.document)?;
+            println!();
+            print_release(first, &rev, &doc);
+            let path = out.join(format!("{}.json", first.upc));
+            std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
+            eprintln!("wrote {} (`liner show {} --json`)", path.display(), first.upc);
+        }
+    }
+    catalog.close().await;
+    eprintln!("demo done in {:.1}s; artifacts in {}", started.elapsed().as_secs_f64(), out.display());
+    Ok(code)
+}

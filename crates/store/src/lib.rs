@@ -201,19 +201,6 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Records a stored file; a file already known keeps its first record.
-    pub async fn record_file(&self, f: &FileRecord) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO files (sha256, md5, size, original_name, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING")
-            .bind(f.sha256.to_string())
-            .bind(&f.md5)
-            .bind(f.size as i64)
-            .bind(&f.original_name)
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn file(&self, hash: &ContentHash) -> Result<Option<FileRecord>, StoreError> {
         let row = sqlx::query("SELECT sha256, md5, size, original_name FROM files WHERE sha256 = $1")
             .bind(hash.to_string())
@@ -227,15 +214,16 @@ impl Store {
         }))
     }
 
-    /// Imports one release whose file references are all content hashes already recorded
-    /// with [`Store::record_file`]. One transaction: whole or nothing.
-    pub async fn import_release(&self, release: &Release, source: &str) -> Result<ImportOutcome, StoreError> {
+    /// Imports one release whose file references are all content hashes: either among
+    /// `files` (recorded in the same transaction) or already in the catalog. One transaction:
+    /// the release, its revision, tracks, label, payees and file records, whole or nothing.
+    pub async fn import_release(&self, release: &Release, files: &[FileRecord], source: &str) -> Result<ImportOutcome, StoreError> {
         let upc = release.upc.to_string();
         for (_, r) in release.file_refs() {
             match r {
                 FileRef::Path(p) => return Err(StoreError::UnstoredFile { upc, path: p.clone() }),
                 FileRef::Stored(h) => {
-                    if self.file(h).await?.is_none() {
+                    if !files.iter().any(|f| &f.sha256 == h) && self.file(h).await?.is_none() {
                         return Err(StoreError::UnknownFile { upc, hash: h.to_string() });
                     }
                 }
@@ -261,6 +249,17 @@ impl Store {
             }
         }
         let revision = current.as_ref().map_or(1, |(r, _)| r + 1);
+
+        for f in files {
+            sqlx::query("INSERT INTO files (sha256, md5, size, original_name, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING")
+                .bind(f.sha256.to_string())
+                .bind(&f.md5)
+                .bind(f.size as i64)
+                .bind(&f.original_name)
+                .bind(&ts)
+                .execute(&mut *tx)
+                .await?;
+        }
 
         // Label and payee records: written only when they differ, so an unchanged import
         // leaves every row as it was.

@@ -1,0 +1,142 @@
+//! Configuration, layered: built-in defaults < `liner.toml` < environment (`DATABASE_URL`,
+//! then `LINER_*`) < command-line flags. Relative paths in a config file are relative to that
+//! file's folder, so `liner -c /etc/liner/liner.toml` works from anywhere.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    database: Option<String>,
+    /// The content-addressed file store (audio, artwork, reports).
+    files: Option<PathBuf>,
+    /// Folder of DSP profiles (`*.toml`).
+    profiles: Option<PathBuf>,
+}
+
+/// Flags that override the environment and the file.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Overrides {
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) database: Option<String>,
+    pub(crate) files: Option<PathBuf>,
+    pub(crate) profiles: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) database: String,
+    pub(crate) files: PathBuf,
+    pub(crate) profiles: PathBuf,
+    /// Where each value came from, for `liner init` and error messages.
+    pub(crate) source: String,
+}
+
+pub(crate) const DEFAULT_DIR: &str = ".liner";
+
+impl Config {
+    pub(crate) fn load(o: &Overrides) -> Result<Config> {
+        Config::load_with(o, |k| std::env::var(k).ok())
+    }
+
+    /// `env` is a parameter so tests can layer without touching the process environment.
+    pub(crate) fn load_with(o: &Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let mut database = format!("sqlite://{DEFAULT_DIR}/catalog.db");
+        let mut files = PathBuf::from(DEFAULT_DIR).join("files");
+        let mut profiles = PathBuf::from("deploy/dsps");
+        let mut source = "defaults".to_owned();
+
+        let explicit = o.config.clone().or_else(|| env("LINER_CONFIG").map(PathBuf::from));
+        let path = explicit.clone().unwrap_or_else(|| PathBuf::from("liner.toml"));
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let file: ConfigFile = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+            if let Some(d) = file.database {
+                database = match d.strip_prefix("sqlite://") {
+                    Some(p) if !Path::new(p).is_absolute() => format!("sqlite://{}", base.join(p).display()),
+                    _ => d,
+                };
+            }
+            if let Some(f) = file.files {
+                files = rel(f);
+            }
+            if let Some(p) = file.profiles {
+                profiles = rel(p);
+            }
+            source = path.display().to_string();
+        } else if let Some(p) = explicit {
+            bail!("config file {} does not exist", p.display());
+        }
+
+        if let Some(url) = env("DATABASE_URL") {
+            database = url;
+        }
+        if let Some(url) = env("LINER_DATABASE") {
+            database = url;
+        }
+        if let Some(f) = env("LINER_FILES") {
+            files = PathBuf::from(f);
+        }
+        if let Some(p) = env("LINER_PROFILES") {
+            profiles = PathBuf::from(p);
+        }
+        if let Some(d) = &o.database {
+            database = d.clone();
+        }
+        if let Some(f) = &o.files {
+            files = f.clone();
+        }
+        if let Some(p) = &o.profiles {
+            profiles = p.clone();
+        }
+        if store::Backend::of_url(&database).is_none() {
+            bail!("database {:?} is not a sqlite:// or postgres:// URL", store::redact(&database));
+        }
+        Ok(Config { database, files, profiles, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg_path = dir.path().join("liner.toml");
+        std::fs::write(&cfg_path, "database = \"sqlite://cat.db\"\nfiles = \"blobs\"\n").expect("write");
+        let o = Overrides { config: Some(cfg_path.clone()), ..Overrides::default() };
+        let none = |_: &str| None;
+        let c = Config::load_with(&o, none).expect("load");
+        assert_eq!(c.database, format!("sqlite://{}", dir.path().join("cat.db").display()), "relative to the file");
+        assert_eq!(c.files, dir.path().join("blobs"));
+        assert_eq!(c.profiles, PathBuf::from("deploy/dsps"), "default kept");
+
+        let env = |k: &str| match k {
+            "DATABASE_URL" => Some("postgres://a@h/x".to_owned()),
+            "LINER_FILES" => Some("/srv/files".to_owned()),
+            _ => None,
+        };
+        let c = Config::load_with(&o, env).expect("load");
+        assert_eq!(c.database, "postgres://a@h/x", "environment beats the file");
+        assert_eq!(c.files, PathBuf::from("/srv/files"));
+
+        let o2 = Overrides { database: Some("sqlite://flag.db".into()), ..o.clone() };
+        assert_eq!(Config::load_with(&o2, env).expect("load").database, "sqlite://flag.db", "flags beat everything");
+
+        std::fs::write(&cfg_path, "databse = \"x\"\n").expect("write");
+        let err = Config::load_with(&o, none).expect_err("typo in key");
+        assert!(err.to_string().contains("databse"), "{err}");
+        let missing = Overrides { config: Some(dir.path().join("nope.toml")), ..Overrides::default() };
+        assert!(Config::load_with(&missing, none).is_err());
+        let bad = Overrides { database: Some("mysql://x".into()), ..Overrides::default() };
+        assert!(Config::load_with(&bad, none).is_err());
+    }
+}
