@@ -24,11 +24,18 @@ pub enum FileStoreError {
     #[error("{hash} is not in the file store at {root}")]
     Missing { hash: ContentHash, root: PathBuf },
     #[error("stored file {path} is corrupt: its content hashes to {actual}, not {expected}")]
-    Corrupt { path: PathBuf, expected: ContentHash, actual: ContentHash },
+    Corrupt {
+        path: PathBuf,
+        expected: ContentHash,
+        actual: ContentHash,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> FileStoreError + '_ {
-    move |source| FileStoreError::Io { path: path.to_owned(), source }
+    move |source| FileStoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// What the store knows about a file's bytes.
@@ -107,7 +114,10 @@ impl FileStore {
         tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
         let parent = dest.parent().unwrap_or(&self.root).to_owned();
         fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-        tmp.persist(&dest).map_err(|e| FileStoreError::Io { path: dest.clone(), source: e.error })?;
+        tmp.persist(&dest).map_err(|e| FileStoreError::Io {
+            path: dest.clone(),
+            source: e.error,
+        })?;
         Ok(digests)
     }
 
@@ -127,19 +137,30 @@ impl FileStore {
             md5.update(&buf[..n]);
             size += n as u64;
         }
-        Ok(Digests { sha256: ContentHash::from_digest(&sha.finalize().into()), md5: hex::encode(md5.finalize()), size })
+        Ok(Digests {
+            sha256: ContentHash::from_digest(&sha.finalize().into()),
+            md5: hex::encode(md5.finalize()),
+            size,
+        })
     }
 
     /// Reads stored bytes, checking they still hash to their name.
     pub fn read_verified(&self, hash: &ContentHash) -> Result<Vec<u8>, FileStoreError> {
         let path = self.path_of(hash);
         if !path.is_file() {
-            return Err(FileStoreError::Missing { hash: hash.clone(), root: self.root.clone() });
+            return Err(FileStoreError::Missing {
+                hash: hash.clone(),
+                root: self.root.clone(),
+            });
         }
         let bytes = fs::read(&path).map_err(io_err(&path))?;
         let actual = ContentHash::from_digest(&Sha256::digest(&bytes).into());
         if &actual != hash {
-            return Err(FileStoreError::Corrupt { path, expected: hash.clone(), actual });
+            return Err(FileStoreError::Corrupt {
+                path,
+                expected: hash.clone(),
+                actual,
+            });
         }
         Ok(bytes)
     }
@@ -148,11 +169,18 @@ impl FileStore {
     pub fn verify(&self, hash: &ContentHash) -> Result<Digests, FileStoreError> {
         let path = self.path_of(hash);
         if !path.is_file() {
-            return Err(FileStoreError::Missing { hash: hash.clone(), root: self.root.clone() });
+            return Err(FileStoreError::Missing {
+                hash: hash.clone(),
+                root: self.root.clone(),
+            });
         }
         let d = FileStore::digest_file(&path)?;
         if &d.sha256 != hash {
-            return Err(FileStoreError::Corrupt { path, expected: hash.clone(), actual: d.sha256 });
+            return Err(FileStoreError::Corrupt {
+                path,
+                expected: hash.clone(),
+                actual: d.sha256,
+            });
         }
         Ok(d)
     }
@@ -173,14 +201,32 @@ mod tests {
         assert_eq!(d1, d2);
         assert_eq!(d1.size, 11);
         // Known digests of "hello liner", computed independently with sha256sum / md5sum.
-        assert_eq!(d1.sha256.hex(), "d9413423b219a303a3f8ca677d8d71dfe71712e158fae96cada1ebc3ee789fad");
+        assert_eq!(
+            d1.sha256.hex(),
+            "d9413423b219a303a3f8ca677d8d71dfe71712e158fae96cada1ebc3ee789fad"
+        );
         assert_eq!(d1.md5, "cce0ab2c8fb41dfeab7b575bf3b822a3");
-        assert_eq!(store.read_verified(&d1.sha256).expect("read"), b"hello liner");
-        assert_eq!(fs::read_dir(dir.path().join("files/tmp")).expect("tmp").count(), 0, "no temp files left behind");
+        assert_eq!(
+            store.read_verified(&d1.sha256).expect("read"),
+            b"hello liner"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path().join("files/tmp"))
+                .expect("tmp")
+                .count(),
+            0,
+            "no temp files left behind"
+        );
 
         // Corrupt the stored copy: reads must refuse it.
         fs::write(store.path_of(&d1.sha256), b"hello lineR").expect("corrupt");
-        assert!(matches!(store.read_verified(&d1.sha256), Err(FileStoreError::Corrupt { .. })));
-        assert!(matches!(store.verify(&d1.sha256), Err(FileStoreError::Corrupt { .. })));
+        assert!(matches!(
+            store.read_verified(&d1.sha256),
+            Err(FileStoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            store.verify(&d1.sha256),
+            Err(FileStoreError::Corrupt { .. })
+        ));
     }
 }

@@ -9,33 +9,79 @@ use std::fmt::Display;
 
 use chrono::NaiveDate;
 use model::{
-    AiDisclosure, AiExtent, AiPart, AiTrainingConsent, ArtistRole, Artwork, CommercialModel, Contributor,
-    ContributorRole, CountryCode, Currency, Deal, DisplayArtist, Duration, Email, FULL_SHARE_BP, FileRef, Grid,
-    IdError, Icpn, Isni, Isrc, Iswc, Label, LanguageTag, Money, ParentalAdvisory, Payee, PayeeId, Preview, Release,
-    ReleaseType, RightsLine, Split, Territories, Track, UseType,
+    AiDisclosure, AiExtent, AiPart, AiTrainingConsent, ArtistRole, Artwork, CommercialModel,
+    Contributor, ContributorRole, CountryCode, Currency, Deal, DisplayArtist, Duration, Email,
+    FULL_SHARE_BP, FileRef, Grid, Icpn, IdError, Isni, Isrc, Iswc, Label, LanguageTag, Money,
+    ParentalAdvisory, Payee, PayeeId, Preview, Release, ReleaseType, RightsLine, Split,
+    Territories, Track, UseType,
 };
 
 use crate::node::{Loc, Node, Value};
 use crate::{Diagnostic, LocatedFile};
 
 pub(crate) const RELEASE_KEYS: &[&str] = &[
-    "upc", "catalog_number", "grid", "title", "version", "release_type", "artists", "label", "p_line", "c_line",
-    "genre", "subgenre", "release_date", "original_release_date", "parental_advisory", "language", "territories",
-    "deals", "artwork", "ai", "ai_training", "payees", "tracks",
+    "upc",
+    "catalog_number",
+    "grid",
+    "title",
+    "version",
+    "release_type",
+    "artists",
+    "label",
+    "p_line",
+    "c_line",
+    "genre",
+    "subgenre",
+    "release_date",
+    "original_release_date",
+    "parental_advisory",
+    "language",
+    "territories",
+    "deals",
+    "artwork",
+    "ai",
+    "ai_training",
+    "payees",
+    "tracks",
 ];
 pub(crate) const ARTIST_KEYS: &[&str] = &["name", "role", "isni"];
 pub(crate) const CONTRIBUTOR_KEYS: &[&str] = &["name", "roles", "isni", "ai"];
 pub(crate) const RIGHTS_LINE_KEYS: &[&str] = &["year", "holder"];
 pub(crate) const LABEL_KEYS: &[&str] = &["name", "dpid", "email"];
-pub(crate) const PAYEE_KEYS: &[&str] = &["id", "name", "email", "currency", "payout_threshold", "payment_ref"];
-pub(crate) const DEAL_KEYS: &[&str] = &["commercial_model", "use_types", "start", "end", "territories"];
+pub(crate) const PAYEE_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "email",
+    "currency",
+    "payout_threshold",
+    "payment_ref",
+];
+pub(crate) const DEAL_KEYS: &[&str] = &[
+    "commercial_model",
+    "use_types",
+    "start",
+    "end",
+    "territories",
+];
 pub(crate) const TERRITORY_KEYS: &[&str] = &["include", "exclude"];
 pub(crate) const ARTWORK_KEYS: &[&str] = &["file", "ai"];
 pub(crate) const AI_KEYS: &[&str] = &["contains", "parts"];
 pub(crate) const AI_TRAINING_KEYS: &[&str] = &["generative", "non_generative", "data_mining"];
 pub(crate) const TRACK_KEYS: &[&str] = &[
-    "disc", "number", "isrc", "title", "version", "artists", "contributors", "duration", "explicit", "iswc",
-    "preview", "audio", "ai", "splits",
+    "disc",
+    "number",
+    "isrc",
+    "title",
+    "version",
+    "artists",
+    "contributors",
+    "duration",
+    "explicit",
+    "iswc",
+    "preview",
+    "audio",
+    "ai",
+    "splits",
 ];
 pub(crate) const PREVIEW_KEYS: &[&str] = &["start", "length"];
 pub(crate) const SPLIT_KEYS: &[&str] = &["payee", "basis_points"];
@@ -71,10 +117,21 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub(crate) fn new(file: impl Into<std::path::PathBuf>, text_scalars: bool) -> Ctx {
-        Ctx { file: file.into(), diags: Vec::new(), text_scalars, files: Vec::new() }
+        Ctx {
+            file: file.into(),
+            diags: Vec::new(),
+            text_scalars,
+            files: Vec::new(),
+        }
     }
 
-    pub(crate) fn error(&mut self, loc: Loc, field: &str, value: Option<String>, expected: impl Into<String>) {
+    pub(crate) fn error(
+        &mut self,
+        loc: Loc,
+        field: &str,
+        value: Option<String>,
+        expected: impl Into<String>,
+    ) {
         self.diags.push(Diagnostic {
             file: self.file.clone(),
             loc: Some(loc),
@@ -97,12 +154,19 @@ struct IdErrorLike {
 
 impl From<IdError> for IdErrorLike {
     fn from(e: IdError) -> Self {
-        IdErrorLike { value: e.value, expected: format!("a valid {}: {}", e.kind, e.expected) }
+        IdErrorLike {
+            value: e.value,
+            expected: format!("a valid {}: {}", e.kind, e.expected),
+        }
     }
 }
 
 fn child(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn item(path: &str, i: usize) -> String {
@@ -128,7 +192,12 @@ impl<'a> Table<'a> {
     fn req(&self, ctx: &mut Ctx, key: &str) -> Option<&'a Node> {
         let v = self.get(key);
         if v.is_none() {
-            ctx.error(self.loc, &self.path(key), None, "this required field is missing");
+            ctx.error(
+                self.loc,
+                &self.path(key),
+                None,
+                "this required field is missing",
+            );
         }
         v
     }
@@ -136,16 +205,32 @@ impl<'a> Table<'a> {
 
 fn table<'a>(ctx: &mut Ctx, node: &'a Node, path: &str, keys: &[&str]) -> Option<Table<'a>> {
     let Value::Table(entries) = &node.value else {
-        ctx.error(node.loc, path, Some(node.value.display()), format!("a table, not {}", node.value.type_name()));
+        ctx.error(
+            node.loc,
+            path,
+            Some(node.value.display()),
+            format!("a table, not {}", node.value.type_name()),
+        );
         return None;
     };
     for (k, v) in entries {
         if !keys.contains(&k.as_str()) {
-            let hint = suggest(k, keys).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-            ctx.error(v.loc, &child(path, k), None, format!("unknown field{hint}; allowed here: {}", keys.join(", ")));
+            let hint = suggest(k, keys)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            ctx.error(
+                v.loc,
+                &child(path, k),
+                None,
+                format!("unknown field{hint}; allowed here: {}", keys.join(", ")),
+            );
         }
     }
-    Some(Table { loc: node.loc, path: path.to_owned(), entries })
+    Some(Table {
+        loc: node.loc,
+        path: path.to_owned(),
+        entries,
+    })
 }
 
 /// The closest allowed key by edit distance, for "did you mean".
@@ -156,20 +241,33 @@ fn suggest<'k>(key: &str, keys: &[&'k str]) -> Option<&'k str> {
         for (i, ca) in a.chars().enumerate() {
             let mut cur = vec![i + 1];
             for (j, cb) in b.iter().enumerate() {
-                cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+                cur.push(
+                    (prev[j] + usize::from(ca != *cb))
+                        .min(prev[j + 1] + 1)
+                        .min(cur[j] + 1),
+                );
             }
             prev = cur;
         }
         prev[b.len()]
     }
-    keys.iter().map(|k| (dist(key, k), *k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k)
+    keys.iter()
+        .map(|k| (dist(key, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
 }
 
 fn array<'a>(ctx: &mut Ctx, node: &'a Node, path: &str) -> Option<&'a [Node]> {
     match &node.value {
         Value::Array(items) => Some(items),
         other => {
-            ctx.error(node.loc, path, Some(other.display()), format!("an array, not {}", other.type_name()));
+            ctx.error(
+                node.loc,
+                path,
+                Some(other.display()),
+                format!("an array, not {}", other.type_name()),
+            );
             None
         }
     }
@@ -182,18 +280,33 @@ fn text(ctx: &mut Ctx, node: &Node, path: &str) -> Option<String> {
             None
         }
         Value::Str(s) if s.trim() != s => {
-            ctx.error(node.loc, path, Some(s.clone()), "text without leading or trailing spaces");
+            ctx.error(
+                node.loc,
+                path,
+                Some(s.clone()),
+                "text without leading or trailing spaces",
+            );
             None
         }
         Value::Str(s) => Some(s.clone()),
         other => {
-            ctx.error(node.loc, path, Some(other.display()), format!("a string, not {}", other.type_name()));
+            ctx.error(
+                node.loc,
+                path,
+                Some(other.display()),
+                format!("a string, not {}", other.type_name()),
+            );
             None
         }
     }
 }
 
-fn parsed<T, E: Into<IdErrorLike>>(ctx: &mut Ctx, node: &Node, path: &str, f: impl Fn(&str) -> Result<T, E>) -> Option<T> {
+fn parsed<T, E: Into<IdErrorLike>>(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    f: impl Fn(&str) -> Result<T, E>,
+) -> Option<T> {
     let s = text(ctx, node, path)?;
     match f(&s) {
         Ok(v) => Some(v),
@@ -206,17 +319,29 @@ fn parsed<T, E: Into<IdErrorLike>>(ctx: &mut Ctx, node: &Node, path: &str, f: im
 
 impl From<model::DurationError> for IdErrorLike {
     fn from(e: model::DurationError) -> Self {
-        IdErrorLike { value: e.value, expected: "a duration m:ss, h:mm:ss or m:ss.mmm (e.g. 3:25)".into() }
+        IdErrorLike {
+            value: e.value,
+            expected: "a duration m:ss, h:mm:ss or m:ss.mmm (e.g. 3:25)".into(),
+        }
     }
 }
 
 impl From<model::MoneyError> for IdErrorLike {
     fn from(e: model::MoneyError) -> Self {
-        IdErrorLike { value: e.value, expected: format!("an amount of {}: {}", e.currency, e.expected) }
+        IdErrorLike {
+            value: e.value,
+            expected: format!("an amount of {}: {}", e.currency, e.expected),
+        }
     }
 }
 
-fn vocab<T: Copy>(ctx: &mut Ctx, node: &Node, path: &str, parse: fn(&str) -> Option<T>, expected: String) -> Option<T> {
+fn vocab<T: Copy>(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    parse: fn(&str) -> Option<T>,
+    expected: String,
+) -> Option<T> {
     let s = text(ctx, node, path)?;
     let v = parse(&s);
     if v.is_none() {
@@ -225,14 +350,25 @@ fn vocab<T: Copy>(ctx: &mut Ctx, node: &Node, path: &str, parse: fn(&str) -> Opt
     v
 }
 
-fn vocab_list<T: Copy + PartialEq>(ctx: &mut Ctx, node: &Node, path: &str, parse: fn(&str) -> Option<T>, expected: &str) -> Option<Vec<T>> {
+fn vocab_list<T: Copy + PartialEq>(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    parse: fn(&str) -> Option<T>,
+    expected: &str,
+) -> Option<Vec<T>> {
     let items = array(ctx, node, path)?;
     let mut out = Vec::new();
     let mut ok = true;
     for (i, it) in items.iter().enumerate() {
         match vocab(ctx, it, &item(path, i), parse, expected.to_owned()) {
             Some(v) if out.contains(&v) => {
-                ctx.error(it.loc, &item(path, i), Some(it.value.display()), "each value once");
+                ctx.error(
+                    it.loc,
+                    &item(path, i),
+                    Some(it.value.display()),
+                    "each value once",
+                );
                 ok = false;
             }
             Some(v) => out.push(v),
@@ -251,7 +387,12 @@ fn int(ctx: &mut Ctx, node: &Node, path: &str, min: i64, max: i64) -> Option<i64
     match n {
         Some(n) if (min..=max).contains(&n) => Some(n),
         _ => {
-            ctx.error(node.loc, path, Some(node.value.display()), format!("a whole number from {min} to {max}"));
+            ctx.error(
+                node.loc,
+                path,
+                Some(node.value.display()),
+                format!("a whole number from {min} to {max}"),
+            );
             None
         }
     }
@@ -277,19 +418,35 @@ fn date(ctx: &mut Ctx, node: &Node, path: &str) -> Option<NaiveDate> {
     let s = match &node.value {
         Value::Str(s) | Value::Date(s) => s.trim().to_owned(),
         other => {
-            ctx.error(node.loc, path, Some(other.display()), format!("a date YYYY-MM-DD, not {}", other.type_name()));
+            ctx.error(
+                node.loc,
+                path,
+                Some(other.display()),
+                format!("a date YYYY-MM-DD, not {}", other.type_name()),
+            );
             return None;
         }
     };
-    let d = NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok().filter(|_| s.len() == 10);
+    let d = NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+        .ok()
+        .filter(|_| s.len() == 10);
     if d.is_none() {
-        ctx.error(node.loc, path, Some(s), "a calendar date YYYY-MM-DD (e.g. 2026-12-04)");
+        ctx.error(
+            node.loc,
+            path,
+            Some(s),
+            "a calendar date YYYY-MM-DD (e.g. 2026-12-04)",
+        );
     }
     d
 }
 
 /// Reads an optional field with `f`; absent → `default`. Returns None only on error.
-fn opt<'a, T>(t: &Table<'a>, key: &str, f: impl FnOnce(&'a Node, String) -> Option<T>) -> Option<Option<T>> {
+fn opt<'a, T>(
+    t: &Table<'a>,
+    key: &str,
+    f: impl FnOnce(&'a Node, String) -> Option<T>,
+) -> Option<Option<T>> {
     match t.get(key) {
         None => Some(None),
         Some(n) => f(n, t.path(key)).map(Some),
@@ -300,45 +457,87 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
     let t = table(ctx, root, "", RELEASE_KEYS)?;
     let before = ctx.diags.len();
 
-    let upc = t.req(ctx, "upc").and_then(|n| parsed(ctx, n, "upc", Icpn::parse));
+    let upc = t
+        .req(ctx, "upc")
+        .and_then(|n| parsed(ctx, n, "upc", Icpn::parse));
     let catalog_number = opt(&t, "catalog_number", |n, p| text(ctx, n, &p));
     let grid = opt(&t, "grid", |n, p| parsed(ctx, n, &p, Grid::parse));
     let title = t.req(ctx, "title").and_then(|n| text(ctx, n, "title"));
     let version = opt(&t, "version", |n, p| text(ctx, n, &p));
-    let release_type = t
-        .req(ctx, "release_type")
-        .and_then(|n| vocab(ctx, n, "release_type", ReleaseType::parse, ReleaseType::expected()));
-    let artists = t.req(ctx, "artists").and_then(|n| artists(ctx, n, "artists"));
+    let release_type = t.req(ctx, "release_type").and_then(|n| {
+        vocab(
+            ctx,
+            n,
+            "release_type",
+            ReleaseType::parse,
+            ReleaseType::expected(),
+        )
+    });
+    let artists = t
+        .req(ctx, "artists")
+        .and_then(|n| artists(ctx, n, "artists"));
     if let Some(a) = &artists {
         if !a.iter().any(|a| a.role == ArtistRole::MainArtist) {
-            ctx.error(t.get("artists").map_or(t.loc, |n| n.loc), "artists", None, "at least one artist with role MainArtist");
+            ctx.error(
+                t.get("artists").map_or(t.loc, |n| n.loc),
+                "artists",
+                None,
+                "at least one artist with role MainArtist",
+            );
         }
     }
     let label = t.req(ctx, "label").and_then(|n| label(ctx, n, "label"));
-    let p_line = t.req(ctx, "p_line").and_then(|n| rights_line(ctx, n, "p_line"));
-    let c_line = t.req(ctx, "c_line").and_then(|n| rights_line(ctx, n, "c_line"));
+    let p_line = t
+        .req(ctx, "p_line")
+        .and_then(|n| rights_line(ctx, n, "p_line"));
+    let c_line = t
+        .req(ctx, "c_line")
+        .and_then(|n| rights_line(ctx, n, "c_line"));
     let genre = t.req(ctx, "genre").and_then(|n| text(ctx, n, "genre"));
     let subgenre = opt(&t, "subgenre", |n, p| text(ctx, n, &p));
-    let release_date = t.req(ctx, "release_date").and_then(|n| date(ctx, n, "release_date"));
+    let release_date = t
+        .req(ctx, "release_date")
+        .and_then(|n| date(ctx, n, "release_date"));
     let original_release_date = opt(&t, "original_release_date", |n, p| date(ctx, n, &p));
     if let (Some(rd), Some(Some(od))) = (release_date, original_release_date) {
         if od > rd {
             let n = t.get("original_release_date").map_or(t.loc, |n| n.loc);
-            ctx.error(n, "original_release_date", Some(od.to_string()), format!("a date on or before the release date {rd}"));
+            ctx.error(
+                n,
+                "original_release_date",
+                Some(od.to_string()),
+                format!("a date on or before the release date {rd}"),
+            );
         }
     }
     let parental_advisory = t.req(ctx, "parental_advisory").and_then(|n| {
-        vocab(ctx, n, "parental_advisory", ParentalAdvisory::parse, ParentalAdvisory::expected())
+        vocab(
+            ctx,
+            n,
+            "parental_advisory",
+            ParentalAdvisory::parse,
+            ParentalAdvisory::expected(),
+        )
     });
-    let language = t.req(ctx, "language").and_then(|n| parsed(ctx, n, "language", LanguageTag::parse));
-    let territories = opt(&t, "territories", |n, p| territories(ctx, n, &p)).map(|o| o.unwrap_or_else(Territories::worldwide));
-    let deals = opt(&t, "deals", |n, p| deals(ctx, n, &p, release_date)).map(Option::unwrap_or_default);
-    let artwork = t.req(ctx, "artwork").and_then(|n| artwork(ctx, n, "artwork"));
-    let ai = opt(&t, "ai", |n, p| ai_disclosure(ctx, n, &p)).map(|o| o.unwrap_or_else(AiDisclosure::none));
-    let ai_training = opt(&t, "ai_training", |n, p| ai_training(ctx, n, &p)).map(Option::unwrap_or_default);
+    let language = t
+        .req(ctx, "language")
+        .and_then(|n| parsed(ctx, n, "language", LanguageTag::parse));
+    let territories = opt(&t, "territories", |n, p| territories(ctx, n, &p))
+        .map(|o| o.unwrap_or_else(Territories::worldwide));
+    let deals =
+        opt(&t, "deals", |n, p| deals(ctx, n, &p, release_date)).map(Option::unwrap_or_default);
+    let artwork = t
+        .req(ctx, "artwork")
+        .and_then(|n| artwork(ctx, n, "artwork"));
+    let ai = opt(&t, "ai", |n, p| ai_disclosure(ctx, n, &p))
+        .map(|o| o.unwrap_or_else(AiDisclosure::none));
+    let ai_training =
+        opt(&t, "ai_training", |n, p| ai_training(ctx, n, &p)).map(Option::unwrap_or_default);
     let payees = opt(&t, "payees", |n, p| payees(ctx, n, &p)).map(Option::unwrap_or_default);
     let payee_ids: BTreeSet<PayeeId> = payees.iter().flatten().map(|p| p.id.clone()).collect();
-    let tracks = t.req(ctx, "tracks").and_then(|n| tracks(ctx, n, "tracks", artists.as_deref(), &payee_ids));
+    let tracks = t
+        .req(ctx, "tracks")
+        .and_then(|n| tracks(ctx, n, "tracks", artists.as_deref(), &payee_ids));
 
     if ctx.diags.len() > before {
         return None;
@@ -384,8 +583,18 @@ fn artists(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<DisplayArtist>>
             ok = false;
             continue;
         };
-        let name = t.req(ctx, "name").and_then(|n| text(ctx, n, &t.path("name")));
-        let role = t.req(ctx, "role").and_then(|n| vocab(ctx, n, &t.path("role"), ArtistRole::parse, ArtistRole::expected()));
+        let name = t
+            .req(ctx, "name")
+            .and_then(|n| text(ctx, n, &t.path("name")));
+        let role = t.req(ctx, "role").and_then(|n| {
+            vocab(
+                ctx,
+                n,
+                &t.path("role"),
+                ArtistRole::parse,
+                ArtistRole::expected(),
+            )
+        });
         let isni = opt(&t, "isni", |n, p| parsed(ctx, n, &p, Isni::parse));
         match (name, role, isni) {
             (Some(name), Some(role), Some(isni)) => out.push(DisplayArtist { name, role, isni }),
@@ -405,9 +614,17 @@ fn contributors(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Contributo
             ok = false;
             continue;
         };
-        let name = t.req(ctx, "name").and_then(|n| text(ctx, n, &t.path("name")));
+        let name = t
+            .req(ctx, "name")
+            .and_then(|n| text(ctx, n, &t.path("name")));
         let roles = t.req(ctx, "roles").and_then(|n| {
-            let r = vocab_list(ctx, n, &t.path("roles"), ContributorRole::parse, &ContributorRole::expected())?;
+            let r = vocab_list(
+                ctx,
+                n,
+                &t.path("roles"),
+                ContributorRole::parse,
+                &ContributorRole::expected(),
+            )?;
             if r.is_empty() {
                 ctx.error(n.loc, &t.path("roles"), None, "at least one role");
                 return None;
@@ -415,11 +632,16 @@ fn contributors(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Contributo
             Some(r)
         });
         let isni = opt(&t, "isni", |n, p| parsed(ctx, n, &p, Isni::parse));
-        let ai = opt(&t, "ai", |n, p| vocab(ctx, n, &p, AiExtent::parse, AiExtent::expected()));
+        let ai = opt(&t, "ai", |n, p| {
+            vocab(ctx, n, &p, AiExtent::parse, AiExtent::expected())
+        });
         match (name, roles, isni, ai) {
-            (Some(name), Some(roles), Some(isni), Some(ai)) => {
-                out.push(Contributor { name, roles, isni, ai: ai.unwrap_or(AiExtent::None) })
-            }
+            (Some(name), Some(roles), Some(isni), Some(ai)) => out.push(Contributor {
+                name,
+                roles,
+                isni,
+                ai: ai.unwrap_or(AiExtent::None),
+            }),
             _ => ok = false,
         }
     }
@@ -428,17 +650,32 @@ fn contributors(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Contributo
 
 fn rights_line(ctx: &mut Ctx, node: &Node, path: &str) -> Option<RightsLine> {
     let t = table(ctx, node, path, RIGHTS_LINE_KEYS)?;
-    let year = t.req(ctx, "year").and_then(|n| int(ctx, n, &t.path("year"), 1900, 2100));
-    let holder = t.req(ctx, "holder").and_then(|n| text(ctx, n, &t.path("holder")));
-    Some(RightsLine { year: u16::try_from(year?).ok()?, holder: holder? })
+    let year = t
+        .req(ctx, "year")
+        .and_then(|n| int(ctx, n, &t.path("year"), 1900, 2100));
+    let holder = t
+        .req(ctx, "holder")
+        .and_then(|n| text(ctx, n, &t.path("holder")));
+    Some(RightsLine {
+        year: u16::try_from(year?).ok()?,
+        holder: holder?,
+    })
 }
 
 fn label(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Label> {
     let t = table(ctx, node, path, LABEL_KEYS)?;
-    let name = t.req(ctx, "name").and_then(|n| text(ctx, n, &t.path("name")));
+    let name = t
+        .req(ctx, "name")
+        .and_then(|n| text(ctx, n, &t.path("name")));
     let dpid = opt(&t, "dpid", |n, p| parsed(ctx, n, &p, model::Dpid::parse));
-    let email = t.req(ctx, "email").and_then(|n| parsed(ctx, n, &t.path("email"), Email::parse));
-    Some(Label { name: name?, dpid: dpid?, email: email? })
+    let email = t
+        .req(ctx, "email")
+        .and_then(|n| parsed(ctx, n, &t.path("email"), Email::parse));
+    Some(Label {
+        name: name?,
+        dpid: dpid?,
+        email: email?,
+    })
 }
 
 fn payees(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Payee>> {
@@ -451,30 +688,64 @@ fn payees(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Payee>> {
             ok = false;
             continue;
         };
-        let id = t.req(ctx, "id").and_then(|n| parsed(ctx, n, &t.path("id"), PayeeId::parse));
+        let id = t
+            .req(ctx, "id")
+            .and_then(|n| parsed(ctx, n, &t.path("id"), PayeeId::parse));
         if let Some(id) = &id {
             if out.iter().any(|p| &p.id == id) {
-                ctx.error(t.get("id").map_or(t.loc, |n| n.loc), &t.path("id"), Some(id.to_string()), "a payee id used once per release");
+                ctx.error(
+                    t.get("id").map_or(t.loc, |n| n.loc),
+                    &t.path("id"),
+                    Some(id.to_string()),
+                    "a payee id used once per release",
+                );
                 ok = false;
             }
         }
-        let name = t.req(ctx, "name").and_then(|n| text(ctx, n, &t.path("name")));
-        let email = t.req(ctx, "email").and_then(|n| parsed(ctx, n, &t.path("email"), Email::parse));
-        let currency = t.req(ctx, "currency").and_then(|n| parsed(ctx, n, &t.path("currency"), Currency::parse));
+        let name = t
+            .req(ctx, "name")
+            .and_then(|n| text(ctx, n, &t.path("name")));
+        let email = t
+            .req(ctx, "email")
+            .and_then(|n| parsed(ctx, n, &t.path("email"), Email::parse));
+        let currency = t
+            .req(ctx, "currency")
+            .and_then(|n| parsed(ctx, n, &t.path("currency"), Currency::parse));
         let threshold = t.req(ctx, "payout_threshold").and_then(|n| {
             let c = currency?;
-            let m = parsed(ctx, n, &t.path("payout_threshold"), |s| Money::parse_decimal(s, c))?;
+            let m = parsed(ctx, n, &t.path("payout_threshold"), |s| {
+                Money::parse_decimal(s, c)
+            })?;
             if m.minor < 0 {
-                ctx.error(n.loc, &t.path("payout_threshold"), Some(m.to_decimal()), "zero or more");
+                ctx.error(
+                    n.loc,
+                    &t.path("payout_threshold"),
+                    Some(m.to_decimal()),
+                    "zero or more",
+                );
                 return None;
             }
             Some(m)
         });
-        let payment_ref = t.req(ctx, "payment_ref").and_then(|n| text(ctx, n, &t.path("payment_ref")));
+        let payment_ref = t
+            .req(ctx, "payment_ref")
+            .and_then(|n| text(ctx, n, &t.path("payment_ref")));
         match (id, name, email, currency, threshold, payment_ref) {
-            (Some(id), Some(name), Some(email), Some(currency), Some(payout_threshold), Some(payment_ref)) => {
-                out.push(Payee { id, name, email, currency, payout_threshold, payment_ref })
-            }
+            (
+                Some(id),
+                Some(name),
+                Some(email),
+                Some(currency),
+                Some(payout_threshold),
+                Some(payment_ref),
+            ) => out.push(Payee {
+                id,
+                name,
+                email,
+                currency,
+                payout_threshold,
+                payment_ref,
+            }),
             _ => ok = false,
         }
     }
@@ -487,23 +758,42 @@ fn territories(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Territories> {
     let inc_path = t.path("include");
     let items = array(ctx, inc_node, &inc_path)?;
     if items.is_empty() {
-        ctx.error(inc_node.loc, &inc_path, None, "[\"Worldwide\"] or at least one country code");
+        ctx.error(
+            inc_node.loc,
+            &inc_path,
+            None,
+            "[\"Worldwide\"] or at least one country code",
+        );
         return None;
     }
-    let worldwide = items.iter().any(|n| matches!(&n.value, Value::Str(s) if s.eq_ignore_ascii_case("worldwide")));
+    let worldwide = items
+        .iter()
+        .any(|n| matches!(&n.value, Value::Str(s) if s.eq_ignore_ascii_case("worldwide")));
     let exclude = match t.get("exclude") {
         None => Some(BTreeSet::new()),
         Some(n) => country_set(ctx, n, &t.path("exclude")),
     };
     if worldwide {
         if items.len() > 1 {
-            ctx.error(inc_node.loc, &inc_path, None, "either [\"Worldwide\"] alone or a list of country codes");
+            ctx.error(
+                inc_node.loc,
+                &inc_path,
+                None,
+                "either [\"Worldwide\"] alone or a list of country codes",
+            );
             return None;
         }
-        Some(Territories::Worldwide { excluding: exclude? })
+        Some(Territories::Worldwide {
+            excluding: exclude?,
+        })
     } else {
         if let Some(n) = t.get("exclude") {
-            ctx.error(n.loc, &t.path("exclude"), None, "exclude only together with include = [\"Worldwide\"]");
+            ctx.error(
+                n.loc,
+                &t.path("exclude"),
+                None,
+                "exclude only together with include = [\"Worldwide\"]",
+            );
             return None;
         }
         Some(Territories::Only(country_set(ctx, inc_node, &inc_path)?))
@@ -517,7 +807,12 @@ fn country_set(ctx: &mut Ctx, node: &Node, path: &str) -> Option<BTreeSet<Countr
     for (i, n) in items.iter().enumerate() {
         match parsed(ctx, n, &item(path, i), CountryCode::parse) {
             Some(c) if !out.insert(c.clone()) => {
-                ctx.error(n.loc, &item(path, i), Some(c.to_string()), "each territory once");
+                ctx.error(
+                    n.loc,
+                    &item(path, i),
+                    Some(c.to_string()),
+                    "each territory once",
+                );
                 ok = false;
             }
             Some(_) => {}
@@ -527,7 +822,12 @@ fn country_set(ctx: &mut Ctx, node: &Node, path: &str) -> Option<BTreeSet<Countr
     ok.then_some(out)
 }
 
-fn deals(ctx: &mut Ctx, node: &Node, path: &str, release_date: Option<NaiveDate>) -> Option<Vec<Deal>> {
+fn deals(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    release_date: Option<NaiveDate>,
+) -> Option<Vec<Deal>> {
     let items = array(ctx, node, path)?;
     let mut out = Vec::new();
     let mut ok = true;
@@ -538,10 +838,22 @@ fn deals(ctx: &mut Ctx, node: &Node, path: &str, release_date: Option<NaiveDate>
             continue;
         };
         let model = t.req(ctx, "commercial_model").and_then(|n| {
-            vocab(ctx, n, &t.path("commercial_model"), CommercialModel::parse, CommercialModel::expected())
+            vocab(
+                ctx,
+                n,
+                &t.path("commercial_model"),
+                CommercialModel::parse,
+                CommercialModel::expected(),
+            )
         });
         let uses = t.req(ctx, "use_types").and_then(|n| {
-            let u = vocab_list(ctx, n, &t.path("use_types"), UseType::parse, &UseType::expected())?;
+            let u = vocab_list(
+                ctx,
+                n,
+                &t.path("use_types"),
+                UseType::parse,
+                &UseType::expected(),
+            )?;
             if u.is_empty() {
                 ctx.error(n.loc, &t.path("use_types"), None, "at least one use type");
                 return None;
@@ -556,15 +868,30 @@ fn deals(ctx: &mut Ctx, node: &Node, path: &str, release_date: Option<NaiveDate>
         let end = opt(&t, "end", |n, p| date(ctx, n, &p));
         if let (Some(s), Some(Some(e))) = (start, end) {
             if e < s {
-                ctx.error(t.get("end").map_or(t.loc, |n| n.loc), &t.path("end"), Some(e.to_string()), format!("an end on or after the start {s}"));
+                ctx.error(
+                    t.get("end").map_or(t.loc, |n| n.loc),
+                    &t.path("end"),
+                    Some(e.to_string()),
+                    format!("an end on or after the start {s}"),
+                );
                 ok = false;
             }
         }
         let terr = opt(&t, "territories", |n, p| territories(ctx, n, &p));
         match (model, uses, start, end, terr) {
-            (Some(commercial_model), Some(use_types), Some(start), Some(end), Some(territories)) => {
-                out.push(Deal { commercial_model, use_types, start, end, territories })
-            }
+            (
+                Some(commercial_model),
+                Some(use_types),
+                Some(start),
+                Some(end),
+                Some(territories),
+            ) => out.push(Deal {
+                commercial_model,
+                use_types,
+                start,
+                end,
+                territories,
+            }),
             _ => ok = false,
         }
     }
@@ -575,34 +902,71 @@ fn artwork(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Artwork> {
     // Shorthand: `artwork = "cover.jpg"` means a cover with no AI in it.
     if let Value::Str(_) = node.value {
         let file = file_ref(ctx, node, path)?;
-        return Some(Artwork { file, ai: AiExtent::None });
+        return Some(Artwork {
+            file,
+            ai: AiExtent::None,
+        });
     }
     let t = table(ctx, node, path, ARTWORK_KEYS)?;
-    let file = t.req(ctx, "file").and_then(|n| file_ref(ctx, n, &t.path("file")));
-    let ai = opt(&t, "ai", |n, p| vocab(ctx, n, &p, AiExtent::parse, AiExtent::expected()));
-    Some(Artwork { file: file?, ai: ai?.unwrap_or(AiExtent::None) })
+    let file = t
+        .req(ctx, "file")
+        .and_then(|n| file_ref(ctx, n, &t.path("file")));
+    let ai = opt(&t, "ai", |n, p| {
+        vocab(ctx, n, &p, AiExtent::parse, AiExtent::expected())
+    });
+    Some(Artwork {
+        file: file?,
+        ai: ai?.unwrap_or(AiExtent::None),
+    })
 }
 
 fn file_ref(ctx: &mut Ctx, node: &Node, path: &str) -> Option<FileRef> {
     let r = parsed(ctx, node, path, FileRef::parse)?;
-    ctx.files.push(LocatedFile { field: path.to_owned(), loc: node.loc, reference: r.clone() });
+    ctx.files.push(LocatedFile {
+        field: path.to_owned(),
+        loc: node.loc,
+        reference: r.clone(),
+    });
     Some(r)
 }
 
 fn ai_disclosure(ctx: &mut Ctx, node: &Node, path: &str) -> Option<AiDisclosure> {
     let t = table(ctx, node, path, AI_KEYS)?;
-    let contains = t.req(ctx, "contains").and_then(|n| vocab(ctx, n, &t.path("contains"), AiExtent::parse, AiExtent::expected()));
-    let parts = opt(&t, "parts", |n, p| vocab_list(ctx, n, &p, AiPart::parse, &AiPart::expected()));
+    let contains = t.req(ctx, "contains").and_then(|n| {
+        vocab(
+            ctx,
+            n,
+            &t.path("contains"),
+            AiExtent::parse,
+            AiExtent::expected(),
+        )
+    });
+    let parts = opt(&t, "parts", |n, p| {
+        vocab_list(ctx, n, &p, AiPart::parse, &AiPart::expected())
+    });
     let (contains, parts) = (contains?, parts?.unwrap_or_default());
     // "None" with parts, or "Partly" without saying which part, is a contradiction to resolve
     // at the source, not something to guess.
     match (contains, parts.is_empty()) {
         (AiExtent::None, false) => {
-            ctx.error(t.get("parts").map_or(t.loc, |n| n.loc), &t.path("parts"), None, "no parts when contains = \"None\"");
+            ctx.error(
+                t.get("parts").map_or(t.loc, |n| n.loc),
+                &t.path("parts"),
+                None,
+                "no parts when contains = \"None\"",
+            );
             None
         }
         (AiExtent::Partly, true) => {
-            ctx.error(t.loc, &t.path("parts"), None, format!("which parts AI made when contains = \"Partly\": {}", AiPart::expected()));
+            ctx.error(
+                t.loc,
+                &t.path("parts"),
+                None,
+                format!(
+                    "which parts AI made when contains = \"Partly\": {}",
+                    AiPart::expected()
+                ),
+            );
             None
         }
         _ => Some(AiDisclosure { contains, parts }),
@@ -615,14 +979,24 @@ fn ai_training(ctx: &mut Ctx, node: &Node, path: &str) -> Option<AiTrainingConse
     let generative = flag("generative");
     let non_generative = flag("non_generative");
     let data_mining = flag("data_mining");
-    Some(AiTrainingConsent { generative: generative?, non_generative: non_generative?, data_mining: data_mining? })
+    Some(AiTrainingConsent {
+        generative: generative?,
+        non_generative: non_generative?,
+        data_mining: data_mining?,
+    })
 }
 
 fn duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Duration> {
     parsed(ctx, node, path, Duration::parse)
 }
 
-fn tracks(ctx: &mut Ctx, node: &Node, path: &str, release_artists: Option<&[DisplayArtist]>, payees: &BTreeSet<PayeeId>) -> Option<Vec<Track>> {
+fn tracks(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    release_artists: Option<&[DisplayArtist]>,
+    payees: &BTreeSet<PayeeId>,
+) -> Option<Vec<Track>> {
     let items = array(ctx, node, path)?;
     if items.is_empty() {
         ctx.error(node.loc, path, None, "at least one track");
@@ -639,34 +1013,59 @@ fn tracks(ctx: &mut Ctx, node: &Node, path: &str, release_artists: Option<&[Disp
             continue;
         };
         let disc = opt(&t, "disc", |n, p| int(ctx, n, &p, 1, 99)).map(|d| d.unwrap_or(1) as u16);
-        let number = t.req(ctx, "number").and_then(|n| int(ctx, n, &t.path("number"), 1, 999)).map(|n| n as u16);
+        let number = t
+            .req(ctx, "number")
+            .and_then(|n| int(ctx, n, &t.path("number"), 1, 999))
+            .map(|n| n as u16);
         if let (Some(d), Some(num)) = (disc, number) {
             if !seen_pos.insert((d, num)) {
                 let loc = t.get("number").map_or(t.loc, |n| n.loc);
-                ctx.error(loc, &t.path("number"), Some(num.to_string()), format!("a track number not already used on disc {d}"));
+                ctx.error(
+                    loc,
+                    &t.path("number"),
+                    Some(num.to_string()),
+                    format!("a track number not already used on disc {d}"),
+                );
                 ok = false;
             }
         }
-        let isrc = t.req(ctx, "isrc").and_then(|n| parsed(ctx, n, &t.path("isrc"), Isrc::parse));
+        let isrc = t
+            .req(ctx, "isrc")
+            .and_then(|n| parsed(ctx, n, &t.path("isrc"), Isrc::parse));
         if let Some(isrc) = &isrc {
             if let Some(first) = seen_isrc.insert(isrc.clone(), i) {
                 let loc = t.get("isrc").map_or(t.loc, |n| n.loc);
-                ctx.error(loc, &t.path("isrc"), Some(isrc.to_string()), format!("an ISRC not already used by tracks[{first}]: each recording has its own"));
+                ctx.error(
+                    loc,
+                    &t.path("isrc"),
+                    Some(isrc.to_string()),
+                    format!(
+                        "an ISRC not already used by tracks[{first}]: each recording has its own"
+                    ),
+                );
                 ok = false;
             }
         }
-        let title = t.req(ctx, "title").and_then(|n| text(ctx, n, &t.path("title")));
+        let title = t
+            .req(ctx, "title")
+            .and_then(|n| text(ctx, n, &t.path("title")));
         let version = opt(&t, "version", |n, p| text(ctx, n, &p));
         // Tracks without their own artists carry the release's, as DSPs display them.
         let artists = match t.get("artists") {
             Some(n) => artists(ctx, n, &t.path("artists")),
             None => release_artists.map(<[DisplayArtist]>::to_vec),
         };
-        let contributors = opt(&t, "contributors", |n, p| contributors(ctx, n, &p)).map(Option::unwrap_or_default);
+        let contributors =
+            opt(&t, "contributors", |n, p| contributors(ctx, n, &p)).map(Option::unwrap_or_default);
         let dur = t.req(ctx, "duration").and_then(|n| {
             let d = duration(ctx, n, &t.path("duration"))?;
             if d.millis() == 0 {
-                ctx.error(n.loc, &t.path("duration"), Some(d.to_string()), "a duration longer than zero");
+                ctx.error(
+                    n.loc,
+                    &t.path("duration"),
+                    Some(d.to_string()),
+                    "a duration longer than zero",
+                );
                 return None;
             }
             Some(d)
@@ -675,25 +1074,80 @@ fn tracks(ctx: &mut Ctx, node: &Node, path: &str, release_artists: Option<&[Disp
         let iswc = opt(&t, "iswc", |n, p| parsed(ctx, n, &p, Iswc::parse));
         let preview = opt(&t, "preview", |n, p| {
             let pt = table(ctx, n, &p, PREVIEW_KEYS)?;
-            let start = pt.req(ctx, "start").and_then(|n| duration(ctx, n, &pt.path("start")));
-            let length = pt.req(ctx, "length").and_then(|n| duration(ctx, n, &pt.path("length")));
+            let start = pt
+                .req(ctx, "start")
+                .and_then(|n| duration(ctx, n, &pt.path("start")));
+            let length = pt
+                .req(ctx, "length")
+                .and_then(|n| duration(ctx, n, &pt.path("length")));
             let (start, length) = (start?, length?);
             if let Some(d) = dur {
                 if start.millis() + length.millis() > d.millis() {
-                    ctx.error(n.loc, &p, Some(format!("{start} + {length}")), format!("a clip that ends within the track's duration {d}"));
+                    ctx.error(
+                        n.loc,
+                        &p,
+                        Some(format!("{start} + {length}")),
+                        format!("a clip that ends within the track's duration {d}"),
+                    );
                     return None;
                 }
             }
             Some(Preview { start, length })
         });
-        let audio = t.req(ctx, "audio").and_then(|n| file_ref(ctx, n, &t.path("audio")));
-        let ai = opt(&t, "ai", |n, p| ai_disclosure(ctx, n, &p)).map(|o| o.unwrap_or_else(AiDisclosure::none));
-        let splits = opt(&t, "splits", |n, p| splits(ctx, n, &p, payees)).map(Option::unwrap_or_default);
-        match (disc, number, isrc, title, version, artists, contributors, dur, explicit, iswc, preview, audio, ai, splits) {
-            (Some(disc), Some(number), Some(isrc), Some(title), Some(version), Some(artists), Some(contributors),
-             Some(duration), Some(explicit), Some(iswc), Some(preview), Some(audio), Some(ai), Some(splits)) => {
-                out.push(Track { disc, number, isrc, title, version, artists, contributors, duration, explicit, iswc, preview, audio, ai, splits })
-            }
+        let audio = t
+            .req(ctx, "audio")
+            .and_then(|n| file_ref(ctx, n, &t.path("audio")));
+        let ai = opt(&t, "ai", |n, p| ai_disclosure(ctx, n, &p))
+            .map(|o| o.unwrap_or_else(AiDisclosure::none));
+        let splits =
+            opt(&t, "splits", |n, p| splits(ctx, n, &p, payees)).map(Option::unwrap_or_default);
+        match (
+            disc,
+            number,
+            isrc,
+            title,
+            version,
+            artists,
+            contributors,
+            dur,
+            explicit,
+            iswc,
+            preview,
+            audio,
+            ai,
+            splits,
+        ) {
+            (
+                Some(disc),
+                Some(number),
+                Some(isrc),
+                Some(title),
+                Some(version),
+                Some(artists),
+                Some(contributors),
+                Some(duration),
+                Some(explicit),
+                Some(iswc),
+                Some(preview),
+                Some(audio),
+                Some(ai),
+                Some(splits),
+            ) => out.push(Track {
+                disc,
+                number,
+                isrc,
+                title,
+                version,
+                artists,
+                contributors,
+                duration,
+                explicit,
+                iswc,
+                preview,
+                audio,
+                ai,
+                splits,
+            }),
             _ => ok = false,
         }
     }
@@ -711,18 +1165,44 @@ fn check_track_numbering(ctx: &mut Ctx, node: &Node, path: &str, tracks: &[Track
     }
     for (i, (disc, numbers)) in discs.iter_mut().enumerate() {
         if usize::from(*disc) != i + 1 {
-            ctx.error(node.loc, path, Some(format!("disc {disc}")), format!("discs numbered from 1 without gaps (disc {} is missing)", i + 1));
+            ctx.error(
+                node.loc,
+                path,
+                Some(format!("disc {disc}")),
+                format!(
+                    "discs numbered from 1 without gaps (disc {} is missing)",
+                    i + 1
+                ),
+            );
             return;
         }
         numbers.sort_unstable();
-        if let Some((pos, _)) = numbers.iter().enumerate().find(|(pos, n)| usize::from(**n) != pos + 1) {
-            ctx.error(node.loc, path, Some(format!("disc {disc}")), format!("track numbers 1..{} without gaps (number {} is missing)", numbers.len(), pos + 1));
+        if let Some((pos, _)) = numbers
+            .iter()
+            .enumerate()
+            .find(|(pos, n)| usize::from(**n) != pos + 1)
+        {
+            ctx.error(
+                node.loc,
+                path,
+                Some(format!("disc {disc}")),
+                format!(
+                    "track numbers 1..{} without gaps (number {} is missing)",
+                    numbers.len(),
+                    pos + 1
+                ),
+            );
             return;
         }
     }
 }
 
-fn splits(ctx: &mut Ctx, node: &Node, path: &str, payees: &BTreeSet<PayeeId>) -> Option<Vec<Split>> {
+fn splits(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    payees: &BTreeSet<PayeeId>,
+) -> Option<Vec<Split>> {
     let items = array(ctx, node, path)?;
     let mut out: Vec<Split> = Vec::new();
     let mut ok = true;
@@ -738,28 +1218,47 @@ fn splits(ctx: &mut Ctx, node: &Node, path: &str, payees: &BTreeSet<PayeeId>) ->
                 let expected = if payees.is_empty() {
                     "the id of a payee listed in [[payees]] (this release lists none)".to_owned()
                 } else {
-                    let known = payees.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ");
+                    let known = payees
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     format!("the id of a payee listed in [[payees]] (known: {known})")
                 };
                 ctx.error(n.loc, &t.path("payee"), Some(id.to_string()), expected);
                 return None;
             }
             if out.iter().any(|s| s.payee == id) {
-                ctx.error(n.loc, &t.path("payee"), Some(id.to_string()), "each payee once per track");
+                ctx.error(
+                    n.loc,
+                    &t.path("payee"),
+                    Some(id.to_string()),
+                    "each payee once per track",
+                );
                 return None;
             }
             Some(id)
         });
-        let bp = t.req(ctx, "basis_points").and_then(|n| int(ctx, n, &t.path("basis_points"), 1, 10_000));
+        let bp = t
+            .req(ctx, "basis_points")
+            .and_then(|n| int(ctx, n, &t.path("basis_points"), 1, 10_000));
         match (payee, bp) {
-            (Some(payee), Some(bp)) => out.push(Split { payee, basis_points: bp as u16 }),
+            (Some(payee), Some(bp)) => out.push(Split {
+                payee,
+                basis_points: bp as u16,
+            }),
             _ => ok = false,
         }
     }
     if ok && !out.is_empty() {
         let total: u32 = out.iter().map(|s| u32::from(s.basis_points)).sum();
         if total != FULL_SHARE_BP {
-            ctx.error(node.loc, path, Some(format!("{total} basis points")), format!("shares that total {FULL_SHARE_BP} basis points (100%)"));
+            ctx.error(
+                node.loc,
+                path,
+                Some(format!("{total} basis points")),
+                format!("shares that total {FULL_SHARE_BP} basis points (100%)"),
+            );
             return None;
         }
     }
@@ -767,6 +1266,12 @@ fn splits(ctx: &mut Ctx, node: &Node, path: &str, payees: &BTreeSet<PayeeId>) ->
 }
 
 /// Used by the sheet reader: display an error about a cell's own syntax.
-pub(crate) fn cell_error(ctx: &mut Ctx, loc: Loc, field: &str, value: &str, expected: impl Display) {
+pub(crate) fn cell_error(
+    ctx: &mut Ctx,
+    loc: Loc,
+    field: &str,
+    value: &str,
+    expected: impl Display,
+) {
     ctx.error(loc, field, Some(value.to_owned()), expected.to_string());
 }

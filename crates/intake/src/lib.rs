@@ -91,24 +91,40 @@ pub struct Rejected {
 
 /// What kind of document a path is.
 fn document_of(path: &Path) -> Result<(PathBuf, DocKind), Diagnostic> {
-    let fail = |expected: String| Diagnostic { file: path.to_owned(), loc: None, field: String::new(), value: None, expected };
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("a readable file or folder ({e})")))?;
+    let fail = |expected: String| Diagnostic {
+        file: path.to_owned(),
+        loc: None,
+        field: String::new(),
+        value: None,
+        expected,
+    };
+    let meta =
+        std::fs::metadata(path).map_err(|e| fail(format!("a readable file or folder ({e})")))?;
     if meta.is_dir() {
         let toml = path.join("release.toml");
         let json = path.join("release.json");
         return match (toml.is_file(), json.is_file()) {
-            (true, true) => Err(fail("one release document per folder, not both release.toml and release.json".into())),
+            (true, true) => Err(fail(
+                "one release document per folder, not both release.toml and release.json".into(),
+            )),
             (true, false) => Ok((toml, DocKind::Toml)),
             (false, true) => Ok((json, DocKind::Json)),
-            (false, false) => Err(fail("a release folder with a release.toml (or release.json)".into())),
+            (false, false) => Err(fail(
+                "a release folder with a release.toml (or release.json)".into(),
+            )),
         };
     }
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("toml") => Ok((path.to_owned(), DocKind::Toml)),
         Some("json") => Ok((path.to_owned(), DocKind::Json)),
         Some("csv") => Ok((path.to_owned(), DocKind::Sheet)),
-        _ => Err(fail("a release folder, or a .toml, .json or .csv file".into())),
+        _ => Err(fail(
+            "a release folder, or a .toml, .json or .csv file".into(),
+        )),
     }
 }
 
@@ -121,7 +137,8 @@ enum DocKind {
 
 /// True for the payee list that sits beside a sheet: it is read with the sheet, not alone.
 pub fn is_payee_companion(path: &Path) -> bool {
-    path.file_name().is_some_and(|n| n.eq_ignore_ascii_case("payees.csv"))
+    path.file_name()
+        .is_some_and(|n| n.eq_ignore_ascii_case("payees.csv"))
 }
 
 /// Reads every release at `path`. A folder or single document gives one result; a sheet
@@ -130,9 +147,17 @@ pub fn read(path: &Path) -> Vec<Result<Intake, Rejected>> {
     let origin_of = |p: &Path| p.display().to_string();
     let (doc, kind) = match document_of(path) {
         Ok(d) => d,
-        Err(d) => return vec![Err(Rejected { document: path.to_owned(), origin: origin_of(path), diagnostics: vec![d] })],
+        Err(d) => {
+            return vec![Err(Rejected {
+                document: path.to_owned(),
+                origin: origin_of(path),
+                diagnostics: vec![d],
+            })];
+        }
     };
-    let base = doc.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let base = doc
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let text = match std::fs::read(&doc).map(String::from_utf8) {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => {
@@ -140,12 +165,32 @@ pub fn read(path: &Path) -> Vec<Result<Intake, Rejected>> {
             let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let text = String::from_utf8_lossy(good);
             let loc = node::LineIndex::new(&text).loc(text.len());
-            let d = Diagnostic { file: doc.clone(), loc: Some(loc), field: String::new(), value: None, expected: "text encoded as UTF-8".into() };
-            return vec![Err(Rejected { document: doc.clone(), origin: origin_of(&doc), diagnostics: vec![d] })];
+            let d = Diagnostic {
+                file: doc.clone(),
+                loc: Some(loc),
+                field: String::new(),
+                value: None,
+                expected: "text encoded as UTF-8".into(),
+            };
+            return vec![Err(Rejected {
+                document: doc.clone(),
+                origin: origin_of(&doc),
+                diagnostics: vec![d],
+            })];
         }
         Err(e) => {
-            let d = Diagnostic { file: doc.clone(), loc: None, field: String::new(), value: None, expected: format!("a readable file ({e})") };
-            return vec![Err(Rejected { document: doc.clone(), origin: origin_of(&doc), diagnostics: vec![d] })];
+            let d = Diagnostic {
+                file: doc.clone(),
+                loc: None,
+                field: String::new(),
+                value: None,
+                expected: format!("a readable file ({e})"),
+            };
+            return vec![Err(Rejected {
+                document: doc.clone(),
+                origin: origin_of(&doc),
+                diagnostics: vec![d],
+            })];
         }
     };
     match kind {
@@ -163,7 +208,8 @@ fn read_document(doc: &Path, base: &Path, text: &str, kind: DocKind) -> Result<I
                 ctx.error(loc, "", None, format!("valid TOML: {msg}"));
             }
         }),
-        _ => node::from_json(text).map_err(|(loc, msg)| ctx.error(loc, "", None, format!("valid JSON: {msg}"))),
+        _ => node::from_json(text)
+            .map_err(|(loc, msg)| ctx.error(loc, "", None, format!("valid JSON: {msg}"))),
     };
     let origin = doc.display().to_string();
     let release = tree.ok().and_then(|t| convert::release(&mut ctx, &t));
@@ -172,27 +218,57 @@ fn read_document(doc: &Path, base: &Path, text: &str, kind: DocKind) -> Result<I
 
 fn read_sheet(doc: &Path, base: &Path, text: &str) -> Vec<Result<Intake, Rejected>> {
     let payees_path = base.join("payees.csv");
-    let payees_text = if payees_path.is_file() { std::fs::read_to_string(&payees_path).ok() } else { None };
+    let payees_text = if payees_path.is_file() {
+        std::fs::read_to_string(&payees_path).ok()
+    } else {
+        None
+    };
     let payees = payees_text.as_deref().map(|t| (payees_path.as_path(), t));
     match sheet::read_sheet(doc, text, payees) {
         Err(ctx) => {
             let mut diagnostics = ctx.diags;
             diagnostics.sort_by(|a, b| (&a.file, a.loc).cmp(&(&b.file, b.loc)));
-            vec![Err(Rejected { document: doc.to_owned(), origin: doc.display().to_string(), diagnostics })]
+            vec![Err(Rejected {
+                document: doc.to_owned(),
+                origin: doc.display().to_string(),
+                diagnostics,
+            })]
         }
         Ok(releases) => releases
             .into_iter()
             .map(|r| {
                 let mut ctx = r.ctx;
                 let release = convert::release(&mut ctx, &r.node);
-                let origin = format!("{} (release {} from line {})", doc.display(), r.upc, r.first_line);
+                // A spreadsheet user thinks in columns, not document paths: name the cell's column.
+                for d in &mut ctx.diags {
+                    if let (Some(loc), Some(_)) = (d.loc, &d.value) {
+                        let column = (loc.col as usize)
+                            .checked_sub(1)
+                            .and_then(|i| r.headers.get(i));
+                        if let Some(h) = column.filter(|_| loc.line > 1) {
+                            d.field = h.clone();
+                        }
+                    }
+                }
+                let origin = format!(
+                    "{} (release {} from line {})",
+                    doc.display(),
+                    r.upc,
+                    r.first_line
+                );
                 finish(ctx, release, doc, base, origin)
             })
             .collect(),
     }
 }
 
-fn finish(mut ctx: convert::Ctx, release: Option<Release>, doc: &Path, base: &Path, origin: String) -> Result<Intake, Rejected> {
+fn finish(
+    mut ctx: convert::Ctx,
+    release: Option<Release>,
+    doc: &Path,
+    base: &Path,
+    origin: String,
+) -> Result<Intake, Rejected> {
     let mut files = Vec::new();
     for f in std::mem::take(&mut ctx.files) {
         let path = match &f.reference {
@@ -205,14 +281,28 @@ fn finish(mut ctx: convert::Ctx, release: Option<Release>, doc: &Path, base: &Pa
                 }
             },
         };
-        files.push(ResolvedFile { field: f.field, loc: f.loc, reference: f.reference, path });
+        files.push(ResolvedFile {
+            field: f.field,
+            loc: f.loc,
+            reference: f.reference,
+            path,
+        });
     }
     match release {
-        Some(release) if ctx.diags.is_empty() => Ok(Intake { document: doc.to_owned(), origin, release, files }),
+        Some(release) if ctx.diags.is_empty() => Ok(Intake {
+            document: doc.to_owned(),
+            origin,
+            release,
+            files,
+        }),
         _ => {
             let mut diagnostics = ctx.diags;
             diagnostics.sort_by(|a, b| (a.loc, &a.field).cmp(&(b.loc, &b.field)));
-            Err(Rejected { document: doc.to_owned(), origin, diagnostics })
+            Err(Rejected {
+                document: doc.to_owned(),
+                origin,
+                diagnostics,
+            })
         }
     }
 }
@@ -221,20 +311,34 @@ fn finish(mut ctx: convert::Ctx, release: Option<Release>, doc: &Path, base: &Pa
 /// could reach outside the folder is refused: absolute paths, `..`, and symlinks that lead out.
 pub fn resolve_inside(base: &Path, written: &str) -> Result<PathBuf, String> {
     let rel = Path::new(written);
-    if rel.is_absolute() || rel.components().any(|c| matches!(c, Component::Prefix(_) | Component::RootDir)) {
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, Component::Prefix(_) | Component::RootDir))
+    {
         return Err("a path relative to the release folder, not an absolute path".into());
     }
     if rel.components().any(|c| c == Component::ParentDir) {
         return Err("a path inside the release folder (\"..\" is not allowed)".into());
     }
     let joined = base.join(rel);
-    let canon_base = base.canonicalize().map_err(|e| format!("a readable release folder ({e})"))?;
+    let canon_base = base
+        .canonicalize()
+        .map_err(|e| format!("a readable release folder ({e})"))?;
     let canon = match joined.canonicalize() {
         Ok(c) => c,
-        Err(_) => return Err(format!("an existing file (nothing at {})", joined.display())),
+        Err(_) => {
+            return Err(format!(
+                "an existing file (nothing at {})",
+                joined.display()
+            ));
+        }
     };
     if !canon.starts_with(&canon_base) {
-        return Err("a file inside the release folder (this path is a symlink that leads outside it)".into());
+        return Err(
+            "a file inside the release folder (this path is a symlink that leads outside it)"
+                .into(),
+        );
     }
     if !canon.is_file() {
         return Err(format!("a regular file ({} is not one)", joined.display()));
@@ -245,7 +349,14 @@ pub fn resolve_inside(base: &Path, written: &str) -> Result<PathBuf, String> {
 /// Parses release document text from memory (no file checks): for tests and tools that
 /// already hold the text. `name` is used in diagnostics.
 pub fn parse_document(name: &Path, text: &str) -> Result<Release, Vec<Diagnostic>> {
-    let kind = if name.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) { DocKind::Json } else { DocKind::Toml };
+    let kind = if name
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        DocKind::Json
+    } else {
+        DocKind::Toml
+    };
     let mut ctx = convert::Ctx::new(name, false);
     let tree = match kind {
         DocKind::Toml => node::from_toml(text).map_err(|errs| {
@@ -253,7 +364,8 @@ pub fn parse_document(name: &Path, text: &str) -> Result<Release, Vec<Diagnostic
                 ctx.error(loc, "", None, format!("valid TOML: {msg}"));
             }
         }),
-        _ => node::from_json(text).map_err(|(loc, msg)| ctx.error(loc, "", None, format!("valid JSON: {msg}"))),
+        _ => node::from_json(text)
+            .map_err(|(loc, msg)| ctx.error(loc, "", None, format!("valid JSON: {msg}"))),
     };
     let release = tree.ok().and_then(|t| convert::release(&mut ctx, &t));
     match release {

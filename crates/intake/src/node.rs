@@ -82,8 +82,14 @@ impl<'a> LineIndex<'a> {
         let offset = offset.min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let start = self.starts[line];
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
-        Loc { line: line as u32 + 1, col: col as u32 + 1 }
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        Loc {
+            line: line as u32 + 1,
+            col: col as u32 + 1,
+        }
     }
 }
 
@@ -106,18 +112,25 @@ pub fn from_toml(text: &str) -> Result<Node, Vec<(Loc, String)>> {
     fn conv(v: &DeValue<'_>, _loc: Loc, index: &LineIndex<'_>) -> Value {
         match v {
             DeValue::String(s) => Value::Str(s.to_string()),
-            DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
-                Ok(n) => Value::Int(n),
-                Err(_) => Value::Float(i.as_str().to_owned()),
-            },
+            DeValue::Integer(i) => {
+                match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                    Ok(n) => Value::Int(n),
+                    Err(_) => Value::Float(i.as_str().to_owned()),
+                }
+            }
             DeValue::Float(f) => Value::Float(f.as_str().to_owned()),
             DeValue::Boolean(b) => Value::Bool(*b),
             DeValue::Datetime(d) => Value::Date(d.to_string()),
             DeValue::Array(a) => Value::Array(
-                a.iter().map(|item| {
-                    let l = index.loc(item.span().start);
-                    Node { loc: l, value: conv(item.get_ref(), l, index) }
-                }).collect(),
+                a.iter()
+                    .map(|item| {
+                        let l = index.loc(item.span().start);
+                        Node {
+                            loc: l,
+                            value: conv(item.get_ref(), l, index),
+                        }
+                    })
+                    .collect(),
             ),
             DeValue::Table(t) => conv_table(t, index),
         }
@@ -127,13 +140,22 @@ pub fn from_toml(text: &str) -> Result<Node, Vec<(Loc, String)>> {
             t.iter()
                 .map(|(k, v)| {
                     let l = index.loc(v.span().start);
-                    (k.get_ref().to_string(), Node { loc: l, value: conv(v.get_ref(), l, index) })
+                    (
+                        k.get_ref().to_string(),
+                        Node {
+                            loc: l,
+                            value: conv(v.get_ref(), l, index),
+                        },
+                    )
                 })
                 .collect(),
         )
     }
     let loc = Loc { line: 1, col: 1 };
-    Ok(Node { loc, value: conv_table(doc.get_ref(), &index) })
+    Ok(Node {
+        loc,
+        value: conv_table(doc.get_ref(), &index),
+    })
 }
 
 // ------------------------------------------------------------------ JSON
@@ -141,7 +163,12 @@ pub fn from_toml(text: &str) -> Result<Node, Vec<(Loc, String)>> {
 /// Parses JSON into a located tree. serde_json can only say where its first error is and
 /// forgets positions once parsed, so release JSON gets this small parser of its own.
 pub fn from_json(text: &str) -> Result<Node, (Loc, String)> {
-    let mut p = JsonParser { text: text.as_bytes(), pos: 0, index: LineIndex::new(text), depth: 0 };
+    let mut p = JsonParser {
+        text: text.as_bytes(),
+        pos: 0,
+        index: LineIndex::new(text),
+        depth: 0,
+    };
     p.ws();
     let node = p.value()?;
     p.ws();
@@ -164,7 +191,9 @@ impl JsonParser<'_> {
     }
 
     fn ws(&mut self) {
-        while self.pos < self.text.len() && matches!(self.text[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
+        while self.pos < self.text.len()
+            && matches!(self.text[self.pos], b' ' | b'\t' | b'\n' | b'\r')
+        {
             self.pos += 1;
         }
     }
@@ -264,7 +293,9 @@ impl JsonParser<'_> {
             }
             Some(c) if c == b'-' || c.is_ascii_digit() => {
                 let start = self.pos;
-                while self.peek().is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E')) {
+                while self.peek().is_some_and(|c| {
+                    c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E')
+                }) {
                     self.pos += 1;
                 }
                 let s = std::str::from_utf8(&self.text[start..self.pos]).unwrap_or("");
@@ -318,7 +349,8 @@ impl JsonParser<'_> {
                                 }
                                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                             }
-                            let ch = char::from_u32(cp).ok_or_else(|| self.err("invalid \\u escape"))?;
+                            let ch =
+                                char::from_u32(cp).ok_or_else(|| self.err("invalid \\u escape"))?;
                             let mut buf = [0u8; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                         }
@@ -333,7 +365,10 @@ impl JsonParser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, (Loc, String)> {
-        let s = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.err("short \\u escape"))?;
+        let s = self
+            .text
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.err("short \\u escape"))?;
         let s = std::str::from_utf8(s).map_err(|_| self.err("invalid \\u escape"))?;
         let v = u32::from_str_radix(s, 16).map_err(|_| self.err("invalid \\u escape"))?;
         self.pos += 4;
@@ -349,9 +384,13 @@ mod tests {
     fn json_positions_point_at_values() {
         let text = "{\n  \"a\": 1,\n  \"b\": [true, \"x\\u00e9\"]\n}";
         let node = from_json(text).expect("valid");
-        let Value::Table(t) = node.value else { panic!("table") };
+        let Value::Table(t) = node.value else {
+            panic!("table")
+        };
         assert_eq!(t[0].1.loc, Loc { line: 2, col: 8 });
-        let Value::Array(items) = &t[1].1.value else { panic!("array") };
+        let Value::Array(items) = &t[1].1.value else {
+            panic!("array")
+        };
         assert_eq!(items[1].value, Value::Str("xé".into()));
         assert_eq!(items[1].loc, Loc { line: 3, col: 15 });
     }
@@ -369,10 +408,16 @@ mod tests {
     #[test]
     fn toml_positions_point_at_values() {
         let node = from_toml("title = \"x\"\n\n[[tracks]]\nisrc = \"US\"\n").expect("valid");
-        let Value::Table(t) = node.value else { panic!("table") };
+        let Value::Table(t) = node.value else {
+            panic!("table")
+        };
         let tracks = t.iter().find(|(k, _)| k == "tracks").expect("tracks");
-        let Value::Array(items) = &tracks.1.value else { panic!("array") };
-        let Value::Table(track) = &items[0].value else { panic!("table") };
+        let Value::Array(items) = &tracks.1.value else {
+            panic!("array")
+        };
+        let Value::Table(track) = &items[0].value else {
+            panic!("table")
+        };
         assert_eq!(track[0].1.loc, Loc { line: 4, col: 8 });
     }
 

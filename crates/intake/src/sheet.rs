@@ -13,25 +13,87 @@ use crate::node::{Loc, Node, Value};
 
 /// Columns describing the release; every row of a release must agree on them (or leave them blank).
 pub const RELEASE_COLUMNS: &[&str] = &[
-    "upc", "catalog_number", "grid", "release_title", "release_version", "release_type", "release_artists",
-    "label", "label_email", "label_dpid", "p_line_year", "p_line_holder", "c_line_year", "c_line_holder", "genre",
-    "subgenre", "release_date", "original_release_date", "parental_advisory", "language", "territories",
-    "excluded_territories", "deals", "artwork", "artwork_ai", "release_ai", "release_ai_parts", "ai_training",
+    "upc",
+    "catalog_number",
+    "grid",
+    "release_title",
+    "release_version",
+    "release_type",
+    "release_artists",
+    "label",
+    "label_email",
+    "label_dpid",
+    "p_line_year",
+    "p_line_holder",
+    "c_line_year",
+    "c_line_holder",
+    "genre",
+    "subgenre",
+    "release_date",
+    "original_release_date",
+    "parental_advisory",
+    "language",
+    "territories",
+    "excluded_territories",
+    "deals",
+    "artwork",
+    "artwork_ai",
+    "release_ai",
+    "release_ai_parts",
+    "ai_training",
 ];
 
 /// Columns describing the track on that row.
 pub const TRACK_COLUMNS: &[&str] = &[
-    "disc", "track", "isrc", "title", "version", "artists", "contributors", "duration", "explicit", "iswc",
-    "preview_start", "preview_length", "audio", "ai", "ai_parts", "splits",
+    "disc",
+    "track",
+    "isrc",
+    "title",
+    "version",
+    "artists",
+    "contributors",
+    "duration",
+    "explicit",
+    "iswc",
+    "preview_start",
+    "preview_length",
+    "audio",
+    "ai",
+    "ai_parts",
+    "splits",
 ];
 
 const REQUIRED_COLUMNS: &[&str] = &[
-    "upc", "release_title", "release_type", "release_artists", "label", "label_email", "p_line_year",
-    "p_line_holder", "c_line_year", "c_line_holder", "genre", "release_date", "parental_advisory", "language",
-    "artwork", "track", "isrc", "title", "duration", "audio",
+    "upc",
+    "release_title",
+    "release_type",
+    "release_artists",
+    "label",
+    "label_email",
+    "p_line_year",
+    "p_line_holder",
+    "c_line_year",
+    "c_line_holder",
+    "genre",
+    "release_date",
+    "parental_advisory",
+    "language",
+    "artwork",
+    "track",
+    "isrc",
+    "title",
+    "duration",
+    "audio",
 ];
 
-pub const PAYEE_COLUMNS: &[&str] = &["id", "name", "email", "currency", "payout_threshold", "payment_ref"];
+pub const PAYEE_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "email",
+    "currency",
+    "payout_threshold",
+    "payment_ref",
+];
 
 /// One cell: its text and where it is.
 #[derive(Debug, Clone)]
@@ -45,35 +107,61 @@ type Row = BTreeMap<String, Cell>;
 /// A release's rows, as found in the sheet.
 pub(crate) struct SheetRelease {
     pub(crate) upc: String,
+    /// Normalised column names, to name a cell's column in errors.
+    pub(crate) headers: Vec<String>,
     pub(crate) first_line: u32,
     pub(crate) node: Node,
     pub(crate) ctx: Ctx,
 }
 
 fn normalise_header(h: &str) -> String {
-    h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase().replace([' ', '-'], "_")
+    h.trim()
+        .trim_start_matches('\u{feff}')
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_")
 }
 
 /// European spreadsheet programs save "CSV" with semicolons; guess from the header line.
 fn delimiter(text: &str) -> u8 {
     let header = text.lines().next().unwrap_or("");
-    if header.matches(';').count() > header.matches(',').count() { b';' } else { b',' }
+    if header.matches(';').count() > header.matches(',').count() {
+        b';'
+    } else {
+        b','
+    }
 }
 
 fn read_rows(ctx: &mut Ctx, text: &str, known: &[&str]) -> Option<Vec<Row>> {
-    let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter(text)).has_headers(true).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter(text))
+        .has_headers(true)
+        .from_reader(text.as_bytes());
     let headers: Vec<String> = match rdr.headers() {
         Ok(h) => h.iter().map(normalise_header).collect(),
         Err(e) => {
-            ctx.error(Loc { line: 1, col: 1 }, "header", None, format!("a readable CSV header row ({e})"));
+            ctx.error(
+                Loc { line: 1, col: 1 },
+                "header",
+                None,
+                format!("a readable CSV header row ({e})"),
+            );
             return None;
         }
     };
     let mut ok = true;
     for (i, h) in headers.iter().enumerate() {
-        let loc = Loc { line: 1, col: i as u32 + 1 };
+        let loc = Loc {
+            line: 1,
+            col: i as u32 + 1,
+        };
         if !known.contains(&h.as_str()) {
-            cell_error(ctx, loc, h, h, format!("a known column; allowed: {}", known.join(", ")));
+            cell_error(
+                ctx,
+                loc,
+                h,
+                h,
+                format!("a known column; allowed: {}", known.join(", ")),
+            );
             ok = false;
         } else if headers[..i].contains(h) {
             cell_error(ctx, loc, h, h, "each column once");
@@ -89,7 +177,16 @@ fn read_rows(ctx: &mut Ctx, text: &str, known: &[&str]) -> Option<Vec<Row>> {
                 for (i, v) in rec.iter().enumerate() {
                     let Some(h) = headers.get(i) else { continue };
                     if !v.trim().is_empty() {
-                        row.insert(h.clone(), Cell { text: v.trim().to_owned(), loc: Loc { line, col: i as u32 + 1 } });
+                        row.insert(
+                            h.clone(),
+                            Cell {
+                                text: v.trim().to_owned(),
+                                loc: Loc {
+                                    line,
+                                    col: i as u32 + 1,
+                                },
+                            },
+                        );
                     }
                 }
                 if !row.is_empty() {
@@ -99,8 +196,12 @@ fn read_rows(ctx: &mut Ctx, text: &str, known: &[&str]) -> Option<Vec<Row>> {
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as u32);
                 let why = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "text in UTF-8 (save the sheet as \"CSV UTF-8\")".to_owned(),
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::Utf8 { .. } => {
+                        "text in UTF-8 (save the sheet as \"CSV UTF-8\")".to_owned()
+                    }
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("{expected_len} cells like the header row, not {len}")
                     }
                     _ => format!("a well-formed CSV row ({e})"),
@@ -114,9 +215,17 @@ fn read_rows(ctx: &mut Ctx, text: &str, known: &[&str]) -> Option<Vec<Row>> {
 }
 
 /// Reads a sheet (and `payees.csv` beside it, if there is one) into one tree per release.
-pub(crate) fn read_sheet(file: &Path, text: &str, payees: Option<(&Path, &str)>) -> Result<Vec<SheetRelease>, Ctx> {
+pub(crate) fn read_sheet(
+    file: &Path,
+    text: &str,
+    payees: Option<(&Path, &str)>,
+) -> Result<Vec<SheetRelease>, Ctx> {
     let mut ctx = Ctx::new(file, true);
-    let known: Vec<&str> = RELEASE_COLUMNS.iter().chain(TRACK_COLUMNS).copied().collect();
+    let known: Vec<&str> = RELEASE_COLUMNS
+        .iter()
+        .chain(TRACK_COLUMNS)
+        .copied()
+        .collect();
     let Some(rows) = read_rows(&mut ctx, text, &known) else {
         return Err(ctx);
     };
@@ -128,13 +237,27 @@ pub(crate) fn read_sheet(file: &Path, text: &str, payees: Option<(&Path, &str)>)
         .map(|h| h.trim().trim_matches('"'))
         .collect();
     let present: Vec<String> = present.iter().map(|h| normalise_header(h)).collect();
-    let missing: Vec<&str> = REQUIRED_COLUMNS.iter().copied().filter(|c| !present.iter().any(|p| p == c)).collect();
+    let missing: Vec<&str> = REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !present.iter().any(|p| p == c))
+        .collect();
     if !missing.is_empty() {
-        ctx.error(Loc { line: 1, col: 1 }, "header", Some(present.join(",")), format!("the required columns {}", missing.join(", ")));
+        ctx.error(
+            Loc { line: 1, col: 1 },
+            "header",
+            Some(present.join(",")),
+            format!("the required columns {}", missing.join(", ")),
+        );
         return Err(ctx);
     }
     if rows.is_empty() {
-        ctx.error(Loc { line: 2, col: 1 }, "rows", None, "at least one track row");
+        ctx.error(
+            Loc { line: 2, col: 1 },
+            "rows",
+            None,
+            "at least one track row",
+        );
         return Err(ctx);
     }
 
@@ -145,7 +268,10 @@ pub(crate) fn read_sheet(file: &Path, text: &str, payees: Option<(&Path, &str)>)
             let Some(prows) = read_rows(&mut pctx, ptext, PAYEE_COLUMNS) else {
                 return Err(pctx);
             };
-            prows.into_iter().filter_map(|r| r.get("id").map(|c| (c.text.clone(), r.clone()))).collect()
+            prows
+                .into_iter()
+                .filter_map(|r| r.get("id").map(|c| (c.text.clone(), r.clone())))
+                .collect()
         }
     };
 
@@ -154,8 +280,16 @@ pub(crate) fn read_sheet(file: &Path, text: &str, payees: Option<(&Path, &str)>)
     let mut groups: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for row in rows {
         let Some(upc) = row.get("upc").map(|c| c.text.clone()) else {
-            let loc = row.values().next().map_or(Loc::default(), |c| Loc { line: c.loc.line, col: 1 });
-            ctx.error(loc, "upc", None, "a UPC on every row (rows are grouped into releases by UPC)");
+            let loc = row.values().next().map_or(Loc::default(), |c| Loc {
+                line: c.loc.line,
+                col: 1,
+            });
+            ctx.error(
+                loc,
+                "upc",
+                None,
+                "a UPC on every row (rows are grouped into releases by UPC)",
+            );
             continue;
         };
         if !groups.contains_key(&upc) {
@@ -173,21 +307,55 @@ pub(crate) fn read_sheet(file: &Path, text: &str, payees: Option<(&Path, &str)>)
         let mut rctx = Ctx::new(file, true);
         let first_line = rows[0].values().map(|c| c.loc.line).min().unwrap_or(0);
         let node = release_node(&mut rctx, rows, &payee_rows);
-        out.push(SheetRelease { upc, first_line, node, ctx: rctx });
+        out.push(SheetRelease {
+            upc,
+            headers: present.clone(),
+            first_line,
+            node,
+            ctx: rctx,
+        });
     }
     Ok(out)
 }
 
 fn s(cell: &Cell) -> Node {
-    Node { loc: cell.loc, value: Value::Str(cell.text.clone()) }
+    Node {
+        loc: cell.loc,
+        value: Value::Str(cell.text.clone()),
+    }
 }
 
 fn tbl(loc: Loc, entries: Vec<(&str, Node)>) -> Node {
-    Node { loc, value: Value::Table(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()) }
+    Node {
+        loc,
+        value: Value::Table(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        ),
+    }
 }
 
+/// Splits a cell's list on `;` or `|`, but not inside parentheses, so
+/// "Ana Ruiz (Composer; Lyricist); Kai Sato (Producer)" is two items.
 fn list_items(text: &str) -> impl Iterator<Item = &str> {
-    text.split([';', '|']).map(str::trim).filter(|s| !s.is_empty())
+    let mut items = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ';' | '|' if depth <= 0 => {
+                items.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&text[start..]);
+    items.into_iter().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// "Name (Role, Role)" → ("Name", ["Role", "Role"]); a trailing parenthesis that is not a role
@@ -195,7 +363,7 @@ fn list_items(text: &str) -> impl Iterator<Item = &str> {
 fn name_and_roles<'a>(item: &'a str, is_role: impl Fn(&str) -> bool) -> (&'a str, Vec<&'a str>) {
     if let Some(open) = item.rfind('(') {
         if let Some(inner) = item[open + 1..].strip_suffix(')') {
-            let roles: Vec<&str> = inner.split(',').map(str::trim).collect();
+            let roles: Vec<&str> = inner.split([',', ';']).map(str::trim).collect();
             if roles.iter().all(|r| is_role(r)) {
                 return (item[..open].trim(), roles);
             }
@@ -209,11 +377,20 @@ fn artists_node(cell: &Cell) -> Node {
         .map(|it| {
             let (name, roles) = name_and_roles(it, |r| ArtistRole::parse(r).is_some());
             let role = roles.first().copied().unwrap_or("MainArtist");
-            let str_node = |v: &str| Node { loc: cell.loc, value: Value::Str(v.to_owned()) };
-            tbl(cell.loc, vec![("name", str_node(name)), ("role", str_node(role))])
+            let str_node = |v: &str| Node {
+                loc: cell.loc,
+                value: Value::Str(v.to_owned()),
+            };
+            tbl(
+                cell.loc,
+                vec![("name", str_node(name)), ("role", str_node(role))],
+            )
         })
         .collect();
-    Node { loc: cell.loc, value: Value::Array(items) }
+    Node {
+        loc: cell.loc,
+        value: Value::Array(items),
+    }
 }
 
 fn contributors_node(ctx: &mut Ctx, cell: &Cell) -> Node {
@@ -221,14 +398,35 @@ fn contributors_node(ctx: &mut Ctx, cell: &Cell) -> Node {
     for it in list_items(&cell.text) {
         let (name, roles) = name_and_roles(it, |r| ContributorRole::parse(r).is_some());
         if roles.is_empty() {
-            cell_error(ctx, cell.loc, "contributors", it, format!("Name (Role, Role) with roles from: {}", ContributorRole::expected()));
+            cell_error(
+                ctx,
+                cell.loc,
+                "contributors",
+                it,
+                format!(
+                    "Name (Role, Role) with roles from: {}",
+                    ContributorRole::expected()
+                ),
+            );
             continue;
         }
-        let str_node = |v: &str| Node { loc: cell.loc, value: Value::Str(v.to_owned()) };
-        let roles = Node { loc: cell.loc, value: Value::Array(roles.iter().map(|r| str_node(r)).collect()) };
-        items.push(tbl(cell.loc, vec![("name", str_node(name)), ("roles", roles)]));
+        let str_node = |v: &str| Node {
+            loc: cell.loc,
+            value: Value::Str(v.to_owned()),
+        };
+        let roles = Node {
+            loc: cell.loc,
+            value: Value::Array(roles.iter().map(|r| str_node(r)).collect()),
+        };
+        items.push(tbl(
+            cell.loc,
+            vec![("name", str_node(name)), ("roles", roles)],
+        ));
     }
-    Node { loc: cell.loc, value: Value::Array(items) }
+    Node {
+        loc: cell.loc,
+        value: Value::Array(items),
+    }
 }
 
 fn str_list(cell: &Cell, sep: &[char]) -> Node {
@@ -237,9 +435,15 @@ fn str_list(cell: &Cell, sep: &[char]) -> Node {
         .split(sep)
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|v| Node { loc: cell.loc, value: Value::Str(v.to_owned()) })
+        .map(|v| Node {
+            loc: cell.loc,
+            value: Value::Str(v.to_owned()),
+        })
         .collect();
-    Node { loc: cell.loc, value: Value::Array(items) }
+    Node {
+        loc: cell.loc,
+        value: Value::Array(items),
+    }
 }
 
 fn ai_node(cell: &Cell, parts: Option<&Cell>) -> Node {
@@ -261,19 +465,43 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
                     rel.insert(col, cell.clone());
                 }
                 Some(first) if first.text != cell.text => {
-                    cell_error(ctx, cell.loc, col, &cell.text, format!("the same value as line {} ({:?}): all rows of a release must agree, or leave it blank", first.loc.line, first.text));
+                    cell_error(
+                        ctx,
+                        cell.loc,
+                        col,
+                        &cell.text,
+                        format!(
+                            "the same value as line {} ({:?}): all rows of a release must agree, or leave it blank",
+                            first.loc.line, first.text
+                        ),
+                    );
                 }
                 Some(_) => {}
             }
         }
     }
-    let loc = rows[0].values().map(|c| Loc { line: c.loc.line, col: 1 }).next().unwrap_or_default();
+    let loc = rows[0]
+        .values()
+        .map(|c| Loc {
+            line: c.loc.line,
+            col: 1,
+        })
+        .next()
+        .unwrap_or_default();
     let mut e: Vec<(&str, Node)> = Vec::new();
     for (col, key) in [
-        ("upc", "upc"), ("catalog_number", "catalog_number"), ("grid", "grid"), ("release_title", "title"),
-        ("release_version", "version"), ("release_type", "release_type"), ("genre", "genre"), ("subgenre", "subgenre"),
-        ("release_date", "release_date"), ("original_release_date", "original_release_date"),
-        ("parental_advisory", "parental_advisory"), ("language", "language"),
+        ("upc", "upc"),
+        ("catalog_number", "catalog_number"),
+        ("grid", "grid"),
+        ("release_title", "title"),
+        ("release_version", "version"),
+        ("release_type", "release_type"),
+        ("genre", "genre"),
+        ("subgenre", "subgenre"),
+        ("release_date", "release_date"),
+        ("original_release_date", "original_release_date"),
+        ("parental_advisory", "parental_advisory"),
+        ("language", "language"),
     ] {
         if let Some(c) = rel.get(col) {
             e.push((key, s(c)));
@@ -313,28 +541,73 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
         }
         e.push(("territories", tbl(c.loc, t)));
     } else if let Some(x) = rel.get("excluded_territories") {
-        let ww = Node { loc: x.loc, value: Value::Array(vec![Node { loc: x.loc, value: Value::Str("Worldwide".into()) }]) };
-        e.push(("territories", tbl(x.loc, vec![("include", ww), ("exclude", str_list(x, &[' ', ',', ';']))])));
+        let ww = Node {
+            loc: x.loc,
+            value: Value::Array(vec![Node {
+                loc: x.loc,
+                value: Value::Str("Worldwide".into()),
+            }]),
+        };
+        e.push((
+            "territories",
+            tbl(
+                x.loc,
+                vec![("include", ww), ("exclude", str_list(x, &[' ', ',', ';']))],
+            ),
+        ));
     }
     if let Some(c) = rel.get("deals") {
         // A sheet names commercial models; each gets DDEX's usual use types, from the release date.
         let mut deals = Vec::new();
         for m in list_items(&c.text) {
             let Some(model) = CommercialModel::parse(m) else {
-                cell_error(ctx, c.loc, "deals", m, format!("commercial models separated by ';', from: {}", CommercialModel::expected()));
+                cell_error(
+                    ctx,
+                    c.loc,
+                    "deals",
+                    m,
+                    format!(
+                        "commercial models separated by ';', from: {}",
+                        CommercialModel::expected()
+                    ),
+                );
                 continue;
             };
             let uses = model
                 .usual_use_types()
                 .into_iter()
-                .map(|u| Node { loc: c.loc, value: Value::Str(u.as_str().to_owned()) })
+                .map(|u| Node {
+                    loc: c.loc,
+                    value: Value::Str(u.as_str().to_owned()),
+                })
                 .collect();
-            deals.push(tbl(c.loc, vec![
-                ("commercial_model", Node { loc: c.loc, value: Value::Str(model.as_str().to_owned()) }),
-                ("use_types", Node { loc: c.loc, value: Value::Array(uses) }),
-            ]));
+            deals.push(tbl(
+                c.loc,
+                vec![
+                    (
+                        "commercial_model",
+                        Node {
+                            loc: c.loc,
+                            value: Value::Str(model.as_str().to_owned()),
+                        },
+                    ),
+                    (
+                        "use_types",
+                        Node {
+                            loc: c.loc,
+                            value: Value::Array(uses),
+                        },
+                    ),
+                ],
+            ));
         }
-        e.push(("deals", Node { loc: c.loc, value: Value::Array(deals) }));
+        e.push((
+            "deals",
+            Node {
+                loc: c.loc,
+                value: Value::Array(deals),
+            },
+        ));
     }
     if let Some(c) = rel.get("artwork") {
         let mut a = vec![("file", s(c))];
@@ -348,17 +621,33 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
     }
     if let Some(c) = rel.get("ai_training") {
         let mut flags = Vec::new();
-        for f in list_items(&c.text).flat_map(|x| x.split(',')).map(str::trim).filter(|x| !x.is_empty()) {
+        for f in list_items(&c.text)
+            .flat_map(|x| x.split(','))
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+        {
             let key = match f.to_ascii_lowercase().replace([' ', '-'], "_").as_str() {
                 "generative" => "generative",
                 "non_generative" => "non_generative",
                 "data_mining" => "data_mining",
                 _ => {
-                    cell_error(ctx, c.loc, "ai_training", f, "a list of consents: generative; non_generative; data_mining");
+                    cell_error(
+                        ctx,
+                        c.loc,
+                        "ai_training",
+                        f,
+                        "a list of consents: generative; non_generative; data_mining",
+                    );
                     continue;
                 }
             };
-            flags.push((key, Node { loc: c.loc, value: Value::Bool(true) }));
+            flags.push((
+                key,
+                Node {
+                    loc: c.loc,
+                    value: Value::Bool(true),
+                },
+            ));
         }
         e.push(("ai_training", tbl(c.loc, flags)));
     }
@@ -366,11 +655,25 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
     let mut tracks = Vec::new();
     let mut referenced: Vec<String> = Vec::new();
     for row in rows {
-        let tloc = row.values().map(|c| Loc { line: c.loc.line, col: 1 }).next().unwrap_or_default();
+        let tloc = row
+            .values()
+            .map(|c| Loc {
+                line: c.loc.line,
+                col: 1,
+            })
+            .next()
+            .unwrap_or_default();
         let mut t: Vec<(&str, Node)> = Vec::new();
         for (col, key) in [
-            ("disc", "disc"), ("track", "number"), ("isrc", "isrc"), ("title", "title"), ("version", "version"),
-            ("duration", "duration"), ("explicit", "explicit"), ("iswc", "iswc"), ("audio", "audio"),
+            ("disc", "disc"),
+            ("track", "number"),
+            ("isrc", "isrc"),
+            ("title", "title"),
+            ("version", "version"),
+            ("duration", "duration"),
+            ("explicit", "explicit"),
+            ("iswc", "iswc"),
+            ("audio", "audio"),
         ] {
             if let Some(c) = row.get(col) {
                 t.push((key, s(c)));
@@ -397,7 +700,13 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
         if let Some(c) = row.get("ai") {
             t.push(("ai", ai_node(c, row.get("ai_parts"))));
         } else if let Some(p) = row.get("ai_parts") {
-            cell_error(ctx, p.loc, "ai_parts", &p.text, "an ai column (None, Partly, All) on the same row");
+            cell_error(
+                ctx,
+                p.loc,
+                "ai_parts",
+                &p.text,
+                "an ai column (None, Partly, All) on the same row",
+            );
         }
         if let Some(c) = row.get("splits") {
             let mut splits = Vec::new();
@@ -407,31 +716,73 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
                         if !referenced.iter().any(|r| r == payee) {
                             referenced.push(payee.to_owned());
                         }
-                        splits.push(tbl(c.loc, vec![
-                            ("payee", Node { loc: c.loc, value: Value::Str(payee.to_owned()) }),
-                            ("basis_points", Node { loc: c.loc, value: Value::Int(bp) }),
-                        ]));
+                        splits.push(tbl(
+                            c.loc,
+                            vec![
+                                (
+                                    "payee",
+                                    Node {
+                                        loc: c.loc,
+                                        value: Value::Str(payee.to_owned()),
+                                    },
+                                ),
+                                (
+                                    "basis_points",
+                                    Node {
+                                        loc: c.loc,
+                                        value: Value::Int(bp),
+                                    },
+                                ),
+                            ],
+                        ));
                     }
-                    None => cell_error(ctx, c.loc, "splits", it, "payee=basis points or payee=percent, e.g. nova-lune=7000; kai-sato=30%"),
+                    None => cell_error(
+                        ctx,
+                        c.loc,
+                        "splits",
+                        it,
+                        "payee=basis points or payee=percent, e.g. nova-lune=7000; kai-sato=30%",
+                    ),
                 }
             }
-            t.push(("splits", Node { loc: c.loc, value: Value::Array(splits) }));
+            t.push((
+                "splits",
+                Node {
+                    loc: c.loc,
+                    value: Value::Array(splits),
+                },
+            ));
         }
         tracks.push(tbl(tloc, t));
     }
-    e.push(("tracks", Node { loc, value: Value::Array(tracks) }));
+    e.push((
+        "tracks",
+        Node {
+            loc,
+            value: Value::Array(tracks),
+        },
+    ));
 
     // The release carries the payee records its splits refer to.
     let mut payee_nodes = Vec::new();
     for id in &referenced {
         if let Some(prow) = payees.get(id) {
             let ploc = prow.values().next().map_or(loc, |c| c.loc);
-            let entries = PAYEE_COLUMNS.iter().filter_map(|col| prow.get(*col).map(|c| (*col, s(c)))).collect();
+            let entries = PAYEE_COLUMNS
+                .iter()
+                .filter_map(|col| prow.get(*col).map(|c| (*col, s(c))))
+                .collect();
             payee_nodes.push(tbl(ploc, entries));
         }
     }
     if !payee_nodes.is_empty() {
-        e.push(("payees", Node { loc, value: Value::Array(payee_nodes) }));
+        e.push((
+            "payees",
+            Node {
+                loc,
+                value: Value::Array(payee_nodes),
+            },
+        ));
     }
     tbl(loc, e)
 }
@@ -443,7 +794,11 @@ fn parse_split(item: &str) -> Option<(&str, i64)> {
     let bp = match share.strip_suffix('%') {
         Some(pct) => {
             let (int, frac) = pct.trim().split_once('.').unwrap_or((pct.trim(), ""));
-            if frac.len() > 2 || !int.bytes().all(|c| c.is_ascii_digit()) || !frac.bytes().all(|c| c.is_ascii_digit()) || int.is_empty() {
+            if frac.len() > 2
+                || !int.bytes().all(|c| c.is_ascii_digit())
+                || !frac.bytes().all(|c| c.is_ascii_digit())
+                || int.is_empty()
+            {
                 return None;
             }
             int.parse::<i64>().ok()? * 100 + format!("{frac:0<2}").parse::<i64>().ok()?

@@ -51,16 +51,25 @@ impl Config {
         let mut profiles = PathBuf::from("deploy/dsps");
         let mut source = "defaults".to_owned();
 
-        let explicit = o.config.clone().or_else(|| env("LINER_CONFIG").map(PathBuf::from));
-        let path = explicit.clone().unwrap_or_else(|| PathBuf::from("liner.toml"));
+        let explicit = o
+            .config
+            .clone()
+            .or_else(|| env("LINER_CONFIG").map(PathBuf::from));
+        let path = explicit
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("liner.toml"));
         if path.is_file() {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let file: ConfigFile = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let file: ConfigFile = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
             if let Some(d) = file.database {
                 database = match d.strip_prefix("sqlite://") {
-                    Some(p) if !Path::new(p).is_absolute() => format!("sqlite://{}", base.join(p).display()),
+                    Some(p) if !Path::new(p).is_absolute() => {
+                        format!("sqlite://{}", base.join(p).display())
+                    }
                     _ => d,
                 };
             }
@@ -97,9 +106,17 @@ impl Config {
             profiles = p.clone();
         }
         if store::Backend::of_url(&database).is_none() {
-            bail!("database {:?} is not a sqlite:// or postgres:// URL", store::redact(&database));
+            bail!(
+                "database {:?} is not a sqlite:// or postgres:// URL",
+                store::redact(&database)
+            );
         }
-        Ok(Config { database, files, profiles, source })
+        Ok(Config {
+            database,
+            files,
+            profiles,
+            source,
+        })
     }
 }
 
@@ -111,11 +128,22 @@ mod tests {
     fn layers_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg_path = dir.path().join("liner.toml");
-        std::fs::write(&cfg_path, "database = \"sqlite://cat.db\"\nfiles = \"blobs\"\n").expect("write");
-        let o = Overrides { config: Some(cfg_path.clone()), ..Overrides::default() };
+        std::fs::write(
+            &cfg_path,
+            "database = \"sqlite://cat.db\"\nfiles = \"blobs\"\n",
+        )
+        .expect("write");
+        let o = Overrides {
+            config: Some(cfg_path.clone()),
+            ..Overrides::default()
+        };
         let none = |_: &str| None;
         let c = Config::load_with(&o, none).expect("load");
-        assert_eq!(c.database, format!("sqlite://{}", dir.path().join("cat.db").display()), "relative to the file");
+        assert_eq!(
+            c.database,
+            format!("sqlite://{}", dir.path().join("cat.db").display()),
+            "relative to the file"
+        );
         assert_eq!(c.files, dir.path().join("blobs"));
         assert_eq!(c.profiles, PathBuf::from("deploy/dsps"), "default kept");
 
@@ -128,15 +156,28 @@ mod tests {
         assert_eq!(c.database, "postgres://a@h/x", "environment beats the file");
         assert_eq!(c.files, PathBuf::from("/srv/files"));
 
-        let o2 = Overrides { database: Some("sqlite://flag.db".into()), ..o.clone() };
-        assert_eq!(Config::load_with(&o2, env).expect("load").database, "sqlite://flag.db", "flags beat everything");
+        let o2 = Overrides {
+            database: Some("sqlite://flag.db".into()),
+            ..o.clone()
+        };
+        assert_eq!(
+            Config::load_with(&o2, env).expect("load").database,
+            "sqlite://flag.db",
+            "flags beat everything"
+        );
 
         std::fs::write(&cfg_path, "databse = \"x\"\n").expect("write");
         let err = Config::load_with(&o, none).expect_err("typo in key");
         assert!(err.to_string().contains("databse"), "{err}");
-        let missing = Overrides { config: Some(dir.path().join("nope.toml")), ..Overrides::default() };
+        let missing = Overrides {
+            config: Some(dir.path().join("nope.toml")),
+            ..Overrides::default()
+        };
         assert!(Config::load_with(&missing, none).is_err());
-        let bad = Overrides { database: Some("mysql://x".into()), ..Overrides::default() };
+        let bad = Overrides {
+            database: Some("mysql://x".into()),
+            ..Overrides::default()
+        };
         assert!(Config::load_with(&bad, none).is_err());
     }
 }

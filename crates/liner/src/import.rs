@@ -40,7 +40,10 @@ pub(crate) async fn run(cfg: &Config, paths: &[PathBuf], json: bool) -> Result<E
     }
 
     let bar = ProgressBar::new(read.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{spinner} importing {pos}/{len} {wide_bar} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} importing {pos}/{len} {wide_bar} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     if read.len() < 2 {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
@@ -73,12 +76,22 @@ pub(crate) async fn run(cfg: &Config, paths: &[PathBuf], json: bool) -> Result<E
     }
     for r in &results {
         if r.outcome == "rejected" {
-            eprintln!("✗ {}: rejected, {} problem(s), nothing written:", r.source, r.errors.len());
+            eprintln!(
+                "✗ {}: rejected, {} problem(s), nothing written:",
+                r.source,
+                r.errors.len()
+            );
             for e in &r.errors {
                 eprintln!("  {e}");
             }
         } else if !json {
-            println!("{:<9} {} rev {}  ({})", r.outcome, r.upc.as_deref().unwrap_or("-"), r.revision.unwrap_or(0), r.source);
+            println!(
+                "{:<9} {} rev {}  ({})",
+                r.outcome,
+                r.upc.as_deref().unwrap_or("-"),
+                r.revision.unwrap_or(0),
+                r.source
+            );
         }
     }
     let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
@@ -90,15 +103,30 @@ pub(crate) async fn run(cfg: &Config, paths: &[PathBuf], json: bool) -> Result<E
         count("unchanged"),
         rejected
     );
-    Ok(if rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if rejected > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn rejected_result(r: Rejected) -> ImportResult {
-    ImportResult { source: r.origin, upc: None, outcome: "rejected", revision: None, errors: r.diagnostics.iter().map(ToString::to_string).collect() }
+    ImportResult {
+        source: r.origin,
+        upc: None,
+        outcome: "rejected",
+        revision: None,
+        errors: r.diagnostics.iter().map(ToString::to_string).collect(),
+    }
 }
 
 async fn store_release(catalog: &Store, files: &FileStore, intake: Intake) -> Result<ImportResult> {
-    let Intake { document, origin, mut release, files: refs } = intake;
+    let Intake {
+        document,
+        origin,
+        mut release,
+        files: refs,
+    } = intake;
     let upc = release.upc.to_string();
 
     // Files referred to by hash (a `liner show --json` document) must already be stored.
@@ -117,23 +145,36 @@ async fn store_release(catalog: &Store, files: &FileStore, intake: Intake) -> Re
         }
     }
     if !missing.is_empty() {
-        return Ok(rejected_result(Rejected { document, origin, diagnostics: missing }));
+        return Ok(rejected_result(Rejected {
+            document,
+            origin,
+            diagnostics: missing,
+        }));
     }
 
     let mut records = Vec::new();
     let mut by_path: BTreeMap<String, ContentHash> = BTreeMap::new();
     for f in &refs {
-        let (FileRef::Path(written), Some(path)) = (&f.reference, &f.path) else { continue };
+        let (FileRef::Path(written), Some(path)) = (&f.reference, &f.path) else {
+            continue;
+        };
         if by_path.contains_key(written) {
             continue;
         }
         let d = files.put_file(path)?;
         tracing::debug!(upc = %upc, file = %path.display(), sha256 = %d.sha256, "stored file");
-        records.push(FileRecord { sha256: d.sha256.clone(), md5: d.md5, size: d.size, original_name: file_name(path) });
+        records.push(FileRecord {
+            sha256: d.sha256.clone(),
+            md5: d.md5,
+            size: d.size,
+            original_name: file_name(path),
+        });
         by_path.insert(written.clone(), d.sha256);
     }
     release.map_file_refs(|r| match r {
-        FileRef::Path(p) => by_path.get(p).map_or_else(|| r.clone(), |h| FileRef::Stored(h.clone())),
+        FileRef::Path(p) => by_path
+            .get(p)
+            .map_or_else(|| r.clone(), |h| FileRef::Stored(h.clone())),
         stored => stored.clone(),
     });
     let outcome = catalog.import_release(&release, &records, &origin).await?;
@@ -143,9 +184,17 @@ async fn store_release(catalog: &Store, files: &FileStore, intake: Intake) -> Re
         ImportOutcome::Updated { revision } => ("updated", revision),
         ImportOutcome::Unchanged { revision } => ("unchanged", revision),
     };
-    Ok(ImportResult { source: origin, upc: Some(upc), outcome: name, revision: Some(revision), errors: Vec::new() })
+    Ok(ImportResult {
+        source: origin,
+        upc: Some(upc),
+        outcome: name,
+        revision: Some(revision),
+        errors: Vec::new(),
+    })
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 use config::{Config, Overrides};
 
 #[derive(Debug, Parser)]
-#[command(name = "liner", version, about = "Liner: a music distributor's pipeline from release intake to royalties")]
+#[command(
+    name = "liner",
+    version,
+    about = "Liner: a music distributor's pipeline from release intake to royalties"
+)]
 struct Cli {
     /// Config file (default: ./liner.toml if present). Env: LINER_CONFIG.
     #[arg(long, short = 'c', global = true)]
@@ -93,8 +97,17 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let overrides = Overrides { config: cli.config.clone(), database: cli.database.clone(), files: cli.files.clone(), profiles: cli.profiles.clone() };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let overrides = Overrides {
+        config: cli.config.clone(),
+        database: cli.database.clone(),
+        files: cli.files.clone(),
+        profiles: cli.profiles.clone(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: starting the runtime: {e}");
@@ -116,8 +129,13 @@ fn init_tracing(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }
 
 async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
@@ -128,7 +146,16 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             filestore::FileStore::open(&cfg.files)?;
             let counts = catalog.table_counts().await?;
             catalog.close().await;
-            eprintln!("config: {}\ncatalog ready at {} ({} releases); file store at {}", cfg.source, store::redact(&cfg.database), counts.iter().find(|(t, _)| *t == "releases").map_or(0, |(_, n)| *n), cfg.files.display());
+            eprintln!(
+                "config: {}\ncatalog ready at {} ({} releases); file store at {}",
+                cfg.source,
+                store::redact(&cfg.database),
+                counts
+                    .iter()
+                    .find(|(t, _)| *t == "releases")
+                    .map_or(0, |(_, n)| *n),
+                cfg.files.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { paths, json } => {
@@ -147,7 +174,11 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { upc, revision, json } => {
+        Command::Show {
+            upc,
+            revision,
+            json,
+        } => {
             let cfg = Config::load(&overrides)?;
             let upc = model::Icpn::parse(&upc).map_err(|e| anyhow::anyhow!("{e}"))?;
             let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
@@ -155,10 +186,13 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             let summary = catalog.release(&upc).await?;
             catalog.close().await;
             let (Some(rev), Some(summary)) = (rev, summary) else {
-                let what = revision.map(|r| format!(" revision {r}")).unwrap_or_default();
+                let what = revision
+                    .map(|r| format!(" revision {r}"))
+                    .unwrap_or_default();
                 anyhow::bail!("no release {upc}{what} in the catalog");
             };
-            let doc: serde_json::Value = serde_json::from_str(&rev.document).context("stored document")?;
+            let doc: serde_json::Value =
+                serde_json::from_str(&rev.document).context("stored document")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
@@ -169,7 +203,14 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
         Command::Profiles { json } => {
             let cfg = Config::load(&overrides)?;
             let profiles = profiles::load_dir(&cfg.profiles).map_err(|errs| {
-                anyhow::anyhow!("{} profile problem(s):\n  {}", errs.len(), errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))
+                anyhow::anyhow!(
+                    "{} profile problem(s):\n  {}",
+                    errs.len(),
+                    errs.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n  ")
+                )
             })?;
             if json {
                 let list: Vec<_> = profiles
@@ -183,18 +224,41 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                println!("{:<16} {:<16} {:<7} {:<20} models", "profile", "dsp", "ern", "party id");
+                println!(
+                    "{:<16} {:<16} {:<7} {:<20} models",
+                    "profile", "dsp", "ern", "party id"
+                );
                 for p in &profiles {
-                    let models = p.commercial_models.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
-                    println!("{:<16} {:<16} {:<7} {:<20} {models}", p.name, p.display_name, p.ern_version.to_string(), p.party_id.to_string());
+                    let models = p
+                        .commercial_models
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    println!(
+                        "{:<16} {:<16} {:<7} {:<20} {models}",
+                        p.name,
+                        p.display_name,
+                        p.ern_version.to_string(),
+                        p.party_id.to_string()
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Fixtures { dir, force } => {
-            let mode = if force { fixtures::Regenerate::All } else { fixtures::Regenerate::Missing };
+            let mode = if force {
+                fixtures::Regenerate::All
+            } else {
+                fixtures::Regenerate::Missing
+            };
             let report = fixtures::generate(&dir, chrono::Local::now().date_naive(), mode)?;
-            eprintln!("fixtures: {} documents rendered, {} media files synthesized, {} kept", report.documents.len(), report.synthesized.len(), report.kept);
+            eprintln!(
+                "fixtures: {} documents rendered, {} media files synthesized, {} kept",
+                report.documents.len(),
+                report.synthesized.len(),
+                report.kept
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {
@@ -216,33 +280,90 @@ fn print_releases(list: &[store::ReleaseSummary]) {
         eprintln!("the catalog has no releases yet: `liner import <folder>`");
         return;
     }
-    println!("{:<14} {:<7} {:<11} {:>6} {:<9} {:>3}  title / artist", "upc", "type", "date", "tracks", "status", "rev");
+    println!(
+        "{:<14} {:<7} {:<11} {:>6} {:<9} {:>3}  title / artist",
+        "upc", "type", "date", "tracks", "status", "rev"
+    );
     for r in list {
-        println!("{:<14} {:<7} {:<11} {:>6} {:<9} {:>3}  {} — {}", r.upc, r.release_type, r.release_date, r.tracks, r.status, r.revision, r.title, r.artist);
+        println!(
+            "{:<14} {:<7} {:<11} {:>6} {:<9} {:>3}  {} — {}",
+            r.upc,
+            r.release_type,
+            r.release_date,
+            r.tracks,
+            r.status,
+            r.revision,
+            r.title,
+            r.artist
+        );
     }
 }
 
-fn print_release(summary: &store::ReleaseSummary, rev: &store::StoredRevision, doc: &serde_json::Value) {
+fn print_release(
+    summary: &store::ReleaseSummary,
+    rev: &store::StoredRevision,
+    doc: &serde_json::Value,
+) {
     let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
     println!("{} — {}", summary.title, summary.artist);
-    println!("  UPC {}   {}   {}   label {}", summary.upc, summary.release_type, summary.release_date, summary.label);
-    println!("  status {}   revision {} (imported {} from {})", summary.status, rev.revision, rev.imported_at, rev.source);
-    println!("  language {}   parental advisory {}   genre {}", s(&doc["language"]), s(&doc["parental_advisory"]), s(&doc["genre"]));
+    println!(
+        "  UPC {}   {}   {}   label {}",
+        summary.upc, summary.release_type, summary.release_date, summary.label
+    );
+    println!(
+        "  status {}   revision {} (imported {} from {})",
+        summary.status, rev.revision, rev.imported_at, rev.source
+    );
+    println!(
+        "  language {}   parental advisory {}   genre {}",
+        s(&doc["language"]),
+        s(&doc["parental_advisory"]),
+        s(&doc["genre"])
+    );
     println!("  artwork {}", s(&doc["artwork"]["file"]));
     if let Some(tracks) = doc["tracks"].as_array() {
         for t in tracks {
-            let version = t["version"].as_str().map(|v| format!(" ({v})")).unwrap_or_default();
-            let artists = t["artists"].as_array().map(|a| a.iter().map(|x| format!("{} [{}]", s(&x["name"]), s(&x["role"]))).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-            println!("  {}-{:>2}  {}  {:>6}  {}{}  — {}", t["disc"], t["number"], s(&t["isrc"]), s(&t["duration"]), s(&t["title"]), version, artists);
+            let version = t["version"]
+                .as_str()
+                .map(|v| format!(" ({v})"))
+                .unwrap_or_default();
+            let artists = t["artists"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| format!("{} [{}]", s(&x["name"]), s(&x["role"])))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            println!(
+                "  {}-{:>2}  {}  {:>6}  {}{}  — {}",
+                t["disc"],
+                t["number"],
+                s(&t["isrc"]),
+                s(&t["duration"]),
+                s(&t["title"]),
+                version,
+                artists
+            );
         }
     }
 }
 
 async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<ExitCode> {
     let started = std::time::Instant::now();
-    let report = fixtures::generate(fixtures_dir, chrono::Local::now().date_naive(), fixtures::Regenerate::Missing)
-        .with_context(|| format!("generating fixtures in {}", fixtures_dir.display()))?;
-    eprintln!("[1/4] fixtures: {} documents, {} media files synthesized, {} already there", report.documents.len(), report.synthesized.len(), report.kept);
+    let report = fixtures::generate(
+        fixtures_dir,
+        chrono::Local::now().date_naive(),
+        fixtures::Regenerate::Missing,
+    )
+    .with_context(|| format!("generating fixtures in {}", fixtures_dir.display()))?;
+    eprintln!(
+        "[1/4] fixtures: {} documents, {} media files synthesized, {} already there",
+        report.documents.len(),
+        report.synthesized.len(),
+        report.kept
+    );
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let cfg = Config {
@@ -251,11 +372,17 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         profiles: PathBuf::from("deploy/dsps"),
         source: "demo".into(),
     };
-    store::Store::open(&cfg.database, store::OpenMode::Create).await?.close().await;
+    store::Store::open(&cfg.database, store::OpenMode::Create)
+        .await?
+        .close()
+        .await;
     filestore::FileStore::open(&cfg.files)?;
     eprintln!("[2/4] catalog: {}", store::redact(&cfg.database));
 
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
     inputs.sort();
     inputs.push(fixtures_dir.join("sheets/catalog.csv"));
     eprintln!("[3/4] import: {} inputs", inputs.len());
@@ -273,10 +400,18 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
             print_release(first, &rev, &doc);
             let path = out.join(format!("{}.json", first.upc));
             std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
-            eprintln!("wrote {} (`liner show {} --json`)", path.display(), first.upc);
+            eprintln!(
+                "wrote {} (`liner show {} --json`)",
+                path.display(),
+                first.upc
+            );
         }
     }
     catalog.close().await;
-    eprintln!("demo done in {:.1}s; artifacts in {}", started.elapsed().as_secs_f64(), out.display());
+    eprintln!(
+        "demo done in {:.1}s; artifacts in {}",
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
     Ok(code)
 }

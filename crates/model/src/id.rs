@@ -25,7 +25,11 @@ pub struct IdError {
 
 impl IdError {
     fn new(kind: &'static str, value: &str, expected: impl Into<String>) -> Self {
-        IdError { kind, value: value.to_owned(), expected: expected.into() }
+        IdError {
+            kind,
+            value: value.to_owned(),
+            expected: expected.into(),
+        }
     }
 }
 
@@ -72,7 +76,10 @@ macro_rules! string_id {
 
 fn compact(s: &str) -> String {
     // People paste identifiers with the separators used in print: hyphens, spaces, dots.
-    s.chars().filter(|c| !matches!(c, '-' | ' ' | '.')).collect::<String>().to_ascii_uppercase()
+    s.chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '.'))
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 fn digit(c: u8) -> u32 {
@@ -109,7 +116,9 @@ impl Isrc {
             return Err(IdError::new(
                 "ISRC",
                 input,
-                format!("a country prefix that is an ISO 3166-1 code or an ISRC agency prefix, not {cc:?}"),
+                format!(
+                    "a country prefix that is an ISO 3166-1 code or an ISRC agency prefix, not {cc:?}"
+                ),
             ));
         }
         Ok(Isrc(s))
@@ -121,7 +130,11 @@ impl Isrc {
         format!("{}-{}-{}-{}", &s[..2], &s[2..5], &s[5..7], &s[7..])
     }
 }
-string_id!(Isrc, "^[A-Z]{2}-?[A-Z0-9]{3}-?[0-9]{2}-?[0-9]{5}$", "ISRC, e.g. USRC17607839");
+string_id!(
+    Isrc,
+    "^[A-Z]{2}-?[A-Z0-9]{3}-?[0-9]{2}-?[0-9]{5}$",
+    "ISRC, e.g. USRC17607839"
+);
 
 // ---------------------------------------------------------------- ICPN (UPC / EAN / GTIN)
 
@@ -146,7 +159,11 @@ impl Icpn {
         let s = compact(input.trim());
         let b = s.as_bytes();
         if !matches!(b.len(), 8 | 12 | 13 | 14) || !b.iter().all(u8::is_ascii_digit) {
-            return Err(IdError::new("UPC/EAN", input, "8, 12 (UPC), 13 (EAN) or 14 digits"));
+            return Err(IdError::new(
+                "UPC/EAN",
+                input,
+                "8, 12 (UPC), 13 (EAN) or 14 digits",
+            ));
         }
         let (body, check) = b.split_at(b.len() - 1);
         let want = gs1_check_digit(body);
@@ -154,13 +171,20 @@ impl Icpn {
             return Err(IdError::new(
                 "UPC/EAN",
                 input,
-                format!("a GS1 check digit of {} (last digit is {})", want as char, check[0] as char),
+                format!(
+                    "a GS1 check digit of {} (last digit is {})",
+                    want as char, check[0] as char
+                ),
             ));
         }
         Ok(Icpn(s))
     }
 }
-string_id!(Icpn, "^([0-9]{8}|[0-9]{12,14})$", "ICPN: UPC-12 or EAN-13 with a valid GS1 check digit");
+string_id!(
+    Icpn,
+    "^([0-9]{8}|[0-9]{12,14})$",
+    "ICPN: UPC-12 or EAN-13 with a valid GS1 check digit"
+);
 
 // ---------------------------------------------------------------- ISWC
 
@@ -170,7 +194,11 @@ string_id!(Icpn, "^([0-9]{8}|[0-9]{12,14})$", "ICPN: UPC-12 or EAN-13 with a val
 pub struct Iswc(String);
 
 pub fn iswc_check_digit(nine: &[u8]) -> u8 {
-    let sum: u32 = 1 + nine.iter().enumerate().map(|(i, &c)| digit(c) * (i as u32 + 1)).sum::<u32>();
+    let sum: u32 = 1 + nine
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| digit(c) * (i as u32 + 1))
+        .sum::<u32>();
     b'0' + ((10 - sum % 10) % 10) as u8
 }
 
@@ -179,14 +207,21 @@ impl Iswc {
         let s = compact(input.trim());
         let b = s.as_bytes();
         if b.len() != 11 || b[0] != b'T' || !b[1..].iter().all(u8::is_ascii_digit) {
-            return Err(IdError::new("ISWC", input, "T followed by 10 digits, e.g. T-034.524.680-1"));
+            return Err(IdError::new(
+                "ISWC",
+                input,
+                "T followed by 10 digits, e.g. T-034.524.680-1",
+            ));
         }
         let want = iswc_check_digit(&b[1..10]);
         if b[10] != want {
             return Err(IdError::new(
                 "ISWC",
                 input,
-                format!("a check digit of {} (last digit is {})", want as char, b[10] as char),
+                format!(
+                    "a check digit of {} (last digit is {})",
+                    want as char, b[10] as char
+                ),
             ));
         }
         Ok(Iswc(s))
@@ -197,7 +232,11 @@ impl Iswc {
         format!("T-{}.{}.{}-{}", &s[1..4], &s[4..7], &s[7..10], &s[10..])
     }
 }
-string_id!(Iswc, "^T-?[0-9]{3}\\.?[0-9]{3}\\.?[0-9]{3}-?[0-9]$", "ISWC, e.g. T-034.524.680-1");
+string_id!(
+    Iswc,
+    "^T-?[0-9]{3}\\.?[0-9]{3}\\.?[0-9]{3}-?[0-9]$",
+    "ISWC, e.g. T-034.524.680-1"
+);
 
 // ---------------------------------------------------------------- ISO 7064 helpers
 
@@ -221,7 +260,11 @@ pub fn mod37_36_check(body: &[u8]) -> Option<u8> {
         p = (2 * s) % (M + 1);
     }
     let v = (M + 1 - p) % M;
-    Some(if v < 10 { b'0' + v as u8 } else { b'A' + (v - 10) as u8 })
+    Some(if v < 10 {
+        b'0' + v as u8
+    } else {
+        b'A' + (v - 10) as u8
+    })
 }
 
 /// ISO 7064 MOD 11-2 check character (used by ISNI and ORCID).
@@ -249,20 +292,31 @@ impl Grid {
         let s = compact(input.trim());
         let b = s.as_bytes();
         if b.len() != 18 || !b.iter().all(u8::is_ascii_alphanumeric) {
-            return Err(IdError::new("GRid", input, "18 letters or digits, e.g. A1-2425G-ABC1234002-M"));
+            return Err(IdError::new(
+                "GRid",
+                input,
+                "18 letters or digits, e.g. A1-2425G-ABC1234002-M",
+            ));
         }
         let want = mod37_36_check(&b[..17]).unwrap_or(b'?');
         if b[17] != want {
             return Err(IdError::new(
                 "GRid",
                 input,
-                format!("a check character of {} (last character is {})", want as char, b[17] as char),
+                format!(
+                    "a check character of {} (last character is {})",
+                    want as char, b[17] as char
+                ),
             ));
         }
         Ok(Grid(s))
     }
 }
-string_id!(Grid, "^[A-Za-z0-9]{2}-?[A-Za-z0-9]{5}-?[A-Za-z0-9]{10}-?[A-Za-z0-9]$", "GRid, e.g. A1-2425G-ABC1234002-M");
+string_id!(
+    Grid,
+    "^[A-Za-z0-9]{2}-?[A-Za-z0-9]{5}-?[A-Za-z0-9]{10}-?[A-Za-z0-9]$",
+    "GRid, e.g. A1-2425G-ABC1234002-M"
+);
 
 // ---------------------------------------------------------------- ISNI
 
@@ -275,21 +329,35 @@ impl Isni {
     pub fn parse(input: &str) -> Result<Isni, IdError> {
         let s = compact(input.trim());
         let b = s.as_bytes();
-        if b.len() != 16 || !b[..15].iter().all(u8::is_ascii_digit) || !(b[15].is_ascii_digit() || b[15] == b'X') {
-            return Err(IdError::new("ISNI", input, "16 characters: 15 digits and a check digit or X, e.g. 0000 0001 2103 2683"));
+        if b.len() != 16
+            || !b[..15].iter().all(u8::is_ascii_digit)
+            || !(b[15].is_ascii_digit() || b[15] == b'X')
+        {
+            return Err(IdError::new(
+                "ISNI",
+                input,
+                "16 characters: 15 digits and a check digit or X, e.g. 0000 0001 2103 2683",
+            ));
         }
         let want = mod11_2_check(&b[..15]).unwrap_or(b'?');
         if b[15] != want {
             return Err(IdError::new(
                 "ISNI",
                 input,
-                format!("a check character of {} (last character is {})", want as char, b[15] as char),
+                format!(
+                    "a check character of {} (last character is {})",
+                    want as char, b[15] as char
+                ),
             ));
         }
         Ok(Isni(s))
     }
 }
-string_id!(Isni, "^[0-9]{4} ?[0-9]{4} ?[0-9]{4} ?[0-9]{3}[0-9Xx]$", "ISNI, e.g. 0000 0001 2103 2683");
+string_id!(
+    Isni,
+    "^[0-9]{4} ?[0-9]{4} ?[0-9]{4} ?[0-9]{3}[0-9Xx]$",
+    "ISNI, e.g. 0000 0001 2103 2683"
+);
 
 // ---------------------------------------------------------------- DDEX Party ID
 
@@ -303,8 +371,14 @@ impl Dpid {
         let s = input.trim();
         let rest = s.strip_prefix("PADPIDA");
         match rest {
-            Some(r) if !r.is_empty() && r.bytes().all(|c| c.is_ascii_alphanumeric()) => Ok(Dpid(s.to_owned())),
-            _ => Err(IdError::new("DDEX party id", input, "PADPIDA followed by letters and digits, e.g. PADPIDA2014111801Y")),
+            Some(r) if !r.is_empty() && r.bytes().all(|c| c.is_ascii_alphanumeric()) => {
+                Ok(Dpid(s.to_owned()))
+            }
+            _ => Err(IdError::new(
+                "DDEX party id",
+                input,
+                "PADPIDA followed by letters and digits, e.g. PADPIDA2014111801Y",
+            )),
         }
     }
 }
@@ -322,7 +396,11 @@ impl CountryCode {
         if is_country_code(&s) {
             Ok(CountryCode(s))
         } else {
-            Err(IdError::new("territory", input, "an ISO 3166-1 alpha-2 country code such as US, GB, JP, or Worldwide"))
+            Err(IdError::new(
+                "territory",
+                input,
+                "an ISO 3166-1 alpha-2 country code such as US, GB, JP, or Worldwide",
+            ))
         }
     }
 }
@@ -348,13 +426,23 @@ impl LanguageTag {
         let mut script: Option<String> = None;
         let mut region: Option<String> = None;
         for part in parts {
-            if part.len() == 4 && script.is_none() && region.is_none() && part.bytes().all(|c| c.is_ascii_alphabetic()) {
+            if part.len() == 4
+                && script.is_none()
+                && region.is_none()
+                && part.bytes().all(|c| c.is_ascii_alphabetic())
+            {
                 let mut sc = part.to_ascii_lowercase();
                 sc[..1].make_ascii_uppercase();
                 script = Some(sc);
-            } else if region.is_none() && part.len() == 2 && is_country_code(&part.to_ascii_uppercase()) {
+            } else if region.is_none()
+                && part.len() == 2
+                && is_country_code(&part.to_ascii_uppercase())
+            {
                 region = Some(part.to_ascii_uppercase());
-            } else if region.is_none() && part.len() == 3 && part.bytes().all(|c| c.is_ascii_digit()) {
+            } else if region.is_none()
+                && part.len() == 3
+                && part.bytes().all(|c| c.is_ascii_digit())
+            {
                 region = Some(part.to_owned());
             } else {
                 return Err(IdError::new("language", input, expected));
@@ -375,7 +463,11 @@ impl LanguageTag {
         self.0.split('-').nth(1).filter(|p| p.len() == 4)
     }
 }
-string_id!(LanguageTag, "^[a-zA-Z]{2}([-_][a-zA-Z]{4})?([-_]([a-zA-Z]{2}|[0-9]{3}))?$", "BCP 47 language tag, e.g. en, ja-Jpan, pt-BR");
+string_id!(
+    LanguageTag,
+    "^[a-zA-Z]{2}([-_][a-zA-Z]{4})?([-_]([a-zA-Z]{2}|[0-9]{3}))?$",
+    "BCP 47 language tag, e.g. en, ja-Jpan, pt-BR"
+);
 
 // ---------------------------------------------------------------- Email
 
@@ -391,11 +483,15 @@ impl Email {
         let Some((local, domain)) = s.split_once('@') else {
             return Err(IdError::new("e-mail address", input, expected));
         };
-        let local_ok = !local.is_empty() && local.len() <= 64 && !local.contains(char::is_whitespace);
+        let local_ok =
+            !local.is_empty() && local.len() <= 64 && !local.contains(char::is_whitespace);
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|l| {
-                !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+                !l.is_empty()
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
         if local_ok && domain_ok {
             Ok(Email(s.to_owned()))
@@ -420,7 +516,11 @@ impl ContentHash {
             Some(hex) if hex.len() == 64 && hex.bytes().all(|c| c.is_ascii_hexdigit()) => {
                 Ok(ContentHash(format!("sha256:{}", hex.to_ascii_lowercase())))
             }
-            _ => Err(IdError::new("content hash", input, "sha256: followed by 64 hexadecimal digits")),
+            _ => Err(IdError::new(
+                "content hash",
+                input,
+                "sha256: followed by 64 hexadecimal digits",
+            )),
         }
     }
 
@@ -439,4 +539,8 @@ impl ContentHash {
         &self.0[7..]
     }
 }
-string_id!(ContentHash, "^sha256:[0-9a-fA-F]{64}$", "SHA-256 content hash of a stored file");
+string_id!(
+    ContentHash,
+    "^sha256:[0-9a-fA-F]{64}$",
+    "SHA-256 content hash of a stored file"
+);

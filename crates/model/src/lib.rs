@@ -18,7 +18,9 @@ use chrono::NaiveDate;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize, Serializer};
 
-pub use id::{ContentHash, CountryCode, Dpid, Email, Grid, IdError, Icpn, Isni, Isrc, Iswc, LanguageTag};
+pub use id::{
+    ContentHash, CountryCode, Dpid, Email, Grid, Icpn, IdError, Isni, Isrc, Iswc, LanguageTag,
+};
 pub use money::{Currency, Money, MoneyError};
 pub use time::{Duration, DurationError};
 
@@ -114,9 +116,15 @@ impl CommercialModel {
     /// model): used where a sheet or a DSP profile names only the model.
     pub fn usual_use_types(self) -> Vec<UseType> {
         match self {
-            CommercialModel::AdvertisementSupportedModel => vec![UseType::OnDemandStream, UseType::NonInteractiveStream],
+            CommercialModel::AdvertisementSupportedModel => {
+                vec![UseType::OnDemandStream, UseType::NonInteractiveStream]
+            }
             CommercialModel::SubscriptionModel => {
-                vec![UseType::OnDemandStream, UseType::NonInteractiveStream, UseType::ConditionalDownload]
+                vec![
+                    UseType::OnDemandStream,
+                    UseType::NonInteractiveStream,
+                    UseType::ConditionalDownload,
+                ]
             }
             CommercialModel::PayAsYouGoModel => vec![UseType::PermanentDownload],
             CommercialModel::RightsClaimModel => vec![UseType::UserMakeAvailableUserProvided],
@@ -156,13 +164,18 @@ pub struct Release {
     pub parental_advisory: ParentalAdvisory,
     /// Language (and script, when it is not the language's usual one) of the metadata.
     pub language: LanguageTag,
+    #[serde(default)]
     pub territories: Territories,
     /// Deals of the release. Empty means "use the DSP profile's deal defaults".
+    #[serde(default)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deals: Vec<Deal>,
     pub artwork: Artwork,
+    #[serde(default)]
     pub ai: AiDisclosure,
+    #[serde(default)]
     pub ai_training: AiTrainingConsent,
+    #[serde(default)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub payees: Vec<Payee>,
     pub tracks: Vec<Track>,
@@ -187,6 +200,7 @@ pub struct Contributor {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub isni: Option<Isni>,
     /// ERN 4.3.2 `AiContribution`: how much of this contributor's part AI made.
+    #[serde(default)]
     pub ai: AiExtent,
 }
 
@@ -241,7 +255,8 @@ impl PayeeId {
         let ok = !s.is_empty()
             && s.len() <= 64
             && !s.starts_with('-')
-            && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
+            && s.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
         if ok {
             Ok(PayeeId(s.to_owned()))
         } else {
@@ -270,6 +285,7 @@ impl std::fmt::Display for PayeeId {
 pub struct Deal {
     pub commercial_model: CommercialModel,
     pub use_types: Vec<UseType>,
+    /// Intake fills in the release date when a document leaves this out.
     #[serde(with = "date")]
     #[schemars(with = "String")]
     pub start: NaiveDate,
@@ -288,9 +304,31 @@ pub enum Territories {
     Only(BTreeSet<CountryCode>),
 }
 
+impl Default for Territories {
+    fn default() -> Territories {
+        Territories::worldwide()
+    }
+}
+
+impl Default for AiDisclosure {
+    fn default() -> AiDisclosure {
+        AiDisclosure::none()
+    }
+}
+
+// The enum comes from the vocabulary macro, which cannot take a #[default] on one variant.
+#[allow(clippy::derivable_impls)]
+impl Default for AiExtent {
+    fn default() -> AiExtent {
+        AiExtent::None
+    }
+}
+
 impl Territories {
     pub fn worldwide() -> Territories {
-        Territories::Worldwide { excluding: BTreeSet::new() }
+        Territories::Worldwide {
+            excluding: BTreeSet::new(),
+        }
     }
 
     pub fn includes(&self, c: &CountryCode) -> bool {
@@ -337,11 +375,32 @@ impl JsonSchema for Territories {
 }
 
 /// The cover art and its AI disclosure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Artwork {
     pub file: FileRef,
     pub ai: AiExtent,
+}
+
+impl JsonSchema for Artwork {
+    fn schema_name() -> Cow<'static, str> {
+        "Artwork".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let file = generator.subschema_for::<FileRef>();
+        let ai = generator.subschema_for::<AiExtent>();
+        json_schema!({
+            "description": "the cover art: a file reference alone (no AI in it), or { file, ai }",
+            "anyOf": [
+                file.clone(),
+                {
+                    "type": "object",
+                    "properties": { "file": file, "ai": ai },
+                    "required": ["file"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
 }
 
 /// AI disclosure of a release or recording (ERN 4.3.2 `ContainsAI`, plus which parts).
@@ -349,13 +408,17 @@ pub struct Artwork {
 #[serde(deny_unknown_fields)]
 pub struct AiDisclosure {
     pub contains: AiExtent,
+    #[serde(default)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<AiPart>,
 }
 
 impl AiDisclosure {
     pub fn none() -> AiDisclosure {
-        AiDisclosure { contains: AiExtent::None, parts: Vec::new() }
+        AiDisclosure {
+            contains: AiExtent::None,
+            parts: Vec::new(),
+        }
     }
 }
 
@@ -365,8 +428,11 @@ impl AiDisclosure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiTrainingConsent {
+    #[serde(default)]
     pub generative: bool,
+    #[serde(default)]
     pub non_generative: bool,
+    #[serde(default)]
     pub data_mining: bool,
 }
 
@@ -420,6 +486,7 @@ impl JsonSchema for FileRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Track {
+    #[serde(default)]
     pub disc: u16,
     pub number: u16,
     pub isrc: Isrc,
@@ -427,17 +494,22 @@ pub struct Track {
     /// "Radio Edit", "Nightjar Remix", "Live": shown in parentheses by DSPs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    #[serde(default)]
     pub artists: Vec<DisplayArtist>,
+    #[serde(default)]
     pub contributors: Vec<Contributor>,
     pub duration: Duration,
+    #[serde(default)]
     pub explicit: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iswc: Option<Iswc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<Preview>,
     pub audio: FileRef,
+    #[serde(default)]
     pub ai: AiDisclosure,
     /// Who is paid for this track, in basis points that total 10 000. Empty: the label keeps it.
+    #[serde(default)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub splits: Vec<Split>,
 }

@@ -22,7 +22,10 @@ impl Currency {
         match (s.len(), currency_exponent(&s)) {
             (3, Some(exponent)) => {
                 let b = s.as_bytes();
-                Ok(Currency { code: [b[0], b[1], b[2]], exponent })
+                Ok(Currency {
+                    code: [b[0], b[1], b[2]],
+                    exponent,
+                })
             }
             _ => Err(IdError {
                 kind: "currency",
@@ -85,7 +88,11 @@ impl Money {
     /// not a rounding.
     pub fn parse_decimal(input: &str, currency: Currency) -> Result<Money, MoneyError> {
         let exp = u32::from(currency.exponent());
-        let err = |expected: String| MoneyError { value: input.to_owned(), currency: currency.code().to_owned(), expected };
+        let err = |expected: String| MoneyError {
+            value: input.to_owned(),
+            currency: currency.code().to_owned(),
+            expected,
+        };
         let s = input.trim();
         let (neg, digits) = match s.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -97,19 +104,36 @@ impl Money {
             && frac.bytes().all(|c| c.is_ascii_digit())
             && !(digits.contains('.') && frac.is_empty());
         if !well_formed {
-            return Err(err(format!("a decimal number such as 50 or 50.{}", "0".repeat(exp as usize))));
+            return Err(err(format!(
+                "a decimal number such as 50 or 50.{}",
+                "0".repeat(exp as usize)
+            )));
         }
         if frac.len() > exp as usize {
-            return Err(err(format!("at most {exp} decimal places ({} has minor units of 10^-{exp})", currency.code())));
+            return Err(err(format!(
+                "at most {exp} decimal places ({} has minor units of 10^-{exp})",
+                currency.code()
+            )));
         }
         let scale = 10i64.pow(exp);
-        let whole: i64 = int.parse().map_err(|_| err("an amount that fits in 64 bits".into()))?;
-        let frac_val: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<width$}", width = exp as usize).parse().unwrap_or(0) };
+        let whole: i64 = int
+            .parse()
+            .map_err(|_| err("an amount that fits in 64 bits".into()))?;
+        let frac_val: i64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<width$}", width = exp as usize)
+                .parse()
+                .unwrap_or(0)
+        };
         let minor = whole
             .checked_mul(scale)
             .and_then(|v| v.checked_add(frac_val))
             .ok_or_else(|| err("an amount that fits in 64 bits".into()))?;
-        Ok(Money { currency, minor: if neg { -minor } else { minor } })
+        Ok(Money {
+            currency,
+            minor: if neg { -minor } else { minor },
+        })
     }
 
     /// The decimal string with exactly the currency's decimals.
@@ -121,7 +145,12 @@ impl Money {
             return format!("{sign}{abs}");
         }
         let scale = 10u64.pow(exp);
-        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exp as usize)
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / scale,
+            abs % scale,
+            width = exp as usize
+        )
     }
 }
 
@@ -158,14 +187,29 @@ mod tests {
     fn decimals_are_exact_and_per_currency() {
         assert_eq!(Money::parse_decimal("50", eur()).map(|m| m.minor), Ok(5000));
         assert_eq!(Money::parse_decimal("0.5", eur()).map(|m| m.minor), Ok(50));
-        assert_eq!(Money::parse_decimal("12.34", eur()).map(|m| m.to_decimal()), Ok("12.34".into()));
-        assert!(Money::parse_decimal("0.001", eur()).is_err(), "EUR has two decimals");
+        assert_eq!(
+            Money::parse_decimal("12.34", eur()).map(|m| m.to_decimal()),
+            Ok("12.34".into())
+        );
+        assert!(
+            Money::parse_decimal("0.001", eur()).is_err(),
+            "EUR has two decimals"
+        );
         let jpy = Currency::parse("jpy").expect("JPY");
-        assert_eq!(Money::parse_decimal("5000", jpy).map(|m| m.to_decimal()), Ok("5000".into()));
-        assert!(Money::parse_decimal("50.5", jpy).is_err(), "JPY has no minor unit");
+        assert_eq!(
+            Money::parse_decimal("5000", jpy).map(|m| m.to_decimal()),
+            Ok("5000".into())
+        );
+        assert!(
+            Money::parse_decimal("50.5", jpy).is_err(),
+            "JPY has no minor unit"
+        );
         assert!(Money::parse_decimal("1e3", eur()).is_err());
         assert!(Money::parse_decimal("50.", eur()).is_err());
-        assert_eq!(Money::parse_decimal("-1.05", eur()).map(|m| m.to_decimal()), Ok("-1.05".into()));
+        assert_eq!(
+            Money::parse_decimal("-1.05", eur()).map(|m| m.to_decimal()),
+            Ok("-1.05".into())
+        );
         assert!(Currency::parse("EUX").is_err());
     }
 }

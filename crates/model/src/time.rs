@@ -28,11 +28,16 @@ impl Duration {
     }
 
     pub fn parse(input: &str) -> Result<Duration, DurationError> {
-        let err = || DurationError { value: input.to_owned() };
+        let err = || DurationError {
+            value: input.to_owned(),
+        };
         let s = input.trim();
         let (clock, frac) = s.split_once('.').unwrap_or((s, ""));
         let parts: Vec<&str> = clock.split(':').collect();
-        if !(2..=3).contains(&parts.len()) || frac.len() > 3 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+        if !(2..=3).contains(&parts.len())
+            || frac.len() > 3
+            || !frac.bytes().all(|c| c.is_ascii_digit())
+        {
             return Err(err());
         }
         if s.contains('.') && frac.is_empty() {
@@ -40,17 +45,32 @@ impl Duration {
         }
         let nums: Vec<u64> = parts
             .iter()
-            .map(|p| if !p.is_empty() && p.len() <= 4 && p.bytes().all(|c| c.is_ascii_digit()) { p.parse().ok() } else { None })
+            .map(|p| {
+                if !p.is_empty() && p.len() <= 4 && p.bytes().all(|c| c.is_ascii_digit()) {
+                    p.parse().ok()
+                } else {
+                    None
+                }
+            })
             .collect::<Option<_>>()
             .ok_or_else(err)?;
         // Seconds (and minutes, when hours are given) are two-digit clock fields.
         let last = parts.len() - 1;
-        if parts[last].len() != 2 || nums[last] >= 60 || (parts.len() == 3 && (parts[1].len() != 2 || nums[1] >= 60)) {
+        if parts[last].len() != 2
+            || nums[last] >= 60
+            || (parts.len() == 3 && (parts[1].len() != 2 || nums[1] >= 60))
+        {
             return Err(err());
         }
         let secs = nums.iter().fold(0u64, |acc, n| acc * 60 + n);
-        let ms: u64 = if frac.is_empty() { 0 } else { format!("{frac:0<3}").parse().map_err(|_| err())? };
-        Ok(Duration { millis: secs * 1000 + ms })
+        let ms: u64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<3}").parse().map_err(|_| err())?
+        };
+        Ok(Duration {
+            millis: secs * 1000 + ms,
+        })
     }
 }
 
@@ -104,7 +124,17 @@ mod tests {
             assert_eq!(d.to_string(), printed);
             assert_eq!(Duration::parse(printed), Ok(d));
         }
-        for bad in ["", "325", "3:6", "3:60", "a:bc", "3:25.", "3:25.1234", "1:2:03", "-1:00"] {
+        for bad in [
+            "",
+            "325",
+            "3:6",
+            "3:60",
+            "a:bc",
+            "3:25.",
+            "3:25.1234",
+            "1:2:03",
+            "-1:00",
+        ] {
             assert!(Duration::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

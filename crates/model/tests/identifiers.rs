@@ -4,29 +4,37 @@
 //! such, below).
 
 use model::id::{gs1_check_digit, iswc_check_digit, mod11_2_check, mod37_36_check};
-use model::{ContentHash, CountryCode, Currency, Dpid, Email, Grid, Icpn, Isni, Isrc, Iswc, LanguageTag};
+use model::{
+    ContentHash, CountryCode, Currency, Dpid, Email, Grid, Icpn, Isni, Isrc, Iswc, LanguageTag,
+};
 use proptest::prelude::*;
 
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 /// Characters a corruption may introduce: every printable ASCII character but the separators
 /// that parsing strips on purpose (hyphen, space, dot).
 fn corruption_chars() -> Vec<u8> {
-    (0x21u8..0x7f).filter(|c| !matches!(c, b'-' | b'.')).collect()
+    (0x21u8..0x7f)
+        .filter(|c| !matches!(c, b'-' | b'.'))
+        .collect()
 }
 
 fn digits(n: usize) -> impl Strategy<Value = String> {
-    proptest::collection::vec(0u8..10, n).prop_map(|v| v.into_iter().map(|d| (b'0' + d) as char).collect())
+    proptest::collection::vec(0u8..10, n)
+        .prop_map(|v| v.into_iter().map(|d| (b'0' + d) as char).collect())
 }
 
 fn alnums(n: usize) -> impl Strategy<Value = String> {
-    proptest::collection::vec(0usize..36, n).prop_map(|v| v.into_iter().map(|i| ALNUM[i] as char).collect())
+    proptest::collection::vec(0usize..36, n)
+        .prop_map(|v| v.into_iter().map(|i| ALNUM[i] as char).collect())
 }
 
 fn valid_gtin() -> impl Strategy<Value = String> {
-    prop_oneof![Just(7usize), Just(11), Just(12), Just(13)].prop_flat_map(digits).prop_map(|body| {
-        let c = gs1_check_digit(body.as_bytes());
-        format!("{body}{}", c as char)
-    })
+    prop_oneof![Just(7usize), Just(11), Just(12), Just(13)]
+        .prop_flat_map(digits)
+        .prop_map(|body| {
+            let c = gs1_check_digit(body.as_bytes());
+            format!("{body}{}", c as char)
+        })
 }
 
 fn valid_iswc() -> impl Strategy<Value = String> {
@@ -34,11 +42,21 @@ fn valid_iswc() -> impl Strategy<Value = String> {
 }
 
 fn valid_isni() -> impl Strategy<Value = String> {
-    digits(15).prop_map(|d| format!("{d}{}", mod11_2_check(d.as_bytes()).expect("digits") as char))
+    digits(15).prop_map(|d| {
+        format!(
+            "{d}{}",
+            mod11_2_check(d.as_bytes()).expect("digits") as char
+        )
+    })
 }
 
 fn valid_grid() -> impl Strategy<Value = String> {
-    alnums(17).prop_map(|d| format!("{d}{}", mod37_36_check(d.as_bytes()).expect("alnum") as char))
+    alnums(17).prop_map(|d| {
+        format!(
+            "{d}{}",
+            mod37_36_check(d.as_bytes()).expect("alnum") as char
+        )
+    })
 }
 
 /// Every way of replacing one character of `code` by another character.
@@ -132,25 +150,49 @@ proptest! {
 
 #[test]
 fn published_examples_parse() {
-    assert!(Icpn::parse("036000291452").is_ok(), "UPC-A example from GS1");
+    assert!(
+        Icpn::parse("036000291452").is_ok(),
+        "UPC-A example from GS1"
+    );
     assert!(Icpn::parse("4006381333931").is_ok(), "EAN-13 example");
     assert!(Icpn::parse("036000291453").is_err());
-    assert_eq!(Iswc::parse("T-034.524.680-1").map(|i| i.to_string()), Ok("T0345246801".into()));
+    assert_eq!(
+        Iswc::parse("T-034.524.680-1").map(|i| i.to_string()),
+        Ok("T0345246801".into())
+    );
     assert!(Iswc::parse("T-034.524.680-2").is_err());
     assert!(Isni::parse("0000 0001 2103 2683").is_ok(), "ISNI example");
-    assert!(Isni::parse("0000 0002 1825 0097").is_ok(), "ORCID-style example with the same algorithm");
+    assert!(
+        Isni::parse("0000 0002 1825 0097").is_ok(),
+        "ORCID-style example with the same algorithm"
+    );
     assert!(Isni::parse("0000 0001 2103 2684").is_err());
-    assert!(Grid::parse("A1-2425G-ABC1234002-M").is_ok(), "GRid handbook example");
+    assert!(
+        Grid::parse("A1-2425G-ABC1234002-M").is_ok(),
+        "GRid handbook example"
+    );
     assert!(Grid::parse("A1-2425G-ABC1234002-N").is_err());
-    assert_eq!(Isrc::parse("US-RC1-76-07839").map(|i| i.to_string()), Ok("USRC17607839".into()));
+    assert_eq!(
+        Isrc::parse("US-RC1-76-07839").map(|i| i.to_string()),
+        Ok("USRC17607839".into())
+    );
     assert!(Isrc::parse("XXRC17607839").is_err(), "XX is no country");
     assert!(Isrc::parse("USRC1760783").is_err(), "11 characters");
     assert!(Dpid::parse("PADPIDA2014111801Y").is_ok());
     assert!(Dpid::parse("PADPIDB2014111801Y").is_err());
     assert!(CountryCode::parse("gb").is_ok());
-    assert!(CountryCode::parse("UK").is_err(), "UK is an ISRC prefix, not an ISO 3166 code");
-    assert_eq!(LanguageTag::parse("ja_jpan").map(|l| l.to_string()), Ok("ja-Jpan".into()));
-    assert_eq!(LanguageTag::parse("sr-latn-rs").map(|l| l.to_string()), Ok("sr-Latn-RS".into()));
+    assert!(
+        CountryCode::parse("UK").is_err(),
+        "UK is an ISRC prefix, not an ISO 3166 code"
+    );
+    assert_eq!(
+        LanguageTag::parse("ja_jpan").map(|l| l.to_string()),
+        Ok("ja-Jpan".into())
+    );
+    assert_eq!(
+        LanguageTag::parse("sr-latn-rs").map(|l| l.to_string()),
+        Ok("sr-Latn-RS".into())
+    );
     assert!(LanguageTag::parse("xx").is_err());
     assert!(LanguageTag::parse("en-XX").is_err());
     assert!(Email::parse("label@example.com").is_ok());

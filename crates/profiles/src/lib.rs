@@ -138,52 +138,110 @@ pub enum ProfileError {
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl DspProfile {
     /// Parses a profile's text; `path` names it in errors and gives it its name.
     pub fn parse(path: &Path, text: &str) -> Result<DspProfile, Vec<ProfileError>> {
-        let invalid = |message: String| ProfileError::Invalid { path: path.to_owned(), message };
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
-        let file: ProfileFile = toml::from_str(text).map_err(|e| vec![invalid(e.to_string().trim_end().to_owned())])?;
-        let mut errors = Vec::new();
-        if name.is_empty() || !name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
-            errors.push(invalid(format!("profile file name {name:?} should be lower-case letters, digits and hyphens")));
-        }
-        let party_id = Dpid::parse(&file.party_id).map_err(|e| errors.push(invalid(format!("party_id: {e}")))).ok();
-        let countries = |list: &[String], field: &str, errors: &mut Vec<ProfileError>| -> Vec<CountryCode> {
-            list.iter().filter_map(|c| CountryCode::parse(c).map_err(|e| errors.push(invalid(format!("{field}: {e}")))).ok()).collect()
+        let invalid = |message: String| ProfileError::Invalid {
+            path: path.to_owned(),
+            message,
         };
-        let territories = if file.territories.iter().any(|t| t.eq_ignore_ascii_case("worldwide")) {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let file: ProfileFile =
+            toml::from_str(text).map_err(|e| vec![invalid(e.to_string().trim_end().to_owned())])?;
+        let mut errors = Vec::new();
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        {
+            errors.push(invalid(format!(
+                "profile file name {name:?} should be lower-case letters, digits and hyphens"
+            )));
+        }
+        let party_id = Dpid::parse(&file.party_id)
+            .map_err(|e| errors.push(invalid(format!("party_id: {e}"))))
+            .ok();
+        let countries =
+            |list: &[String], field: &str, errors: &mut Vec<ProfileError>| -> Vec<CountryCode> {
+                list.iter()
+                    .filter_map(|c| {
+                        CountryCode::parse(c)
+                            .map_err(|e| errors.push(invalid(format!("{field}: {e}"))))
+                            .ok()
+                    })
+                    .collect()
+            };
+        let territories = if file
+            .territories
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("worldwide"))
+        {
             if file.territories.len() > 1 {
-                errors.push(invalid("territories: either [\"Worldwide\"] alone or a list of country codes".into()));
+                errors.push(invalid(
+                    "territories: either [\"Worldwide\"] alone or a list of country codes".into(),
+                ));
             }
-            Territories::Worldwide { excluding: countries(&file.excluded_territories, "excluded_territories", &mut errors).into_iter().collect() }
+            Territories::Worldwide {
+                excluding: countries(
+                    &file.excluded_territories,
+                    "excluded_territories",
+                    &mut errors,
+                )
+                .into_iter()
+                .collect(),
+            }
         } else {
             if !file.excluded_territories.is_empty() {
-                errors.push(invalid("excluded_territories: only together with territories = [\"Worldwide\"]".into()));
+                errors.push(invalid(
+                    "excluded_territories: only together with territories = [\"Worldwide\"]".into(),
+                ));
             }
-            Territories::Only(countries(&file.territories, "territories", &mut errors).into_iter().collect())
+            Territories::Only(
+                countries(&file.territories, "territories", &mut errors)
+                    .into_iter()
+                    .collect(),
+            )
         };
         if file.commercial_models.is_empty() {
             errors.push(invalid("commercial_models: at least one".into()));
         }
         for d in &file.deal_defaults {
             if !file.commercial_models.contains(&d.commercial_model) {
-                errors.push(invalid(format!("deal_defaults: {} is not among this DSP's commercial_models", d.commercial_model)));
+                errors.push(invalid(format!(
+                    "deal_defaults: {} is not among this DSP's commercial_models",
+                    d.commercial_model
+                )));
             }
         }
         if file.audio.sample_rates.is_empty() || file.audio.bit_depths.is_empty() {
-            errors.push(invalid("audio: sample_rates and bit_depths need at least one value each".into()));
+            errors.push(invalid(
+                "audio: sample_rates and bit_depths need at least one value each".into(),
+            ));
         }
         if file.lead_time.refuse_days > file.lead_time.warn_days {
-            errors.push(invalid("lead_time: refuse_days must not exceed warn_days".into()));
+            errors.push(invalid(
+                "lead_time: refuse_days must not exceed warn_days".into(),
+            ));
         }
         for rule in file.qc.severity.keys() {
-            let ok = rule.split('-').count() >= 2 && rule.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'-');
+            let ok = rule.split('-').count() >= 2
+                && rule
+                    .bytes()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'-');
             if !ok {
-                errors.push(invalid(format!("qc.severity: {rule:?} is not a rule id like META-FEAT-FORMAT")));
+                errors.push(invalid(format!(
+                    "qc.severity: {rule:?} is not a rule id like META-FEAT-FORMAT"
+                )));
             }
         }
         if !errors.is_empty() {
@@ -208,7 +266,12 @@ impl DspProfile {
     /// otherwise the profile's defaults starting on the release date; in both cases only
     /// the commercial models this DSP takes.
     pub fn deals_for(&self, release: &model::Release) -> Vec<Deal> {
-        let own: Vec<Deal> = release.deals.iter().filter(|d| self.commercial_models.contains(&d.commercial_model)).cloned().collect();
+        let own: Vec<Deal> = release
+            .deals
+            .iter()
+            .filter(|d| self.commercial_models.contains(&d.commercial_model))
+            .cloned()
+            .collect();
         if !release.deals.is_empty() {
             return own;
         }
@@ -216,7 +279,11 @@ impl DspProfile {
             .iter()
             .map(|d| Deal {
                 commercial_model: d.commercial_model,
-                use_types: if d.use_types.is_empty() { d.commercial_model.usual_use_types() } else { d.use_types.clone() },
+                use_types: if d.use_types.is_empty() {
+                    d.commercial_model.usual_use_types()
+                } else {
+                    d.use_types.clone()
+                },
                 start: release.release_date,
                 end: None,
                 territories: None,
@@ -231,7 +298,12 @@ impl DspProfile {
 
 /// Loads every `*.toml` profile in a folder, reporting every broken one.
 pub fn load_dir(dir: &Path) -> Result<Vec<DspProfile>, Vec<ProfileError>> {
-    let entries = std::fs::read_dir(dir).map_err(|source| vec![ProfileError::Io { path: dir.to_owned(), source }])?;
+    let entries = std::fs::read_dir(dir).map_err(|source| {
+        vec![ProfileError::Io {
+            path: dir.to_owned(),
+            source,
+        }]
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -249,5 +321,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<DspProfile>, Vec<ProfileError>> {
             Err(source) => errors.push(ProfileError::Io { path, source }),
         }
     }
-    if errors.is_empty() { Ok(profiles) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(profiles)
+    } else {
+        Err(errors)
+    }
 }

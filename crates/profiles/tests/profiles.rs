@@ -18,9 +18,20 @@ fn shipped_profiles_load_and_differ() {
     assert_eq!(by("youtube-music").ern_version, ErnVersion::V432);
     assert_eq!(by("deezer").ern_version, ErnVersion::V382);
     assert_eq!(by("apple-music").audio.codec, AudioCodec::Wav);
-    assert_eq!(by("spotify").severity_override("ART-MIN-SIZE"), Some(Severity::Error));
-    assert!(!by("apple-music").territories.includes(&model::CountryCode::parse("KP").expect("KP")));
-    assert!(!by("deezer").territories.includes(&model::CountryCode::parse("IT").expect("IT")));
+    assert_eq!(
+        by("spotify").severity_override("ART-MIN-SIZE"),
+        Some(Severity::Error)
+    );
+    assert!(
+        !by("apple-music")
+            .territories
+            .includes(&model::CountryCode::parse("KP").expect("KP"))
+    );
+    assert!(
+        !by("deezer")
+            .territories
+            .includes(&model::CountryCode::parse("IT").expect("IT"))
+    );
 }
 
 #[test]
@@ -38,26 +49,51 @@ lead_time = { warn_days = 7, refuse_days = 14 }
 qc = { severity = { "lowercase" = "error" } }
 "#;
     let errs = DspProfile::parse(Path::new("Broken_Name.toml"), text).expect_err("broken");
-    let all = errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
-    for needle in ["file name", "party_id", "territories", "PayAsYouGoModel", "sample_rates", "refuse_days", "lowercase"] {
+    let all = errs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for needle in [
+        "file name",
+        "party_id",
+        "territories",
+        "PayAsYouGoModel",
+        "sample_rates",
+        "refuse_days",
+        "lowercase",
+    ] {
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
 }
 
 #[test]
 fn syntax_and_unknown_fields_are_located() {
-    let err = DspProfile::parse(Path::new("x.toml"), "display_name = \"X\"\nern_versoin = \"4.3\"\n").expect_err("typo");
+    let err = DspProfile::parse(
+        Path::new("x.toml"),
+        "display_name = \"X\"\nern_versoin = \"4.3\"\n",
+    )
+    .expect_err("typo");
     let msg = err[0].to_string();
-    assert!(msg.contains("x.toml") && msg.contains("line 2") && msg.contains("ern_versoin"), "{msg}");
-    let err = DspProfile::parse(Path::new("x.toml"), "ern_version = \"5.0\"").expect_err("bad version");
+    assert!(
+        msg.contains("x.toml") && msg.contains("line 2") && msg.contains("ern_versoin"),
+        "{msg}"
+    );
+    let err =
+        DspProfile::parse(Path::new("x.toml"), "ern_version = \"5.0\"").expect_err("bad version");
     assert!(err[0].to_string().contains("5.0"), "{}", err[0]);
 }
 
 #[test]
 fn release_deals_win_and_defaults_fill_in() {
     let profiles = load_dir(&deploy_dsps()).expect("load");
-    let apple = profiles.iter().find(|p| p.name == "apple-music").expect("apple");
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/release.toml")).expect("fixture");
+    let apple = profiles
+        .iter()
+        .find(|p| p.name == "apple-music")
+        .expect("apple");
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/release.toml"))
+            .expect("fixture");
     let mut release = intake::parse_document(Path::new("release.toml"), &text).expect("valid");
     let defaults = apple.deals_for(&release);
     assert_eq!(defaults.len(), 2);
@@ -69,5 +105,8 @@ fn release_deals_win_and_defaults_fill_in() {
         end: None,
         territories: None,
     }];
-    assert!(apple.deals_for(&release).is_empty(), "Apple takes no ad-supported deals; the release's own deals win over defaults");
+    assert!(
+        apple.deals_for(&release).is_empty(),
+        "Apple takes no ad-supported deals; the release's own deals win over defaults"
+    );
 }

@@ -37,7 +37,11 @@ pub enum StoreError {
     #[error("release {upc} still refers to a file by path ({path}); store its files first")]
     UnstoredFile { upc: String, path: String },
     #[error("stored release {upc} revision {revision} cannot be read back: {why}")]
-    Corrupt { upc: String, revision: i64, why: String },
+    Corrupt {
+        upc: String,
+        revision: i64,
+        why: String,
+    },
 }
 
 /// Which database a URL names.
@@ -145,20 +149,33 @@ impl Store {
     /// Opens the catalog at `url` and brings its schema up to date.
     pub async fn open(url: &str, mode: OpenMode) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl { url: redact(url) })?;
+        let backend =
+            Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl { url: redact(url) })?;
         let mut connect_url = url.to_owned();
         if backend == Backend::Sqlite {
             let path = sqlite_path(url);
             match mode {
-                OpenMode::Existing if path != ":memory:" && !std::path::Path::new(&path).is_file() => {
+                OpenMode::Existing
+                    if path != ":memory:" && !std::path::Path::new(&path).is_file() =>
+                {
                     return Err(StoreError::NotInitialised { path });
                 }
                 OpenMode::Create => {
-                    if let Some(parent) = std::path::Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(parent).map_err(|e| StoreError::Connect { url: redact(url), source: sqlx::Error::Io(e) })?;
+                    if let Some(parent) = std::path::Path::new(&path)
+                        .parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                    {
+                        std::fs::create_dir_all(parent).map_err(|e| StoreError::Connect {
+                            url: redact(url),
+                            source: sqlx::Error::Io(e),
+                        })?;
                     }
                     if !connect_url.contains("mode=") {
-                        connect_url.push_str(if connect_url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                        connect_url.push_str(if connect_url.contains('?') {
+                            "&mode=rwc"
+                        } else {
+                            "?mode=rwc"
+                        });
                     }
                 }
                 OpenMode::Existing => {}
@@ -170,16 +187,25 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run beside the single writer; foreign keys are off by default in SQLite.
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
             })
             .connect(&connect_url)
             .await
-            .map_err(|source| StoreError::Connect { url: redact(url), source })?;
+            .map_err(|source| StoreError::Connect {
+                url: redact(url),
+                source,
+            })?;
         let store = Store { pool, backend };
         store.migrate().await?;
         Ok(store)
@@ -202,10 +228,11 @@ impl Store {
     }
 
     pub async fn file(&self, hash: &ContentHash) -> Result<Option<FileRecord>, StoreError> {
-        let row = sqlx::query("SELECT sha256, md5, size, original_name FROM files WHERE sha256 = $1")
-            .bind(hash.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT sha256, md5, size, original_name FROM files WHERE sha256 = $1")
+                .bind(hash.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|r| FileRecord {
             sha256: hash.clone(),
             md5: r.get("md5"),
@@ -217,14 +244,27 @@ impl Store {
     /// Imports one release whose file references are all content hashes: either among
     /// `files` (recorded in the same transaction) or already in the catalog. One transaction:
     /// the release, its revision, tracks, label, payees and file records, whole or nothing.
-    pub async fn import_release(&self, release: &Release, files: &[FileRecord], source: &str) -> Result<ImportOutcome, StoreError> {
+    pub async fn import_release(
+        &self,
+        release: &Release,
+        files: &[FileRecord],
+        source: &str,
+    ) -> Result<ImportOutcome, StoreError> {
         let upc = release.upc.to_string();
         for (_, r) in release.file_refs() {
             match r {
-                FileRef::Path(p) => return Err(StoreError::UnstoredFile { upc, path: p.clone() }),
+                FileRef::Path(p) => {
+                    return Err(StoreError::UnstoredFile {
+                        upc,
+                        path: p.clone(),
+                    });
+                }
                 FileRef::Stored(h) => {
                     if !files.iter().any(|f| &f.sha256 == h) && self.file(h).await?.is_none() {
-                        return Err(StoreError::UnknownFile { upc, hash: h.to_string() });
+                        return Err(StoreError::UnknownFile {
+                            upc,
+                            hash: h.to_string(),
+                        });
                     }
                 }
             }
@@ -324,7 +364,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for t in &release.tracks {
-            let FileRef::Stored(audio) = &t.audio else { continue };
+            let FileRef::Stored(audio) = &t.audio else {
+                continue;
+            };
             sqlx::query("INSERT INTO tracks (upc, revision, disc, number, isrc, title, audio_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(&upc)
                 .bind(revision)
@@ -353,7 +395,11 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(if revision == 1 { ImportOutcome::Created { revision } } else { ImportOutcome::Updated { revision } })
+        Ok(if revision == 1 {
+            ImportOutcome::Created { revision }
+        } else {
+            ImportOutcome::Updated { revision }
+        })
     }
 
     pub async fn releases(&self) -> Result<Vec<ReleaseSummary>, StoreError> {
@@ -378,7 +424,11 @@ impl Store {
     }
 
     /// A revision of a release; `None` for the current one.
-    pub async fn revision(&self, upc: &Icpn, revision: Option<i64>) -> Result<Option<StoredRevision>, StoreError> {
+    pub async fn revision(
+        &self,
+        upc: &Icpn,
+        revision: Option<i64>,
+    ) -> Result<Option<StoredRevision>, StoreError> {
         let q = match revision {
             Some(_) => "SELECT upc, revision, document, document_sha256, source, imported_at FROM release_revisions WHERE upc = $1 AND revision = $2",
             None => "SELECT v.upc, v.revision, v.document, v.document_sha256, v.source, v.imported_at FROM release_revisions v
@@ -403,8 +453,18 @@ impl Store {
     /// Counts rows per table: how tests and `liner init` show what the catalog holds.
     pub async fn table_counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
         let mut out = Vec::new();
-        for t in ["labels", "payees", "files", "releases", "release_revisions", "tracks"] {
-            let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {t}")).fetch_one(&self.pool).await?.get(0);
+        for t in [
+            "labels",
+            "payees",
+            "files",
+            "releases",
+            "release_revisions",
+            "tracks",
+        ] {
+            let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {t}"))
+                .fetch_one(&self.pool)
+                .await?
+                .get(0);
             out.push((t, n));
         }
         Ok(out)
@@ -423,7 +483,12 @@ impl Store {
 }
 
 fn display_artist(r: &Release) -> String {
-    let main: Vec<&str> = r.artists.iter().filter(|a| a.role == model::ArtistRole::MainArtist).map(|a| a.name.as_str()).collect();
+    let main: Vec<&str> = r
+        .artists
+        .iter()
+        .filter(|a| a.role == model::ArtistRole::MainArtist)
+        .map(|a| a.name.as_str())
+        .collect();
     main.join(", ")
 }
 

@@ -17,28 +17,49 @@ impl TestDb {
     async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = store::sqlite_url(&dir.path().join("catalog.db"));
-        let store = Store::open(&url, OpenMode::Create).await.expect("open sqlite");
-        TestDb { store, _dir: Some(dir), pg: None }
+        let store = Store::open(&url, OpenMode::Create)
+            .await
+            .expect("open sqlite");
+        TestDb {
+            store,
+            _dir: Some(dir),
+            pg: None,
+        }
     }
 
     async fn postgres() -> Option<TestDb> {
         use sqlx::Connection;
         sqlx::any::install_default_drivers();
-        let admin = std::env::var("LINER_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_DEFAULT.to_owned());
+        let admin = std::env::var("LINER_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| PG_ADMIN_DEFAULT.to_owned());
         let mut conn = match sqlx::AnyConnection::connect(&admin).await {
             Ok(c) => c,
-            Err(e) if std::env::var("CI").as_deref() == Ok("true") => panic!("CI=true and PostgreSQL at {admin} is unreachable: {e}"),
+            Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("CI=true and PostgreSQL at {admin} is unreachable: {e}")
+            }
             Err(e) => {
                 eprintln!("skipping the PostgreSQL half of this test: {admin} unreachable ({e})");
                 return None;
             }
         };
         let name = format!("liner_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
         conn.close().await.ok();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
-        let store = Store::open(&format!("{base}/{name}"), OpenMode::Existing).await.expect("open postgres");
-        Some(TestDb { store, _dir: None, pg: Some((admin, name)) })
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(b, _)| b)
+            .to_owned();
+        let store = Store::open(&format!("{base}/{name}"), OpenMode::Existing)
+            .await
+            .expect("open postgres");
+        Some(TestDb {
+            store,
+            _dir: None,
+            pg: Some((admin, name)),
+        })
     }
 
     async fn finish(self) {
@@ -46,7 +67,10 @@ impl TestDb {
         if let Some((admin, name)) = self.pg {
             use sqlx::Connection;
             if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok();
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok();
             }
         }
     }
@@ -124,7 +148,14 @@ fn release() -> Release {
 }
 
 fn files() -> Vec<FileRecord> {
-    (1..=3).map(|n| FileRecord { sha256: hash(n), md5: "0".repeat(32), size: 100 + u64::from(n), original_name: format!("f{n}") }).collect()
+    (1..=3)
+        .map(|n| FileRecord {
+            sha256: hash(n),
+            md5: "0".repeat(32),
+            size: 100 + u64::from(n),
+            original_name: format!("f{n}"),
+        })
+        .collect()
 }
 
 async fn counts(store: &Store) -> Vec<(&'static str, i64)> {
@@ -133,21 +164,63 @@ async fn counts(store: &Store) -> Vec<(&'static str, i64)> {
 
 async fn import_creates_then_is_idempotent_then_revises(store: &Store) {
     let r = release();
-    assert_eq!(store.import_release(&r, &files(), "test").await.expect("import"), ImportOutcome::Created { revision: 1 });
+    assert_eq!(
+        store
+            .import_release(&r, &files(), "test")
+            .await
+            .expect("import"),
+        ImportOutcome::Created { revision: 1 }
+    );
     let before = counts(store).await;
-    let summary_before = store.release(&r.upc).await.expect("query").expect("present");
-    assert_eq!(store.import_release(&r, &[], "test again").await.expect("reimport"), ImportOutcome::Unchanged { revision: 1 });
-    assert_eq!(counts(store).await, before, "an unchanged re-import writes nothing");
-    assert_eq!(store.release(&r.upc).await.expect("query").expect("present"), summary_before, "not even a timestamp");
+    let summary_before = store
+        .release(&r.upc)
+        .await
+        .expect("query")
+        .expect("present");
+    assert_eq!(
+        store
+            .import_release(&r, &[], "test again")
+            .await
+            .expect("reimport"),
+        ImportOutcome::Unchanged { revision: 1 }
+    );
+    assert_eq!(
+        counts(store).await,
+        before,
+        "an unchanged re-import writes nothing"
+    );
+    assert_eq!(
+        store
+            .release(&r.upc)
+            .await
+            .expect("query")
+            .expect("present"),
+        summary_before,
+        "not even a timestamp"
+    );
 
     let mut changed = r.clone();
     changed.title = "Night Drives (Deluxe)".into();
     changed.tracks[1].audio = FileRef::Stored(hash(1));
-    assert_eq!(store.import_release(&changed, &[], "test").await.expect("update"), ImportOutcome::Updated { revision: 2 });
+    assert_eq!(
+        store
+            .import_release(&changed, &[], "test")
+            .await
+            .expect("update"),
+        ImportOutcome::Updated { revision: 2 }
+    );
     let revs = store.revisions(&r.upc).await.expect("revisions");
-    assert_eq!(revs.iter().map(|v| v.revision).collect::<Vec<_>>(), vec![1, 2], "history is kept");
+    assert_eq!(
+        revs.iter().map(|v| v.revision).collect::<Vec<_>>(),
+        vec![1, 2],
+        "history is kept"
+    );
     assert!(revs[0].document.contains("\"Night Drives\""));
-    let current = store.revision(&r.upc, None).await.expect("query").expect("current");
+    let current = store
+        .revision(&r.upc, None)
+        .await
+        .expect("query")
+        .expect("current");
     assert_eq!(current.revision, 2);
     assert!(current.document.contains("Night Drives (Deluxe)"));
     let listed = store.releases().await.expect("list");
@@ -157,15 +230,23 @@ async fn import_creates_then_is_idempotent_then_revises(store: &Store) {
     assert_eq!(listed[0].status, "imported");
     assert_eq!(listed[0].artist, "Nova Lune");
     // The stored document reads back into the same release.
-    let back = intake::parse_document(std::path::Path::new("stored.json"), &current.document).expect("stored document parses");
+    let back = intake::parse_document(std::path::Path::new("stored.json"), &current.document)
+        .expect("stored document parses");
     assert_eq!(back, changed);
 }
 
 async fn unknown_file_writes_nothing(store: &Store) {
     let r = release(); // its files are neither given nor recorded
-    let err = store.import_release(&r, &files()[..2], "test").await.expect_err("must refuse");
+    let err = store
+        .import_release(&r, &files()[..2], "test")
+        .await
+        .expect_err("must refuse");
     assert!(matches!(err, StoreError::UnknownFile { .. }), "{err}");
-    assert!(counts(store).await.iter().all(|(_, n)| *n == 0), "nothing written: {:?}", counts(store).await);
+    assert!(
+        counts(store).await.iter().all(|(_, n)| *n == 0),
+        "nothing written: {:?}",
+        counts(store).await
+    );
 }
 
 async fn failed_import_rolls_back_whole(store: &Store) {
@@ -173,27 +254,52 @@ async fn failed_import_rolls_back_whole(store: &Store) {
     // Two tracks at one position: the database refuses the second track row, after the
     // release, label, payee and revision rows were written in the same transaction.
     r.tracks[1].number = 1;
-    let err = store.import_release(&r, &files(), "test").await.expect_err("constraint violation");
+    let err = store
+        .import_release(&r, &files(), "test")
+        .await
+        .expect_err("constraint violation");
     assert!(matches!(err, StoreError::Query(_)), "{err}");
     let c = counts(store).await;
     for (table, n) in c {
-        assert_eq!(n, 0, "{table} after a failed import: the file records roll back too");
+        assert_eq!(
+            n, 0,
+            "{table} after a failed import: the file records roll back too"
+        );
     }
 }
 
 async fn isrc_lookup_sees_current_revisions_only(store: &Store) {
     let r = release();
-    store.import_release(&r, &files(), "test").await.expect("import");
+    store
+        .import_release(&r, &files(), "test")
+        .await
+        .expect("import");
     let isrc = r.tracks[1].isrc.clone();
-    assert_eq!(store.releases_with_isrc(&isrc).await.expect("lookup"), vec!["036000291452".to_owned()]);
+    assert_eq!(
+        store.releases_with_isrc(&isrc).await.expect("lookup"),
+        vec!["036000291452".to_owned()]
+    );
     let mut changed = r.clone();
     changed.tracks.pop();
-    store.import_release(&changed, &[], "test").await.expect("update");
-    assert!(store.releases_with_isrc(&isrc).await.expect("lookup").is_empty(), "the track left in revision 2");
+    store
+        .import_release(&changed, &[], "test")
+        .await
+        .expect("update");
+    assert!(
+        store
+            .releases_with_isrc(&isrc)
+            .await
+            .expect("lookup")
+            .is_empty(),
+        "the track left in revision 2"
+    );
 }
 
 async fn opening_twice_keeps_data(store: &Store) {
-    store.import_release(&release(), &files(), "test").await.expect("import");
+    store
+        .import_release(&release(), &files(), "test")
+        .await
+        .expect("import");
     assert_eq!(store.releases().await.expect("list").len(), 1);
 }
 
@@ -201,16 +307,32 @@ async fn opening_twice_keeps_data(store: &Store) {
 async fn sqlite_catalog_must_exist_unless_created() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = store::sqlite_url(&dir.path().join("missing.db"));
-    let err = Store::open(&url, OpenMode::Existing).await.expect_err("no catalog yet");
+    let err = Store::open(&url, OpenMode::Existing)
+        .await
+        .expect_err("no catalog yet");
     assert!(matches!(err, StoreError::NotInitialised { .. }), "{err}");
     assert!(err.to_string().contains("liner init"));
-    Store::open(&url, OpenMode::Create).await.expect("init").close().await;
+    Store::open(&url, OpenMode::Create)
+        .await
+        .expect("init")
+        .close()
+        .await;
     let again = Store::open(&url, OpenMode::Existing).await.expect("reopen");
-    assert!(again.table_counts().await.expect("counts").iter().all(|(_, n)| *n == 0));
+    assert!(
+        again
+            .table_counts()
+            .await
+            .expect("counts")
+            .iter()
+            .all(|(_, n)| *n == 0)
+    );
 }
 
 #[test]
 fn urls_are_redacted() {
-    assert_eq!(store::redact("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+    assert_eq!(
+        store::redact("postgres://u:secret@db:5432/x"),
+        "postgres://u:***@db:5432/x"
+    );
     assert_eq!(store::redact("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
 }
