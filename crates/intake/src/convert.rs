@@ -476,15 +476,15 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
     let artists = t
         .req(ctx, "artists")
         .and_then(|n| artists(ctx, n, "artists"));
-    if let Some(a) = &artists {
-        if !a.iter().any(|a| a.role == ArtistRole::MainArtist) {
-            ctx.error(
-                t.get("artists").map_or(t.loc, |n| n.loc),
-                "artists",
-                None,
-                "at least one artist with role MainArtist",
-            );
-        }
+    if let Some(a) = &artists
+        && !a.iter().any(|a| a.role == ArtistRole::MainArtist)
+    {
+        ctx.error(
+            t.get("artists").map_or(t.loc, |n| n.loc),
+            "artists",
+            None,
+            "at least one artist with role MainArtist",
+        );
     }
     let label = t.req(ctx, "label").and_then(|n| label(ctx, n, "label"));
     let p_line = t
@@ -499,16 +499,16 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
         .req(ctx, "release_date")
         .and_then(|n| date(ctx, n, "release_date"));
     let original_release_date = opt(&t, "original_release_date", |n, p| date(ctx, n, &p));
-    if let (Some(rd), Some(Some(od))) = (release_date, original_release_date) {
-        if od > rd {
-            let n = t.get("original_release_date").map_or(t.loc, |n| n.loc);
-            ctx.error(
-                n,
-                "original_release_date",
-                Some(od.to_string()),
-                format!("a date on or before the release date {rd}"),
-            );
-        }
+    if let (Some(rd), Some(Some(od))) = (release_date, original_release_date)
+        && od > rd
+    {
+        let n = t.get("original_release_date").map_or(t.loc, |n| n.loc);
+        ctx.error(
+            n,
+            "original_release_date",
+            Some(od.to_string()),
+            format!("a date on or before the release date {rd}"),
+        );
     }
     let parental_advisory = t.req(ctx, "parental_advisory").and_then(|n| {
         vocab(
@@ -691,16 +691,16 @@ fn payees(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Payee>> {
         let id = t
             .req(ctx, "id")
             .and_then(|n| parsed(ctx, n, &t.path("id"), PayeeId::parse));
-        if let Some(id) = &id {
-            if out.iter().any(|p| &p.id == id) {
-                ctx.error(
-                    t.get("id").map_or(t.loc, |n| n.loc),
-                    &t.path("id"),
-                    Some(id.to_string()),
-                    "a payee id used once per release",
-                );
-                ok = false;
-            }
+        if let Some(id) = &id
+            && out.iter().any(|p| &p.id == id)
+        {
+            ctx.error(
+                t.get("id").map_or(t.loc, |n| n.loc),
+                &t.path("id"),
+                Some(id.to_string()),
+                "a payee id used once per release",
+            );
+            ok = false;
         }
         let name = t
             .req(ctx, "name")
@@ -866,16 +866,16 @@ fn deals(
             None => release_date,
         };
         let end = opt(&t, "end", |n, p| date(ctx, n, &p));
-        if let (Some(s), Some(Some(e))) = (start, end) {
-            if e < s {
-                ctx.error(
-                    t.get("end").map_or(t.loc, |n| n.loc),
-                    &t.path("end"),
-                    Some(e.to_string()),
-                    format!("an end on or after the start {s}"),
-                );
-                ok = false;
-            }
+        if let (Some(s), Some(Some(e))) = (start, end)
+            && e < s
+        {
+            ctx.error(
+                t.get("end").map_or(t.loc, |n| n.loc),
+                &t.path("end"),
+                Some(e.to_string()),
+                format!("an end on or after the start {s}"),
+            );
+            ok = false;
         }
         let terr = opt(&t, "territories", |n, p| territories(ctx, n, &p));
         match (model, uses, start, end, terr) {
@@ -1017,34 +1017,32 @@ fn tracks(
             .req(ctx, "number")
             .and_then(|n| int(ctx, n, &t.path("number"), 1, 999))
             .map(|n| n as u16);
-        if let (Some(d), Some(num)) = (disc, number) {
-            if !seen_pos.insert((d, num)) {
-                let loc = t.get("number").map_or(t.loc, |n| n.loc);
-                ctx.error(
-                    loc,
-                    &t.path("number"),
-                    Some(num.to_string()),
-                    format!("a track number not already used on disc {d}"),
-                );
-                ok = false;
-            }
+        if let (Some(d), Some(num)) = (disc, number)
+            && !seen_pos.insert((d, num))
+        {
+            let loc = t.get("number").map_or(t.loc, |n| n.loc);
+            ctx.error(
+                loc,
+                &t.path("number"),
+                Some(num.to_string()),
+                format!("a track number not already used on disc {d}"),
+            );
+            ok = false;
         }
         let isrc = t
             .req(ctx, "isrc")
             .and_then(|n| parsed(ctx, n, &t.path("isrc"), Isrc::parse));
-        if let Some(isrc) = &isrc {
-            if let Some(first) = seen_isrc.insert(isrc.clone(), i) {
-                let loc = t.get("isrc").map_or(t.loc, |n| n.loc);
-                ctx.error(
-                    loc,
-                    &t.path("isrc"),
-                    Some(isrc.to_string()),
-                    format!(
-                        "an ISRC not already used by tracks[{first}]: each recording has its own"
-                    ),
-                );
-                ok = false;
-            }
+        if let Some(isrc) = &isrc
+            && let Some(first) = seen_isrc.insert(isrc.clone(), i)
+        {
+            let loc = t.get("isrc").map_or(t.loc, |n| n.loc);
+            ctx.error(
+                loc,
+                &t.path("isrc"),
+                Some(isrc.to_string()),
+                format!("an ISRC not already used by tracks[{first}]: each recording has its own"),
+            );
+            ok = false;
         }
         let title = t
             .req(ctx, "title")
@@ -1081,16 +1079,16 @@ fn tracks(
                 .req(ctx, "length")
                 .and_then(|n| duration(ctx, n, &pt.path("length")));
             let (start, length) = (start?, length?);
-            if let Some(d) = dur {
-                if start.millis() + length.millis() > d.millis() {
-                    ctx.error(
-                        n.loc,
-                        &p,
-                        Some(format!("{start} + {length}")),
-                        format!("a clip that ends within the track's duration {d}"),
-                    );
-                    return None;
-                }
+            if let Some(d) = dur
+                && start.millis() + length.millis() > d.millis()
+            {
+                ctx.error(
+                    n.loc,
+                    &p,
+                    Some(format!("{start} + {length}")),
+                    format!("a clip that ends within the track's duration {d}"),
+                );
+                return None;
             }
             Some(Preview { start, length })
         });

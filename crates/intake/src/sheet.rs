@@ -360,13 +360,13 @@ fn list_items(text: &str) -> impl Iterator<Item = &str> {
 
 /// "Name (Role, Role)" → ("Name", ["Role", "Role"]); a trailing parenthesis that is not a role
 /// list stays part of the name ("Band (UK)").
-fn name_and_roles<'a>(item: &'a str, is_role: impl Fn(&str) -> bool) -> (&'a str, Vec<&'a str>) {
-    if let Some(open) = item.rfind('(') {
-        if let Some(inner) = item[open + 1..].strip_suffix(')') {
-            let roles: Vec<&str> = inner.split([',', ';']).map(str::trim).collect();
-            if roles.iter().all(|r| is_role(r)) {
-                return (item[..open].trim(), roles);
-            }
+fn name_and_roles(item: &str, is_role: impl Fn(&str) -> bool) -> (&str, Vec<&str>) {
+    if let Some(open) = item.rfind('(')
+        && let Some(inner) = item[open + 1..].strip_suffix(')')
+    {
+        let roles: Vec<&str> = inner.split([',', ';']).map(str::trim).collect();
+        if roles.iter().all(|r| is_role(r)) {
+            return (item[..open].trim(), roles);
         }
     }
     (item, Vec::new())

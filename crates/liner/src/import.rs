@@ -132,16 +132,16 @@ async fn store_release(catalog: &Store, files: &FileStore, intake: Intake) -> Re
     // Files referred to by hash (a `liner show --json` document) must already be stored.
     let mut missing = Vec::new();
     for f in &refs {
-        if let FileRef::Stored(h) = &f.reference {
-            if catalog.file(h).await?.is_none() || !files.contains(h) {
-                missing.push(Diagnostic {
+        if let FileRef::Stored(h) = &f.reference
+            && (catalog.file(h).await?.is_none() || !files.contains(h))
+        {
+            missing.push(Diagnostic {
                     file: document.clone(),
                     loc: Some(f.loc),
                     field: f.field.clone(),
                     value: Some(h.to_string()),
                     expected: "a file already in Liner's file store (import the release from its folder first)".into(),
                 });
-            }
         }
     }
     if !missing.is_empty() {

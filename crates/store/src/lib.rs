@@ -72,12 +72,11 @@ pub enum OpenMode {
 
 /// A URL fit for logs and errors: the password, if any, replaced.
 pub fn redact(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((cred, host)) = rest.split_once('@') {
-            if let Some((user, _)) = cred.split_once(':') {
-                return format!("{scheme}://{user}:***@{host}");
-            }
-        }
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((cred, host)) = rest.split_once('@')
+        && let Some((user, _)) = cred.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
     }
     url.to_owned()
 }
@@ -282,11 +281,11 @@ impl Store {
         .await?
         .map(|row: AnyRow| (row.get(0), row.get(1)));
 
-        if let Some((rev, hash)) = &current {
-            if *hash == doc_hash {
-                tx.rollback().await?;
-                return Ok(ImportOutcome::Unchanged { revision: *rev });
-            }
+        if let Some((rev, hash)) = &current
+            && *hash == doc_hash
+        {
+            tx.rollback().await?;
+            return Ok(ImportOutcome::Unchanged { revision: *rev });
         }
         let revision = current.as_ref().map_or(1, |(r, _)| r + 1);
 
