@@ -4,6 +4,7 @@
 //! Output contract: stdout carries data (tables, or JSON with `--json`); stderr carries logs,
 //! progress and errors. Exit codes: 0 ok, 1 error (including rejected input), 2 usage.
 
+mod bench;
 mod config;
 mod import;
 
@@ -83,6 +84,11 @@ enum Command {
     },
     /// Print the JSON Schema of the release document.
     Schema,
+    /// Measure a hot path against a reference measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
     /// The main job on the fixtures with embedded defaults: fixtures, init, import, list, show.
     Demo {
         /// Where the demo's catalog, file store and artifacts go.
@@ -91,6 +97,20 @@ enum Command {
         /// The fixtures folder.
         #[arg(long, default_value = "fixtures")]
         fixtures: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchTarget {
+    /// Release intake of a generated sheet and a large JSON document.
+    Intake {
+        #[arg(long, default_value_t = 2000)]
+        releases: usize,
+        #[arg(long, default_value_t = 10)]
+        tracks: usize,
+        /// Best of this many runs.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
 }
 
@@ -263,6 +283,17 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
         }
         Command::Schema => {
             println!("{}", release_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            target:
+                BenchTarget::Intake {
+                    releases,
+                    tracks,
+                    runs,
+                },
+        } => {
+            bench::intake(releases, tracks, runs.max(1))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { out, fixtures } => demo(&out, &fixtures).await,
