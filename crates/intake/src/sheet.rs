@@ -807,3 +807,52 @@ fn parse_split(item: &str) -> Option<(&str, i64)> {
     };
     Some((payee.trim(), bp))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_split_outside_parentheses_only() {
+        let items: Vec<&str> =
+            list_items("Ana Ruiz (Composer; Lyricist); Kai Sato (Producer) | Mo").collect();
+        assert_eq!(
+            items,
+            ["Ana Ruiz (Composer; Lyricist)", "Kai Sato (Producer)", "Mo"]
+        );
+        assert_eq!(list_items(" ; ;").count(), 0);
+    }
+
+    #[test]
+    fn a_parenthesis_that_is_not_a_role_list_stays_in_the_name() {
+        let is_role = |r: &str| ContributorRole::parse(r).is_some();
+        assert_eq!(
+            name_and_roles("Ana Ruiz (Composer, Lyricist)", is_role),
+            ("Ana Ruiz", vec!["Composer", "Lyricist"])
+        );
+        assert_eq!(
+            name_and_roles("The Band (UK)", is_role),
+            ("The Band (UK)", vec![])
+        );
+    }
+
+    #[test]
+    fn splits_read_basis_points_or_exact_percentages() {
+        assert_eq!(parse_split("nova=7000"), Some(("nova", 7000)));
+        assert_eq!(parse_split("nova = 70%"), Some(("nova", 7000)));
+        assert_eq!(parse_split("nova:33.33%"), Some(("nova", 3333)));
+        assert_eq!(
+            parse_split("nova=33.333%"),
+            None,
+            "more precision than a basis point is refused, not rounded"
+        );
+        assert_eq!(parse_split("nova"), None);
+        assert_eq!(parse_split("nova=x%"), None);
+    }
+
+    #[test]
+    fn semicolon_sheets_are_read() {
+        assert_eq!(delimiter("upc;isrc;title\n1;2;3"), b';');
+        assert_eq!(delimiter("upc,isrc,title"), b',');
+    }
+}
