@@ -16,7 +16,7 @@ use model::{
     Territories, Track, UseType,
 };
 
-use crate::node::{Loc, Node, Value};
+use crate::node::{Key, Loc, Node, Value};
 use crate::{Diagnostic, LocatedFile};
 
 pub(crate) const RELEASE_KEYS: &[&str] = &[
@@ -128,20 +128,20 @@ impl Ctx {
     pub(crate) fn error(
         &mut self,
         loc: Loc,
-        field: &str,
+        field: impl std::fmt::Display,
         value: Option<String>,
         expected: impl Into<String>,
     ) {
         self.diags.push(Diagnostic {
             file: self.file.clone(),
             loc: Some(loc),
-            field: field.to_owned(),
+            field: field.to_string(),
             value,
             expected: expected.into(),
         });
     }
 
-    fn id_error(&mut self, loc: Loc, field: &str, e: impl Into<IdErrorLike>) {
+    fn id_error(&mut self, loc: Loc, field: impl std::fmt::Display, e: impl Into<IdErrorLike>) {
         let e = e.into();
         self.error(loc, field, Some(e.value), e.expected);
     }
@@ -161,23 +161,31 @@ impl From<IdError> for IdErrorLike {
     }
 }
 
-fn child(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
+/// A field path (`tracks[1].isrc`) built on the stack and formatted only when an error needs
+/// it: most fields are fine, and formatting every path up front dominated intake's cost.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fp<'a> {
+    Root,
+    Key(&'a Fp<'a>, &'a str),
+    Index(&'a Fp<'a>, usize),
 }
 
-fn item(path: &str, i: usize) -> String {
-    format!("{path}[{i}]")
+impl std::fmt::Display for Fp<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fp::Root => Ok(()),
+            Fp::Key(Fp::Root, k) => f.write_str(k),
+            Fp::Key(parent, k) => write!(f, "{parent}.{k}"),
+            Fp::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
 }
 
 /// A table being read: reports unknown keys once, and missing required ones at its location.
 struct Table<'a> {
     loc: Loc,
-    path: String,
-    entries: &'a [(String, Node)],
+    path: Fp<'a>,
+    entries: &'a [(Key, Node)],
 }
 
 impl<'a> Table<'a> {
@@ -185,8 +193,8 @@ impl<'a> Table<'a> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    fn path(&self, key: &str) -> String {
-        child(&self.path, key)
+    fn path<'s>(&'s self, key: &'s str) -> Fp<'s> {
+        Fp::Key(&self.path, key)
     }
 
     fn req(&self, ctx: &mut Ctx, key: &str) -> Option<&'a Node> {
@@ -194,7 +202,7 @@ impl<'a> Table<'a> {
         if v.is_none() {
             ctx.error(
                 self.loc,
-                &self.path(key),
+                self.path(key),
                 None,
                 "this required field is missing",
             );
@@ -203,7 +211,7 @@ impl<'a> Table<'a> {
     }
 }
 
-fn table<'a>(ctx: &mut Ctx, node: &'a Node, path: &str, keys: &[&str]) -> Option<Table<'a>> {
+fn table<'a>(ctx: &mut Ctx, node: &'a Node, path: Fp<'a>, keys: &[&str]) -> Option<Table<'a>> {
     let Value::Table(entries) = &node.value else {
         ctx.error(
             node.loc,
@@ -214,13 +222,13 @@ fn table<'a>(ctx: &mut Ctx, node: &'a Node, path: &str, keys: &[&str]) -> Option
         return None;
     };
     for (k, v) in entries {
-        if !keys.contains(&k.as_str()) {
+        if !keys.contains(&k.as_ref()) {
             let hint = suggest(k, keys)
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
             ctx.error(
                 v.loc,
-                &child(path, k),
+                Fp::Key(&path, k),
                 None,
                 format!("unknown field{hint}; allowed here: {}", keys.join(", ")),
             );
@@ -258,7 +266,7 @@ fn suggest<'k>(key: &str, keys: &[&'k str]) -> Option<&'k str> {
         .map(|(_, k)| k)
 }
 
-fn array<'a>(ctx: &mut Ctx, node: &'a Node, path: &str) -> Option<&'a [Node]> {
+fn array<'a>(ctx: &mut Ctx, node: &'a Node, path: Fp<'_>) -> Option<&'a [Node]> {
     match &node.value {
         Value::Array(items) => Some(items),
         other => {
@@ -273,7 +281,7 @@ fn array<'a>(ctx: &mut Ctx, node: &'a Node, path: &str) -> Option<&'a [Node]> {
     }
 }
 
-fn text(ctx: &mut Ctx, node: &Node, path: &str) -> Option<String> {
+fn text(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<String> {
     match &node.value {
         Value::Str(s) if s.trim().is_empty() => {
             ctx.error(node.loc, path, Some(s.clone()), "a non-empty text");
@@ -304,7 +312,7 @@ fn text(ctx: &mut Ctx, node: &Node, path: &str) -> Option<String> {
 fn parsed<T, E: Into<IdErrorLike>>(
     ctx: &mut Ctx,
     node: &Node,
-    path: &str,
+    path: Fp<'_>,
     f: impl Fn(&str) -> Result<T, E>,
 ) -> Option<T> {
     let s = text(ctx, node, path)?;
@@ -338,7 +346,7 @@ impl From<model::MoneyError> for IdErrorLike {
 fn vocab<T: Copy>(
     ctx: &mut Ctx,
     node: &Node,
-    path: &str,
+    path: Fp<'_>,
     parse: fn(&str) -> Option<T>,
     expected: String,
 ) -> Option<T> {
@@ -353,7 +361,7 @@ fn vocab<T: Copy>(
 fn vocab_list<T: Copy + PartialEq>(
     ctx: &mut Ctx,
     node: &Node,
-    path: &str,
+    path: Fp<'_>,
     parse: fn(&str) -> Option<T>,
     expected: &str,
 ) -> Option<Vec<T>> {
@@ -361,11 +369,11 @@ fn vocab_list<T: Copy + PartialEq>(
     let mut out = Vec::new();
     let mut ok = true;
     for (i, it) in items.iter().enumerate() {
-        match vocab(ctx, it, &item(path, i), parse, expected.to_owned()) {
+        match vocab(ctx, it, Fp::Index(&path, i), parse, expected.to_owned()) {
             Some(v) if out.contains(&v) => {
                 ctx.error(
                     it.loc,
-                    &item(path, i),
+                    Fp::Index(&path, i),
                     Some(it.value.display()),
                     "each value once",
                 );
@@ -378,7 +386,7 @@ fn vocab_list<T: Copy + PartialEq>(
     ok.then_some(out)
 }
 
-fn int(ctx: &mut Ctx, node: &Node, path: &str, min: i64, max: i64) -> Option<i64> {
+fn int(ctx: &mut Ctx, node: &Node, path: Fp<'_>, min: i64, max: i64) -> Option<i64> {
     let n = match &node.value {
         Value::Int(n) => Some(*n),
         Value::Str(s) if ctx.text_scalars => s.trim().parse::<i64>().ok(),
@@ -398,7 +406,7 @@ fn int(ctx: &mut Ctx, node: &Node, path: &str, min: i64, max: i64) -> Option<i64
     }
 }
 
-fn boolean(ctx: &mut Ctx, node: &Node, path: &str) -> Option<bool> {
+fn boolean(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<bool> {
     let b = match &node.value {
         Value::Bool(b) => Some(*b),
         Value::Str(s) if ctx.text_scalars => match s.trim().to_ascii_lowercase().as_str() {
@@ -414,7 +422,7 @@ fn boolean(ctx: &mut Ctx, node: &Node, path: &str) -> Option<bool> {
     b
 }
 
-fn date(ctx: &mut Ctx, node: &Node, path: &str) -> Option<NaiveDate> {
+fn date(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<NaiveDate> {
     let s = match &node.value {
         Value::Str(s) | Value::Date(s) => s.trim().to_owned(),
         other => {
@@ -445,7 +453,7 @@ fn date(ctx: &mut Ctx, node: &Node, path: &str) -> Option<NaiveDate> {
 fn opt<'a, T>(
     t: &Table<'a>,
     key: &str,
-    f: impl FnOnce(&'a Node, String) -> Option<T>,
+    f: impl FnOnce(&'a Node, Fp<'_>) -> Option<T>,
 ) -> Option<Option<T>> {
     match t.get(key) {
         None => Some(None),
@@ -454,28 +462,30 @@ fn opt<'a, T>(
 }
 
 pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
-    let t = table(ctx, root, "", RELEASE_KEYS)?;
+    let t = table(ctx, root, Fp::Root, RELEASE_KEYS)?;
     let before = ctx.diags.len();
 
     let upc = t
         .req(ctx, "upc")
-        .and_then(|n| parsed(ctx, n, "upc", Icpn::parse));
-    let catalog_number = opt(&t, "catalog_number", |n, p| text(ctx, n, &p));
-    let grid = opt(&t, "grid", |n, p| parsed(ctx, n, &p, Grid::parse));
-    let title = t.req(ctx, "title").and_then(|n| text(ctx, n, "title"));
-    let version = opt(&t, "version", |n, p| text(ctx, n, &p));
+        .and_then(|n| parsed(ctx, n, t.path("upc"), Icpn::parse));
+    let catalog_number = opt(&t, "catalog_number", |n, p| text(ctx, n, p));
+    let grid = opt(&t, "grid", |n, p| parsed(ctx, n, p, Grid::parse));
+    let title = t
+        .req(ctx, "title")
+        .and_then(|n| text(ctx, n, t.path("title")));
+    let version = opt(&t, "version", |n, p| text(ctx, n, p));
     let release_type = t.req(ctx, "release_type").and_then(|n| {
         vocab(
             ctx,
             n,
-            "release_type",
+            t.path("release_type"),
             ReleaseType::parse,
             ReleaseType::expected(),
         )
     });
     let artists = t
         .req(ctx, "artists")
-        .and_then(|n| artists(ctx, n, "artists"));
+        .and_then(|n| artists(ctx, n, t.path("artists")));
     if let Some(a) = &artists
         && !a.iter().any(|a| a.role == ArtistRole::MainArtist)
     {
@@ -486,19 +496,23 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
             "at least one artist with role MainArtist",
         );
     }
-    let label = t.req(ctx, "label").and_then(|n| label(ctx, n, "label"));
+    let label = t
+        .req(ctx, "label")
+        .and_then(|n| label(ctx, n, t.path("label")));
     let p_line = t
         .req(ctx, "p_line")
-        .and_then(|n| rights_line(ctx, n, "p_line"));
+        .and_then(|n| rights_line(ctx, n, t.path("p_line")));
     let c_line = t
         .req(ctx, "c_line")
-        .and_then(|n| rights_line(ctx, n, "c_line"));
-    let genre = t.req(ctx, "genre").and_then(|n| text(ctx, n, "genre"));
-    let subgenre = opt(&t, "subgenre", |n, p| text(ctx, n, &p));
+        .and_then(|n| rights_line(ctx, n, t.path("c_line")));
+    let genre = t
+        .req(ctx, "genre")
+        .and_then(|n| text(ctx, n, t.path("genre")));
+    let subgenre = opt(&t, "subgenre", |n, p| text(ctx, n, p));
     let release_date = t
         .req(ctx, "release_date")
-        .and_then(|n| date(ctx, n, "release_date"));
-    let original_release_date = opt(&t, "original_release_date", |n, p| date(ctx, n, &p));
+        .and_then(|n| date(ctx, n, t.path("release_date")));
+    let original_release_date = opt(&t, "original_release_date", |n, p| date(ctx, n, p));
     if let (Some(rd), Some(Some(od))) = (release_date, original_release_date)
         && od > rd
     {
@@ -514,30 +528,30 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
         vocab(
             ctx,
             n,
-            "parental_advisory",
+            t.path("parental_advisory"),
             ParentalAdvisory::parse,
             ParentalAdvisory::expected(),
         )
     });
     let language = t
         .req(ctx, "language")
-        .and_then(|n| parsed(ctx, n, "language", LanguageTag::parse));
-    let territories = opt(&t, "territories", |n, p| territories(ctx, n, &p))
+        .and_then(|n| parsed(ctx, n, t.path("language"), LanguageTag::parse));
+    let territories = opt(&t, "territories", |n, p| territories(ctx, n, p))
         .map(|o| o.unwrap_or_else(Territories::worldwide));
     let deals =
-        opt(&t, "deals", |n, p| deals(ctx, n, &p, release_date)).map(Option::unwrap_or_default);
+        opt(&t, "deals", |n, p| deals(ctx, n, p, release_date)).map(Option::unwrap_or_default);
     let artwork = t
         .req(ctx, "artwork")
-        .and_then(|n| artwork(ctx, n, "artwork"));
-    let ai = opt(&t, "ai", |n, p| ai_disclosure(ctx, n, &p))
+        .and_then(|n| artwork(ctx, n, t.path("artwork")));
+    let ai = opt(&t, "ai", |n, p| ai_disclosure(ctx, n, p))
         .map(|o| o.unwrap_or_else(AiDisclosure::none));
     let ai_training =
-        opt(&t, "ai_training", |n, p| ai_training(ctx, n, &p)).map(Option::unwrap_or_default);
-    let payees = opt(&t, "payees", |n, p| payees(ctx, n, &p)).map(Option::unwrap_or_default);
+        opt(&t, "ai_training", |n, p| ai_training(ctx, n, p)).map(Option::unwrap_or_default);
+    let payees = opt(&t, "payees", |n, p| payees(ctx, n, p)).map(Option::unwrap_or_default);
     let payee_ids: BTreeSet<PayeeId> = payees.iter().flatten().map(|p| p.id.clone()).collect();
     let tracks = t
         .req(ctx, "tracks")
-        .and_then(|n| tracks(ctx, n, "tracks", artists.as_deref(), &payee_ids));
+        .and_then(|n| tracks(ctx, n, t.path("tracks"), artists.as_deref(), &payee_ids));
 
     if ctx.diags.len() > before {
         return None;
@@ -569,7 +583,7 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
     })
 }
 
-fn artists(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<DisplayArtist>> {
+fn artists(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<DisplayArtist>> {
     let items = array(ctx, node, path)?;
     if items.is_empty() {
         ctx.error(node.loc, path, None, "at least one artist");
@@ -578,24 +592,24 @@ fn artists(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<DisplayArtist>>
     let mut out = Vec::new();
     let mut ok = true;
     for (i, n) in items.iter().enumerate() {
-        let p = item(path, i);
-        let Some(t) = table(ctx, n, &p, ARTIST_KEYS) else {
+        let p = Fp::Index(&path, i);
+        let Some(t) = table(ctx, n, p, ARTIST_KEYS) else {
             ok = false;
             continue;
         };
         let name = t
             .req(ctx, "name")
-            .and_then(|n| text(ctx, n, &t.path("name")));
+            .and_then(|n| text(ctx, n, t.path("name")));
         let role = t.req(ctx, "role").and_then(|n| {
             vocab(
                 ctx,
                 n,
-                &t.path("role"),
+                t.path("role"),
                 ArtistRole::parse,
                 ArtistRole::expected(),
             )
         });
-        let isni = opt(&t, "isni", |n, p| parsed(ctx, n, &p, Isni::parse));
+        let isni = opt(&t, "isni", |n, p| parsed(ctx, n, p, Isni::parse));
         match (name, role, isni) {
             (Some(name), Some(role), Some(isni)) => out.push(DisplayArtist { name, role, isni }),
             _ => ok = false,
@@ -604,36 +618,36 @@ fn artists(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<DisplayArtist>>
     ok.then_some(out)
 }
 
-fn contributors(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Contributor>> {
+fn contributors(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<Contributor>> {
     let items = array(ctx, node, path)?;
     let mut out = Vec::new();
     let mut ok = true;
     for (i, n) in items.iter().enumerate() {
-        let p = item(path, i);
-        let Some(t) = table(ctx, n, &p, CONTRIBUTOR_KEYS) else {
+        let p = Fp::Index(&path, i);
+        let Some(t) = table(ctx, n, p, CONTRIBUTOR_KEYS) else {
             ok = false;
             continue;
         };
         let name = t
             .req(ctx, "name")
-            .and_then(|n| text(ctx, n, &t.path("name")));
+            .and_then(|n| text(ctx, n, t.path("name")));
         let roles = t.req(ctx, "roles").and_then(|n| {
             let r = vocab_list(
                 ctx,
                 n,
-                &t.path("roles"),
+                t.path("roles"),
                 ContributorRole::parse,
                 &ContributorRole::expected(),
             )?;
             if r.is_empty() {
-                ctx.error(n.loc, &t.path("roles"), None, "at least one role");
+                ctx.error(n.loc, t.path("roles"), None, "at least one role");
                 return None;
             }
             Some(r)
         });
-        let isni = opt(&t, "isni", |n, p| parsed(ctx, n, &p, Isni::parse));
+        let isni = opt(&t, "isni", |n, p| parsed(ctx, n, p, Isni::parse));
         let ai = opt(&t, "ai", |n, p| {
-            vocab(ctx, n, &p, AiExtent::parse, AiExtent::expected())
+            vocab(ctx, n, p, AiExtent::parse, AiExtent::expected())
         });
         match (name, roles, isni, ai) {
             (Some(name), Some(roles), Some(isni), Some(ai)) => out.push(Contributor {
@@ -648,29 +662,29 @@ fn contributors(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Contributo
     ok.then_some(out)
 }
 
-fn rights_line(ctx: &mut Ctx, node: &Node, path: &str) -> Option<RightsLine> {
+fn rights_line(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<RightsLine> {
     let t = table(ctx, node, path, RIGHTS_LINE_KEYS)?;
     let year = t
         .req(ctx, "year")
-        .and_then(|n| int(ctx, n, &t.path("year"), 1900, 2100));
+        .and_then(|n| int(ctx, n, t.path("year"), 1900, 2100));
     let holder = t
         .req(ctx, "holder")
-        .and_then(|n| text(ctx, n, &t.path("holder")));
+        .and_then(|n| text(ctx, n, t.path("holder")));
     Some(RightsLine {
         year: u16::try_from(year?).ok()?,
         holder: holder?,
     })
 }
 
-fn label(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Label> {
+fn label(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Label> {
     let t = table(ctx, node, path, LABEL_KEYS)?;
     let name = t
         .req(ctx, "name")
-        .and_then(|n| text(ctx, n, &t.path("name")));
-    let dpid = opt(&t, "dpid", |n, p| parsed(ctx, n, &p, model::Dpid::parse));
+        .and_then(|n| text(ctx, n, t.path("name")));
+    let dpid = opt(&t, "dpid", |n, p| parsed(ctx, n, p, model::Dpid::parse));
     let email = t
         .req(ctx, "email")
-        .and_then(|n| parsed(ctx, n, &t.path("email"), Email::parse));
+        .and_then(|n| parsed(ctx, n, t.path("email"), Email::parse));
     Some(Label {
         name: name?,
         dpid: dpid?,
@@ -678,25 +692,25 @@ fn label(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Label> {
     })
 }
 
-fn payees(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Payee>> {
+fn payees(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<Payee>> {
     let items = array(ctx, node, path)?;
     let mut out: Vec<Payee> = Vec::new();
     let mut ok = true;
     for (i, n) in items.iter().enumerate() {
-        let p = item(path, i);
-        let Some(t) = table(ctx, n, &p, PAYEE_KEYS) else {
+        let p = Fp::Index(&path, i);
+        let Some(t) = table(ctx, n, p, PAYEE_KEYS) else {
             ok = false;
             continue;
         };
         let id = t
             .req(ctx, "id")
-            .and_then(|n| parsed(ctx, n, &t.path("id"), PayeeId::parse));
+            .and_then(|n| parsed(ctx, n, t.path("id"), PayeeId::parse));
         if let Some(id) = &id
             && out.iter().any(|p| &p.id == id)
         {
             ctx.error(
                 t.get("id").map_or(t.loc, |n| n.loc),
-                &t.path("id"),
+                t.path("id"),
                 Some(id.to_string()),
                 "a payee id used once per release",
             );
@@ -704,22 +718,22 @@ fn payees(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Payee>> {
         }
         let name = t
             .req(ctx, "name")
-            .and_then(|n| text(ctx, n, &t.path("name")));
+            .and_then(|n| text(ctx, n, t.path("name")));
         let email = t
             .req(ctx, "email")
-            .and_then(|n| parsed(ctx, n, &t.path("email"), Email::parse));
+            .and_then(|n| parsed(ctx, n, t.path("email"), Email::parse));
         let currency = t
             .req(ctx, "currency")
-            .and_then(|n| parsed(ctx, n, &t.path("currency"), Currency::parse));
+            .and_then(|n| parsed(ctx, n, t.path("currency"), Currency::parse));
         let threshold = t.req(ctx, "payout_threshold").and_then(|n| {
             let c = currency?;
-            let m = parsed(ctx, n, &t.path("payout_threshold"), |s| {
+            let m = parsed(ctx, n, t.path("payout_threshold"), |s| {
                 Money::parse_decimal(s, c)
             })?;
             if m.minor < 0 {
                 ctx.error(
                     n.loc,
-                    &t.path("payout_threshold"),
+                    t.path("payout_threshold"),
                     Some(m.to_decimal()),
                     "zero or more",
                 );
@@ -729,7 +743,7 @@ fn payees(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Payee>> {
         });
         let payment_ref = t
             .req(ctx, "payment_ref")
-            .and_then(|n| text(ctx, n, &t.path("payment_ref")));
+            .and_then(|n| text(ctx, n, t.path("payment_ref")));
         match (id, name, email, currency, threshold, payment_ref) {
             (
                 Some(id),
@@ -752,15 +766,15 @@ fn payees(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Payee>> {
     ok.then_some(out)
 }
 
-fn territories(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Territories> {
+fn territories(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Territories> {
     let t = table(ctx, node, path, TERRITORY_KEYS)?;
     let inc_node = t.req(ctx, "include")?;
     let inc_path = t.path("include");
-    let items = array(ctx, inc_node, &inc_path)?;
+    let items = array(ctx, inc_node, inc_path)?;
     if items.is_empty() {
         ctx.error(
             inc_node.loc,
-            &inc_path,
+            inc_path,
             None,
             "[\"Worldwide\"] or at least one country code",
         );
@@ -771,13 +785,13 @@ fn territories(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Territories> {
         .any(|n| matches!(&n.value, Value::Str(s) if s.eq_ignore_ascii_case("worldwide")));
     let exclude = match t.get("exclude") {
         None => Some(BTreeSet::new()),
-        Some(n) => country_set(ctx, n, &t.path("exclude")),
+        Some(n) => country_set(ctx, n, t.path("exclude")),
     };
     if worldwide {
         if items.len() > 1 {
             ctx.error(
                 inc_node.loc,
-                &inc_path,
+                inc_path,
                 None,
                 "either [\"Worldwide\"] alone or a list of country codes",
             );
@@ -790,26 +804,26 @@ fn territories(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Territories> {
         if let Some(n) = t.get("exclude") {
             ctx.error(
                 n.loc,
-                &t.path("exclude"),
+                t.path("exclude"),
                 None,
                 "exclude only together with include = [\"Worldwide\"]",
             );
             return None;
         }
-        Some(Territories::Only(country_set(ctx, inc_node, &inc_path)?))
+        Some(Territories::Only(country_set(ctx, inc_node, inc_path)?))
     }
 }
 
-fn country_set(ctx: &mut Ctx, node: &Node, path: &str) -> Option<BTreeSet<CountryCode>> {
+fn country_set(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<BTreeSet<CountryCode>> {
     let items = array(ctx, node, path)?;
     let mut out = BTreeSet::new();
     let mut ok = true;
     for (i, n) in items.iter().enumerate() {
-        match parsed(ctx, n, &item(path, i), CountryCode::parse) {
+        match parsed(ctx, n, Fp::Index(&path, i), CountryCode::parse) {
             Some(c) if !out.insert(c.clone()) => {
                 ctx.error(
                     n.loc,
-                    &item(path, i),
+                    Fp::Index(&path, i),
                     Some(c.to_string()),
                     "each territory once",
                 );
@@ -825,15 +839,15 @@ fn country_set(ctx: &mut Ctx, node: &Node, path: &str) -> Option<BTreeSet<Countr
 fn deals(
     ctx: &mut Ctx,
     node: &Node,
-    path: &str,
+    path: Fp<'_>,
     release_date: Option<NaiveDate>,
 ) -> Option<Vec<Deal>> {
     let items = array(ctx, node, path)?;
     let mut out = Vec::new();
     let mut ok = true;
     for (i, n) in items.iter().enumerate() {
-        let p = item(path, i);
-        let Some(t) = table(ctx, n, &p, DEAL_KEYS) else {
+        let p = Fp::Index(&path, i);
+        let Some(t) = table(ctx, n, p, DEAL_KEYS) else {
             ok = false;
             continue;
         };
@@ -841,7 +855,7 @@ fn deals(
             vocab(
                 ctx,
                 n,
-                &t.path("commercial_model"),
+                t.path("commercial_model"),
                 CommercialModel::parse,
                 CommercialModel::expected(),
             )
@@ -850,34 +864,34 @@ fn deals(
             let u = vocab_list(
                 ctx,
                 n,
-                &t.path("use_types"),
+                t.path("use_types"),
                 UseType::parse,
                 &UseType::expected(),
             )?;
             if u.is_empty() {
-                ctx.error(n.loc, &t.path("use_types"), None, "at least one use type");
+                ctx.error(n.loc, t.path("use_types"), None, "at least one use type");
                 return None;
             }
             Some(u)
         });
         // A deal without a start begins on the release date, as labels expect.
         let start = match t.get("start") {
-            Some(n) => date(ctx, n, &t.path("start")),
+            Some(n) => date(ctx, n, t.path("start")),
             None => release_date,
         };
-        let end = opt(&t, "end", |n, p| date(ctx, n, &p));
+        let end = opt(&t, "end", |n, p| date(ctx, n, p));
         if let (Some(s), Some(Some(e))) = (start, end)
             && e < s
         {
             ctx.error(
                 t.get("end").map_or(t.loc, |n| n.loc),
-                &t.path("end"),
+                t.path("end"),
                 Some(e.to_string()),
                 format!("an end on or after the start {s}"),
             );
             ok = false;
         }
-        let terr = opt(&t, "territories", |n, p| territories(ctx, n, &p));
+        let terr = opt(&t, "territories", |n, p| territories(ctx, n, p));
         match (model, uses, start, end, terr) {
             (
                 Some(commercial_model),
@@ -898,7 +912,7 @@ fn deals(
     ok.then_some(out)
 }
 
-fn artwork(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Artwork> {
+fn artwork(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Artwork> {
     // Shorthand: `artwork = "cover.jpg"` means a cover with no AI in it.
     if let Value::Str(_) = node.value {
         let file = file_ref(ctx, node, path)?;
@@ -910,9 +924,9 @@ fn artwork(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Artwork> {
     let t = table(ctx, node, path, ARTWORK_KEYS)?;
     let file = t
         .req(ctx, "file")
-        .and_then(|n| file_ref(ctx, n, &t.path("file")));
+        .and_then(|n| file_ref(ctx, n, t.path("file")));
     let ai = opt(&t, "ai", |n, p| {
-        vocab(ctx, n, &p, AiExtent::parse, AiExtent::expected())
+        vocab(ctx, n, p, AiExtent::parse, AiExtent::expected())
     });
     Some(Artwork {
         file: file?,
@@ -920,29 +934,29 @@ fn artwork(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Artwork> {
     })
 }
 
-fn file_ref(ctx: &mut Ctx, node: &Node, path: &str) -> Option<FileRef> {
+fn file_ref(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<FileRef> {
     let r = parsed(ctx, node, path, FileRef::parse)?;
     ctx.files.push(LocatedFile {
-        field: path.to_owned(),
+        field: path.to_string(),
         loc: node.loc,
         reference: r.clone(),
     });
     Some(r)
 }
 
-fn ai_disclosure(ctx: &mut Ctx, node: &Node, path: &str) -> Option<AiDisclosure> {
+fn ai_disclosure(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<AiDisclosure> {
     let t = table(ctx, node, path, AI_KEYS)?;
     let contains = t.req(ctx, "contains").and_then(|n| {
         vocab(
             ctx,
             n,
-            &t.path("contains"),
+            t.path("contains"),
             AiExtent::parse,
             AiExtent::expected(),
         )
     });
     let parts = opt(&t, "parts", |n, p| {
-        vocab_list(ctx, n, &p, AiPart::parse, &AiPart::expected())
+        vocab_list(ctx, n, p, AiPart::parse, &AiPart::expected())
     });
     let (contains, parts) = (contains?, parts?.unwrap_or_default());
     // "None" with parts, or "Partly" without saying which part, is a contradiction to resolve
@@ -951,7 +965,7 @@ fn ai_disclosure(ctx: &mut Ctx, node: &Node, path: &str) -> Option<AiDisclosure>
         (AiExtent::None, false) => {
             ctx.error(
                 t.get("parts").map_or(t.loc, |n| n.loc),
-                &t.path("parts"),
+                t.path("parts"),
                 None,
                 "no parts when contains = \"None\"",
             );
@@ -960,7 +974,7 @@ fn ai_disclosure(ctx: &mut Ctx, node: &Node, path: &str) -> Option<AiDisclosure>
         (AiExtent::Partly, true) => {
             ctx.error(
                 t.loc,
-                &t.path("parts"),
+                t.path("parts"),
                 None,
                 format!(
                     "which parts AI made when contains = \"Partly\": {}",
@@ -973,9 +987,9 @@ fn ai_disclosure(ctx: &mut Ctx, node: &Node, path: &str) -> Option<AiDisclosure>
     }
 }
 
-fn ai_training(ctx: &mut Ctx, node: &Node, path: &str) -> Option<AiTrainingConsent> {
+fn ai_training(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<AiTrainingConsent> {
     let t = table(ctx, node, path, AI_TRAINING_KEYS)?;
-    let mut flag = |key: &str| opt(&t, key, |n, p| boolean(ctx, n, &p)).map(|o| o.unwrap_or(false));
+    let mut flag = |key: &str| opt(&t, key, |n, p| boolean(ctx, n, p)).map(|o| o.unwrap_or(false));
     let generative = flag("generative");
     let non_generative = flag("non_generative");
     let data_mining = flag("data_mining");
@@ -986,14 +1000,14 @@ fn ai_training(ctx: &mut Ctx, node: &Node, path: &str) -> Option<AiTrainingConse
     })
 }
 
-fn duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Duration> {
+fn duration(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Duration> {
     parsed(ctx, node, path, Duration::parse)
 }
 
 fn tracks(
     ctx: &mut Ctx,
     node: &Node,
-    path: &str,
+    path: Fp<'_>,
     release_artists: Option<&[DisplayArtist]>,
     payees: &BTreeSet<PayeeId>,
 ) -> Option<Vec<Track>> {
@@ -1007,15 +1021,15 @@ fn tracks(
     let mut seen_isrc: BTreeMap<Isrc, usize> = BTreeMap::new();
     let mut seen_pos: HashSet<(u16, u16)> = HashSet::new();
     for (i, n) in items.iter().enumerate() {
-        let p = item(path, i);
-        let Some(t) = table(ctx, n, &p, TRACK_KEYS) else {
+        let p = Fp::Index(&path, i);
+        let Some(t) = table(ctx, n, p, TRACK_KEYS) else {
             ok = false;
             continue;
         };
-        let disc = opt(&t, "disc", |n, p| int(ctx, n, &p, 1, 99)).map(|d| d.unwrap_or(1) as u16);
+        let disc = opt(&t, "disc", |n, p| int(ctx, n, p, 1, 99)).map(|d| d.unwrap_or(1) as u16);
         let number = t
             .req(ctx, "number")
-            .and_then(|n| int(ctx, n, &t.path("number"), 1, 999))
+            .and_then(|n| int(ctx, n, t.path("number"), 1, 999))
             .map(|n| n as u16);
         if let (Some(d), Some(num)) = (disc, number)
             && !seen_pos.insert((d, num))
@@ -1023,7 +1037,7 @@ fn tracks(
             let loc = t.get("number").map_or(t.loc, |n| n.loc);
             ctx.error(
                 loc,
-                &t.path("number"),
+                t.path("number"),
                 Some(num.to_string()),
                 format!("a track number not already used on disc {d}"),
             );
@@ -1031,14 +1045,14 @@ fn tracks(
         }
         let isrc = t
             .req(ctx, "isrc")
-            .and_then(|n| parsed(ctx, n, &t.path("isrc"), Isrc::parse));
+            .and_then(|n| parsed(ctx, n, t.path("isrc"), Isrc::parse));
         if let Some(isrc) = &isrc
             && let Some(first) = seen_isrc.insert(isrc.clone(), i)
         {
             let loc = t.get("isrc").map_or(t.loc, |n| n.loc);
             ctx.error(
                 loc,
-                &t.path("isrc"),
+                t.path("isrc"),
                 Some(isrc.to_string()),
                 format!("an ISRC not already used by tracks[{first}]: each recording has its own"),
             );
@@ -1046,21 +1060,21 @@ fn tracks(
         }
         let title = t
             .req(ctx, "title")
-            .and_then(|n| text(ctx, n, &t.path("title")));
-        let version = opt(&t, "version", |n, p| text(ctx, n, &p));
+            .and_then(|n| text(ctx, n, t.path("title")));
+        let version = opt(&t, "version", |n, p| text(ctx, n, p));
         // Tracks without their own artists carry the release's, as DSPs display them.
         let artists = match t.get("artists") {
-            Some(n) => artists(ctx, n, &t.path("artists")),
+            Some(n) => artists(ctx, n, t.path("artists")),
             None => release_artists.map(<[DisplayArtist]>::to_vec),
         };
         let contributors =
-            opt(&t, "contributors", |n, p| contributors(ctx, n, &p)).map(Option::unwrap_or_default);
+            opt(&t, "contributors", |n, p| contributors(ctx, n, p)).map(Option::unwrap_or_default);
         let dur = t.req(ctx, "duration").and_then(|n| {
-            let d = duration(ctx, n, &t.path("duration"))?;
+            let d = duration(ctx, n, t.path("duration"))?;
             if d.millis() == 0 {
                 ctx.error(
                     n.loc,
-                    &t.path("duration"),
+                    t.path("duration"),
                     Some(d.to_string()),
                     "a duration longer than zero",
                 );
@@ -1068,16 +1082,16 @@ fn tracks(
             }
             Some(d)
         });
-        let explicit = opt(&t, "explicit", |n, p| boolean(ctx, n, &p)).map(|o| o.unwrap_or(false));
-        let iswc = opt(&t, "iswc", |n, p| parsed(ctx, n, &p, Iswc::parse));
+        let explicit = opt(&t, "explicit", |n, p| boolean(ctx, n, p)).map(|o| o.unwrap_or(false));
+        let iswc = opt(&t, "iswc", |n, p| parsed(ctx, n, p, Iswc::parse));
         let preview = opt(&t, "preview", |n, p| {
-            let pt = table(ctx, n, &p, PREVIEW_KEYS)?;
+            let pt = table(ctx, n, p, PREVIEW_KEYS)?;
             let start = pt
                 .req(ctx, "start")
-                .and_then(|n| duration(ctx, n, &pt.path("start")));
+                .and_then(|n| duration(ctx, n, pt.path("start")));
             let length = pt
                 .req(ctx, "length")
-                .and_then(|n| duration(ctx, n, &pt.path("length")));
+                .and_then(|n| duration(ctx, n, pt.path("length")));
             let (start, length) = (start?, length?);
             if let Some(d) = dur
                 && start.millis() + length.millis() > d.millis()
@@ -1094,11 +1108,11 @@ fn tracks(
         });
         let audio = t
             .req(ctx, "audio")
-            .and_then(|n| file_ref(ctx, n, &t.path("audio")));
-        let ai = opt(&t, "ai", |n, p| ai_disclosure(ctx, n, &p))
+            .and_then(|n| file_ref(ctx, n, t.path("audio")));
+        let ai = opt(&t, "ai", |n, p| ai_disclosure(ctx, n, p))
             .map(|o| o.unwrap_or_else(AiDisclosure::none));
         let splits =
-            opt(&t, "splits", |n, p| splits(ctx, n, &p, payees)).map(Option::unwrap_or_default);
+            opt(&t, "splits", |n, p| splits(ctx, n, p, payees)).map(Option::unwrap_or_default);
         match (
             disc,
             number,
@@ -1156,7 +1170,7 @@ fn tracks(
 }
 
 /// DSPs need each disc numbered 1..n without gaps, and discs 1..m.
-fn check_track_numbering(ctx: &mut Ctx, node: &Node, path: &str, tracks: &[Track]) {
+fn check_track_numbering(ctx: &mut Ctx, node: &Node, path: Fp<'_>, tracks: &[Track]) {
     let mut discs: BTreeMap<u16, Vec<u16>> = BTreeMap::new();
     for t in tracks {
         discs.entry(t.disc).or_default().push(t.number);
@@ -1198,20 +1212,20 @@ fn check_track_numbering(ctx: &mut Ctx, node: &Node, path: &str, tracks: &[Track
 fn splits(
     ctx: &mut Ctx,
     node: &Node,
-    path: &str,
+    path: Fp<'_>,
     payees: &BTreeSet<PayeeId>,
 ) -> Option<Vec<Split>> {
     let items = array(ctx, node, path)?;
     let mut out: Vec<Split> = Vec::new();
     let mut ok = true;
     for (i, n) in items.iter().enumerate() {
-        let p = item(path, i);
-        let Some(t) = table(ctx, n, &p, SPLIT_KEYS) else {
+        let p = Fp::Index(&path, i);
+        let Some(t) = table(ctx, n, p, SPLIT_KEYS) else {
             ok = false;
             continue;
         };
         let payee = t.req(ctx, "payee").and_then(|n| {
-            let id = parsed(ctx, n, &t.path("payee"), PayeeId::parse)?;
+            let id = parsed(ctx, n, t.path("payee"), PayeeId::parse)?;
             if !payees.contains(&id) {
                 let expected = if payees.is_empty() {
                     "the id of a payee listed in [[payees]] (this release lists none)".to_owned()
@@ -1223,13 +1237,13 @@ fn splits(
                         .join(", ");
                     format!("the id of a payee listed in [[payees]] (known: {known})")
                 };
-                ctx.error(n.loc, &t.path("payee"), Some(id.to_string()), expected);
+                ctx.error(n.loc, t.path("payee"), Some(id.to_string()), expected);
                 return None;
             }
             if out.iter().any(|s| s.payee == id) {
                 ctx.error(
                     n.loc,
-                    &t.path("payee"),
+                    t.path("payee"),
                     Some(id.to_string()),
                     "each payee once per track",
                 );
@@ -1239,7 +1253,7 @@ fn splits(
         });
         let bp = t
             .req(ctx, "basis_points")
-            .and_then(|n| int(ctx, n, &t.path("basis_points"), 1, 10_000));
+            .and_then(|n| int(ctx, n, t.path("basis_points"), 1, 10_000));
         match (payee, bp) {
             (Some(payee), Some(bp)) => out.push(Split {
                 payee,

@@ -35,8 +35,12 @@ pub enum Value {
     /// A TOML date/datetime literal, as written.
     Date(String),
     Array(Vec<Node>),
-    Table(Vec<(String, Node)>),
+    /// Keys are borrowed when they are known names (a sheet's columns map to static keys)
+    /// and owned when they come from a document.
+    Table(Vec<(Key, Node)>),
 }
+
+pub type Key = std::borrow::Cow<'static, str>;
 
 impl Value {
     pub fn type_name(&self) -> &'static str {
@@ -141,7 +145,7 @@ pub fn from_toml(text: &str) -> Result<Node, Vec<(Loc, String)>> {
                 .map(|(k, v)| {
                     let l = index.loc(v.span().start);
                     (
-                        k.get_ref().to_string(),
+                        Key::Owned(k.get_ref().to_string()),
                         Node {
                             loc: l,
                             value: conv(v.get_ref(), l, index),
@@ -236,10 +240,10 @@ impl JsonParser<'_> {
                         self.expect(b':')?;
                         self.ws();
                         let v = self.value()?;
-                        if entries.iter().any(|(k, _): &(String, Node)| *k == key) {
+                        if entries.iter().any(|(k, _): &(Key, Node)| *k == key) {
                             return Err((v.loc, format!("duplicate key {key:?}")));
                         }
-                        entries.push((key, v));
+                        entries.push((Key::Owned(key), v));
                         self.ws();
                         match self.peek() {
                             Some(b',') => self.pos += 1,

@@ -3,13 +3,14 @@
 //! goes through the same converter as release.toml. The column set is documented in
 //! `schemas/release-sheet.csv`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::rc::Rc;
 
 use model::{ArtistRole, CommercialModel, ContributorRole};
 
 use crate::convert::{Ctx, cell_error};
-use crate::node::{Loc, Node, Value};
+use crate::node::{Key, Loc, Node, Value};
 
 /// Columns describing the release; every row of a release must agree on them (or leave them blank).
 pub const RELEASE_COLUMNS: &[&str] = &[
@@ -102,7 +103,28 @@ struct Cell {
     loc: Loc,
 }
 
-type Row = BTreeMap<String, Cell>;
+/// One sheet record: its non-blank cells, found by column name through an index shared by all
+/// rows of the sheet (a map per row cost more than the rest of intake put together).
+#[derive(Debug, Clone)]
+struct Row {
+    cells: Vec<Option<Cell>>,
+    columns: Rc<HashMap<String, usize>>,
+}
+
+impl Row {
+    fn get(&self, name: &str) -> Option<&Cell> {
+        let i = *self.columns.get(name)?;
+        self.cells.get(i)?.as_ref()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Cell> {
+        self.cells.iter().flatten()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.cells.iter().all(Option::is_none)
+    }
+}
 
 /// A release's rows, as found in the sheet.
 pub(crate) struct SheetRelease {
@@ -168,25 +190,34 @@ fn read_rows(ctx: &mut Ctx, text: &str, known: &[&str]) -> Option<Vec<Row>> {
             ok = false;
         }
     }
+    let columns: Rc<HashMap<String, usize>> = Rc::new(
+        headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.clone(), i))
+            .collect(),
+    );
     let mut rows = Vec::new();
     for rec in rdr.records() {
         match rec {
             Ok(rec) => {
                 let line = rec.position().map_or(0, |p| p.line() as u32);
-                let mut row = Row::new();
+                let mut row = Row {
+                    cells: vec![None; headers.len()],
+                    columns: Rc::clone(&columns),
+                };
                 for (i, v) in rec.iter().enumerate() {
-                    let Some(h) = headers.get(i) else { continue };
+                    if i >= headers.len() {
+                        continue;
+                    }
                     if !v.trim().is_empty() {
-                        row.insert(
-                            h.clone(),
-                            Cell {
-                                text: v.trim().to_owned(),
-                                loc: Loc {
-                                    line,
-                                    col: i as u32 + 1,
-                                },
+                        row.cells[i] = Some(Cell {
+                            text: v.trim().to_owned(),
+                            loc: Loc {
+                                line,
+                                col: i as u32 + 1,
                             },
-                        );
+                        });
                     }
                 }
                 if !row.is_empty() {
@@ -325,13 +356,13 @@ fn s(cell: &Cell) -> Node {
     }
 }
 
-fn tbl(loc: Loc, entries: Vec<(&str, Node)>) -> Node {
+fn tbl(loc: Loc, entries: Vec<(&'static str, Node)>) -> Node {
     Node {
         loc,
         value: Value::Table(
             entries
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
+                .map(|(k, v)| (Key::Borrowed(k), v))
                 .collect(),
         ),
     }
