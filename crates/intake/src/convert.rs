@@ -795,6 +795,12 @@ fn territories(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Territories> 
                 None,
                 "either [\"Worldwide\"] alone or a list of country codes",
             );
+            // Still check the codes beside it, so every mistake shows in one pass.
+            for (i, n) in items.iter().enumerate() {
+                if !matches!(&n.value, Value::Str(s) if s.eq_ignore_ascii_case("worldwide")) {
+                    parsed(ctx, n, Fp::Index(&inc_path, i), CountryCode::parse);
+                }
+            }
             return None;
         }
         Some(Territories::Worldwide {

@@ -211,6 +211,7 @@ fn broken_fixture_reports_every_error_and_writes_nothing() {
         ("11:19", "p_line.year"),
         ("13:11", "artwork"),
         ("16:11", "territories.include"),
+        ("16:25", "territories.include[1]"),
         ("20:8", "tracks[0].isrc"),
         ("24:8", "tracks[0].iswc"),
         ("27:10", "tracks[1].number"),
