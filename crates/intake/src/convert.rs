@@ -281,6 +281,29 @@ fn array<'a>(ctx: &mut Ctx, node: &'a Node, path: Fp<'_>) -> Option<&'a [Node]> 
     }
 }
 
+/// Reads an array of tables with `keys`, item by item through `read` (which sees the items
+/// read so far, for duplicate checks). Every item is read even after a bad one, so all
+/// mistakes are reported together.
+fn table_list<T>(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: Fp<'_>,
+    keys: &[&str],
+    mut read: impl FnMut(&mut Ctx, &Table<'_>, &[T]) -> Option<T>,
+) -> Option<Vec<T>> {
+    let items = array(ctx, node, path)?;
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, n) in items.iter().enumerate() {
+        let p = Fp::Index(&path, i);
+        match table(ctx, n, p, keys).and_then(|t| read(ctx, &t, &out)) {
+            Some(v) => out.push(v),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
 fn text(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<String> {
     match &node.value {
         Value::Str(s) if s.trim().is_empty() => {
@@ -584,19 +607,7 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
 }
 
 fn artists(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<DisplayArtist>> {
-    let items = array(ctx, node, path)?;
-    if items.is_empty() {
-        ctx.error(node.loc, path, None, "at least one artist");
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (i, n) in items.iter().enumerate() {
-        let p = Fp::Index(&path, i);
-        let Some(t) = table(ctx, n, p, ARTIST_KEYS) else {
-            ok = false;
-            continue;
-        };
+    let out = table_list(ctx, node, path, ARTIST_KEYS, |ctx, t, _| {
         let name = t
             .req(ctx, "name")
             .and_then(|n| text(ctx, n, t.path("name")));
@@ -609,25 +620,21 @@ fn artists(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<DisplayArtist
                 ArtistRole::expected(),
             )
         });
-        let isni = opt(&t, "isni", |n, p| parsed(ctx, n, p, Isni::parse));
+        let isni = opt(t, "isni", |n, p| parsed(ctx, n, p, Isni::parse));
         match (name, role, isni) {
-            (Some(name), Some(role), Some(isni)) => out.push(DisplayArtist { name, role, isni }),
-            _ => ok = false,
+            (Some(name), Some(role), Some(isni)) => Some(DisplayArtist { name, role, isni }),
+            _ => None,
         }
+    })?;
+    if out.is_empty() {
+        ctx.error(node.loc, path, None, "at least one artist");
+        return None;
     }
-    ok.then_some(out)
+    Some(out)
 }
 
 fn contributors(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<Contributor>> {
-    let items = array(ctx, node, path)?;
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (i, n) in items.iter().enumerate() {
-        let p = Fp::Index(&path, i);
-        let Some(t) = table(ctx, n, p, CONTRIBUTOR_KEYS) else {
-            ok = false;
-            continue;
-        };
+    table_list(ctx, node, path, CONTRIBUTOR_KEYS, |ctx, t, _| {
         let name = t
             .req(ctx, "name")
             .and_then(|n| text(ctx, n, t.path("name")));
@@ -645,21 +652,20 @@ fn contributors(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<Contribu
             }
             Some(r)
         });
-        let isni = opt(&t, "isni", |n, p| parsed(ctx, n, p, Isni::parse));
-        let ai = opt(&t, "ai", |n, p| {
+        let isni = opt(t, "isni", |n, p| parsed(ctx, n, p, Isni::parse));
+        let ai = opt(t, "ai", |n, p| {
             vocab(ctx, n, p, AiExtent::parse, AiExtent::expected())
         });
         match (name, roles, isni, ai) {
-            (Some(name), Some(roles), Some(isni), Some(ai)) => out.push(Contributor {
+            (Some(name), Some(roles), Some(isni), Some(ai)) => Some(Contributor {
                 name,
                 roles,
                 isni,
                 ai: ai.unwrap_or(AiExtent::None),
             }),
-            _ => ok = false,
+            _ => None,
         }
-    }
-    ok.then_some(out)
+    })
 }
 
 fn rights_line(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<RightsLine> {
@@ -693,15 +699,8 @@ fn label(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Label> {
 }
 
 fn payees(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<Payee>> {
-    let items = array(ctx, node, path)?;
-    let mut out: Vec<Payee> = Vec::new();
-    let mut ok = true;
-    for (i, n) in items.iter().enumerate() {
-        let p = Fp::Index(&path, i);
-        let Some(t) = table(ctx, n, p, PAYEE_KEYS) else {
-            ok = false;
-            continue;
-        };
+    table_list(ctx, node, path, PAYEE_KEYS, |ctx, t, out: &[Payee]| {
+        let mut ok = true;
         let id = t
             .req(ctx, "id")
             .and_then(|n| parsed(ctx, n, t.path("id"), PayeeId::parse));
@@ -752,7 +751,7 @@ fn payees(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<Payee>> {
                 Some(currency),
                 Some(payout_threshold),
                 Some(payment_ref),
-            ) => out.push(Payee {
+            ) => ok.then_some(Payee {
                 id,
                 name,
                 email,
@@ -760,10 +759,9 @@ fn payees(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<Payee>> {
                 payout_threshold,
                 payment_ref,
             }),
-            _ => ok = false,
+            _ => None,
         }
-    }
-    ok.then_some(out)
+    })
 }
 
 fn territories(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Territories> {
@@ -848,15 +846,8 @@ fn deals(
     path: Fp<'_>,
     release_date: Option<NaiveDate>,
 ) -> Option<Vec<Deal>> {
-    let items = array(ctx, node, path)?;
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (i, n) in items.iter().enumerate() {
-        let p = Fp::Index(&path, i);
-        let Some(t) = table(ctx, n, p, DEAL_KEYS) else {
-            ok = false;
-            continue;
-        };
+    table_list(ctx, node, path, DEAL_KEYS, |ctx, t, _| {
+        let mut ok = true;
         let model = t.req(ctx, "commercial_model").and_then(|n| {
             vocab(
                 ctx,
@@ -885,7 +876,7 @@ fn deals(
             Some(n) => date(ctx, n, t.path("start")),
             None => release_date,
         };
-        let end = opt(&t, "end", |n, p| date(ctx, n, p));
+        let end = opt(t, "end", |n, p| date(ctx, n, p));
         if let (Some(s), Some(Some(e))) = (start, end)
             && e < s
         {
@@ -897,7 +888,7 @@ fn deals(
             );
             ok = false;
         }
-        let terr = opt(&t, "territories", |n, p| territories(ctx, n, p));
+        let terr = opt(t, "territories", |n, p| territories(ctx, n, p));
         match (model, uses, start, end, terr) {
             (
                 Some(commercial_model),
@@ -905,17 +896,16 @@ fn deals(
                 Some(start),
                 Some(end),
                 Some(territories),
-            ) => out.push(Deal {
+            ) => ok.then_some(Deal {
                 commercial_model,
                 use_types,
                 start,
                 end,
                 territories,
             }),
-            _ => ok = false,
+            _ => None,
         }
-    }
-    ok.then_some(out)
+    })
 }
 
 fn artwork(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Artwork> {
@@ -1221,15 +1211,7 @@ fn splits(
     path: Fp<'_>,
     payees: &BTreeSet<PayeeId>,
 ) -> Option<Vec<Split>> {
-    let items = array(ctx, node, path)?;
-    let mut out: Vec<Split> = Vec::new();
-    let mut ok = true;
-    for (i, n) in items.iter().enumerate() {
-        let p = Fp::Index(&path, i);
-        let Some(t) = table(ctx, n, p, SPLIT_KEYS) else {
-            ok = false;
-            continue;
-        };
+    let out = table_list(ctx, node, path, SPLIT_KEYS, |ctx, t, out: &[Split]| {
         let payee = t.req(ctx, "payee").and_then(|n| {
             let id = parsed(ctx, n, t.path("payee"), PayeeId::parse)?;
             if !payees.contains(&id) {
@@ -1261,14 +1243,14 @@ fn splits(
             .req(ctx, "basis_points")
             .and_then(|n| int(ctx, n, t.path("basis_points"), 1, 10_000));
         match (payee, bp) {
-            (Some(payee), Some(bp)) => out.push(Split {
+            (Some(payee), Some(bp)) => Some(Split {
                 payee,
                 basis_points: bp as u16,
             }),
-            _ => ok = false,
+            _ => None,
         }
-    }
-    if ok && !out.is_empty() {
+    })?;
+    if !out.is_empty() {
         let total: u32 = out.iter().map(|s| u32::from(s.basis_points)).sum();
         if total != FULL_SHARE_BP {
             ctx.error(
@@ -1280,7 +1262,7 @@ fn splits(
             return None;
         }
     }
-    ok.then_some(out)
+    Some(out)
 }
 
 /// Used by the sheet reader: display an error about a cell's own syntax.
