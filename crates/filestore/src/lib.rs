@@ -47,6 +47,36 @@ pub struct Digests {
     pub size: u64,
 }
 
+/// Reads `input` to the end once, hashing it with SHA-256 and MD5 and, when given, copying it
+/// into `copy` (named by the path for errors).
+fn digest_stream(
+    mut input: impl Read,
+    what: &Path,
+    mut copy: Option<(&mut dyn Write, &Path)>,
+) -> Result<Digests, FileStoreError> {
+    let mut sha = Sha256::new();
+    let mut md5 = Md5::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = input.read(&mut buf).map_err(io_err(what))?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buf[..n]);
+        md5.update(&buf[..n]);
+        if let Some((w, path)) = copy.as_mut() {
+            w.write_all(&buf[..n]).map_err(io_err(path))?;
+        }
+        size += n as u64;
+    }
+    Ok(Digests {
+        sha256: ContentHash::from_digest(&sha.finalize().into()),
+        md5: hex::encode(md5.finalize()),
+        size,
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct FileStore {
     root: PathBuf,
@@ -85,33 +115,16 @@ impl FileStore {
     }
 
     /// Streams any reader into the store. `what` names the source in errors.
-    pub fn put_reader(&self, mut input: impl Read, what: &Path) -> Result<Digests, FileStoreError> {
+    pub fn put_reader(&self, input: impl Read, what: &Path) -> Result<Digests, FileStoreError> {
         let tmp_dir = self.root.join("tmp");
         let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io_err(&tmp_dir))?;
-        let mut sha = Sha256::new();
-        let mut md5 = Md5::new();
-        let mut size = 0u64;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = input.read(&mut buf).map_err(io_err(what))?;
-            if n == 0 {
-                break;
-            }
-            sha.update(&buf[..n]);
-            md5.update(&buf[..n]);
-            tmp.write_all(&buf[..n]).map_err(io_err(tmp.path()))?;
-            size += n as u64;
-        }
-        let digests = Digests {
-            sha256: ContentHash::from_digest(&sha.finalize().into()),
-            md5: hex::encode(md5.finalize()),
-            size,
-        };
+        let tmp_path = tmp.path().to_owned();
+        let digests = digest_stream(input, what, Some((&mut tmp, &tmp_path)))?;
         let dest = self.path_of(&digests.sha256);
         if dest.is_file() {
             return Ok(digests); // same bytes already stored; the temp file is removed on drop
         }
-        tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
+        tmp.as_file().sync_all().map_err(io_err(&tmp_path))?;
         let parent = dest.parent().unwrap_or(&self.root).to_owned();
         fs::create_dir_all(&parent).map_err(io_err(&parent))?;
         tmp.persist(&dest).map_err(|e| FileStoreError::Io {
@@ -123,25 +136,8 @@ impl FileStore {
 
     /// Hashes a file without storing it.
     pub fn digest_file(path: &Path) -> Result<Digests, FileStoreError> {
-        let mut input = File::open(path).map_err(io_err(path))?;
-        let mut sha = Sha256::new();
-        let mut md5 = Md5::new();
-        let mut size = 0u64;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = input.read(&mut buf).map_err(io_err(path))?;
-            if n == 0 {
-                break;
-            }
-            sha.update(&buf[..n]);
-            md5.update(&buf[..n]);
-            size += n as u64;
-        }
-        Ok(Digests {
-            sha256: ContentHash::from_digest(&sha.finalize().into()),
-            md5: hex::encode(md5.finalize()),
-            size,
-        })
+        let input = File::open(path).map_err(io_err(path))?;
+        digest_stream(input, path, None)
     }
 
     /// Reads stored bytes, checking they still hash to their name.

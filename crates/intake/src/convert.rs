@@ -1094,7 +1094,7 @@ fn tracks(
             {
                 ctx.error(
                     n.loc,
-                    &p,
+                    p,
                     Some(format!("{start} + {length}")),
                     format!("a clip that ends within the track's duration {d}"),
                 );

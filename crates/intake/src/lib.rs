@@ -202,6 +202,12 @@ pub fn read(path: &Path) -> Vec<Result<Intake, Rejected>> {
 /// Parses release document text (TOML or JSON) whose files are relative to `base`.
 fn read_document(doc: &Path, base: &Path, text: &str, kind: DocKind) -> Result<Intake, Rejected> {
     let mut ctx = convert::Ctx::new(doc, false);
+    let release = parse_text(&mut ctx, text, kind);
+    finish(ctx, release, doc, base, doc.display().to_string())
+}
+
+/// Syntax, then the model: syntax errors are reported with their positions and stop there.
+fn parse_text(ctx: &mut convert::Ctx, text: &str, kind: DocKind) -> Option<Release> {
     let tree = match kind {
         DocKind::Toml => node::from_toml(text).map_err(|errs| {
             for (loc, msg) in errs {
@@ -211,9 +217,7 @@ fn read_document(doc: &Path, base: &Path, text: &str, kind: DocKind) -> Result<I
         _ => node::from_json(text)
             .map_err(|(loc, msg)| ctx.error(loc, "", None, format!("valid JSON: {msg}"))),
     };
-    let origin = doc.display().to_string();
-    let release = tree.ok().and_then(|t| convert::release(&mut ctx, &t));
-    finish(ctx, release, doc, base, origin)
+    convert::release(ctx, &tree.ok()?)
 }
 
 fn read_sheet(doc: &Path, base: &Path, text: &str) -> Vec<Result<Intake, Rejected>> {
@@ -358,17 +362,7 @@ pub fn parse_document(name: &Path, text: &str) -> Result<Release, Vec<Diagnostic
         DocKind::Toml
     };
     let mut ctx = convert::Ctx::new(name, false);
-    let tree = match kind {
-        DocKind::Toml => node::from_toml(text).map_err(|errs| {
-            for (loc, msg) in errs {
-                ctx.error(loc, "", None, format!("valid TOML: {msg}"));
-            }
-        }),
-        _ => node::from_json(text)
-            .map_err(|(loc, msg)| ctx.error(loc, "", None, format!("valid JSON: {msg}"))),
-    };
-    let release = tree.ok().and_then(|t| convert::release(&mut ctx, &t));
-    match release {
+    match parse_text(&mut ctx, text, kind) {
         Some(r) if ctx.diags.is_empty() => Ok(r),
         _ => Err(ctx.diags),
     }

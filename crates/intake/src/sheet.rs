@@ -490,7 +490,7 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
     let mut rel: BTreeMap<&str, Cell> = BTreeMap::new();
     for row in rows {
         for col in RELEASE_COLUMNS {
-            let Some(cell) = row.get(*col) else { continue };
+            let Some(cell) = row.get(col) else { continue };
             match rel.get(col) {
                 None => {
                     rel.insert(col, cell.clone());
@@ -801,7 +801,7 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
             let ploc = prow.values().next().map_or(loc, |c| c.loc);
             let entries = PAYEE_COLUMNS
                 .iter()
-                .filter_map(|col| prow.get(*col).map(|c| (*col, s(c))))
+                .filter_map(|col| prow.get(col).map(|c| (*col, s(c))))
                 .collect();
             payee_nodes.push(tbl(ploc, entries));
         }

@@ -402,23 +402,17 @@ impl Store {
     }
 
     pub async fn releases(&self) -> Result<Vec<ReleaseSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT upc, title, display_artist, label_name, release_type, release_date, track_count, status, current_revision, updated_at
-             FROM releases ORDER BY release_date, upc",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("{RELEASE_SUMMARY} ORDER BY release_date, upc"))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(summary).collect())
     }
 
     pub async fn release(&self, upc: &Icpn) -> Result<Option<ReleaseSummary>, StoreError> {
-        let row = sqlx::query(
-            "SELECT upc, title, display_artist, label_name, release_type, release_date, track_count, status, current_revision, updated_at
-             FROM releases WHERE upc = $1",
-        )
-        .bind(upc.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("{RELEASE_SUMMARY} WHERE upc = $1"))
+            .bind(upc.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(summary))
     }
 
@@ -480,6 +474,9 @@ impl Store {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }
+
+/// The columns `summary` reads.
+const RELEASE_SUMMARY: &str = "SELECT upc, title, display_artist, label_name, release_type, release_date, track_count, status, current_revision, updated_at FROM releases";
 
 fn display_artist(r: &Release) -> String {
     let main: Vec<&str> = r
