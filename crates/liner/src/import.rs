@@ -13,6 +13,7 @@ use intake::{Diagnostic, Intake, Rejected};
 use model::{ContentHash, FileRef};
 use serde::Serialize;
 use store::{FileRecord, ImportOutcome, OpenMode, Store};
+use tracing::Instrument;
 
 use crate::config::Config;
 
@@ -53,7 +54,12 @@ pub(crate) async fn run(cfg: &Config, paths: &[PathBuf], json: bool) -> Result<E
         let result = match item {
             Ok(intake) => {
                 bar.set_message(intake.release.upc.to_string());
-                match store_release(&catalog, &files, intake).await {
+                // Every log line of this release carries its UPC and where it came from.
+                let span = tracing::info_span!("import", upc = %intake.release.upc, source = %intake.origin);
+                match store_release(&catalog, &files, intake)
+                    .instrument(span)
+                    .await
+                {
                     Ok(r) => r,
                     Err(e) => {
                         bar.finish_and_clear();
@@ -162,7 +168,7 @@ async fn store_release(catalog: &Store, files: &FileStore, intake: Intake) -> Re
             continue;
         }
         let d = files.put_file(path)?;
-        tracing::debug!(upc = %upc, file = %path.display(), sha256 = %d.sha256, "stored file");
+        tracing::debug!(file = %path.display(), sha256 = %d.sha256, "stored file");
         records.push(FileRecord {
             sha256: d.sha256.clone(),
             md5: d.md5,
@@ -178,7 +184,7 @@ async fn store_release(catalog: &Store, files: &FileStore, intake: Intake) -> Re
         stored => stored.clone(),
     });
     let outcome = catalog.import_release(&release, &records, &origin).await?;
-    tracing::info!(upc = %upc, ?outcome, "imported");
+    tracing::info!(?outcome, "imported");
     let (name, revision) = match outcome {
         ImportOutcome::Created { revision } => ("created", revision),
         ImportOutcome::Updated { revision } => ("updated", revision),
