@@ -180,4 +180,20 @@ mod tests {
         };
         assert!(Config::load_with(&bad, none).is_err());
     }
+
+    #[test]
+    fn the_shipped_example_config_loads() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/liner.example.toml");
+        let o = Overrides {
+            config: Some(example),
+            ..Overrides::default()
+        };
+        let c = Config::load_with(&o, |_| None).expect("example loads");
+        assert!(
+            c.database.starts_with("sqlite://") && c.database.ends_with(".liner/catalog.db"),
+            "{}",
+            c.database
+        );
+        assert!(c.profiles.ends_with("deploy/dsps"));
+    }
 }
