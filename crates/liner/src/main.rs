@@ -68,6 +68,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the file store against the catalog: every recorded file present, intact, same size and MD5.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
     /// List and check the DSP profiles.
     Profiles {
         #[arg(long)]
@@ -220,6 +225,54 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 print_release(&summary, &rev, &doc);
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { json } => {
+            let cfg = Config::load(&overrides)?;
+            let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+            let records = catalog.files().await?;
+            catalog.close().await;
+            let files = filestore::FileStore::open(&cfg.files)?;
+            let mut problems = Vec::new();
+            for r in &records {
+                let problem = match files.verify(&r.sha256) {
+                    Ok(d) if d.size != r.size || d.md5 != r.md5 => Some(format!(
+                        "size/MD5 differ from the catalog ({} bytes, md5 {}; catalog says {} bytes, md5 {})",
+                        d.size, d.md5, r.size, r.md5
+                    )),
+                    Ok(_) => None,
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(p) = problem {
+                    problems.push(serde_json::json!({ "sha256": r.sha256.to_string(), "name": r.original_name, "problem": p }));
+                }
+            }
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "files": records.len(), "problems": problems })
+                    )?
+                );
+            } else {
+                for p in &problems {
+                    println!(
+                        "✗ {} ({}): {}",
+                        p["sha256"].as_str().unwrap_or(""),
+                        p["name"].as_str().unwrap_or(""),
+                        p["problem"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            eprintln!(
+                "{} file(s) checked, {} problem(s)",
+                records.len(),
+                problems.len()
+            );
+            Ok(if problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Profiles { json } => {
             let cfg = Config::load(&overrides)?;

@@ -285,6 +285,54 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
+fn verify_finds_a_corrupted_or_missing_file() {
+    let env = Env::sqlite();
+    env.ok(&["init"]);
+    let folder = fixtures().join("releases/paper-boats");
+    env.ok(&["import", folder.to_str().expect("utf-8")]);
+    env.ok(&["verify"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&env.ok(&["verify", "--json"])).expect("json");
+    assert_eq!(report["files"], 3);
+    assert_eq!(report["problems"].as_array().map(Vec::len), Some(0));
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&env.ok(&["show", "196543210034", "--json"])).expect("json");
+    let audio = doc["tracks"][0]["audio"]
+        .as_str()
+        .expect("hash")
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let cover = doc["artwork"]["file"]
+        .as_str()
+        .expect("hash")
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let blob = |hex: &str| {
+        env.dir
+            .path()
+            .join("files/sha256")
+            .join(&hex[..2])
+            .join(hex)
+    };
+    let mut bytes = std::fs::read(blob(&audio)).expect("blob");
+    bytes[1000] ^= 0xff;
+    std::fs::write(blob(&audio), bytes).expect("corrupt it");
+    std::fs::remove_file(blob(&cover)).expect("lose it");
+    let out = env.liner(&["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&audio) && stdout.contains("corrupt"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&cover) && stdout.contains("not in the file store"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_changed_release_becomes_a_new_revision_and_history_is_kept() {
     let env = Env::sqlite();
     env.ok(&["init"]);

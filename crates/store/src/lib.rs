@@ -240,6 +240,30 @@ impl Store {
         }))
     }
 
+    /// Every file the catalog knows, by hash.
+    pub async fn files(&self) -> Result<Vec<FileRecord>, StoreError> {
+        let rows =
+            sqlx::query("SELECT sha256, md5, size, original_name FROM files ORDER BY sha256")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let hash: String = r.get("sha256");
+                let sha256 = ContentHash::parse(&hash).map_err(|e| StoreError::Corrupt {
+                    upc: "-".into(),
+                    revision: 0,
+                    why: e.to_string(),
+                })?;
+                Ok(FileRecord {
+                    sha256,
+                    md5: r.get("md5"),
+                    size: r.get::<i64, _>("size") as u64,
+                    original_name: r.get("original_name"),
+                })
+            })
+            .collect()
+    }
+
     /// Imports one release whose file references are all content hashes: either among
     /// `files` (recorded in the same transaction) or already in the catalog. One transaction:
     /// the release, its revision, tracks, label, payees and file records, whole or nothing.
