@@ -358,25 +358,28 @@ impl Store {
         }
 
         let artist = display_artist(release);
-        if current.is_none() {
-            sqlx::query(
-                "INSERT INTO releases (upc, title, display_artist, label_name, release_type, release_date, track_count, status, current_revision, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&upc)
-            .bind(release.display_title())
-            .bind(&artist)
-            .bind(&label.name)
-            .bind(release.release_type.as_str())
-            .bind(release.release_date.to_string())
-            .bind(release.tracks.len() as i64)
-            .bind(STATUS_IMPORTED)
-            .bind(0i64)
-            .bind(&ts)
-            .bind(&ts)
-            .execute(&mut *tx)
-            .await?;
-        }
+        // One upsert: a new release gets its row, an existing one its new current revision
+        // (created_at stays as first written). It precedes the revision row its key refers to.
+        sqlx::query(
+            "INSERT INTO releases (upc, title, display_artist, label_name, release_type, release_date, track_count, status, current_revision, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             ON CONFLICT (upc) DO UPDATE SET title = excluded.title, display_artist = excluded.display_artist,
+               label_name = excluded.label_name, release_type = excluded.release_type, release_date = excluded.release_date,
+               track_count = excluded.track_count, status = excluded.status, current_revision = excluded.current_revision,
+               updated_at = excluded.updated_at",
+        )
+        .bind(&upc)
+        .bind(release.display_title())
+        .bind(&artist)
+        .bind(&label.name)
+        .bind(release.release_type.as_str())
+        .bind(release.release_date.to_string())
+        .bind(release.tracks.len() as i64)
+        .bind(STATUS_IMPORTED)
+        .bind(revision)
+        .bind(&ts)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO release_revisions (upc, revision, document_sha256, document, source, imported_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&upc)
             .bind(revision)
@@ -401,22 +404,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(
-            "UPDATE releases SET title = $2, display_artist = $3, label_name = $4, release_type = $5, release_date = $6, track_count = $7,
-             current_revision = $8, status = $9, updated_at = $10 WHERE upc = $1",
-        )
-        .bind(&upc)
-        .bind(release.display_title())
-        .bind(&artist)
-        .bind(&label.name)
-        .bind(release.release_type.as_str())
-        .bind(release.release_date.to_string())
-        .bind(release.tracks.len() as i64)
-        .bind(revision)
-        .bind(STATUS_IMPORTED)
-        .bind(&ts)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(if revision == 1 {
             ImportOutcome::Created { revision }
