@@ -1,0 +1,156 @@
+//! What a file is, judged by its bytes rather than its name (an MP3 renamed `.wav` is still an
+//! MP3), and the chunk layout of a WAV file, which decoders hide but DSPs check.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use serde::Serialize;
+
+/// The container a file's leading bytes identify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Container {
+    Wav,
+    Rf64,
+    Flac,
+    Aiff,
+    Mp3,
+    Ogg,
+    Mp4,
+    Aac,
+    Empty,
+    Unknown,
+}
+
+impl Container {
+    /// Lossy formats: a master delivered in one of them is never lossless again.
+    pub fn is_lossy(self) -> bool {
+        matches!(self, Container::Mp3 | Container::Ogg | Container::Mp4 | Container::Aac)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::Wav => "WAV",
+            Container::Rf64 => "RF64",
+            Container::Flac => "FLAC",
+            Container::Aiff => "AIFF",
+            Container::Mp3 => "MP3",
+            Container::Ogg => "Ogg",
+            Container::Mp4 => "MP4/M4A",
+            Container::Aac => "AAC (ADTS)",
+            Container::Empty => "empty file",
+            Container::Unknown => "unknown",
+        }
+    }
+}
+
+pub(crate) fn container(head: &[u8]) -> Container {
+    if head.is_empty() {
+        return Container::Empty;
+    }
+    let at = |i: usize, magic: &[u8]| head.get(i..i + magic.len()) == Some(magic);
+    if at(0, b"RIFF") && at(8, b"WAVE") {
+        Container::Wav
+    } else if at(0, b"RF64") && at(8, b"WAVE") {
+        Container::Rf64
+    } else if at(0, b"fLaC") {
+        Container::Flac
+    } else if at(0, b"FORM") && (at(8, b"AIFF") || at(8, b"AIFC")) {
+        Container::Aiff
+    } else if at(0, b"ID3") {
+        Container::Mp3
+    } else if at(0, b"OggS") {
+        Container::Ogg
+    } else if at(4, b"ftyp") {
+        Container::Mp4
+    } else if head.len() >= 2 && head[0] == 0xFF && head[1] & 0xF6 == 0xF0 {
+        Container::Aac
+    } else if head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 {
+        Container::Mp3
+    } else {
+        Container::Unknown
+    }
+}
+
+/// The chunks of a RIFF/WAVE file, as laid out on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WavLayout {
+    /// `fmt ` format tag: 0x0001 PCM, 0x0003 float, 0xFFFE WAVE_FORMAT_EXTENSIBLE, 0x0055 MP3…
+    pub format_tag: Option<u16>,
+    /// For WAVE_FORMAT_EXTENSIBLE, the sub-format's tag (first two bytes of the GUID).
+    pub sub_format_tag: Option<u16>,
+    /// Chunk ids in file order (`fmt `, `LIST`, `id3 `, `data`, …).
+    pub chunks: Vec<String>,
+    /// The `data` chunk's declared size and how many of those bytes the file really holds.
+    pub data_declared: Option<u64>,
+    pub data_present: Option<u64>,
+    /// Bytes that follow the end of the `data` chunk (other chunks or junk).
+    pub bytes_after_data: u64,
+}
+
+impl WavLayout {
+    pub fn truncated(&self) -> bool {
+        matches!((self.data_declared, self.data_present), (Some(d), Some(p)) if p < d)
+    }
+
+    /// RIFF INFO lists or ID3 chunks: embedded tags that DSPs ask to have stripped.
+    pub fn has_tags(&self) -> bool {
+        self.chunks.iter().any(|c| matches!(c.as_str(), "LIST" | "id3 " | "ID3 "))
+    }
+}
+
+/// Walks the RIFF chunks. Never reads sample data; stops at the first chunk header that does
+/// not fit in the file.
+pub(crate) fn wav_layout<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result<WavLayout> {
+    let mut layout = WavLayout::default();
+    let mut pos = 12u64;
+    r.seek(SeekFrom::Start(pos))?;
+    while pos + 8 <= file_len {
+        let mut header = [0u8; 8];
+        r.read_exact(&mut header)?;
+        let id = String::from_utf8_lossy(&header[..4]).into_owned();
+        let size = u64::from(u32::from_le_bytes([header[4], header[5], header[6], header[7]]));
+        let body = pos + 8;
+        if id == "fmt " {
+            let mut fmt = [0u8; 40];
+            let n = size.min(40) as usize;
+            r.read_exact(&mut fmt[..n])?;
+            if n >= 2 {
+                layout.format_tag = Some(u16::from_le_bytes([fmt[0], fmt[1]]));
+            }
+            if n >= 26 {
+                layout.sub_format_tag = Some(u16::from_le_bytes([fmt[24], fmt[25]]));
+            }
+        }
+        layout.chunks.push(id.clone());
+        if id == "data" {
+            let present = file_len.saturating_sub(body).min(size);
+            layout.data_declared = Some(size);
+            layout.data_present = Some(present);
+            let end = body + size + (size & 1);
+            layout.bytes_after_data = file_len.saturating_sub(end);
+            break;
+        }
+        // Chunks are word-aligned: an odd size is followed by a pad byte.
+        pos = body + size + (size & 1);
+        r.seek(SeekFrom::Start(pos))?;
+    }
+    Ok(layout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifies_by_content() {
+        assert_eq!(container(b""), Container::Empty);
+        assert_eq!(container(b"RIFF\0\0\0\0WAVEfmt "), Container::Wav);
+        assert_eq!(container(b"fLaC\0\0\0\x22"), Container::Flac);
+        assert_eq!(container(b"ID3\x04\0\0\0\0"), Container::Mp3);
+        assert_eq!(container(&[0xFF, 0xFB, 0x90, 0x64]), Container::Mp3);
+        assert_eq!(container(&[0xFF, 0xF1, 0x50, 0x80]), Container::Aac);
+        assert_eq!(container(b"\0\0\0\x20ftypM4A "), Container::Mp4);
+        assert_eq!(container(b"OggS\0\x02"), Container::Ogg);
+        assert_eq!(container(b"hello"), Container::Unknown);
+        assert!(Container::Mp3.is_lossy() && !Container::Flac.is_lossy());
+    }
+}
