@@ -17,7 +17,7 @@ pub const MAX_DECODE_SIDE: u32 = 10_000;
 /// Files read at most (a cover over 10 MB already draws a warning).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub enum Format {
     Jpeg,
     Png,
@@ -29,7 +29,7 @@ pub enum Format {
     Unknown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub enum ColourModel {
     Rgb,
     Rgba,
@@ -41,7 +41,7 @@ pub enum ColourModel {
 }
 
 /// Everything QC needs to know about one cover image.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ArtworkReport {
     pub file_bytes: u64,
     pub format: Format,

@@ -30,7 +30,7 @@ pub use sniff::{Container, WavLayout};
 pub use spectrum::Spectrum;
 
 /// Everything QC needs to know about one audio file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AudioReport {
     pub file_bytes: u64,
     /// What the bytes are, whatever the file is called.
@@ -91,7 +91,7 @@ impl AudioReport {
 }
 
 /// The measures of a decoded signal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Measures {
     /// EBU R128 integrated loudness, LUFS; `None` when the whole file is below the gate.
     pub integrated_lufs: Option<f64>,
@@ -119,14 +119,14 @@ pub struct Measures {
     pub spectrum: Option<Spectrum>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Run {
     pub start_ms: u64,
     pub length_ms: u64,
 }
 
 /// Envelopes for the staff report's plots.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Plot {
     /// Width of one waveform point.
     pub block_ms: u32,

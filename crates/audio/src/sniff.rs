@@ -6,7 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use serde::Serialize;
 
 /// The container a file's leading bytes identify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub enum Container {
     Wav,
     Rf64,
@@ -71,7 +71,7 @@ pub(crate) fn container(head: &[u8]) -> Container {
 }
 
 /// The chunks of a RIFF/WAVE file, as laid out on disk.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct WavLayout {
     /// `fmt ` format tag: 0x0001 PCM, 0x0003 float, 0xFFFE WAVE_FORMAT_EXTENSIBLE, 0x0055 MP3…
     pub format_tag: Option<u16>,

@@ -119,7 +119,7 @@ impl SpectrumAccumulator {
 }
 
 /// Where the content of a track's spectrum ends, and how it ends.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Spectrum {
     /// The highest frequency whose band stands 20 dB above the floor measured just below
     /// Nyquist; `None` when nothing does (a signal with no broadband content).

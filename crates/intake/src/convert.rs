@@ -77,6 +77,7 @@ pub(crate) const TRACK_KEYS: &[&str] = &[
     "contributors",
     "duration",
     "explicit",
+    "lyrics",
     "iswc",
     "preview",
     "audio",
@@ -1058,6 +1059,7 @@ fn tracks(
             .req(ctx, "title")
             .and_then(|n| text(ctx, n, t.path("title")));
         let version = opt(&t, "version", |n, p| text(ctx, n, p));
+        let lyrics = opt(&t, "lyrics", |n, p| text(ctx, n, p));
         // Tracks without their own artists carry the release's, as DSPs display them.
         let artists = match t.get("artists") {
             Some(n) => artists(ctx, n, t.path("artists")),
@@ -1114,7 +1116,7 @@ fn tracks(
             number,
             isrc,
             title,
-            version,
+            (version, lyrics),
             artists,
             contributors,
             dur,
@@ -1130,7 +1132,7 @@ fn tracks(
                 Some(number),
                 Some(isrc),
                 Some(title),
-                Some(version),
+                (Some(version), Some(lyrics)),
                 Some(artists),
                 Some(contributors),
                 Some(duration),
@@ -1150,6 +1152,7 @@ fn tracks(
                 contributors,
                 duration,
                 explicit,
+                lyrics,
                 iswc,
                 preview,
                 audio,

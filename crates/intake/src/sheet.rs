@@ -55,6 +55,7 @@ pub const TRACK_COLUMNS: &[&str] = &[
     "contributors",
     "duration",
     "explicit",
+    "lyrics",
     "iswc",
     "preview_start",
     "preview_length",
@@ -703,6 +704,7 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
             ("version", "version"),
             ("duration", "duration"),
             ("explicit", "explicit"),
+            ("lyrics", "lyrics"),
             ("iswc", "iswc"),
             ("audio", "audio"),
         ] {

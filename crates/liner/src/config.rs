@@ -17,6 +17,22 @@ struct ConfigFile {
     files: Option<PathBuf>,
     /// Folder of DSP profiles (`*.toml`).
     profiles: Option<PathBuf>,
+    /// Who signs staff review decisions ("Name <email>").
+    operator: Option<String>,
+    /// The AI policy of labels not listed under `[labels]`.
+    ai_policy: Option<qc::AiPolicy>,
+    /// Per-label settings, by label name.
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, LabelConfig>,
+    /// Stylised names and act names QC's casing and one-artist rules leave alone.
+    #[serde(default)]
+    allow: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabelConfig {
+    ai_policy: Option<qc::AiPolicy>,
 }
 
 /// Flags that override the environment and the file.
@@ -35,6 +51,17 @@ pub(crate) struct Config {
     pub(crate) profiles: PathBuf,
     /// Where each value came from, for `liner init` and error messages.
     pub(crate) source: String,
+    pub(crate) operator: Option<String>,
+    pub(crate) ai_policy: qc::AiPolicy,
+    pub(crate) label_ai_policy: std::collections::BTreeMap<String, qc::AiPolicy>,
+    pub(crate) allow: Vec<String>,
+}
+
+impl Config {
+    /// The AI policy QC applies to a label's releases.
+    pub(crate) fn ai_policy_for(&self, label: &str) -> qc::AiPolicy {
+        self.label_ai_policy.get(label).copied().unwrap_or(self.ai_policy)
+    }
 }
 
 pub(crate) const DEFAULT_DIR: &str = ".liner";
@@ -50,6 +77,10 @@ impl Config {
         let mut files = PathBuf::from(DEFAULT_DIR).join("files");
         let mut profiles = PathBuf::from("deploy/dsps");
         let mut source = "defaults".to_owned();
+        let mut operator = None;
+        let mut ai_policy = qc::AiPolicy::default();
+        let mut label_ai_policy = std::collections::BTreeMap::new();
+        let mut allow = Vec::new();
 
         let explicit = o
             .config
@@ -79,6 +110,14 @@ impl Config {
             if let Some(p) = file.profiles {
                 profiles = rel(p);
             }
+            operator = file.operator;
+            ai_policy = file.ai_policy.unwrap_or_default();
+            label_ai_policy = file
+                .labels
+                .into_iter()
+                .filter_map(|(name, l)| l.ai_policy.map(|p| (name, p)))
+                .collect();
+            allow = file.allow;
             source = path.display().to_string();
         } else if let Some(p) = explicit {
             bail!("config file {} does not exist", p.display());
@@ -95,6 +134,9 @@ impl Config {
         }
         if let Some(p) = env("LINER_PROFILES") {
             profiles = PathBuf::from(p);
+        }
+        if let Some(op) = env("LINER_OPERATOR") {
+            operator = Some(op);
         }
         if let Some(d) = &o.database {
             database = d.clone();
@@ -116,6 +158,10 @@ impl Config {
             files,
             profiles,
             source,
+            operator: operator.filter(|o| !o.trim().is_empty()),
+            ai_policy,
+            label_ai_policy,
+            allow,
         })
     }
 }

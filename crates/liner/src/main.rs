@@ -7,6 +7,7 @@
 mod bench;
 mod config;
 mod import;
+mod qc;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,8 +88,35 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Print the JSON Schema of the release document.
-    Schema,
+    /// Quality control: metadata style rules, audio and artwork analysis, intake screening.
+    /// Exits 0 when nothing blocks delivery, 3 when something does.
+    Qc {
+        /// A UPC in the catalog, or a release folder / document.
+        target: String,
+        /// Print the report as JSON (schemas/qc-report.schema.json).
+        #[arg(long)]
+        json: bool,
+        /// Write the staff report as one self-contained HTML page.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Check against this DSP profile's requirements and severities.
+        #[arg(long, value_name = "NAME")]
+        dsp: Option<String>,
+        /// Apply the machine-applicable metadata fixes and record a new revision.
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Staff review: list releases with their QC state, approve or reject with a reason code.
+    Review {
+        #[command(subcommand)]
+        action: ReviewCommand,
+    },
+    /// Print a JSON Schema: the release document's, or the QC report's.
+    Schema {
+        /// Which schema: the release document (default) or the QC report.
+        #[arg(long, value_enum, default_value = "release")]
+        of: SchemaKind,
+    },
     /// Measure a hot path against a reference measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -102,6 +130,44 @@ enum Command {
         /// The fixtures folder.
         #[arg(long, default_value = "fixtures")]
         fixtures: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SchemaKind {
+    Release,
+    QcReport,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReviewCommand {
+    /// Releases with their latest QC run, status and whether they may be delivered.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The decision audit log (one release's with a UPC).
+    Log {
+        upc: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve the latest revision (codes: CLEAN, OVERRIDE, EDITED; see docs/qc.md).
+    Approve {
+        upc: String,
+        #[arg(long)]
+        code: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reject the latest revision (codes: METADATA, AUDIO, ARTWORK, RIGHTS, DUPLICATE,
+    /// AI-POLICY, FRAUD, LEGAL, OTHER); a reason is required.
+    Reject {
+        upc: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -335,8 +401,14 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema => {
-            println!("{}", release_schema());
+        Command::Schema { of } => {
+            println!(
+                "{}",
+                match of {
+                    SchemaKind::Release => release_schema(),
+                    SchemaKind::QcReport => qc_report_schema(),
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
@@ -350,6 +422,20 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             bench::intake(releases, tracks, runs.max(1))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Qc { target, json, html, dsp, fix } => {
+            let cfg = Config::load(&overrides)?;
+            qc::run(&cfg, qc::QcArgs { target, json, html, dsp, fix }).await
+        }
+        Command::Review { action } => {
+            let cfg = Config::load(&overrides)?;
+            let action = match action {
+                ReviewCommand::List { json } => qc::ReviewAction::List { json },
+                ReviewCommand::Log { upc, json } => qc::ReviewAction::Log { upc, json },
+                ReviewCommand::Approve { upc, code, reason } => qc::ReviewAction::Decide { upc, approve: true, code, reason },
+                ReviewCommand::Reject { upc, code, reason } => qc::ReviewAction::Decide { upc, approve: false, code: Some(code), reason: Some(reason) },
+            };
+            qc::review(&cfg, action).await
+        }
         Command::Demo { out, fixtures } => demo(&out, &fixtures).await,
     }
 }
@@ -357,6 +443,13 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
 /// The JSON Schema of the release document, as committed in `schemas/release.schema.json`.
 pub(crate) fn release_schema() -> String {
     let schema = schemars::schema_for!(model::Release);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+/// The JSON Schema of `liner qc --json` (schemas/qc-report.schema.json).
+pub(crate) fn qc_report_schema() -> String {
+    let mut schema = schemars::schema_for!(::qc::QcReport);
+    schema.insert("$id".into(), format!("https://liner.invalid/schemas/{}.json", ::qc::REPORT_SCHEMA).into());
     serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
 
@@ -456,6 +549,10 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         files: out.join("files"),
         profiles: PathBuf::from("deploy/dsps"),
         source: "demo".into(),
+        operator: Some("liner demo <demo@liner.invalid>".into()),
+        ai_policy: ::qc::AiPolicy::Review,
+        label_ai_policy: Default::default(),
+        allow: Vec::new(),
     };
     store::Store::open(&cfg.database, store::OpenMode::Create)
         .await?

@@ -501,6 +501,10 @@ pub struct Track {
     pub duration: Duration,
     #[serde(default)]
     pub explicit: bool,
+    /// The lyrics, when the label supplies them: DSPs show them, and QC checks the explicit
+    /// flag and emoji against them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lyrics: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iswc: Option<Iswc>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -11,6 +11,9 @@
 
 use std::str::FromStr;
 
+mod qc;
+pub use qc::{Decision, Gate, IndexedTrack, NewDecision, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED, STATUS_QC_PASSED, STATUS_REJECTED};
+
 use chrono::{SecondsFormat, Utc};
 use model::{ContentHash, FileRef, Icpn, Release};
 use sha2::{Digest, Sha256};

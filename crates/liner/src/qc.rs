@@ -1,0 +1,473 @@
+//! `liner qc` and `liner review`: the imperative shell around the pure `qc` crate. It finds
+//! the release (a folder, or a UPC in the catalog), analyses its audio in parallel (cached by
+//! file hash for stored files), gathers what the catalog holds, runs the rules, writes the
+//! reports, records the run, and with `--fix` records the fixed document as a new revision.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, anyhow, bail};
+use filestore::FileStore;
+use model::{FileRef, Icpn, Release};
+use qc::{ArtworkReport, AudioReport, Catalog, CatalogRelease, CatalogTrack, QcInput, QcReport, Severity};
+use rayon::prelude::*;
+use store::{OpenMode, Store};
+
+use crate::config::Config;
+
+/// Bumped when the analysers change what they measure: cached analyses of an older version
+/// are ignored.
+const AUDIO_ANALYSER: i64 = 1;
+const ARTWORK_ANALYSER: i64 = 1;
+
+/// Exit code when something blocks delivery.
+pub(crate) const EXIT_BLOCKED: u8 = 3;
+
+#[derive(Debug)]
+pub(crate) struct QcArgs {
+    pub(crate) target: String,
+    pub(crate) json: bool,
+    pub(crate) html: Option<PathBuf>,
+    pub(crate) dsp: Option<String>,
+    pub(crate) fix: bool,
+}
+
+/// A release to check and where its files are.
+struct Subject {
+    release: Release,
+    /// (UPC, revision) when it is in the catalog.
+    stored: Option<(String, i64)>,
+    audio_paths: Vec<Option<PathBuf>>,
+    artwork_path: Option<PathBuf>,
+}
+
+pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
+    let profile = match &args.dsp {
+        Some(name) => Some(load_profile(cfg, name)?),
+        None => None,
+    };
+    let as_path = Path::new(&args.target);
+    let catalog = if as_path.exists() {
+        Store::open(&cfg.database, OpenMode::Existing).await.ok()
+    } else {
+        Some(Store::open(&cfg.database, OpenMode::Existing).await?)
+    };
+    let files = FileStore::open(&cfg.files)?;
+    let subject = if as_path.exists() {
+        if args.fix {
+            bail!("--fix records a new revision of a catalog release: import {} first, then run `liner qc <UPC> --fix`", as_path.display());
+        }
+        from_folder(as_path)?
+    } else {
+        let upc = Icpn::parse(&args.target).map_err(|e| anyhow!("{} is neither a folder nor a valid UPC: {e}", args.target))?;
+        let store = catalog.as_ref().ok_or_else(|| anyhow!("no catalog"))?;
+        from_catalog(store, &files, &upc, None).await?
+    };
+
+    let (audio, artwork) = analyse(catalog.as_ref(), &subject, !args.json).await?;
+    let mut subject = subject;
+    let mut report = check(cfg, catalog.as_ref(), &subject, &audio, artwork.as_ref(), profile.as_ref()).await?;
+
+    if args.fix {
+        let store = catalog.as_ref().ok_or_else(|| anyhow!("no catalog"))?;
+        let fixes: Vec<qc::Fix> = report.findings.iter().flat_map(|f| f.fixes.iter().cloned()).collect();
+        if fixes.is_empty() {
+            eprintln!("nothing to fix: no finding has a machine-applicable fix");
+        } else {
+            let mut doc = serde_json::to_value(&subject.release)?;
+            let changed = qc::apply_fixes(&mut doc, &fixes)?;
+            let text = serde_json::to_string_pretty(&doc)?;
+            let fixed = intake::parse_document(Path::new("qc-fix.json"), &text).map_err(|errs| {
+                anyhow!("the fixed document does not validate:\n{}", errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+            })?;
+            let outcome = store.import_release(&fixed, &[], "liner qc --fix").await?;
+            let revision = match outcome {
+                store::ImportOutcome::Created { revision }
+                | store::ImportOutcome::Updated { revision }
+                | store::ImportOutcome::Unchanged { revision } => revision,
+            };
+            eprintln!("applied {changed} change(s) from {} fix(es): {} is now revision {revision}", fixes.len(), fixed.upc);
+            subject.release = fixed;
+            subject.stored = Some((subject.release.upc.to_string(), revision));
+            report = check(cfg, catalog.as_ref(), &subject, &audio, artwork.as_ref(), profile.as_ref()).await?;
+        }
+    }
+
+    let json = serde_json::to_string_pretty(&report)?;
+    if let (Some(store), Some((upc, rev))) = (catalog.as_ref(), &subject.stored) {
+        let id = store
+            .record_qc_run(
+                upc,
+                *rev,
+                profile.as_ref().map_or("", |p| p.name.as_str()),
+                report.blocked,
+                report.counts.error as i64,
+                report.counts.warning as i64,
+                &json,
+            )
+            .await?;
+        tracing::info!(qc_run = id, upc, revision = rev, "QC run recorded");
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, qc_report::render(&report)).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("HTML report: {}", path.display());
+    }
+    if args.json {
+        println!("{json}");
+    } else {
+        print_report(&report);
+    }
+    if let Some(c) = catalog {
+        c.close().await;
+    }
+    Ok(if report.blocked { ExitCode::from(EXIT_BLOCKED) } else { ExitCode::SUCCESS })
+}
+
+fn load_profile(cfg: &Config, name: &str) -> Result<profiles::DspProfile> {
+    let all = profiles::load_dir(&cfg.profiles).map_err(|errs| {
+        anyhow!("DSP profiles in {}:\n{}", cfg.profiles.display(), errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+    })?;
+    let names: Vec<String> = all.iter().map(|p| p.name.clone()).collect();
+    all.into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| anyhow!("no DSP profile named {name:?} in {} (have: {})", cfg.profiles.display(), names.join(", ")))
+}
+
+fn from_folder(path: &Path) -> Result<Subject> {
+    let mut results = intake::read(path);
+    if results.len() != 1 {
+        bail!("{} holds {} releases; run QC on one release folder or document at a time", path.display(), results.len());
+    }
+    let intake = match results.remove(0) {
+        Ok(i) => i,
+        Err(rejected) => {
+            let list: Vec<String> = rejected.diagnostics.iter().map(ToString::to_string).collect();
+            bail!("{} cannot be read ({} problem(s)):\n{}", rejected.origin, list.len(), list.join("\n"));
+        }
+    };
+    let path_of = |r: &FileRef| intake.files.iter().find(|f| &f.reference == r).and_then(|f| f.path.clone());
+    Ok(Subject {
+        audio_paths: intake.release.tracks.iter().map(|t| path_of(&t.audio)).collect(),
+        artwork_path: path_of(&intake.release.artwork.file),
+        release: intake.release.clone(),
+        stored: None,
+    })
+}
+
+async fn from_catalog(store: &Store, files: &FileStore, upc: &Icpn, revision: Option<i64>) -> Result<Subject> {
+    let rev = store.revision(upc, revision).await?.ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
+    let release = intake::parse_document(Path::new("catalog.json"), &rev.document)
+        .map_err(|e| anyhow!("stored revision {} of {upc} does not read back: {}", rev.revision, e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+    let path_of = |r: &FileRef| match r {
+        FileRef::Stored(h) => Some(files.path_of(h)),
+        FileRef::Path(_) => None,
+    };
+    Ok(Subject {
+        audio_paths: release.tracks.iter().map(|t| path_of(&t.audio)).collect(),
+        artwork_path: path_of(&release.artwork.file),
+        stored: Some((upc.to_string(), rev.revision)),
+        release,
+    })
+}
+
+/// Analyses every track in parallel (bounded by the cores) and the artwork, reusing cached
+/// analyses of stored files.
+async fn analyse(catalog: Option<&Store>, s: &Subject, progress: bool) -> Result<(Vec<Option<AudioReport>>, Option<ArtworkReport>)> {
+    let stored = s.stored.is_some();
+    let hash_of = |r: &FileRef| match r {
+        FileRef::Stored(h) => Some(h.to_string()),
+        FileRef::Path(_) => None,
+    };
+    let mut audio: Vec<Option<AudioReport>> = vec![None; s.release.tracks.len()];
+    let mut todo = Vec::new();
+    for (k, t) in s.release.tracks.iter().enumerate() {
+        let cached = match (catalog, hash_of(&t.audio)) {
+            (Some(c), Some(h)) if stored => c.analysis(&h, "audio", AUDIO_ANALYSER).await?.and_then(|j| serde_json::from_str(&j).ok()),
+            _ => None,
+        };
+        match cached {
+            Some(r) => audio[k] = Some(r),
+            None => {
+                if let Some(p) = &s.audio_paths[k] {
+                    todo.push((k, p.clone()));
+                }
+            }
+        }
+    }
+    let bar = if progress && !todo.is_empty() {
+        let b = indicatif::ProgressBar::new(todo.len() as u64);
+        b.set_style(indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} tracks {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        b.set_prefix("analysing audio");
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let done = AtomicUsize::new(0);
+    let bar2 = bar.clone();
+    let fresh: Vec<(usize, AudioReport)> = tokio::task::spawn_blocking(move || {
+        todo.par_iter()
+            .map(|(k, p)| {
+                let r = audio::analyse(p);
+                done.fetch_add(1, Ordering::Relaxed);
+                bar2.inc(1);
+                (*k, r)
+            })
+            .collect()
+    })
+    .await?;
+    bar.finish_and_clear();
+    for (k, r) in fresh {
+        if let (Some(c), Some(h), true) = (catalog, hash_of(&s.release.tracks[k].audio), stored) {
+            c.put_analysis(&h, "audio", AUDIO_ANALYSER, r.pcm_sha256.as_deref(), None, &serde_json::to_string(&r)?).await?;
+        }
+        audio[k] = Some(r);
+    }
+
+    let art_hash = hash_of(&s.release.artwork.file);
+    let cached = match (catalog, &art_hash) {
+        (Some(c), Some(h)) if stored => c.analysis(h, "artwork", ARTWORK_ANALYSER).await?.and_then(|j| serde_json::from_str(&j).ok()),
+        _ => None,
+    };
+    let artwork = match cached {
+        Some(a) => Some(a),
+        None => match &s.artwork_path {
+            Some(p) => {
+                let p = p.clone();
+                let a = tokio::task::spawn_blocking(move || artwork::analyse(&p)).await?;
+                if let (Some(c), Some(h), true) = (catalog, &art_hash, stored) {
+                    c.put_analysis(h, "artwork", ARTWORK_ANALYSER, None, a.dhash.as_deref(), &serde_json::to_string(&a)?).await?;
+                }
+                Some(a)
+            }
+            None => None,
+        },
+    };
+    Ok((audio, artwork))
+}
+
+/// Gathers the catalog facts and runs the rules.
+async fn check(
+    cfg: &Config,
+    catalog: Option<&Store>,
+    s: &Subject,
+    audio: &[Option<AudioReport>],
+    artwork: Option<&ArtworkReport>,
+    profile: Option<&profiles::DspProfile>,
+) -> Result<QcReport> {
+    let upc = s.release.upc.to_string();
+    let mut facts = Catalog::default();
+    if let Some(c) = catalog {
+        let isrcs: Vec<String> = s.release.tracks.iter().map(|t| t.isrc.to_string()).collect();
+        let hashes: Vec<String> = audio.iter().flatten().filter_map(|a| a.pcm_sha256.clone()).collect();
+        facts.tracks = c
+            .tracks_matching(&isrcs, &hashes)
+            .await?
+            .into_iter()
+            .filter(|t| t.upc != upc)
+            .map(|t| CatalogTrack { upc: t.upc, isrc: t.isrc, title: t.title, pcm_sha256: t.pcm_sha256 })
+            .collect();
+        let dhashes: std::collections::BTreeMap<String, String> = c.artwork_hashes().await?.into_iter().collect();
+        for (other, doc) in c.current_documents().await? {
+            let v: serde_json::Value = serde_json::from_str(&doc).unwrap_or_default();
+            let artists: Vec<String> = v["artists"].as_array().map(|a| a.iter().filter_map(|x| x["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default();
+            let art = v["artwork"]["file"].as_str().and_then(|h| dhashes.get(h).cloned());
+            if other == upc {
+                // This UPC's catalog revision: what it was before this one.
+                let previous_rev = s.stored.as_ref().map(|(_, r)| *r);
+                if previous_rev.is_none() {
+                    facts.previous = Some((v["title"].as_str().unwrap_or_default().to_owned(), artists.join(" & ")));
+                }
+                continue;
+            }
+            facts.releases.push(CatalogRelease {
+                upc: other,
+                title: v["title"].as_str().unwrap_or_default().to_owned(),
+                display_artist: artists.join(" & "),
+                parental_advisory: v["parental_advisory"].as_str().map(str::to_owned),
+                artwork_dhash: art,
+                artists,
+            });
+        }
+        // For a stored revision, the product it replaces is the revision before it.
+        if let Some((_, rev)) = &s.stored
+            && *rev > 1
+            && let Some(prev) = c.revision(&s.release.upc, Some(rev - 1)).await?
+        {
+            let v: serde_json::Value = serde_json::from_str(&prev.document).unwrap_or_default();
+            let artists: Vec<String> = v["artists"].as_array().map(|a| a.iter().filter_map(|x| x["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default();
+            facts.previous = Some((v["title"].as_str().unwrap_or_default().to_owned(), artists.join(" & ")));
+        }
+    }
+    let input = QcInput {
+        release: &s.release,
+        audio,
+        artwork,
+        catalog: &facts,
+        profile,
+        ai_policy: cfg.ai_policy_for(&s.release.label.name),
+        today: chrono::Local::now().date_naive(),
+        allow: &cfg.allow,
+    };
+    Ok(qc::run(&input, s.stored.as_ref().map(|(_, r)| *r)))
+}
+
+fn print_report(r: &QcReport) {
+    println!(
+        "{} {} — {} (revision {}, profile {})",
+        r.upc,
+        r.title,
+        r.display_artist,
+        r.revision.map_or("—".into(), |v| v.to_string()),
+        r.profile.as_deref().unwrap_or("generic")
+    );
+    for f in &r.findings {
+        if f.severity == Severity::Info && f.rule == "AUD-MEASURES" {
+            continue;
+        }
+        println!("  {:<7} {:<26} {}: {}", f.severity.as_str(), f.rule, f.field, f.message);
+        if !f.hint.is_empty() {
+            println!("          fix: {}{}", f.hint, if f.fixes.is_empty() { "" } else { " [--fix]" });
+        }
+    }
+    for t in &r.tracks {
+        if let Some(m) = t.audio.as_ref().and_then(|a| a.measures.as_ref()) {
+            println!(
+                "  track {:>2} {:<28} {:>6} LUFS  LRA {:>4.1}  TP {:>6.2} dBTP",
+                t.number,
+                t.title.chars().take(28).collect::<String>(),
+                m.integrated_lufs.map_or("—".into(), |l| format!("{l:.1}")),
+                m.loudness_range_lu,
+                m.true_peak_dbtp
+            );
+        }
+    }
+    println!(
+        "{}: {} error(s), {} warning(s), {} info from {} rules",
+        if r.blocked { "BLOCKED" } else { "PASSED" },
+        r.counts.error,
+        r.counts.warning,
+        r.counts.info,
+        r.rules_run
+    );
+}
+
+/// Reason codes staff give with a decision (docs/qc.md).
+pub(crate) const APPROVE_CODES: &[(&str, &str)] = &[
+    ("CLEAN", "QC found nothing blocking; approved as is"),
+    ("OVERRIDE", "approved despite blocking findings (the reason says why)"),
+    ("EDITED", "approved after staff corrected the metadata"),
+];
+pub(crate) const REJECT_CODES: &[(&str, &str)] = &[
+    ("METADATA", "metadata breaks the DSPs' style guides"),
+    ("AUDIO", "audio fails the technical requirements"),
+    ("ARTWORK", "artwork fails the requirements or content rules"),
+    ("RIGHTS", "ownership or licensing is unclear"),
+    ("DUPLICATE", "the content is already distributed"),
+    ("AI-POLICY", "AI content not allowed by the label's policy"),
+    ("FRAUD", "signs of artificial streaming or spam"),
+    ("LEGAL", "legal or content-policy problem"),
+    ("OTHER", "anything else (the reason says what)"),
+];
+
+#[derive(Debug)]
+pub(crate) enum ReviewAction {
+    List { json: bool },
+    Log { upc: Option<String>, json: bool },
+    Decide { upc: String, approve: bool, code: Option<String>, reason: Option<String> },
+}
+
+pub(crate) async fn review(cfg: &Config, action: ReviewAction) -> Result<ExitCode> {
+    let store = Store::open(&cfg.database, OpenMode::Existing).await?;
+    let out = review_inner(cfg, &store, action).await;
+    store.close().await;
+    out
+}
+
+async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Result<ExitCode> {
+    match action {
+        ReviewAction::List { json } => {
+            let mut rows = Vec::new();
+            for r in store.releases().await? {
+                let gate = store.gate(&r.upc).await?;
+                let run = store.latest_qc_run(&r.upc, r.revision, None).await?;
+                rows.push(serde_json::json!({
+                    "upc": r.upc, "title": r.title, "artist": r.artist, "revision": r.revision, "status": r.status,
+                    "gate": gate, "deliverable": gate.as_ref().is_some_and(store::Gate::deliverable),
+                    "qc": run.map(|q| serde_json::json!({"id": q.id, "profile": q.profile, "blocked": q.blocked, "errors": q.errors, "warnings": q.warnings, "at": q.created_at})),
+                }));
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("{:<14} {:<28} {:>4}  {:<11} {:>6} {:>8}  deliverable", "UPC", "TITLE", "REV", "STATUS", "ERRORS", "WARNINGS");
+                for r in &rows {
+                    println!(
+                        "{:<14} {:<28} {:>4}  {:<11} {:>6} {:>8}  {}",
+                        r["upc"].as_str().unwrap_or_default(),
+                        r["title"].as_str().unwrap_or_default().chars().take(28).collect::<String>(),
+                        r["revision"],
+                        r["status"].as_str().unwrap_or_default(),
+                        r["qc"]["errors"].as_i64().map_or("—".into(), |n| n.to_string()),
+                        r["qc"]["warnings"].as_i64().map_or("—".into(), |n| n.to_string()),
+                        if r["deliverable"].as_bool().unwrap_or(false) { "yes" } else { "no" },
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewAction::Log { upc, json } => {
+            let log = store.decisions(upc.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&log)?);
+            } else {
+                for d in &log {
+                    println!("#{} {} {} rev {} {} {} by {}: {}", d.id, d.decided_at, d.upc, d.revision, d.decision, d.code, d.operator, d.reason);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewAction::Decide { upc, approve, code, reason } => {
+            let operator = cfg.operator.clone().ok_or_else(|| {
+                anyhow!("staff decisions are signed: set `operator = \"Name <email>\"` in liner.toml or LINER_OPERATOR")
+            })?;
+            let icpn = Icpn::parse(&upc).map_err(|e| anyhow!("{upc}: {e}"))?;
+            let summary = store.release(&icpn).await?.ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
+            let run = store
+                .latest_qc_run(&summary.upc, summary.revision, None)
+                .await?
+                .ok_or_else(|| anyhow!("revision {} of {upc} has not been through QC: run `liner qc {upc}` first", summary.revision))?;
+            let codes = if approve { APPROVE_CODES } else { REJECT_CODES };
+            let code = match (code, approve) {
+                (Some(c), _) => c.to_ascii_uppercase(),
+                (None, true) if !run.blocked => "CLEAN".to_owned(),
+                (None, true) => bail!("QC blocked revision {} of {upc}: approving it needs --code OVERRIDE and a --reason", summary.revision),
+                (None, false) => bail!("a rejection needs --code (one of {})", codes.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")),
+            };
+            if !codes.iter().any(|c| c.0 == code) {
+                bail!("{code:?} is not a {} code; expected one of {}", if approve { "approval" } else { "rejection" }, codes.iter().map(|c| c.0).collect::<Vec<_>>().join(", "));
+            }
+            let reason = reason.map(|r| r.trim().to_owned()).unwrap_or_default();
+            if reason.is_empty() && (!approve || code != "CLEAN") {
+                bail!("--reason is required for {} {code}", if approve { "approval" } else { "rejection" });
+            }
+            if approve && run.blocked && code == "CLEAN" {
+                bail!("QC blocked revision {}: approve with --code OVERRIDE (or EDITED) and a --reason", summary.revision);
+            }
+            let d = store
+                .record_decision(&store::NewDecision {
+                    upc: &summary.upc,
+                    revision: summary.revision,
+                    approve,
+                    code: &code,
+                    reason: &reason,
+                    operator: &operator,
+                    qc_run_id: Some(run.id),
+                })
+                .await?;
+            eprintln!("#{} {} {} revision {} ({}) by {}", d.id, d.decision, d.upc, d.revision, d.code, d.operator);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
