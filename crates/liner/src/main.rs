@@ -106,6 +106,13 @@ enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// List the QC rules: id, area, severity (as a DSP profile sets it, with --dsp), summary.
+    Rules {
+        #[arg(long, value_name = "NAME")]
+        dsp: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Staff review: list releases with their QC state, approve or reject with a reason code.
     Review {
         #[command(subcommand)]
@@ -425,6 +432,10 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
         Command::Qc { target, json, html, dsp, fix } => {
             let cfg = Config::load(&overrides)?;
             qc::run(&cfg, qc::QcArgs { target, json, html, dsp, fix }).await
+        }
+        Command::Rules { dsp, json } => {
+            let cfg = Config::load(&overrides)?;
+            qc::rules(&cfg, dsp.as_deref(), json)
         }
         Command::Review { action } => {
             let cfg = Config::load(&overrides)?;

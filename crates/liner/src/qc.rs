@@ -54,7 +54,7 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
         Some(Store::open(&cfg.database, OpenMode::Existing).await?)
     };
     let files = FileStore::open(&cfg.files)?;
-    let subject = if as_path.exists() {
+    let mut subject = if as_path.exists() {
         if args.fix {
             bail!("--fix records a new revision of a catalog release: import {} first, then run `liner qc <UPC> --fix`", as_path.display());
         }
@@ -66,29 +66,47 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
     };
 
     let (audio, artwork) = analyse(catalog.as_ref(), &subject, !args.json).await?;
-    let mut subject = subject;
     let mut report = check(cfg, catalog.as_ref(), &subject, &audio, artwork.as_ref(), profile.as_ref()).await?;
 
     if args.fix {
         let store = catalog.as_ref().ok_or_else(|| anyhow!("no catalog"))?;
-        let fixes: Vec<qc::Fix> = report.findings.iter().flat_map(|f| f.fixes.iter().cloned()).collect();
-        if fixes.is_empty() {
-            eprintln!("nothing to fix: no finding has a machine-applicable fix");
-        } else {
+        // Fixes can touch the same field (split an artist list, then add a featured artist
+        // to it): apply one fix per field per round and re-run the rules, until nothing
+        // fixable is left.
+        let original = subject.release.clone();
+        let mut applied = 0;
+        for _round in 0..8 {
+            let mut fixes: Vec<qc::Fix> = Vec::new();
+            for f in report.findings.iter().flat_map(|f| f.fixes.iter()) {
+                if !fixes.iter().any(|g| g.field == f.field || g.field.starts_with(&format!("{}.", f.field)) || f.field.starts_with(&format!("{}.", g.field))) {
+                    fixes.push(f.clone());
+                }
+            }
+            if fixes.is_empty() {
+                break;
+            }
             let mut doc = serde_json::to_value(&subject.release)?;
             let changed = qc::apply_fixes(&mut doc, &fixes)?;
+            if changed == 0 {
+                break;
+            }
             let text = serde_json::to_string_pretty(&doc)?;
-            let fixed = intake::parse_document(Path::new("qc-fix.json"), &text).map_err(|errs| {
+            subject.release = intake::parse_document(Path::new("qc-fix.json"), &text).map_err(|errs| {
                 anyhow!("the fixed document does not validate:\n{}", errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
             })?;
-            let outcome = store.import_release(&fixed, &[], "liner qc --fix").await?;
+            applied += changed;
+            report = check(cfg, catalog.as_ref(), &subject, &audio, artwork.as_ref(), profile.as_ref()).await?;
+        }
+        if subject.release == original {
+            eprintln!("nothing to fix: no finding has a machine-applicable fix");
+        } else {
+            let outcome = store.import_release(&subject.release, &[], "liner qc --fix").await?;
             let revision = match outcome {
                 store::ImportOutcome::Created { revision }
                 | store::ImportOutcome::Updated { revision }
                 | store::ImportOutcome::Unchanged { revision } => revision,
             };
-            eprintln!("applied {changed} change(s) from {} fix(es): {} is now revision {revision}", fixes.len(), fixed.upc);
-            subject.release = fixed;
+            eprintln!("applied {applied} fix(es): {} is now revision {revision}", subject.release.upc);
             subject.stored = Some((subject.release.upc.to_string(), revision));
             report = check(cfg, catalog.as_ref(), &subject, &audio, artwork.as_ref(), profile.as_ref()).await?;
         }
@@ -129,9 +147,16 @@ fn load_profile(cfg: &Config, name: &str) -> Result<profiles::DspProfile> {
         anyhow!("DSP profiles in {}:\n{}", cfg.profiles.display(), errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
     })?;
     let names: Vec<String> = all.iter().map(|p| p.name.clone()).collect();
-    all.into_iter()
+    let profile = all
+        .into_iter()
         .find(|p| p.name == name)
-        .ok_or_else(|| anyhow!("no DSP profile named {name:?} in {} (have: {})", cfg.profiles.display(), names.join(", ")))
+        .ok_or_else(|| anyhow!("no DSP profile named {name:?} in {} (have: {})", cfg.profiles.display(), names.join(", ")))?;
+    // A misspelt rule id would silently change nothing.
+    let unknown: Vec<&String> = profile.qc.severity.keys().filter(|id| ::qc::rule(id).is_none()).collect();
+    if !unknown.is_empty() {
+        bail!("profile {name}: [qc.severity] names unknown rule(s) {:?}; `liner rules` lists them", unknown);
+    }
+    Ok(profile)
 }
 
 fn from_folder(path: &Path) -> Result<Subject> {
@@ -471,3 +496,23 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
     }
 }
 
+
+/// `liner rules`: every QC rule with its default severity (and a profile's, with `--dsp`).
+pub(crate) fn rules(cfg: &Config, dsp: Option<&str>, json: bool) -> Result<ExitCode> {
+    let profile = dsp.map(|d| load_profile(cfg, d)).transpose()?;
+    let rows: Vec<serde_json::Value> = ::qc::all_rules()
+        .map(|r| {
+            let sev = profile.as_ref().and_then(|p| p.severity_override(r.id)).unwrap_or(r.severity);
+            serde_json::json!({"id": r.id, "area": r.area, "severity": sev, "default_severity": r.severity, "summary": r.summary})
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for r in &rows {
+            println!("{:<26} {:<10} {:<8} {}", r["id"].as_str().unwrap_or_default(), r["area"].as_str().unwrap_or_default(), r["severity"].as_str().unwrap_or_default(), r["summary"].as_str().unwrap_or_default());
+        }
+        eprintln!("{} rules", rows.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

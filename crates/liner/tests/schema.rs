@@ -80,3 +80,20 @@ fn sheet_template_has_exactly_the_known_columns() {
         .collect();
     assert_eq!(header, known);
 }
+
+#[test]
+fn qc_report_schema_file_is_current() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_liner"))
+        .args(["schema", "--of", "qc-report"])
+        .output()
+        .expect("run liner");
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).expect("utf-8");
+    let committed =
+        std::fs::read_to_string(repo().join("schemas/qc-report.schema.json")).expect("schema file");
+    assert_eq!(
+        generated.trim_end(),
+        committed.trim_end(),
+        "schemas/qc-report.schema.json is stale: run `cargo run -p liner -- schema --of qc-report > schemas/qc-report.schema.json`"
+    );
+}

