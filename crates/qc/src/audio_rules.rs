@@ -55,7 +55,7 @@ pub(crate) static RULES: &[Rule] = &[
 /// covers (crates/qc/tests/calibration.rs): sharp, textured covers score in the hundreds,
 /// Gaussian-blurred (σ 4–8) and 5× upscaled ones below 10; flat designs can score low too,
 /// which is why this is a warning for staff, never a rejection.
-pub(crate) const BLUR_THRESHOLD: f64 = 25.0;
+pub const BLUR_THRESHOLD: f64 = 25.0;
 
 fn each_audio<'a>(i: &'a QcInput<'_>) -> impl Iterator<Item = (usize, &'a AudioReport)> + 'a {
     i.tracks().filter_map(move |(k, _)| i.audio_of(k).map(|a| (k, a)))

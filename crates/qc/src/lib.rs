@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use audio::{AudioReport, Plot as AudioPlot};
 pub use artwork::ArtworkReport;
 pub use fix::{FixError, apply_fixes};
+pub use audio_rules::BLUR_THRESHOLD;
 pub use profiles::Severity;
 
 /// Version of the report's JSON shape (`schemas/qc-report.schema.json`).

@@ -66,6 +66,13 @@ pub(crate) static RULES: &[Rule] = &[
     rule!("META-AI-PARTS", Warning, "AI content says which parts AI made", ai_parts),
 ];
 
+/// Compiles one of this file's constant patterns (every rule runs in crates/qc/tests/rules.rs,
+/// so a bad pattern fails there, not silently).
+fn pattern(p: &str) -> regex::Regex {
+    #[allow(clippy::expect_used)]
+    regex::Regex::new(p).expect("QC's own regex patterns are valid")
+}
+
 pub(crate) fn display_artist(artists: &[DisplayArtist]) -> String {
     let main: Vec<String> = artists
         .iter()
@@ -184,8 +191,7 @@ fn english_title_case(i: &QcInput<'_>, out: &mut Findings) {
 
 fn part_volume(i: &QcInput<'_>, out: &mut Findings) {
     // `Part 2`, `pt 2`, `Pt.2`, `Volume 3`, `vol 3`, `- Part 2`, `(Part 2)`.
-    let re = regex::Regex::new(r"(?i)[\s,\-(\[]*\b(part|pt\.?|volume|vol\.?)\s*(\d+|[IVX]+)\b[)\]]?").ok();
-    let Some(re) = re else { return };
+    let re = pattern(r"(?i)[\s,\-(\[]*\b(part|pt\.?|volume|vol\.?)\s*(\d+|[IVX]+)\b[)\]]?");
     for (field, value, track) in main_titles(i) {
         let Some(m) = re.captures(value) else { continue };
         let (Some(all), Some(word), Some(num)) = (m.get(0), m.get(1), m.get(2)) else { continue };
@@ -202,10 +208,9 @@ fn part_volume(i: &QcInput<'_>, out: &mut Findings) {
 
 /// `ft.`, `Feat.`, `featuring`, `w/` credits in a title: (matched text, names).
 fn feat_clause(value: &str) -> Option<(regex::Match<'_>, String, bool)> {
-    let re = regex::Regex::new(
+    let re = pattern(
         r"(?i)\s*[(\[]?\s*\b(ft\.?|feat\.?|featuring|w/)\s+([^()\[\]]+?)\s*[)\]]?\s*$|\s*[(\[]\s*\b(ft\.?|feat\.?|featuring|w/)\s+([^()\[\]]+?)\s*[)\]]",
-    )
-    .ok()?;
+    );
     let c = re.captures(value)?;
     let all = c.get(0)?;
     let word = c.get(1).or_else(|| c.get(3))?.as_str();
@@ -352,7 +357,7 @@ fn edition_field(i: &QcInput<'_>, out: &mut Findings) {
 }
 
 fn medley_separator(i: &QcInput<'_>, out: &mut Findings) {
-    let Ok(re) = regex::Regex::new(r"(\p{L})\s*/\s*(\p{L})") else { return };
+    let re = pattern(r"(\p{L})\s*/\s*(\p{L})");
     for (field, value, track) in main_titles(i) {
         if value.contains('/') && re.is_match(value) && !value.contains(" / ") {
             let fixed = re.replace_all(value, "$1 / $2").into_owned();
@@ -423,7 +428,7 @@ fn single_ep_suffix(i: &QcInput<'_>, out: &mut Findings) {
 }
 
 fn generic_title(i: &QcInput<'_>, out: &mut Findings) {
-    let Ok(re) = regex::Regex::new(r"(?i)^\s*(track|song|untitled|title|audio|instrumental|no title)\s*(\d+)?\s*$") else { return };
+    let re = pattern(r"(?i)^\s*(track|song|untitled|title|audio|instrumental|no title)\s*(\d+)?\s*$");
     for (field, value, track) in main_titles(i) {
         let (base, _) = text::split_qualifiers(value);
         if re.is_match(&base) {
@@ -454,7 +459,7 @@ fn explicit_in_title(i: &QcInput<'_>, out: &mut Findings) {
 }
 
 fn censored(i: &QcInput<'_>, out: &mut Findings) {
-    let Ok(re) = regex::Regex::new(r"\p{L}\*+\p{L}|\p{L}\*{2,}") else { return };
+    let re = pattern(r"\p{L}\*+\p{L}|\p{L}\*{2,}");
     for (field, value, track) in titles(i) {
         if re.is_match(value) {
             emit_text(out, &field, value, track, "self-censored word".into(), "write the word in full and mark the track explicit", None);
@@ -478,7 +483,7 @@ fn artist_in_title(i: &QcInput<'_>, out: &mut Findings) {
 }
 
 fn producer_in_title(i: &QcInput<'_>, out: &mut Findings) {
-    let Ok(re) = regex::Regex::new(r"(?i)\s*[(\[]?\s*\b(prod\.?|produced)\s*(by)?\s+[^()\[\]]+[)\]]?") else { return };
+    let re = pattern(r"(?i)\s*[(\[]?\s*\b(prod\.?|produced)\s*(by)?\s+[^()\[\]]+[)\]]?");
     for (field, value, track) in main_titles(i) {
         if let Some(m) = re.find(value) {
             let fixed = format!("{}{}", &value[..m.start()], &value[m.end()..]).trim().to_owned();
@@ -506,7 +511,7 @@ fn emoji(i: &QcInput<'_>, out: &mut Findings) {
 }
 
 fn promo(i: &QcInput<'_>, out: &mut Findings) {
-    let Ok(re) = regex::Regex::new(r"(?i)(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|io|fm|me|ly)\b|(^|\s)@\w+|(^|\s)#\w+)") else { return };
+    let re = pattern(r"(?i)(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|io|fm|me|ly)\b|(^|\s)@\w+|(^|\s)#\w+)");
     const PROMO: &[&str] = &["available on", "out now", "best song", "free download", "new single", "new song", "stream now", "buy now", "subscribe", "follow me", "top 10", "hit song", "official audio", "official video", "official music video"];
     let mut fields = titles(i);
     fields.extend(artist_fields(i));
@@ -520,7 +525,7 @@ fn promo(i: &QcInput<'_>, out: &mut Findings) {
 }
 
 fn punctuation(i: &QcInput<'_>, out: &mut Findings) {
-    let Ok(re) = regex::Regex::new(r"[!?]{2,}|\.{4,}|[!?.]{3,}|[*~]{2,}") else { return };
+    let re = pattern(r"[!?]{2,}|\.{4,}|[!?.]{3,}");
     for (field, value, track) in main_titles(i) {
         if let Some(m) = re.find(value) {
             if m.as_str() == "..." {
@@ -537,7 +542,7 @@ fn allowed(i: &QcInput<'_>, name: &str) -> bool {
 }
 
 fn artist_single(i: &QcInput<'_>, out: &mut Findings) {
-    let Ok(re) = regex::Regex::new(r"(?i)\s+(&|x|×|vs\.?|versus|and|with|feat\.?|ft\.?|featuring)\s+|\s*,\s+|\s*;\s*") else { return };
+    let re = pattern(r"(?i)\s+(&|x|×|vs\.?|versus|and|with|feat\.?|ft\.?|featuring)\s+|\s*,\s+|\s*;\s*");
     let r = i.release;
     let mut lists: Vec<(String, &Vec<DisplayArtist>, Option<usize>)> = vec![("artists".into(), &r.artists, None)];
     for (k, t) in i.tracks() {
@@ -616,7 +621,7 @@ fn various_threshold(i: &QcInput<'_>, out: &mut Findings) {
 }
 
 fn artist_extra(i: &QcInput<'_>, out: &mut Findings) {
-    let Ok(re) = regex::Regex::new(r"(?i)\b(and friends|& friends|official|\(dj\)|\(band\)|\(singer\)|\(producer\)|\(rapper\)|\(guitar\)|\(piano\)|\(vocals?\)|\(drums\)|formerly|ex-|of the band|music official|records)\b|[(\[].*[)\]]") else { return };
+    let re = pattern(r"(?i)\b(and friends|& friends|official|\(dj\)|\(band\)|\(singer\)|\(producer\)|\(rapper\)|\(guitar\)|\(piano\)|\(vocals?\)|\(drums\)|formerly|ex-|of the band|music official|records)\b|[(\[].*[)\]]");
     for (field, value, track) in artist_fields(i) {
         if let Some(m) = re.find(value) {
             if allowed(i, value) {
