@@ -17,7 +17,9 @@ pub const MAX_DECODE_SIDE: u32 = 10_000;
 /// Files read at most (a cover over 10 MB already draws a warning).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum Format {
     Jpeg,
     Png,
@@ -29,7 +31,9 @@ pub enum Format {
     Unknown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum ColourModel {
     Rgb,
     Rgba,
@@ -90,8 +94,8 @@ impl ArtworkReport {
 pub fn analyse(path: &Path) -> ArtworkReport {
     let file_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut bytes = Vec::new();
-    let read = std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut bytes));
+    let read =
+        std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut bytes));
     if let Err(e) = read {
         let mut r = ArtworkReport::new(file_bytes, Format::Unknown);
         r.unreadable = Some(e.to_string());
@@ -109,7 +113,9 @@ pub fn analyse_bytes(bytes: &[u8], file_bytes: u64) -> ArtworkReport {
         Format::Jpeg => jpeg_header(bytes),
         Format::Png => png_header(bytes),
         Format::Unknown => Err("not an image format Liner knows (expected JPEG or PNG)".into()),
-        _ => Err(format!("{format:?} images are not accepted; expected JPEG or PNG")),
+        _ => Err(format!(
+            "{format:?} images are not accepted; expected JPEG or PNG"
+        )),
     };
     match header {
         Ok(h) => {
@@ -194,7 +200,9 @@ fn jpeg_header(b: &[u8]) -> Result<Header, String> {
             None => return Err(format!("JPEG ends inside the segment at byte {i}")),
         };
         let Some(seg) = b.get(i + 4..i + 2 + len) else {
-            return Err(format!("JPEG segment at byte {i} runs past the end of the file"));
+            return Err(format!(
+                "JPEG segment at byte {i} runs past the end of the file"
+            ));
         };
         match marker {
             0xE1 if seg.starts_with(b"Exif\0\0") => orientation = exif_orientation(&seg[6..]),
@@ -213,7 +221,14 @@ fn jpeg_header(b: &[u8]) -> Result<Header, String> {
                     4 => ColourModel::Cmyk,
                     _ => ColourModel::Other,
                 };
-                return Ok(Header { width, height, colour, bits, icc, orientation });
+                return Ok(Header {
+                    width,
+                    height,
+                    colour,
+                    bits,
+                    icc,
+                    orientation,
+                });
             }
             0xD9 | 0xDA => return Err("JPEG has no frame header before its scan".into()),
             _ => {}
@@ -231,12 +246,20 @@ fn exif_orientation(t: &[u8]) -> Option<u16> {
     };
     let u16_at = |o: usize| -> Option<u16> {
         let s = t.get(o..o + 2)?;
-        Some(if le { u16::from_le_bytes([s[0], s[1]]) } else { u16::from_be_bytes([s[0], s[1]]) })
+        Some(if le {
+            u16::from_le_bytes([s[0], s[1]])
+        } else {
+            u16::from_be_bytes([s[0], s[1]])
+        })
     };
     let u32_at = |o: usize| -> Option<u32> {
         let s = t.get(o..o + 4)?;
         let a = [s[0], s[1], s[2], s[3]];
-        Some(if le { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) })
+        Some(if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        })
     };
     let ifd = u32_at(4)? as usize;
     let count = usize::from(u16_at(ifd)?);
@@ -248,7 +271,9 @@ fn exif_orientation(t: &[u8]) -> Option<u16> {
 
 /// Reads the PNG IHDR, and looks for iCCP/sRGB-free ICC and eXIf chunks before IDAT.
 fn png_header(b: &[u8]) -> Result<Header, String> {
-    let ihdr = b.get(8..33).ok_or("PNG is too short to hold its IHDR chunk")?;
+    let ihdr = b
+        .get(8..33)
+        .ok_or("PNG is too short to hold its IHDR chunk")?;
     if &ihdr[4..8] != b"IHDR" {
         return Err("PNG does not start with an IHDR chunk".into());
     }
@@ -276,12 +301,23 @@ fn png_header(b: &[u8]) -> Result<Header, String> {
         }
         i = i.saturating_add(12).saturating_add(len);
     }
-    Ok(Header { width, height, colour, bits, icc, orientation })
+    Ok(Header {
+        width,
+        height,
+        colour,
+        bits,
+        icc,
+        orientation,
+    })
 }
 
 fn decode(bytes: &[u8], format: Format) -> Result<DynamicImage, String> {
     let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(if format == Format::Png { ImageFormat::Png } else { ImageFormat::Jpeg });
+    reader.set_format(if format == Format::Png {
+        ImageFormat::Png
+    } else {
+        ImageFormat::Jpeg
+    });
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_DECODE_SIDE);
     limits.max_image_height = Some(MAX_DECODE_SIDE);
@@ -321,7 +357,9 @@ fn laplacian_variance(img: &DynamicImage) -> f64 {
 }
 
 fn dhash(img: &DynamicImage) -> u64 {
-    let small = img.resize_exact(9, 8, image::imageops::FilterType::Triangle).to_luma8();
+    let small = img
+        .resize_exact(9, 8, image::imageops::FilterType::Triangle)
+        .to_luma8();
     let mut bits = 0u64;
     for y in 0..8 {
         for x in 0..8 {
@@ -374,7 +412,10 @@ mod tests {
 
     #[test]
     fn dhash_distance_counts_bits() {
-        assert_eq!(dhash_distance("00000000000000ff", "0000000000000000"), Some(8));
+        assert_eq!(
+            dhash_distance("00000000000000ff", "0000000000000000"),
+            Some(8)
+        );
         assert_eq!(dhash_distance("zz", "00"), None);
     }
 }

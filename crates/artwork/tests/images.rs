@@ -4,31 +4,54 @@ use artwork::{ColourModel, Format, analyse, analyse_bytes};
 
 fn encode_png(img: &image::DynamicImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).expect("png");
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
     out.into_inner()
 }
 
 fn gradient(w: u32, h: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * 7 + y * 3) % 256) as u8]))
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            (x % 256) as u8,
+            (y % 256) as u8,
+            ((x * 7 + y * 3) % 256) as u8,
+        ])
+    })
 }
 
 #[test]
 fn reads_size_colour_and_format_from_real_files() {
     let rgb = encode_png(&gradient(320, 200).into());
     let r = analyse_bytes(&rgb, rgb.len() as u64);
-    assert_eq!((r.format, r.width, r.height, r.colour), (Format::Png, Some(320), Some(200), Some(ColourModel::Rgb)));
+    assert_eq!(
+        (r.format, r.width, r.height, r.colour),
+        (Format::Png, Some(320), Some(200), Some(ColourModel::Rgb))
+    );
     assert!(r.sharpness.is_some() && r.dhash.is_some());
-    assert!(r.thumbnail.as_deref().is_some_and(|t| t.starts_with("data:image/jpeg;base64,")));
+    assert!(
+        r.thumbnail
+            .as_deref()
+            .is_some_and(|t| t.starts_with("data:image/jpeg;base64,"))
+    );
 
     let gray = encode_png(&image::DynamicImage::from(gradient(64, 64)).grayscale());
     assert_eq!(analyse_bytes(&gray, 0).colour, Some(ColourModel::Grayscale));
-    let rgba = encode_png(&image::DynamicImage::from(gradient(64, 64)).to_rgba8().into());
+    let rgba = encode_png(
+        &image::DynamicImage::from(gradient(64, 64))
+            .to_rgba8()
+            .into(),
+    );
     assert_eq!(analyse_bytes(&rgba, 0).colour, Some(ColourModel::Rgba));
 
     let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85).encode_image(&gradient(100, 100)).expect("jpeg");
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&gradient(100, 100))
+        .expect("jpeg");
     let r = analyse_bytes(&jpeg, 0);
-    assert_eq!((r.format, r.colour, r.width), (Format::Jpeg, Some(ColourModel::Rgb), Some(100)));
+    assert_eq!(
+        (r.format, r.colour, r.width),
+        (Format::Jpeg, Some(ColourModel::Rgb), Some(100))
+    );
 }
 
 /// A JPEG's frame header with 4 components is CMYK, whatever a decoder turns it into; APP1
@@ -38,7 +61,9 @@ fn cmyk_icc_and_exif_come_from_jpeg_headers() {
     let mut b = vec![0xFF, 0xD8];
     // APP1 Exif, little-endian TIFF, IFD0 with one entry: Orientation (0x0112) = 6.
     let mut exif = b"Exif\0\0II*\0\x08\0\0\0".to_vec();
-    exif.extend_from_slice(&[1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    exif.extend_from_slice(&[
+        1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
     b.extend_from_slice(&[0xFF, 0xE1]);
     b.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
     b.extend_from_slice(&exif);
@@ -47,7 +72,10 @@ fn cmyk_icc_and_exif_come_from_jpeg_headers() {
     b.extend_from_slice(&((icc.len() + 2) as u16).to_be_bytes());
     b.extend_from_slice(&icc);
     // SOF0: 8-bit, 3000 × 3000, 4 components.
-    b.extend_from_slice(&[0xFF, 0xC0, 0, 20, 8, 0x0B, 0xB8, 0x0B, 0xB8, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0]);
+    b.extend_from_slice(&[
+        0xFF, 0xC0, 0, 20, 8, 0x0B, 0xB8, 0x0B, 0xB8, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4,
+        0x11, 0,
+    ]);
     b.extend_from_slice(&[0xFF, 0xD9]);
     let r = analyse_bytes(&b, b.len() as u64);
     assert_eq!(r.colour, Some(ColourModel::Cmyk));
@@ -65,7 +93,13 @@ fn hostile_headers_are_findings_with_bounded_memory() {
     assert!(r.unreadable.is_some());
     let r = analyse_bytes(b"\x89PNG\r\n\x1a\n\0\0", 10);
     assert_eq!(r.format, Format::Png);
-    assert!(r.unreadable.as_deref().is_some_and(|u| u.contains("too short")), "{:?}", r.unreadable);
+    assert!(
+        r.unreadable
+            .as_deref()
+            .is_some_and(|u| u.contains("too short")),
+        "{:?}",
+        r.unreadable
+    );
 
     // A valid 20000 × 20000 PNG header: its size is reported, its pixels are not decoded.
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
@@ -74,13 +108,23 @@ fn hostile_headers_are_findings_with_bounded_memory() {
     png.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
     let r = analyse_bytes(&png, png.len() as u64);
     assert_eq!((r.width, r.height), (Some(20_000), Some(20_000)));
-    assert!(r.not_decoded.as_deref().is_some_and(|n| n.contains("decode limit")), "{:?}", r.not_decoded);
+    assert!(
+        r.not_decoded
+            .as_deref()
+            .is_some_and(|n| n.contains("decode limit")),
+        "{:?}",
+        r.not_decoded
+    );
     assert!(r.sharpness.is_none());
 
     // Empty, GIF, truncated JPEG, a PNG whose pixel data is garbage.
     assert_eq!(analyse_bytes(b"", 0).format, Format::Empty);
     assert!(analyse_bytes(b"GIF89a....", 10).unreadable.is_some());
-    assert!(analyse_bytes(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00], 5).unreadable.is_some());
+    assert!(
+        analyse_bytes(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00], 5)
+            .unreadable
+            .is_some()
+    );
     let mut bad = encode_png(&gradient(50, 50).into());
     let n = bad.len();
     bad[n / 2..n - 12].iter_mut().for_each(|b| *b = 0x5A);
@@ -88,5 +132,9 @@ fn hostile_headers_are_findings_with_bounded_memory() {
     assert!(r.not_decoded.is_some() && r.width == Some(50), "{r:?}");
 
     // A missing file.
-    assert!(analyse(std::path::Path::new("/nonexistent/cover.jpg")).unreadable.is_some());
+    assert!(
+        analyse(std::path::Path::new("/nonexistent/cover.jpg"))
+            .unreadable
+            .is_some()
+    );
 }

@@ -119,7 +119,9 @@ pub struct Measures {
     pub spectrum: Option<Spectrum>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Run {
     pub start_ms: u64,
     pub length_ms: u64,
@@ -158,8 +160,12 @@ struct Loudness {
 
 impl Meter {
     fn start(channels: usize, rate: u32) -> Option<Meter> {
-        let mut meter =
-            EbuR128::new(channels as u32, rate, Mode::I | Mode::LRA | Mode::S | Mode::TRUE_PEAK).ok()?;
+        let mut meter = EbuR128::new(
+            channels as u32,
+            rate,
+            Mode::I | Mode::LRA | Mode::S | Mode::TRUE_PEAK,
+        )
+        .ok()?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<i32>>>(8);
         let step = (u64::from(rate) * u64::from(LOUDNESS_STEP_MS) / 1000) as usize;
         let handle = std::thread::Builder::new()
@@ -188,7 +194,11 @@ impl Meter {
                 }
                 Loudness {
                     integrated: meter.loudness_global().ok().filter(|l| l.is_finite()),
-                    range: meter.loudness_range().ok().filter(|l| l.is_finite()).unwrap_or(0.0),
+                    range: meter
+                        .loudness_range()
+                        .ok()
+                        .filter(|l| l.is_finite())
+                        .unwrap_or(0.0),
                     true_peak: (0..channels as u32)
                         .filter_map(|c| meter.true_peak(c).ok())
                         .fold(0.0f64, f64::max),
@@ -256,7 +266,10 @@ fn analyse_file(mut file: File) -> AudioReport {
             return AudioReport::unreadable(
                 file_bytes,
                 container,
-                format!("the file is {}; only WAV (PCM) and FLAC are accepted", c.name()),
+                format!(
+                    "the file is {}; only WAV (PCM) and FLAC are accepted",
+                    c.name()
+                ),
             );
         }
         _ => {}
@@ -314,7 +327,11 @@ fn codec_name(c: CodecType) -> String {
 fn decode(file: File, file_bytes: u64, container: Container) -> AudioReport {
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
-    hint.with_extension(if container == Container::Flac { "flac" } else { "wav" });
+    hint.with_extension(if container == Container::Flac {
+        "flac"
+    } else {
+        "wav"
+    });
     let probed = match symphonia::default::get_probe().format(
         &hint,
         mss,
@@ -344,12 +361,17 @@ fn decode(file: File, file_bytes: u64, container: Container) -> AudioReport {
         return report;
     };
     if rate == 0 || channels == 0 || channels > 32 {
-        report.unreadable = Some(format!("implausible stream: {channels} channels at {rate} Hz"));
+        report.unreadable = Some(format!(
+            "implausible stream: {channels} channels at {rate} Hz"
+        ));
         return report;
     }
-    let mut decoder = match symphonia::default::get_codecs()
-        .make(&params, &DecoderOptions { verify: params.codec == CODEC_TYPE_FLAC })
-    {
+    let mut decoder = match symphonia::default::get_codecs().make(
+        &params,
+        &DecoderOptions {
+            verify: params.codec == CODEC_TYPE_FLAC,
+        },
+    ) {
         Ok(d) => d,
         Err(e) => {
             report.unreadable = Some(format!("unsupported codec: {e}"));
@@ -510,9 +532,9 @@ impl Accumulator {
             AudioBufferRef::U24(b) => {
                 fill(&mut self.planes, b, |s| (s.inner() as i32 - 8_388_608) << 8)
             }
-            AudioBufferRef::U32(b) => {
-                fill(&mut self.planes, b, |s| (i64::from(s) - 2_147_483_648) as i32)
-            }
+            AudioBufferRef::U32(b) => fill(&mut self.planes, b, |s| {
+                (i64::from(s) - 2_147_483_648) as i32
+            }),
             AudioBufferRef::S8(b) => fill(&mut self.planes, b, |s| i32::from(s) << 24),
             AudioBufferRef::S16(b) => fill(&mut self.planes, b, |s| i32::from(s) << 16),
             AudioBufferRef::S24(b) => fill(&mut self.planes, b, |s| s.inner() << 8),
@@ -593,7 +615,10 @@ impl Accumulator {
     }
 
     fn flush_meter(&mut self) {
-        let chunk = std::mem::replace(&mut self.pending, vec![Vec::with_capacity(METER_CHUNK * 2); self.channels]);
+        let chunk = std::mem::replace(
+            &mut self.pending,
+            vec![Vec::with_capacity(METER_CHUNK * 2); self.channels],
+        );
         if let Some(m) = &self.meter {
             m.feed(chunk);
         }
@@ -614,7 +639,8 @@ impl Accumulator {
     }
 
     fn close_block(&mut self) {
-        self.peaks.push((self.block_peak as f64 / 2_147_483_648.0) as f32);
+        self.peaks
+            .push((self.block_peak as f64 / 2_147_483_648.0) as f32);
         self.rms
             .push((self.block_sq / self.block_fill.max(1) as f64).sqrt() as f32);
         self.block_peak = 0;
@@ -622,7 +648,11 @@ impl Accumulator {
         self.block_fill = 0;
         if self.peaks.len() >= 2 * PLOT_POINTS {
             // Longer than the header said: halve the resolution to stay bounded.
-            self.peaks = self.peaks.chunks(2).map(|c| c.iter().copied().fold(0.0, f32::max)).collect();
+            self.peaks = self
+                .peaks
+                .chunks(2)
+                .map(|c| c.iter().copied().fold(0.0, f32::max))
+                .collect();
             self.rms = self
                 .rms
                 .chunks(2)
@@ -638,7 +668,13 @@ impl Accumulator {
         }
         self.flush_meter();
         let loudness = self.meter.take().map(Meter::finish).unwrap_or_default();
-        let db = |x: f64| if x > 0.0 { 20.0 * x.log10() } else { f64::NEG_INFINITY };
+        let db = |x: f64| {
+            if x > 0.0 {
+                20.0 * x.log10()
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
         let round = |x: f64, places: i32| {
             let k = 10f64.powi(places);
             (x * k).round() / k
@@ -652,7 +688,11 @@ impl Accumulator {
             .iter()
             .map(|s| (*s as f64 / self.frames as f64).abs() / 8_388_608.0 * 100.0)
             .fold(0.0, f64::max);
-        let effective_bits = if self.or_bits == 0 { 0 } else { 32 - self.or_bits.trailing_zeros() };
+        let effective_bits = if self.or_bits == 0 {
+            0
+        } else {
+            32 - self.or_bits.trailing_zeros()
+        };
         let (leading, trailing, all_silent) = match (self.first_loud, self.last_loud) {
             (Some(first), Some(last)) => (ms(first), ms(self.frames - 1 - last), false),
             _ => (ms(self.frames), ms(self.frames), true),

@@ -6,7 +6,9 @@ use std::io::{self, Read, Seek, SeekFrom};
 use serde::Serialize;
 
 /// The container a file's leading bytes identify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum Container {
     Wav,
     Rf64,
@@ -23,7 +25,10 @@ pub enum Container {
 impl Container {
     /// Lossy formats: a master delivered in one of them is never lossless again.
     pub fn is_lossy(self) -> bool {
-        matches!(self, Container::Mp3 | Container::Ogg | Container::Mp4 | Container::Aac)
+        matches!(
+            self,
+            Container::Mp3 | Container::Ogg | Container::Mp4 | Container::Aac
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -71,7 +76,9 @@ pub(crate) fn container(head: &[u8]) -> Container {
 }
 
 /// The chunks of a RIFF/WAVE file, as laid out on disk.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct WavLayout {
     /// `fmt ` format tag: 0x0001 PCM, 0x0003 float, 0xFFFE WAVE_FORMAT_EXTENSIBLE, 0x0055 MP3…
     pub format_tag: Option<u16>,
@@ -93,7 +100,9 @@ impl WavLayout {
 
     /// RIFF INFO lists or ID3 chunks: embedded tags that DSPs ask to have stripped.
     pub fn has_tags(&self) -> bool {
-        self.chunks.iter().any(|c| matches!(c.as_str(), "LIST" | "id3 " | "ID3 "))
+        self.chunks
+            .iter()
+            .any(|c| matches!(c.as_str(), "LIST" | "id3 " | "ID3 "))
     }
 }
 
@@ -107,7 +116,9 @@ pub(crate) fn wav_layout<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result
         let mut header = [0u8; 8];
         r.read_exact(&mut header)?;
         let id = String::from_utf8_lossy(&header[..4]).into_owned();
-        let size = u64::from(u32::from_le_bytes([header[4], header[5], header[6], header[7]]));
+        let size = u64::from(u32::from_le_bytes([
+            header[4], header[5], header[6], header[7],
+        ]));
         let body = pos + 8;
         if id == "fmt " {
             let mut fmt = [0u8; 40];

@@ -7,7 +7,15 @@ use std::path::{Path, PathBuf};
 use audio::{Container, analyse};
 
 /// Writes a PCM WAV whose sample (frame, channel) is `f` in −1..1.
-fn wav(path: &Path, rate: u32, bits: u16, channels: u16, frames: u64, extensible: bool, f: impl Fn(u64, u16) -> f64) {
+fn wav(
+    path: &Path,
+    rate: u32,
+    bits: u16,
+    channels: u16,
+    frames: u64,
+    extensible: bool,
+    f: impl Fn(u64, u16) -> f64,
+) {
     let bps = u32::from(bits / 8);
     let block = u32::from(channels) * bps;
     let data = frames as u32 * block;
@@ -26,7 +34,9 @@ fn wav(path: &Path, rate: u32, bits: u16, channels: u16, frames: u64, extensible
         b.extend_from_slice(&22u16.to_le_bytes());
         b.extend_from_slice(&bits.to_le_bytes());
         b.extend_from_slice(&3u32.to_le_bytes());
-        b.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71]);
+        b.extend_from_slice(&[
+            1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71,
+        ]);
     }
     b.extend_from_slice(b"data");
     b.extend_from_slice(&data.to_le_bytes());
@@ -58,13 +68,26 @@ fn loudness_matches_ebu_tech_3341_sines() {
     // Tech 3341 cases 1 and 2: stereo 1 kHz sines at −23 and −33 dBFS read −23.0 / −33.0 LUFS.
     for level in [-23.0, -33.0] {
         let p = dir.path().join("sine.wav");
-        wav(&p, 48_000, 24, 2, 48_000 * 20, false, |n, _| db(level) * (2.0 * PI * 1000.0 * n as f64 / 48_000.0).sin());
+        wav(&p, 48_000, 24, 2, 48_000 * 20, false, |n, _| {
+            db(level) * (2.0 * PI * 1000.0 * n as f64 / 48_000.0).sin()
+        });
         let r = analyse(&p);
         let m = r.measures.expect("measures");
         let i = m.integrated_lufs.expect("above the gate");
-        assert!((i - level).abs() <= 0.1, "{level} dBFS sine measured {i} LUFS");
-        assert!(m.loudness_range_lu < 0.1, "a steady sine has no loudness range: {}", m.loudness_range_lu);
-        assert!((m.sample_peak_dbfs - level).abs() < 0.05, "sample peak {}", m.sample_peak_dbfs);
+        assert!(
+            (i - level).abs() <= 0.1,
+            "{level} dBFS sine measured {i} LUFS"
+        );
+        assert!(
+            m.loudness_range_lu < 0.1,
+            "a steady sine has no loudness range: {}",
+            m.loudness_range_lu
+        );
+        assert!(
+            (m.sample_peak_dbfs - level).abs() < 0.05,
+            "sample peak {}",
+            m.sample_peak_dbfs
+        );
     }
 }
 
@@ -73,10 +96,20 @@ fn true_peak_sees_between_the_samples() {
     // A quarter-rate sine at 45° phase: every sample sits 3 dB below the waveform's peak.
     let dir = tmp();
     let p = dir.path().join("tp.wav");
-    wav(&p, 48_000, 24, 2, 48_000 * 5, false, |n, _| 0.5 * (PI / 2.0 * n as f64 + PI / 4.0).sin());
+    wav(&p, 48_000, 24, 2, 48_000 * 5, false, |n, _| {
+        0.5 * (PI / 2.0 * n as f64 + PI / 4.0).sin()
+    });
     let m = analyse(&p).measures.expect("measures");
-    assert!((m.sample_peak_dbfs - (-9.03)).abs() < 0.05, "sample peak {}", m.sample_peak_dbfs);
-    assert!((m.true_peak_dbtp - (-6.02)).abs() <= 0.2, "true peak {}", m.true_peak_dbtp);
+    assert!(
+        (m.sample_peak_dbfs - (-9.03)).abs() < 0.05,
+        "sample peak {}",
+        m.sample_peak_dbfs
+    );
+    assert!(
+        (m.true_peak_dbtp - (-6.02)).abs() <= 0.2,
+        "true peak {}",
+        m.true_peak_dbtp
+    );
 }
 
 #[test]
@@ -88,32 +121,57 @@ fn silence_clipping_padding_dual_mono_and_dc_are_measured() {
     let p = dir.path().join("gaps.wav");
     wav(&p, 44_100, 16, 2, rate * 32, false, |n, c| {
         let s = n / rate;
-        if (3..13).contains(&s) || (17..27).contains(&s) { 0.3 * tone(n) * if c == 0 { 1.0 } else { 0.9 } } else { 0.0 }
+        if (3..13).contains(&s) || (17..27).contains(&s) {
+            0.3 * tone(n) * if c == 0 { 1.0 } else { 0.9 }
+        } else {
+            0.0
+        }
     });
     let m = analyse(&p).measures.expect("measures");
-    assert!((2990..=3010).contains(&m.leading_silence_ms), "lead {}", m.leading_silence_ms);
-    assert!((4990..=5010).contains(&m.trailing_silence_ms), "tail {}", m.trailing_silence_ms);
+    assert!(
+        (2990..=3010).contains(&m.leading_silence_ms),
+        "lead {}",
+        m.leading_silence_ms
+    );
+    assert!(
+        (4990..=5010).contains(&m.trailing_silence_ms),
+        "tail {}",
+        m.trailing_silence_ms
+    );
     assert_eq!(m.inner_silences.len(), 1, "{:?}", m.inner_silences);
     assert!((3990..=4010).contains(&m.inner_silences[0].length_ms));
     assert!(!m.dual_mono && m.clipped_runs == 0 && !m.all_silent);
 
     let p = dir.path().join("hot.wav");
-    wav(&p, 44_100, 16, 2, rate * 3, false, |n, _| (1.6 * tone(n)).clamp(-1.0, 1.0) + 0.0);
+    wav(&p, 44_100, 16, 2, rate * 3, false, |n, _| {
+        (1.6 * tone(n)).clamp(-1.0, 1.0) + 0.0
+    });
     let m = analyse(&p).measures.expect("measures");
     assert!(m.clipped_runs > 100, "clipped runs {}", m.clipped_runs);
     assert!(m.dual_mono, "identical channels");
     assert!(m.sample_peak_dbfs > -0.01);
 
     let p = dir.path().join("padded.wav");
-    wav(&p, 44_100, 24, 2, rate * 2, false, |n, c| (0.3 * tone(n + u64::from(c)) * 32767.0).round() * 256.0 / 8_388_607.0);
+    wav(&p, 44_100, 24, 2, rate * 2, false, |n, c| {
+        (0.3 * tone(n + u64::from(c)) * 32767.0).round() * 256.0 / 8_388_607.0
+    });
     let r = analyse(&p);
     assert_eq!(r.bits_per_sample, Some(24));
-    assert!(r.measures.expect("measures").effective_bits <= 16, "16-bit content in a 24-bit file");
+    assert!(
+        r.measures.expect("measures").effective_bits <= 16,
+        "16-bit content in a 24-bit file"
+    );
 
     let p = dir.path().join("dc.wav");
-    wav(&p, 44_100, 16, 2, rate * 2, false, |n, _| 0.05 + 0.2 * tone(n));
+    wav(&p, 44_100, 16, 2, rate * 2, false, |n, _| {
+        0.05 + 0.2 * tone(n)
+    });
     let m = analyse(&p).measures.expect("measures");
-    assert!((m.dc_offset_percent - 5.0).abs() < 0.1, "dc {}", m.dc_offset_percent);
+    assert!(
+        (m.dc_offset_percent - 5.0).abs() < 0.1,
+        "dc {}",
+        m.dc_offset_percent
+    );
 
     let p = dir.path().join("silent.wav");
     wav(&p, 44_100, 16, 2, rate * 2, false, |_, _| 0.0);
@@ -139,22 +197,37 @@ fn broken_files_are_findings_not_panics() {
     std::fs::write(&mp3, bytes).expect("write");
     let r = analyse(&mp3);
     assert_eq!(r.container, Container::Mp3);
-    assert!(r.unreadable.as_deref().is_some_and(|u| u.contains("MP3")), "{:?}", r.unreadable);
+    assert!(
+        r.unreadable.as_deref().is_some_and(|u| u.contains("MP3")),
+        "{:?}",
+        r.unreadable
+    );
 
     // Truncated: the header declares 10 s, the file holds about 4.
     let full = dir.path().join("full.wav");
-    wav(&full, 44_100, 16, 2, 44_100 * 10, false, |n, _| 0.3 * (n as f64 * 0.05).sin());
+    wav(&full, 44_100, 16, 2, 44_100 * 10, false, |n, _| {
+        0.3 * (n as f64 * 0.05).sin()
+    });
     let bytes = std::fs::read(&full).expect("read");
     let cut = dir.path().join("cut.wav");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 5]).expect("write");
     let r = analyse(&cut);
     assert!(r.truncated(), "{r:?}");
-    assert!(r.duration_ms < 4_100, "decoded what is there: {} ms", r.duration_ms);
+    assert!(
+        r.duration_ms < 4_100,
+        "decoded what is there: {} ms",
+        r.duration_ms
+    );
 
     // A header and nothing else, random bytes, and a RIFF header claiming a huge data chunk.
     let junk: Vec<(&str, Vec<u8>)> = vec![
         ("header-only.wav", bytes[..44].to_vec()),
-        ("noise.wav", (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()),
+        (
+            "noise.wav",
+            (0..5000u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect(),
+        ),
         ("riff-garbage.wav", {
             let mut v = b"RIFF\xff\xff\xff\xffWAVEfmt \x10\0\0\0\x01\0\x02\0".to_vec();
             v.extend_from_slice(&[0xAB; 64]);
@@ -166,7 +239,10 @@ fn broken_files_are_findings_not_panics() {
         let p = dir.path().join(name);
         std::fs::write(&p, data).expect("write");
         let r = analyse(&p);
-        assert!(r.unreadable.is_some() || r.decoded_frames == 0 || r.truncated(), "{name}: {r:?}");
+        assert!(
+            r.unreadable.is_some() || r.decoded_frames == 0 || r.truncated(),
+            "{name}: {r:?}"
+        );
     }
 }
 
@@ -174,7 +250,9 @@ fn broken_files_are_findings_not_panics() {
 fn extensible_wav_is_flagged_and_still_measured() {
     let dir = tmp();
     let p = dir.path().join("ext.wav");
-    wav(&p, 44_100, 24, 2, 44_100, true, |n, _| 0.2 * (n as f64 * 0.03).sin());
+    wav(&p, 44_100, 24, 2, 44_100, true, |n, _| {
+        0.2 * (n as f64 * 0.03).sin()
+    });
     let r = analyse(&p);
     assert_eq!(r.wav.as_ref().and_then(|w| w.format_tag), Some(0xFFFE));
     assert!(r.measures.is_some(), "{:?}", r.unreadable);
@@ -190,16 +268,31 @@ fn noise(cutoff: Option<f64>, rate: f64, frames: usize) -> Vec<f64> {
         (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
     };
     let raw: Vec<f64> = (0..frames + 255).map(|_| white()).collect();
-    let Some(fc) = cutoff else { return raw[..frames].iter().map(|x| x * 0.2).collect() };
+    let Some(fc) = cutoff else {
+        return raw[..frames].iter().map(|x| x * 0.2).collect();
+    };
     let fc = fc / rate;
     let taps: Vec<f64> = (0..255)
         .map(|i| {
             let x = i as f64 - 127.0;
-            let s = if x == 0.0 { 2.0 * fc } else { (2.0 * PI * fc * x).sin() / (PI * x) };
-            s * (0.42 - 0.5 * (2.0 * PI * i as f64 / 254.0).cos() + 0.08 * (4.0 * PI * i as f64 / 254.0).cos())
+            let s = if x == 0.0 {
+                2.0 * fc
+            } else {
+                (2.0 * PI * fc * x).sin() / (PI * x)
+            };
+            s * (0.42 - 0.5 * (2.0 * PI * i as f64 / 254.0).cos()
+                + 0.08 * (4.0 * PI * i as f64 / 254.0).cos())
         })
         .collect();
-    (0..frames).map(|n| 0.3 * taps.iter().enumerate().map(|(k, t)| t * raw[n + k]).sum::<f64>()).collect()
+    (0..frames)
+        .map(|n| {
+            0.3 * taps
+                .iter()
+                .enumerate()
+                .map(|(k, t)| t * raw[n + k])
+                .sum::<f64>()
+        })
+        .collect()
 }
 
 #[test]
@@ -208,33 +301,70 @@ fn lossy_sourced_masters_are_suspected_and_real_ones_are_not() {
     let rate = 44_100u32;
     let frames = rate as usize * 8;
     let cases: Vec<(&str, Vec<f64>, bool)> = vec![
-        ("mp3-like-16k", noise(Some(16_000.0), f64::from(rate), frames), true),
-        ("mp3-like-19k", noise(Some(19_000.0), f64::from(rate), frames), true),
+        (
+            "mp3-like-16k",
+            noise(Some(16_000.0), f64::from(rate), frames),
+            true,
+        ),
+        (
+            "mp3-like-19k",
+            noise(Some(19_000.0), f64::from(rate), frames),
+            true,
+        ),
         ("full-band", noise(None, f64::from(rate), frames), false),
-        ("pure-chord", (0..frames).map(|n| 0.2 * (2.0 * PI * 220.0 * n as f64 / f64::from(rate)).sin()).collect(), false),
+        (
+            "pure-chord",
+            (0..frames)
+                .map(|n| 0.2 * (2.0 * PI * 220.0 * n as f64 / f64::from(rate)).sin())
+                .collect(),
+            false,
+        ),
     ];
     for (name, signal, lossy) in cases {
         let p: PathBuf = dir.path().join(format!("{name}.wav"));
-        wav(&p, rate, 16, 2, frames as u64, false, |n, _| signal[n as usize]);
+        wav(&p, rate, 16, 2, frames as u64, false, |n, _| {
+            signal[n as usize]
+        });
         let m = analyse(&p).measures.expect("measures");
         let s = m.spectrum.expect("spectrum");
-        assert_eq!(s.lossy_suspect(rate), lossy, "{name}: {:?} drop {} broadband {}", s.cutoff_hz, s.edge_drop_db, s.broadband_below);
+        assert_eq!(
+            s.lossy_suspect(rate),
+            lossy,
+            "{name}: {:?} drop {} broadband {}",
+            s.cutoff_hz,
+            s.edge_drop_db,
+            s.broadband_below
+        );
     }
 }
 
 /// WAV and FLAC of one master hash the same (the `flac` encoder makes the FLAC; CI installs it).
 #[test]
 fn wav_and_flac_of_one_master_share_the_pcm_hash() {
-    if std::process::Command::new("flac").arg("--version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "CI must have the flac encoder (.ci/run installs it)");
+    if std::process::Command::new("flac")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have the flac encoder (.ci/run installs it)"
+        );
         eprintln!("skipped: no `flac` encoder on this machine");
         return;
     }
     let dir = tmp();
     let w = dir.path().join("m.wav");
-    wav(&w, 44_100, 16, 2, 44_100 * 3, false, |n, c| 0.3 * ((n + u64::from(c) * 7) as f64 * 0.021).sin());
+    wav(&w, 44_100, 16, 2, 44_100 * 3, false, |n, c| {
+        0.3 * ((n + u64::from(c) * 7) as f64 * 0.021).sin()
+    });
     let f = dir.path().join("m.flac");
-    let st = std::process::Command::new("flac").args(["-s", "-f", "-o"]).arg(&f).arg(&w).status().expect("flac");
+    let st = std::process::Command::new("flac")
+        .args(["-s", "-f", "-o"])
+        .arg(&f)
+        .arg(&w)
+        .status()
+        .expect("flac");
     assert!(st.success());
     let (a, b) = (analyse(&w), analyse(&f));
     assert_eq!(b.container, Container::Flac);
@@ -243,6 +373,12 @@ fn wav_and_flac_of_one_master_share_the_pcm_hash() {
     assert_eq!(a.pcm_sha256, b.pcm_sha256);
     // A one-sample change is different audio.
     let w2 = dir.path().join("m2.wav");
-    wav(&w2, 44_100, 16, 2, 44_100 * 3, false, |n, c| if n == 1000 { 0.0 } else { 0.3 * ((n + u64::from(c) * 7) as f64 * 0.021).sin() });
+    wav(&w2, 44_100, 16, 2, 44_100 * 3, false, |n, c| {
+        if n == 1000 {
+            0.0
+        } else {
+            0.3 * ((n + u64::from(c) * 7) as f64 * 0.021).sin()
+        }
+    });
     assert_ne!(analyse(&w2).pcm_sha256, a.pcm_sha256);
 }

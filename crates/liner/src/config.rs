@@ -60,7 +60,10 @@ pub(crate) struct Config {
 impl Config {
     /// The AI policy QC applies to a label's releases.
     pub(crate) fn ai_policy_for(&self, label: &str) -> qc::AiPolicy {
-        self.label_ai_policy.get(label).copied().unwrap_or(self.ai_policy)
+        self.label_ai_policy
+            .get(label)
+            .copied()
+            .unwrap_or(self.ai_policy)
     }
 }
 

@@ -429,9 +429,25 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             bench::intake(releases, tracks, runs.max(1))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Qc { target, json, html, dsp, fix } => {
+        Command::Qc {
+            target,
+            json,
+            html,
+            dsp,
+            fix,
+        } => {
             let cfg = Config::load(&overrides)?;
-            qc::run(&cfg, qc::QcArgs { target, json, html, dsp, fix }).await
+            qc::run(
+                &cfg,
+                qc::QcArgs {
+                    target,
+                    json,
+                    html,
+                    dsp,
+                    fix,
+                },
+            )
+            .await
         }
         Command::Rules { dsp, json } => {
             let cfg = Config::load(&overrides)?;
@@ -442,8 +458,18 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             let action = match action {
                 ReviewCommand::List { json } => qc::ReviewAction::List { json },
                 ReviewCommand::Log { upc, json } => qc::ReviewAction::Log { upc, json },
-                ReviewCommand::Approve { upc, code, reason } => qc::ReviewAction::Decide { upc, approve: true, code, reason },
-                ReviewCommand::Reject { upc, code, reason } => qc::ReviewAction::Decide { upc, approve: false, code: Some(code), reason: Some(reason) },
+                ReviewCommand::Approve { upc, code, reason } => qc::ReviewAction::Decide {
+                    upc,
+                    approve: true,
+                    code,
+                    reason,
+                },
+                ReviewCommand::Reject { upc, code, reason } => qc::ReviewAction::Decide {
+                    upc,
+                    approve: false,
+                    code: Some(code),
+                    reason: Some(reason),
+                },
             };
             qc::review(&cfg, action).await
         }
@@ -460,7 +486,10 @@ pub(crate) fn release_schema() -> String {
 /// The JSON Schema of `liner qc --json` (schemas/qc-report.schema.json).
 pub(crate) fn qc_report_schema() -> String {
     let mut schema = schemars::schema_for!(::qc::QcReport);
-    schema.insert("$id".into(), format!("https://liner.invalid/schemas/{}.json", ::qc::REPORT_SCHEMA).into());
+    schema.insert(
+        "$id".into(),
+        format!("https://liner.invalid/schemas/{}.json", ::qc::REPORT_SCHEMA).into(),
+    );
     serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
 

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, anyhow, bail};
 use filestore::FileStore;
 use model::{FileRef, Icpn, Release};
-use qc::{ArtworkReport, AudioReport, Catalog, CatalogRelease, CatalogTrack, QcInput, QcReport, Severity};
+use qc::{
+    ArtworkReport, AudioReport, Catalog, CatalogRelease, CatalogTrack, QcInput, QcReport, Severity,
+};
 use rayon::prelude::*;
 use store::{OpenMode, Store};
 
@@ -56,17 +58,29 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
     let files = FileStore::open(&cfg.files)?;
     let mut subject = if as_path.exists() {
         if args.fix {
-            bail!("--fix records a new revision of a catalog release: import {} first, then run `liner qc <UPC> --fix`", as_path.display());
+            bail!(
+                "--fix records a new revision of a catalog release: import {} first, then run `liner qc <UPC> --fix`",
+                as_path.display()
+            );
         }
         from_folder(as_path)?
     } else {
-        let upc = Icpn::parse(&args.target).map_err(|e| anyhow!("{} is neither a folder nor a valid UPC: {e}", args.target))?;
+        let upc = Icpn::parse(&args.target)
+            .map_err(|e| anyhow!("{} is neither a folder nor a valid UPC: {e}", args.target))?;
         let store = catalog.as_ref().ok_or_else(|| anyhow!("no catalog"))?;
         from_catalog(store, &files, &upc, None).await?
     };
 
     let (audio, artwork) = analyse(catalog.as_ref(), &subject, !args.json).await?;
-    let mut report = check(cfg, catalog.as_ref(), &subject, &audio, artwork.as_ref(), profile.as_ref()).await?;
+    let mut report = check(
+        cfg,
+        catalog.as_ref(),
+        &subject,
+        &audio,
+        artwork.as_ref(),
+        profile.as_ref(),
+    )
+    .await?;
 
     if args.fix {
         let store = catalog.as_ref().ok_or_else(|| anyhow!("no catalog"))?;
@@ -78,7 +92,11 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
         for _round in 0..8 {
             let mut fixes: Vec<qc::Fix> = Vec::new();
             for f in report.findings.iter().flat_map(|f| f.fixes.iter()) {
-                if !fixes.iter().any(|g| g.field == f.field || g.field.starts_with(&format!("{}.", f.field)) || f.field.starts_with(&format!("{}.", g.field))) {
+                if !fixes.iter().any(|g| {
+                    g.field == f.field
+                        || g.field.starts_with(&format!("{}.", f.field))
+                        || f.field.starts_with(&format!("{}.", g.field))
+                }) {
                     fixes.push(f.clone());
                 }
             }
@@ -91,44 +109,73 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
                 break;
             }
             let text = serde_json::to_string_pretty(&doc)?;
-            subject.release = intake::parse_document(Path::new("qc-fix.json"), &text).map_err(|errs| {
-                anyhow!("the fixed document does not validate:\n{}", errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
-            })?;
+            subject.release =
+                intake::parse_document(Path::new("qc-fix.json"), &text).map_err(|errs| {
+                    anyhow!(
+                        "the fixed document does not validate:\n{}",
+                        errs.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
+                })?;
             applied += changed;
-            report = check(cfg, catalog.as_ref(), &subject, &audio, artwork.as_ref(), profile.as_ref()).await?;
+            report = check(
+                cfg,
+                catalog.as_ref(),
+                &subject,
+                &audio,
+                artwork.as_ref(),
+                profile.as_ref(),
+            )
+            .await?;
         }
         if subject.release == original {
             eprintln!("nothing to fix: no finding has a machine-applicable fix");
         } else {
-            let outcome = store.import_release(&subject.release, &[], "liner qc --fix").await?;
+            let outcome = store
+                .import_release(&subject.release, &[], "liner qc --fix")
+                .await?;
             let revision = match outcome {
                 store::ImportOutcome::Created { revision }
                 | store::ImportOutcome::Updated { revision }
                 | store::ImportOutcome::Unchanged { revision } => revision,
             };
-            eprintln!("applied {applied} fix(es): {} is now revision {revision}", subject.release.upc);
+            eprintln!(
+                "applied {applied} fix(es): {} is now revision {revision}",
+                subject.release.upc
+            );
             subject.stored = Some((subject.release.upc.to_string(), revision));
-            report = check(cfg, catalog.as_ref(), &subject, &audio, artwork.as_ref(), profile.as_ref()).await?;
+            report = check(
+                cfg,
+                catalog.as_ref(),
+                &subject,
+                &audio,
+                artwork.as_ref(),
+                profile.as_ref(),
+            )
+            .await?;
         }
     }
 
     let json = serde_json::to_string_pretty(&report)?;
     if let (Some(store), Some((upc, rev))) = (catalog.as_ref(), &subject.stored) {
         let id = store
-            .record_qc_run(
+            .record_qc_run(&store::NewQcRun {
                 upc,
-                *rev,
-                profile.as_ref().map_or("", |p| p.name.as_str()),
-                report.blocked,
-                report.counts.error as i64,
-                report.counts.warning as i64,
-                &json,
-            )
+                revision: *rev,
+                profile: profile.as_ref().map_or("", |p| p.name.as_str()),
+                blocked: report.blocked,
+                errors: report.counts.error as i64,
+                warnings: report.counts.warning as i64,
+                report: &json,
+            })
             .await?;
         tracing::info!(qc_run = id, upc, revision = rev, "QC run recorded");
     }
     if let Some(path) = &args.html {
-        std::fs::write(path, qc_report::render(&report)).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, qc_report::render(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("HTML report: {}", path.display());
     }
     if args.json {
@@ -139,22 +186,44 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
     if let Some(c) = catalog {
         c.close().await;
     }
-    Ok(if report.blocked { ExitCode::from(EXIT_BLOCKED) } else { ExitCode::SUCCESS })
+    Ok(if report.blocked {
+        ExitCode::from(EXIT_BLOCKED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn load_profile(cfg: &Config, name: &str) -> Result<profiles::DspProfile> {
     let all = profiles::load_dir(&cfg.profiles).map_err(|errs| {
-        anyhow!("DSP profiles in {}:\n{}", cfg.profiles.display(), errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        anyhow!(
+            "DSP profiles in {}:\n{}",
+            cfg.profiles.display(),
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     })?;
     let names: Vec<String> = all.iter().map(|p| p.name.clone()).collect();
-    let profile = all
-        .into_iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| anyhow!("no DSP profile named {name:?} in {} (have: {})", cfg.profiles.display(), names.join(", ")))?;
+    let profile = all.into_iter().find(|p| p.name == name).ok_or_else(|| {
+        anyhow!(
+            "no DSP profile named {name:?} in {} (have: {})",
+            cfg.profiles.display(),
+            names.join(", ")
+        )
+    })?;
     // A misspelt rule id would silently change nothing.
-    let unknown: Vec<&String> = profile.qc.severity.keys().filter(|id| ::qc::rule(id).is_none()).collect();
+    let unknown: Vec<&String> = profile
+        .qc
+        .severity
+        .keys()
+        .filter(|id| ::qc::rule(id).is_none())
+        .collect();
     if !unknown.is_empty() {
-        bail!("profile {name}: [qc.severity] names unknown rule(s) {:?}; `liner rules` lists them", unknown);
+        bail!(
+            "profile {name}: [qc.severity] names unknown rule(s) {:?}; `liner rules` lists them",
+            unknown
+        );
     }
     Ok(profile)
 }
@@ -162,28 +231,69 @@ fn load_profile(cfg: &Config, name: &str) -> Result<profiles::DspProfile> {
 fn from_folder(path: &Path) -> Result<Subject> {
     let mut results = intake::read(path);
     if results.len() != 1 {
-        bail!("{} holds {} releases; run QC on one release folder or document at a time", path.display(), results.len());
+        bail!(
+            "{} holds {} releases; run QC on one release folder or document at a time",
+            path.display(),
+            results.len()
+        );
     }
     let intake = match results.remove(0) {
         Ok(i) => i,
         Err(rejected) => {
-            let list: Vec<String> = rejected.diagnostics.iter().map(ToString::to_string).collect();
-            bail!("{} cannot be read ({} problem(s)):\n{}", rejected.origin, list.len(), list.join("\n"));
+            let list: Vec<String> = rejected
+                .diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            bail!(
+                "{} cannot be read ({} problem(s)):\n{}",
+                rejected.origin,
+                list.len(),
+                list.join("\n")
+            );
         }
     };
-    let path_of = |r: &FileRef| intake.files.iter().find(|f| &f.reference == r).and_then(|f| f.path.clone());
+    let path_of = |r: &FileRef| {
+        intake
+            .files
+            .iter()
+            .find(|f| &f.reference == r)
+            .and_then(|f| f.path.clone())
+    };
     Ok(Subject {
-        audio_paths: intake.release.tracks.iter().map(|t| path_of(&t.audio)).collect(),
+        audio_paths: intake
+            .release
+            .tracks
+            .iter()
+            .map(|t| path_of(&t.audio))
+            .collect(),
         artwork_path: path_of(&intake.release.artwork.file),
         release: intake.release.clone(),
         stored: None,
     })
 }
 
-async fn from_catalog(store: &Store, files: &FileStore, upc: &Icpn, revision: Option<i64>) -> Result<Subject> {
-    let rev = store.revision(upc, revision).await?.ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
-    let release = intake::parse_document(Path::new("catalog.json"), &rev.document)
-        .map_err(|e| anyhow!("stored revision {} of {upc} does not read back: {}", rev.revision, e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+async fn from_catalog(
+    store: &Store,
+    files: &FileStore,
+    upc: &Icpn,
+    revision: Option<i64>,
+) -> Result<Subject> {
+    let rev = store
+        .revision(upc, revision)
+        .await?
+        .ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
+    let release =
+        intake::parse_document(Path::new("catalog.json"), &rev.document).map_err(|e| {
+            anyhow!(
+                "stored revision {} of {upc} does not read back: {}",
+                rev.revision,
+                e.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })?;
     let path_of = |r: &FileRef| match r {
         FileRef::Stored(h) => Some(files.path_of(h)),
         FileRef::Path(_) => None,
@@ -198,7 +308,11 @@ async fn from_catalog(store: &Store, files: &FileStore, upc: &Icpn, revision: Op
 
 /// Analyses every track in parallel (bounded by the cores) and the artwork, reusing cached
 /// analyses of stored files.
-async fn analyse(catalog: Option<&Store>, s: &Subject, progress: bool) -> Result<(Vec<Option<AudioReport>>, Option<ArtworkReport>)> {
+async fn analyse(
+    catalog: Option<&Store>,
+    s: &Subject,
+    progress: bool,
+) -> Result<(Vec<Option<AudioReport>>, Option<ArtworkReport>)> {
     let stored = s.stored.is_some();
     let hash_of = |r: &FileRef| match r {
         FileRef::Stored(h) => Some(h.to_string()),
@@ -208,7 +322,10 @@ async fn analyse(catalog: Option<&Store>, s: &Subject, progress: bool) -> Result
     let mut todo = Vec::new();
     for (k, t) in s.release.tracks.iter().enumerate() {
         let cached = match (catalog, hash_of(&t.audio)) {
-            (Some(c), Some(h)) if stored => c.analysis(&h, "audio", AUDIO_ANALYSER).await?.and_then(|j| serde_json::from_str(&j).ok()),
+            (Some(c), Some(h)) if stored => c
+                .analysis(&h, "audio", AUDIO_ANALYSER)
+                .await?
+                .and_then(|j| serde_json::from_str(&j).ok()),
             _ => None,
         };
         match cached {
@@ -222,7 +339,10 @@ async fn analyse(catalog: Option<&Store>, s: &Subject, progress: bool) -> Result
     }
     let bar = if progress && !todo.is_empty() {
         let b = indicatif::ProgressBar::new(todo.len() as u64);
-        b.set_style(indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} tracks {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} tracks {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
         b.set_prefix("analysing audio");
         b
     } else {
@@ -244,14 +364,25 @@ async fn analyse(catalog: Option<&Store>, s: &Subject, progress: bool) -> Result
     bar.finish_and_clear();
     for (k, r) in fresh {
         if let (Some(c), Some(h), true) = (catalog, hash_of(&s.release.tracks[k].audio), stored) {
-            c.put_analysis(&h, "audio", AUDIO_ANALYSER, r.pcm_sha256.as_deref(), None, &serde_json::to_string(&r)?).await?;
+            c.put_analysis(
+                &h,
+                "audio",
+                AUDIO_ANALYSER,
+                r.pcm_sha256.as_deref(),
+                None,
+                &serde_json::to_string(&r)?,
+            )
+            .await?;
         }
         audio[k] = Some(r);
     }
 
     let art_hash = hash_of(&s.release.artwork.file);
     let cached = match (catalog, &art_hash) {
-        (Some(c), Some(h)) if stored => c.analysis(h, "artwork", ARTWORK_ANALYSER).await?.and_then(|j| serde_json::from_str(&j).ok()),
+        (Some(c), Some(h)) if stored => c
+            .analysis(h, "artwork", ARTWORK_ANALYSER)
+            .await?
+            .and_then(|j| serde_json::from_str(&j).ok()),
         _ => None,
     };
     let artwork = match cached {
@@ -261,7 +392,15 @@ async fn analyse(catalog: Option<&Store>, s: &Subject, progress: bool) -> Result
                 let p = p.clone();
                 let a = tokio::task::spawn_blocking(move || artwork::analyse(&p)).await?;
                 if let (Some(c), Some(h), true) = (catalog, &art_hash, stored) {
-                    c.put_analysis(h, "artwork", ARTWORK_ANALYSER, None, a.dhash.as_deref(), &serde_json::to_string(&a)?).await?;
+                    c.put_analysis(
+                        h,
+                        "artwork",
+                        ARTWORK_ANALYSER,
+                        None,
+                        a.dhash.as_deref(),
+                        &serde_json::to_string(&a)?,
+                    )
+                    .await?;
                 }
                 Some(a)
             }
@@ -283,25 +422,52 @@ async fn check(
     let upc = s.release.upc.to_string();
     let mut facts = Catalog::default();
     if let Some(c) = catalog {
-        let isrcs: Vec<String> = s.release.tracks.iter().map(|t| t.isrc.to_string()).collect();
-        let hashes: Vec<String> = audio.iter().flatten().filter_map(|a| a.pcm_sha256.clone()).collect();
+        let isrcs: Vec<String> = s
+            .release
+            .tracks
+            .iter()
+            .map(|t| t.isrc.to_string())
+            .collect();
+        let hashes: Vec<String> = audio
+            .iter()
+            .flatten()
+            .filter_map(|a| a.pcm_sha256.clone())
+            .collect();
         facts.tracks = c
             .tracks_matching(&isrcs, &hashes)
             .await?
             .into_iter()
             .filter(|t| t.upc != upc)
-            .map(|t| CatalogTrack { upc: t.upc, isrc: t.isrc, title: t.title, pcm_sha256: t.pcm_sha256 })
+            .map(|t| CatalogTrack {
+                upc: t.upc,
+                isrc: t.isrc,
+                title: t.title,
+                pcm_sha256: t.pcm_sha256,
+            })
             .collect();
-        let dhashes: std::collections::BTreeMap<String, String> = c.artwork_hashes().await?.into_iter().collect();
+        let dhashes: std::collections::BTreeMap<String, String> =
+            c.artwork_hashes().await?.into_iter().collect();
         for (other, doc) in c.current_documents().await? {
             let v: serde_json::Value = serde_json::from_str(&doc).unwrap_or_default();
-            let artists: Vec<String> = v["artists"].as_array().map(|a| a.iter().filter_map(|x| x["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default();
-            let art = v["artwork"]["file"].as_str().and_then(|h| dhashes.get(h).cloned());
+            let artists: Vec<String> = v["artists"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x["name"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let art = v["artwork"]["file"]
+                .as_str()
+                .and_then(|h| dhashes.get(h).cloned());
             if other == upc {
                 // This UPC's catalog revision: what it was before this one.
                 let previous_rev = s.stored.as_ref().map(|(_, r)| *r);
                 if previous_rev.is_none() {
-                    facts.previous = Some((v["title"].as_str().unwrap_or_default().to_owned(), artists.join(" & ")));
+                    facts.previous = Some((
+                        v["title"].as_str().unwrap_or_default().to_owned(),
+                        artists.join(" & "),
+                    ));
                 }
                 continue;
             }
@@ -320,8 +486,18 @@ async fn check(
             && let Some(prev) = c.revision(&s.release.upc, Some(rev - 1)).await?
         {
             let v: serde_json::Value = serde_json::from_str(&prev.document).unwrap_or_default();
-            let artists: Vec<String> = v["artists"].as_array().map(|a| a.iter().filter_map(|x| x["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default();
-            facts.previous = Some((v["title"].as_str().unwrap_or_default().to_owned(), artists.join(" & ")));
+            let artists: Vec<String> = v["artists"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x["name"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            facts.previous = Some((
+                v["title"].as_str().unwrap_or_default().to_owned(),
+                artists.join(" & "),
+            ));
         }
     }
     let input = QcInput {
@@ -350,9 +526,19 @@ fn print_report(r: &QcReport) {
         if f.severity == Severity::Info && f.rule == "AUD-MEASURES" {
             continue;
         }
-        println!("  {:<7} {:<26} {}: {}", f.severity.as_str(), f.rule, f.field, f.message);
+        println!(
+            "  {:<7} {:<26} {}: {}",
+            f.severity.as_str(),
+            f.rule,
+            f.field,
+            f.message
+        );
         if !f.hint.is_empty() {
-            println!("          fix: {}{}", f.hint, if f.fixes.is_empty() { "" } else { " [--fix]" });
+            println!(
+                "          fix: {}{}",
+                f.hint,
+                if f.fixes.is_empty() { "" } else { " [--fix]" }
+            );
         }
     }
     for t in &r.tracks {
@@ -380,7 +566,10 @@ fn print_report(r: &QcReport) {
 /// Reason codes staff give with a decision (docs/qc.md).
 pub(crate) const APPROVE_CODES: &[(&str, &str)] = &[
     ("CLEAN", "QC found nothing blocking; approved as is"),
-    ("OVERRIDE", "approved despite blocking findings (the reason says why)"),
+    (
+        "OVERRIDE",
+        "approved despite blocking findings (the reason says why)",
+    ),
     ("EDITED", "approved after staff corrected the metadata"),
 ];
 pub(crate) const REJECT_CODES: &[(&str, &str)] = &[
@@ -397,9 +586,19 @@ pub(crate) const REJECT_CODES: &[(&str, &str)] = &[
 
 #[derive(Debug)]
 pub(crate) enum ReviewAction {
-    List { json: bool },
-    Log { upc: Option<String>, json: bool },
-    Decide { upc: String, approve: bool, code: Option<String>, reason: Option<String> },
+    List {
+        json: bool,
+    },
+    Log {
+        upc: Option<String>,
+        json: bool,
+    },
+    Decide {
+        upc: String,
+        approve: bool,
+        code: Option<String>,
+        reason: Option<String>,
+    },
 }
 
 pub(crate) async fn review(cfg: &Config, action: ReviewAction) -> Result<ExitCode> {
@@ -425,17 +624,33 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                println!("{:<14} {:<28} {:>4}  {:<11} {:>6} {:>8}  deliverable", "UPC", "TITLE", "REV", "STATUS", "ERRORS", "WARNINGS");
+                println!(
+                    "{:<14} {:<28} {:>4}  {:<11} {:>6} {:>8}  deliverable",
+                    "UPC", "TITLE", "REV", "STATUS", "ERRORS", "WARNINGS"
+                );
                 for r in &rows {
                     println!(
                         "{:<14} {:<28} {:>4}  {:<11} {:>6} {:>8}  {}",
                         r["upc"].as_str().unwrap_or_default(),
-                        r["title"].as_str().unwrap_or_default().chars().take(28).collect::<String>(),
+                        r["title"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .chars()
+                            .take(28)
+                            .collect::<String>(),
                         r["revision"],
                         r["status"].as_str().unwrap_or_default(),
-                        r["qc"]["errors"].as_i64().map_or("—".into(), |n| n.to_string()),
-                        r["qc"]["warnings"].as_i64().map_or("—".into(), |n| n.to_string()),
-                        if r["deliverable"].as_bool().unwrap_or(false) { "yes" } else { "no" },
+                        r["qc"]["errors"]
+                            .as_i64()
+                            .map_or("—".into(), |n| n.to_string()),
+                        r["qc"]["warnings"]
+                            .as_i64()
+                            .map_or("—".into(), |n| n.to_string()),
+                        if r["deliverable"].as_bool().unwrap_or(false) {
+                            "yes"
+                        } else {
+                            "no"
+                        },
                     );
                 }
             }
@@ -447,37 +662,76 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                 println!("{}", serde_json::to_string_pretty(&log)?);
             } else {
                 for d in &log {
-                    println!("#{} {} {} rev {} {} {} by {}: {}", d.id, d.decided_at, d.upc, d.revision, d.decision, d.code, d.operator, d.reason);
+                    println!(
+                        "#{} {} {} rev {} {} {} by {}: {}",
+                        d.id,
+                        d.decided_at,
+                        d.upc,
+                        d.revision,
+                        d.decision,
+                        d.code,
+                        d.operator,
+                        d.reason
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        ReviewAction::Decide { upc, approve, code, reason } => {
+        ReviewAction::Decide {
+            upc,
+            approve,
+            code,
+            reason,
+        } => {
             let operator = cfg.operator.clone().ok_or_else(|| {
                 anyhow!("staff decisions are signed: set `operator = \"Name <email>\"` in liner.toml or LINER_OPERATOR")
             })?;
             let icpn = Icpn::parse(&upc).map_err(|e| anyhow!("{upc}: {e}"))?;
-            let summary = store.release(&icpn).await?.ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
+            let summary = store
+                .release(&icpn)
+                .await?
+                .ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
             let run = store
                 .latest_qc_run(&summary.upc, summary.revision, None)
                 .await?
-                .ok_or_else(|| anyhow!("revision {} of {upc} has not been through QC: run `liner qc {upc}` first", summary.revision))?;
+                .ok_or_else(|| {
+                    anyhow!(
+                        "revision {} of {upc} has not been through QC: run `liner qc {upc}` first",
+                        summary.revision
+                    )
+                })?;
             let codes = if approve { APPROVE_CODES } else { REJECT_CODES };
             let code = match (code, approve) {
                 (Some(c), _) => c.to_ascii_uppercase(),
                 (None, true) if !run.blocked => "CLEAN".to_owned(),
-                (None, true) => bail!("QC blocked revision {} of {upc}: approving it needs --code OVERRIDE and a --reason", summary.revision),
-                (None, false) => bail!("a rejection needs --code (one of {})", codes.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")),
+                (None, true) => bail!(
+                    "QC blocked revision {} of {upc}: approving it needs --code OVERRIDE and a --reason",
+                    summary.revision
+                ),
+                (None, false) => bail!(
+                    "a rejection needs --code (one of {})",
+                    codes.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+                ),
             };
             if !codes.iter().any(|c| c.0 == code) {
-                bail!("{code:?} is not a {} code; expected one of {}", if approve { "approval" } else { "rejection" }, codes.iter().map(|c| c.0).collect::<Vec<_>>().join(", "));
+                bail!(
+                    "{code:?} is not a {} code; expected one of {}",
+                    if approve { "approval" } else { "rejection" },
+                    codes.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+                );
             }
             let reason = reason.map(|r| r.trim().to_owned()).unwrap_or_default();
             if reason.is_empty() && (!approve || code != "CLEAN") {
-                bail!("--reason is required for {} {code}", if approve { "approval" } else { "rejection" });
+                bail!(
+                    "--reason is required for {} {code}",
+                    if approve { "approval" } else { "rejection" }
+                );
             }
             if approve && run.blocked && code == "CLEAN" {
-                bail!("QC blocked revision {}: approve with --code OVERRIDE (or EDITED) and a --reason", summary.revision);
+                bail!(
+                    "QC blocked revision {}: approve with --code OVERRIDE (or EDITED) and a --reason",
+                    summary.revision
+                );
             }
             let d = store
                 .record_decision(&store::NewDecision {
@@ -490,12 +744,14 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                     qc_run_id: Some(run.id),
                 })
                 .await?;
-            eprintln!("#{} {} {} revision {} ({}) by {}", d.id, d.decision, d.upc, d.revision, d.code, d.operator);
+            eprintln!(
+                "#{} {} {} revision {} ({}) by {}",
+                d.id, d.decision, d.upc, d.revision, d.code, d.operator
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
 }
-
 
 /// `liner rules`: every QC rule with its default severity (and a profile's, with `--dsp`).
 pub(crate) fn rules(cfg: &Config, dsp: Option<&str>, json: bool) -> Result<ExitCode> {
@@ -510,7 +766,13 @@ pub(crate) fn rules(cfg: &Config, dsp: Option<&str>, json: bool) -> Result<ExitC
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for r in &rows {
-            println!("{:<26} {:<10} {:<8} {}", r["id"].as_str().unwrap_or_default(), r["area"].as_str().unwrap_or_default(), r["severity"].as_str().unwrap_or_default(), r["summary"].as_str().unwrap_or_default());
+            println!(
+                "{:<26} {:<10} {:<8} {}",
+                r["id"].as_str().unwrap_or_default(),
+                r["area"].as_str().unwrap_or_default(),
+                r["severity"].as_str().unwrap_or_default(),
+                r["summary"].as_str().unwrap_or_default()
+            );
         }
         eprintln!("{} rules", rows.len());
     }

@@ -81,7 +81,11 @@ pub fn render(report: &QcReport) -> String {
         report.counts.warning,
         report.counts.info,
     );
-    for (sev, heading) in [(Severity::Error, "Errors"), (Severity::Warning, "Warnings"), (Severity::Info, "Information")] {
+    for (sev, heading) in [
+        (Severity::Error, "Errors"),
+        (Severity::Warning, "Warnings"),
+        (Severity::Info, "Information"),
+    ] {
         findings_section(&mut h, report, sev, heading);
     }
     artwork_section(&mut h, report);
@@ -94,8 +98,16 @@ pub fn render(report: &QcReport) -> String {
 }
 
 fn findings_section(h: &mut String, report: &QcReport, sev: Severity, heading: &str) {
-    let list: Vec<&Finding> = report.findings.iter().filter(|f| f.severity == sev).collect();
-    let _ = write!(h, "<section class=\"findings\" id=\"findings-{sev}\"><h2>{heading} ({})</h2>", list.len());
+    let list: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == sev)
+        .collect();
+    let _ = write!(
+        h,
+        "<section class=\"findings\" id=\"findings-{sev}\"><h2>{heading} ({})</h2>",
+        list.len()
+    );
     if list.is_empty() {
         h.push_str("<p class=\"none\">None.</p></section>");
         return;
@@ -113,9 +125,16 @@ fn findings_section(h: &mut String, report: &QcReport, sev: Severity, heading: &
             escape(&f.rule),
             escape(&f.field),
             escape(&f.message),
-            f.value.as_deref().map_or(String::new(), |v| format!("<div class=\"value\">“{}”</div>", escape(v))),
+            f.value.as_deref().map_or(String::new(), |v| format!(
+                "<div class=\"value\">“{}”</div>",
+                escape(v)
+            )),
             escape(&f.hint),
-            if fixes.is_empty() { String::new() } else { format!("<code>liner qc --fix</code>: {}", fixes.join("<br>")) },
+            if fixes.is_empty() {
+                String::new()
+            } else {
+                format!("<code>liner qc --fix</code>: {}", fixes.join("<br>"))
+            },
         );
     }
     h.push_str("</tbody></table></section>");
@@ -130,7 +149,11 @@ fn artwork_section(h: &mut String, report: &QcReport) {
     h.push_str("<div class=\"art\">");
     match &a.thumbnail {
         Some(uri) => {
-            let _ = write!(h, "<img id=\"artwork-thumb\" alt=\"cover art\" src=\"{}\">", escape(uri));
+            let _ = write!(
+                h,
+                "<img id=\"artwork-thumb\" alt=\"cover art\" src=\"{}\">",
+                escape(uri)
+            );
         }
         None => h.push_str("<p class=\"none\">No thumbnail: the image was not decoded.</p>"),
     }
@@ -147,7 +170,8 @@ fn artwork_section(h: &mut String, report: &QcReport) {
         a.colour.map_or("—".to_owned(), |c| format!("{c:?}")),
         a.bits_per_channel.map_or("—".to_owned(), |b| b.to_string()),
         if a.icc_profile { "embedded" } else { "none" },
-        a.exif_orientation.map_or("none".to_owned(), |o| o.to_string()),
+        a.exif_orientation
+            .map_or("none".to_owned(), |o| o.to_string()),
         a.sharpness.map_or("—".to_owned(), |s| format!("{s:.1}")),
         a.dhash.as_deref().unwrap_or("—"),
     );
@@ -173,7 +197,16 @@ fn track_section(h: &mut String, t: &TrackFacts) {
             h.push_str(&loudness_svg(t.index, p));
         }
         None => {
-            let _ = write!(h, "<p class=\"none\">No plot: {}</p>", escape(a.unreadable.as_deref().or(a.decode_error.as_deref()).unwrap_or("nothing decoded")));
+            let _ = write!(
+                h,
+                "<p class=\"none\">No plot: {}</p>",
+                escape(
+                    a.unreadable
+                        .as_deref()
+                        .or(a.decode_error.as_deref())
+                        .unwrap_or("nothing decoded")
+                )
+            );
         }
     }
     h.push_str("</div><dl>");
@@ -191,23 +224,51 @@ fn track_section(h: &mut String, t: &TrackFacts) {
             a.channels.map_or("?".into(), |c| c.to_string())
         ),
     );
-    row("Duration", format!("{:.1} s (metadata {:.1} s)", a.duration_ms as f64 / 1000.0, t.declared_duration_ms as f64 / 1000.0));
+    row(
+        "Duration",
+        format!(
+            "{:.1} s (metadata {:.1} s)",
+            a.duration_ms as f64 / 1000.0,
+            t.declared_duration_ms as f64 / 1000.0
+        ),
+    );
     if let Some(m) = &a.measures {
-        row("Integrated", m.integrated_lufs.map_or("below gate".into(), |l| format!("{l:.1} LUFS")));
+        row(
+            "Integrated",
+            m.integrated_lufs
+                .map_or("below gate".into(), |l| format!("{l:.1} LUFS")),
+        );
         row("Loudness range", format!("{:.1} LU", m.loudness_range_lu));
         row("True peak", format!("{:.2} dBTP", m.true_peak_dbtp));
         row("Sample peak", format!("{:.2} dBFS", m.sample_peak_dbfs));
-        row("Silence head/tail", format!("{:.1} s / {:.1} s", m.leading_silence_ms as f64 / 1000.0, m.trailing_silence_ms as f64 / 1000.0));
+        row(
+            "Silence head/tail",
+            format!(
+                "{:.1} s / {:.1} s",
+                m.leading_silence_ms as f64 / 1000.0,
+                m.trailing_silence_ms as f64 / 1000.0
+            ),
+        );
         row("Clipped runs", m.clipped_runs.to_string());
         row("DC offset", format!("{:.3} %", m.dc_offset_percent));
         row("Bits used", m.effective_bits.to_string());
         row("Dual mono", if m.dual_mono { "yes" } else { "no" }.into());
         row(
             "Spectral cutoff",
-            m.spectrum.as_ref().and_then(|s| s.cutoff_hz).map_or("none (reaches Nyquist)".into(), |c| format!("{:.1} kHz", c / 1000.0)),
+            m.spectrum
+                .as_ref()
+                .and_then(|s| s.cutoff_hz)
+                .map_or("none (reaches Nyquist)".into(), |c| {
+                    format!("{:.1} kHz", c / 1000.0)
+                }),
         );
     }
-    row("PCM hash", a.pcm_sha256.as_deref().map_or("—".into(), |h| h[..16].to_owned()));
+    row(
+        "PCM hash",
+        a.pcm_sha256
+            .as_deref()
+            .map_or("—".into(), |h| h[..16].to_owned()),
+    );
     h.push_str("</dl></div>");
 }
 
@@ -227,9 +288,19 @@ fn waveform_svg(index: usize, p: &qc::AudioPlot) -> String {
         let y = f64::from(pk.min(1.0)) * (mid - 2.0);
         let yr = f64::from(r.min(1.0)) * (mid - 2.0);
         let _ = write!(top, "{:.1},{:.1} ", x(i), mid - y);
-        let _ = write!(bottom, "{:.1},{:.1} ", x(p.peak.len() - 1 - i), mid + f64::from(p.peak[p.peak.len() - 1 - i].min(1.0)) * (mid - 2.0));
+        let _ = write!(
+            bottom,
+            "{:.1},{:.1} ",
+            x(p.peak.len() - 1 - i),
+            mid + f64::from(p.peak[p.peak.len() - 1 - i].min(1.0)) * (mid - 2.0)
+        );
         let _ = write!(rms_top, "{:.1},{:.1} ", x(i), mid - yr);
-        let _ = write!(rms_bottom, "{:.1},{:.1} ", x(p.rms.len() - 1 - i), mid + f64::from(p.rms[p.rms.len() - 1 - i].min(1.0)) * (mid - 2.0));
+        let _ = write!(
+            rms_bottom,
+            "{:.1},{:.1} ",
+            x(p.rms.len() - 1 - i),
+            mid + f64::from(p.rms[p.rms.len() - 1 - i].min(1.0)) * (mid - 2.0)
+        );
     }
     format!(
         "<svg class=\"plot waveform\" id=\"waveform-{index}\" viewBox=\"0 0 {W} {hgt}\" width=\"{W}\" height=\"{hgt}\" role=\"img\" aria-label=\"waveform\"><line x1=\"0\" y1=\"{mid}\" x2=\"{W}\" y2=\"{mid}\" stroke=\"#ccd\"/><polygon points=\"{top}{bottom}\" fill=\"#7b8ccf\"/><polygon points=\"{rms_top}{rms_bottom}\" fill=\"#2f3f8f\"/></svg>"
@@ -247,7 +318,13 @@ fn loudness_svg(index: usize, p: &qc::AudioPlot) -> String {
     for (i, v) in p.short_term_lufs.iter().enumerate() {
         match v {
             Some(l) => {
-                let _ = write!(path, "{}{:.1},{:.1} ", if pen_up { "M" } else { "L" }, i as f64 * W / n, y(f64::from(*l)));
+                let _ = write!(
+                    path,
+                    "{}{:.1},{:.1} ",
+                    if pen_up { "M" } else { "L" },
+                    i as f64 * W / n,
+                    y(f64::from(*l))
+                );
                 pen_up = false;
             }
             None => pen_up = true,

@@ -40,7 +40,10 @@ fn strip_nulls(v: &mut Value) {
 }
 
 fn locate<'v>(doc: &'v mut Value, field: &str) -> Result<&'v mut Value, FixError> {
-    let err = |why: String| FixError { field: field.to_owned(), why };
+    let err = |why: String| FixError {
+        field: field.to_owned(),
+        why,
+    };
     let mut cur = doc;
     for part in field.split('.') {
         let (key, index) = match part.split_once('[') {
@@ -53,7 +56,9 @@ fn locate<'v>(doc: &'v mut Value, field: &str) -> Result<&'v mut Value, FixError
             }
             None => (part, None),
         };
-        let obj = cur.as_object_mut().ok_or_else(|| err(format!("`{key}` is not inside an object")))?;
+        let obj = cur
+            .as_object_mut()
+            .ok_or_else(|| err(format!("`{key}` is not inside an object")))?;
         cur = obj.entry(key.to_owned()).or_insert(Value::Null);
         if let Some(n) = index {
             let len = cur.as_array().map_or(0, Vec::len);
@@ -75,13 +80,28 @@ mod tests {
     fn sets_nested_fields_and_removes_nulls() {
         let mut doc = json!({"title": "A", "tracks": [{"title": "x", "version": "Original Mix"}]});
         let fixes = vec![
-            Fix { field: "tracks[0].title".into(), value: json!("X") },
-            Fix { field: "tracks[0].version".into(), value: Value::Null },
-            Fix { field: "version".into(), value: json!("Deluxe Edition") },
+            Fix {
+                field: "tracks[0].title".into(),
+                value: json!("X"),
+            },
+            Fix {
+                field: "tracks[0].version".into(),
+                value: Value::Null,
+            },
+            Fix {
+                field: "version".into(),
+                value: json!("Deluxe Edition"),
+            },
         ];
         assert_eq!(apply_fixes(&mut doc, &fixes), Ok(3));
-        assert_eq!(doc, json!({"title": "A", "version": "Deluxe Edition", "tracks": [{"title": "X"}]}));
-        let bad = vec![Fix { field: "tracks[3].title".into(), value: json!("Y") }];
+        assert_eq!(
+            doc,
+            json!({"title": "A", "version": "Deluxe Edition", "tracks": [{"title": "X"}]})
+        );
+        let bad = vec![Fix {
+            field: "tracks[3].title".into(),
+            value: json!("Y"),
+        }];
         assert!(apply_fixes(&mut doc, &bad).is_err());
     }
 }

@@ -20,10 +20,10 @@ use model::{Release, Track};
 use profiles::DspProfile;
 use serde::{Deserialize, Serialize};
 
-pub use audio::{AudioReport, Plot as AudioPlot};
 pub use artwork::ArtworkReport;
-pub use fix::{FixError, apply_fixes};
+pub use audio::{AudioReport, Plot as AudioPlot};
 pub use audio_rules::BLUR_THRESHOLD;
+pub use fix::{FixError, apply_fixes};
 pub use profiles::Severity;
 
 /// Version of the report's JSON shape (`schemas/qc-report.schema.json`).
@@ -167,7 +167,11 @@ pub(crate) struct Builder<'f> {
 
 impl Findings {
     /// Starts a finding about `field`.
-    pub(crate) fn at(&mut self, field: impl Into<String>, message: impl Into<String>) -> Builder<'_> {
+    pub(crate) fn at(
+        &mut self,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Builder<'_> {
         let finding = Finding {
             rule: self.rule.id.to_owned(),
             severity: self.severity,
@@ -179,7 +183,10 @@ impl Findings {
             fixes: Vec::new(),
             track: None,
         };
-        Builder { findings: self, finding }
+        Builder {
+            findings: self,
+            finding,
+        }
     }
 }
 
@@ -198,7 +205,10 @@ impl Builder<'_> {
     }
     pub(crate) fn fix(mut self, field: impl Into<String>, value: impl Serialize) -> Self {
         if let Ok(value) = serde_json::to_value(value) {
-            self.finding.fixes.push(Fix { field: field.into(), value });
+            self.finding.fixes.push(Fix {
+                field: field.into(),
+                value,
+            });
         }
         self
     }
@@ -277,7 +287,11 @@ pub fn run(input: &QcInput<'_>, revision: Option<i64>) -> QcReport {
             .profile
             .and_then(|p| p.severity_override(rule.id))
             .unwrap_or(rule.severity);
-        let mut sink = Findings { rule, severity, out: Vec::new() };
+        let mut sink = Findings {
+            rule,
+            severity,
+            out: Vec::new(),
+        };
         (rule.check)(input, &mut sink);
         findings.extend(sink.out);
     }
@@ -322,7 +336,10 @@ pub fn run(input: &QcInput<'_>, revision: Option<i64>) -> QcReport {
 
 /// Every rule: metadata, audio and artwork, screening.
 pub fn all_rules() -> impl Iterator<Item = &'static Rule> {
-    meta::RULES.iter().chain(audio_rules::RULES).chain(screen::RULES)
+    meta::RULES
+        .iter()
+        .chain(audio_rules::RULES)
+        .chain(screen::RULES)
 }
 
 /// Looks a rule up by id.

@@ -7,17 +7,53 @@ use crate::{AiPolicy, Area, Findings, QcInput, Rule, Severity};
 
 macro_rules! rule {
     ($id:literal, $sev:ident, $summary:literal, $check:path) => {
-        Rule { id: $id, severity: Severity::$sev, area: Area::Screening, summary: $summary, check: $check }
+        Rule {
+            id: $id,
+            severity: Severity::$sev,
+            area: Area::Screening,
+            summary: $summary,
+            check: $check,
+        }
     };
 }
 
 pub(crate) static RULES: &[Rule] = &[
-    rule!("SCREEN-ISRC-REUSED", Error, "An ISRC identifies one recording: not used in the catalog for different audio", isrc_reused),
-    rule!("SCREEN-AUDIO-DUPLICATE", Warning, "The same audio (decoded PCM) is not already in the catalog under another ISRC or release", audio_duplicate),
-    rule!("SCREEN-UPC-REUSED", Error, "A UPC is not reused for a different product", upc_reused),
-    rule!("SCREEN-AI-POLICY", Error, "The release's AI disclosure is allowed by its label's AI policy", ai_policy),
-    rule!("SCREEN-ARTWORK-DUPLICATE", Warning, "The cover is not a near-duplicate of another release's cover", artwork_duplicate),
-    rule!("SCREEN-ARTIST-SPELLING", Warning, "Artist names are spelled as on the artist's other releases", artist_spelling),
+    rule!(
+        "SCREEN-ISRC-REUSED",
+        Error,
+        "An ISRC identifies one recording: not used in the catalog for different audio",
+        isrc_reused
+    ),
+    rule!(
+        "SCREEN-AUDIO-DUPLICATE",
+        Warning,
+        "The same audio (decoded PCM) is not already in the catalog under another ISRC or release",
+        audio_duplicate
+    ),
+    rule!(
+        "SCREEN-UPC-REUSED",
+        Error,
+        "A UPC is not reused for a different product",
+        upc_reused
+    ),
+    rule!(
+        "SCREEN-AI-POLICY",
+        Error,
+        "The release's AI disclosure is allowed by its label's AI policy",
+        ai_policy
+    ),
+    rule!(
+        "SCREEN-ARTWORK-DUPLICATE",
+        Warning,
+        "The cover is not a near-duplicate of another release's cover",
+        artwork_duplicate
+    ),
+    rule!(
+        "SCREEN-ARTIST-SPELLING",
+        Warning,
+        "Artist names are spelled as on the artist's other releases",
+        artist_spelling
+    ),
 ];
 
 /// dHash distance at or below which two covers are called the same picture.
@@ -27,11 +63,27 @@ fn isrc_reused(i: &QcInput<'_>, out: &mut Findings) {
     for (k, t) in i.tracks() {
         let isrc = t.isrc.to_string();
         let mine = i.audio_of(k).and_then(|a| a.pcm_sha256.as_deref());
-        for o in i.catalog.tracks.iter().filter(|o| o.isrc == isrc && o.upc != i.release.upc.to_string()) {
-            let same_audio = matches!((mine, o.pcm_sha256.as_deref()), (Some(a), Some(b)) if a == b);
+        for o in i
+            .catalog
+            .tracks
+            .iter()
+            .filter(|o| o.isrc == isrc && o.upc != i.release.upc.to_string())
+        {
+            let same_audio =
+                matches!((mine, o.pcm_sha256.as_deref()), (Some(a), Some(b)) if a == b);
             if !same_audio && mine.is_some() && o.pcm_sha256.is_some() {
-                out.at(format!("tracks[{k}].isrc"), format!("ISRC {isrc} already identifies different audio (\"{}\" on {})", o.title, o.upc))
-                    .value(isrc.clone()).hint("a new recording needs a new ISRC; reuse an ISRC only for the identical master").track(k);
+                out.at(
+                    format!("tracks[{k}].isrc"),
+                    format!(
+                        "ISRC {isrc} already identifies different audio (\"{}\" on {})",
+                        o.title, o.upc
+                    ),
+                )
+                .value(isrc.clone())
+                .hint(
+                    "a new recording needs a new ISRC; reuse an ISRC only for the identical master",
+                )
+                .track(k);
             }
         }
     }
@@ -40,19 +92,45 @@ fn isrc_reused(i: &QcInput<'_>, out: &mut Findings) {
 fn audio_duplicate(i: &QcInput<'_>, out: &mut Findings) {
     let upc = i.release.upc.to_string();
     for (k, t) in i.tracks() {
-        let Some(hash) = i.audio_of(k).and_then(|a| a.pcm_sha256.as_deref()) else { continue };
+        let Some(hash) = i.audio_of(k).and_then(|a| a.pcm_sha256.as_deref()) else {
+            continue;
+        };
         let isrc = t.isrc.to_string();
-        for o in i.catalog.tracks.iter().filter(|o| o.pcm_sha256.as_deref() == Some(hash) && o.isrc != isrc) {
-            let place = if o.upc == upc { "this release".to_owned() } else { o.upc.clone() };
-            out.at(format!("tracks[{k}].audio"), format!("identical audio is already in the catalog as {} \"{}\" on {place}", o.isrc, o.title))
-                .value(hash[..16].to_owned())
-                .hint(format!("reuse ISRC {} for the same master; a re-upload under a new ISRC is a duplicate", o.isrc)).track(k);
+        for o in i
+            .catalog
+            .tracks
+            .iter()
+            .filter(|o| o.pcm_sha256.as_deref() == Some(hash) && o.isrc != isrc)
+        {
+            let place = if o.upc == upc {
+                "this release".to_owned()
+            } else {
+                o.upc.clone()
+            };
+            out.at(
+                format!("tracks[{k}].audio"),
+                format!(
+                    "identical audio is already in the catalog as {} \"{}\" on {place}",
+                    o.isrc, o.title
+                ),
+            )
+            .value(hash[..16].to_owned())
+            .hint(format!(
+                "reuse ISRC {} for the same master; a re-upload under a new ISRC is a duplicate",
+                o.isrc
+            ))
+            .track(k);
         }
         // Within the release too.
         for (m, _) in i.tracks().filter(|(m, _)| *m < k) {
             if i.audio_of(m).and_then(|a| a.pcm_sha256.as_deref()) == Some(hash) {
-                out.at(format!("tracks[{k}].audio"), format!("identical audio to tracks[{m}]")).value(hash[..16].to_owned())
-                    .hint("each track needs its own recording").track(k);
+                out.at(
+                    format!("tracks[{k}].audio"),
+                    format!("identical audio to tracks[{m}]"),
+                )
+                .value(hash[..16].to_owned())
+                .hint("each track needs its own recording")
+                .track(k);
             }
         }
     }
@@ -60,62 +138,121 @@ fn audio_duplicate(i: &QcInput<'_>, out: &mut Findings) {
 
 fn upc_reused(i: &QcInput<'_>, out: &mut Findings) {
     let r = i.release;
-    let Some((title, artist)) = &i.catalog.previous else { return };
-    let norm = |s: &str| s.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect::<String>();
+    let Some((title, artist)) = &i.catalog.previous else {
+        return;
+    };
+    let norm = |s: &str| {
+        s.to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+    };
     let my_artist = crate::meta::display_artist(&r.artists);
     if norm(title) != norm(&r.title) && norm(artist) != norm(&my_artist) {
-        out.at("upc", format!("UPC {} already belongs to \"{title}\" by {artist}", r.upc)).value(r.upc.to_string())
-            .hint("a different product needs its own UPC; an update keeps its title or artist");
+        out.at(
+            "upc",
+            format!("UPC {} already belongs to \"{title}\" by {artist}", r.upc),
+        )
+        .value(r.upc.to_string())
+        .hint("a different product needs its own UPC; an update keeps its title or artist");
     }
 }
 
 fn ai_policy(i: &QcInput<'_>, out: &mut Findings) {
     let r = i.release;
-    let extent = [r.ai.contains, r.artwork.ai].into_iter().chain(r.tracks.iter().map(|t| t.ai.contains)).max_by_key(|e| match e {
-        AiExtent::None => 0,
-        AiExtent::Partly => 1,
-        AiExtent::All => 2,
-    });
-    let Some(extent) = extent.filter(|e| *e != AiExtent::None) else { return };
+    let extent = [r.ai.contains, r.artwork.ai]
+        .into_iter()
+        .chain(r.tracks.iter().map(|t| t.ai.contains))
+        .max_by_key(|e| match e {
+            AiExtent::None => 0,
+            AiExtent::Partly => 1,
+            AiExtent::All => 2,
+        });
+    let Some(extent) = extent.filter(|e| *e != AiExtent::None) else {
+        return;
+    };
     let label = &r.label.name;
     match i.ai_policy {
         AiPolicy::Allow => {}
         AiPolicy::Review => {
-            out.at("ai.contains", format!("AI content ({extent}) needs staff review under {label}'s policy")).value(extent.to_string())
-                .hint("staff: review the disclosure and approve or reject with a reason").at_most(Severity::Warning);
+            out.at(
+                "ai.contains",
+                format!("AI content ({extent}) needs staff review under {label}'s policy"),
+            )
+            .value(extent.to_string())
+            .hint("staff: review the disclosure and approve or reject with a reason")
+            .at_most(Severity::Warning);
         }
         AiPolicy::Block => {
-            out.at("ai.contains", format!("{label}'s policy blocks AI content; this release discloses {extent}")).value(extent.to_string())
-                .hint("remove the AI material, or ask the distributor to change the label's policy");
+            out.at(
+                "ai.contains",
+                format!("{label}'s policy blocks AI content; this release discloses {extent}"),
+            )
+            .value(extent.to_string())
+            .hint("remove the AI material, or ask the distributor to change the label's policy");
         }
     }
 }
 
 fn artwork_duplicate(i: &QcInput<'_>, out: &mut Findings) {
-    let Some(mine) = i.artwork.and_then(|a| a.dhash.as_deref()) else { return };
+    let Some(mine) = i.artwork.and_then(|a| a.dhash.as_deref()) else {
+        return;
+    };
     let upc = i.release.upc.to_string();
     for o in i.catalog.releases.iter().filter(|o| o.upc != upc) {
-        let Some(theirs) = o.artwork_dhash.as_deref() else { continue };
-        if let Some(d) = artwork::dhash_distance(mine, theirs) {
-            if d <= DHASH_NEAR {
-                out.at("artwork", format!("the cover looks like the cover of {} \"{}\" (dHash distance {d})", o.upc, o.title)).value(mine.to_owned())
-                    .hint("each release needs its own cover; DSPs reject reused artwork");
-            }
+        let Some(theirs) = o.artwork_dhash.as_deref() else {
+            continue;
+        };
+        if let Some(d) = artwork::dhash_distance(mine, theirs)
+            && d <= DHASH_NEAR
+        {
+            out.at(
+                "artwork",
+                format!(
+                    "the cover looks like the cover of {} \"{}\" (dHash distance {d})",
+                    o.upc, o.title
+                ),
+            )
+            .value(mine.to_owned())
+            .hint("each release needs its own cover; DSPs reject reused artwork");
         }
     }
 }
 
 fn artist_spelling(i: &QcInput<'_>, out: &mut Findings) {
-    let norm = |s: &str| s.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect::<String>();
-    let known: Vec<&str> = i.catalog.releases.iter().flat_map(|r| r.artists.iter().map(String::as_str)).collect();
-    for (n, a) in i.release.artists.iter().enumerate().filter(|(_, a)| a.role == ArtistRole::MainArtist) {
+    let norm = |s: &str| {
+        s.to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+    };
+    let known: Vec<&str> = i
+        .catalog
+        .releases
+        .iter()
+        .flat_map(|r| r.artists.iter().map(String::as_str))
+        .collect();
+    for (n, a) in i
+        .release
+        .artists
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.role == ArtistRole::MainArtist)
+    {
         if known.contains(&a.name.as_str()) {
             continue;
         }
         if let Some(k) = known.iter().find(|k| norm(k) == norm(&a.name)) {
-            out.at(format!("artists[{n}].name"), format!("\"{}\" is spelled \"{k}\" on the artist's other releases", a.name))
-                .value(a.name.clone()).hint("use the same spelling, or DSPs create a second artist page")
-                .fix(format!("artists[{n}].name"), *k);
+            out.at(
+                format!("artists[{n}].name"),
+                format!(
+                    "\"{}\" is spelled \"{k}\" on the artist's other releases",
+                    a.name
+                ),
+            )
+            .value(a.name.clone())
+            .hint("use the same spelling, or DSPs create a second artist page")
+            .fix(format!("artists[{n}].name"), *k);
         }
     }
 }

@@ -40,7 +40,11 @@ pub(crate) fn script_of(c: char) -> Option<Script> {
 
 /// The scripts a language's titles are written in (`None`: no expectation).
 pub(crate) fn native_scripts(language: &str) -> Option<&'static [Script]> {
-    let primary = language.split('-').next().unwrap_or(language).to_ascii_lowercase();
+    let primary = language
+        .split('-')
+        .next()
+        .unwrap_or(language)
+        .to_ascii_lowercase();
     Some(match primary.as_str() {
         "ru" | "uk" | "bg" | "be" | "mk" | "kk" | "ky" | "mn" | "tg" => &[Script::Cyrillic],
         "el" => &[Script::Greek],
@@ -88,7 +92,8 @@ pub(crate) fn words(s: &str) -> Vec<&str> {
 pub(crate) fn has_phrase(s: &str, phrase: &str) -> bool {
     let ws: Vec<String> = words(s).iter().map(|w| w.to_lowercase()).collect();
     let p: Vec<&str> = phrase.split(' ').collect();
-    ws.windows(p.len()).any(|win| win.iter().zip(&p).all(|(a, b)| a == b))
+    ws.windows(p.len())
+        .any(|win| win.iter().zip(&p).all(|(a, b)| a == b))
 }
 
 /// The first phrase of `list` found in `s`.
@@ -98,20 +103,56 @@ pub(crate) fn find_phrase<'a>(s: &str, list: &[&'a str]) -> Option<&'a str> {
 
 /// English words that stay lowercase in title case unless first or last.
 const MINOR: &[&str] = &[
-    "a", "an", "and", "as", "but", "for", "from", "nor", "of", "or", "so", "the", "to", "yet",
-    "at", "by", "in", "into", "off", "on", "onto", "out", "over", "up", "with", "feat.", "vs.", "ft.",
-    "ft", "feat", "featuring", "w/", "x", "vs",
+    "a",
+    "an",
+    "and",
+    "as",
+    "but",
+    "for",
+    "from",
+    "nor",
+    "of",
+    "or",
+    "so",
+    "the",
+    "to",
+    "yet",
+    "at",
+    "by",
+    "in",
+    "into",
+    "off",
+    "on",
+    "onto",
+    "out",
+    "over",
+    "up",
+    "with",
+    "feat.",
+    "vs.",
+    "ft.",
+    "ft",
+    "feat",
+    "featuring",
+    "w/",
+    "x",
+    "vs",
 ];
 
 fn is_latin_word(w: &str) -> bool {
     w.chars().any(char::is_alphabetic)
-        && w.chars().filter(|c| c.is_alphabetic()).all(|c| script_of(c) == Some(Script::Latin))
+        && w.chars()
+            .filter(|c| c.is_alphabetic())
+            .all(|c| script_of(c) == Some(Script::Latin))
 }
 
 fn capitalise(w: &str) -> String {
     let mut c = w.chars();
     match c.next() {
-        Some(f) => f.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
+        Some(f) => f
+            .to_uppercase()
+            .chain(c.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -137,11 +178,17 @@ pub(crate) fn case_style(s: &str, allow: &[String]) -> CaseStyle {
         .split_whitespace()
         .filter(|w| is_latin_word(w) && !allow.iter().any(|a| a.eq_ignore_ascii_case(w)))
         .collect();
-    let letters: usize = ws.iter().map(|w| w.chars().filter(|c| c.is_alphabetic()).count()).sum();
+    let letters: usize = ws
+        .iter()
+        .map(|w| w.chars().filter(|c| c.is_alphabetic()).count())
+        .sum();
     if ws.is_empty() || letters < 4 {
         return CaseStyle::Fine;
     }
-    let (lower, upper) = ws.iter().map(|w| case_counts(w)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let (lower, upper) = ws
+        .iter()
+        .map(|w| case_counts(w))
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     if lower == 0 && ws.len() >= 2 {
         return CaseStyle::AllCaps;
     }
@@ -151,10 +198,17 @@ pub(crate) fn case_style(s: &str, allow: &[String]) -> CaseStyle {
     // rAnDoM: a word whose case flips inside it more than a camel-case name would.
     let random = ws.iter().any(|w| {
         let cs: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
-        let flips = cs.windows(2).filter(|p| p[0].is_uppercase() != p[1].is_uppercase()).count();
+        let flips = cs
+            .windows(2)
+            .filter(|p| p[0].is_uppercase() != p[1].is_uppercase())
+            .count();
         cs.len() >= 4 && flips >= 3 && cs[0].is_lowercase()
     });
-    if random { CaseStyle::Random } else { CaseStyle::Fine }
+    if random {
+        CaseStyle::Random
+    } else {
+        CaseStyle::Fine
+    }
 }
 
 /// English title case (Ingrooves/CD Baby): minor words lowercase except first and last, the
@@ -176,7 +230,9 @@ pub(crate) fn title_case(s: &str, allow: &[String]) -> String {
         let next_closes = closes || i + 1 == n || tokens[i + 1] == "/" || tokens[i + 1] == "-";
         let first = i == 0 || opens || prev_sep || tokens[i - 1] == "/" || tokens[i - 1] == "-";
         let last = i + 1 == n || next_closes;
-        let core: String = tok.trim_matches(|c: char| !c.is_alphanumeric() && c != '.').to_owned();
+        let core: String = tok
+            .trim_matches(|c: char| !c.is_alphanumeric() && c != '.')
+            .to_owned();
         if !is_latin_word(tok) || allow.iter().any(|a| a.eq_ignore_ascii_case(&core)) {
             out.push((*tok).to_owned());
             continue;
@@ -188,14 +244,21 @@ pub(crate) fn title_case(s: &str, allow: &[String]) -> String {
         let keep_inner = l > 0 && u > 0 && !core.chars().next().is_some_and(char::is_lowercase);
         let cased = if lower == "feat." || (MINOR.contains(&lower.as_str()) && !first && !last) {
             lower
-        } else if keep_inner || (u > 0 && l == 0 && core.chars().filter(|c| c.is_alphabetic()).count() <= 3 && i > 0) {
+        } else if keep_inner
+            || (u > 0 && l == 0 && core.chars().filter(|c| c.is_alphabetic()).count() <= 3 && i > 0)
+        {
             core.clone()
         } else {
             core.split('-')
                 .enumerate()
                 .map(|(k, part)| {
                     let pl = part.to_lowercase();
-                    if k > 0 && ["a", "an", "and", "for", "from", "of", "or", "the", "to", "in"].contains(&pl.as_str()) {
+                    if k > 0
+                        && [
+                            "a", "an", "and", "for", "from", "of", "or", "the", "to", "in",
+                        ]
+                        .contains(&pl.as_str())
+                    {
                         pl
                     } else {
                         capitalise(part)
@@ -277,11 +340,20 @@ mod tests {
         assert_eq!(title_case("love me tender", &none), "Love Me Tender");
         assert_eq!(title_case("Live at the BBC", &none), "Live at the BBC");
         assert_eq!(title_case("Song Of The Year", &none), "Song of the Year");
-        assert_eq!(title_case("the end of the road", &none), "The End of the Road");
-        assert_eq!(title_case("Night Drive (a Tale of the city)", &none), "Night Drive (A Tale of the City)");
+        assert_eq!(
+            title_case("the end of the road", &none),
+            "The End of the Road"
+        );
+        assert_eq!(
+            title_case("Night Drive (a Tale of the city)", &none),
+            "Night Drive (A Tale of the City)"
+        );
         assert_eq!(title_case("up-to-date", &none), "Up-to-Date");
         assert_eq!(title_case("星空 of love", &none), "星空 of Love");
-        assert_eq!(title_case("Summer (feat. Ana)", &none), "Summer (feat. Ana)");
+        assert_eq!(
+            title_case("Summer (feat. Ana)", &none),
+            "Summer (feat. Ana)"
+        );
     }
 
     #[test]
@@ -290,7 +362,10 @@ mod tests {
         assert_eq!(case_style("LOVE ME TENDER", &none), CaseStyle::AllCaps);
         assert_eq!(case_style("love me tender", &none), CaseStyle::AllLower);
         assert_eq!(case_style("lOvE mE tEnDeR", &none), CaseStyle::Random);
-        assert_eq!(case_style("Love Me Tender (DJ Mix)", &none), CaseStyle::Fine);
+        assert_eq!(
+            case_style("Love Me Tender (DJ Mix)", &none),
+            CaseStyle::Fine
+        );
         assert_eq!(case_style("iPhone Song", &none), CaseStyle::Fine);
         assert_eq!(case_style("星空の下で", &none), CaseStyle::Fine);
     }
@@ -299,13 +374,25 @@ mod tests {
     fn qualifiers_and_names() {
         assert_eq!(
             split_qualifiers("Night Drive (Radio Edit) (Remastered 2020)"),
-            ("Night Drive".into(), vec![('(', "Radio Edit".into()), ('(', "Remastered 2020".into())])
+            (
+                "Night Drive".into(),
+                vec![('(', "Radio Edit".into()), ('(', "Remastered 2020".into())]
+            )
         );
         assert_eq!(split_names("A, B and C"), vec!["A", "B", "C"]);
-        assert_eq!(join_names(&["A".into(), "B".into(), "C".into()]), "A, B & C");
-        assert!(has_phrase("Track 01 (Dolby Atmos Exclusive)", "dolby atmos"));
+        assert_eq!(
+            join_names(&["A".into(), "B".into(), "C".into()]),
+            "A, B & C"
+        );
+        assert!(has_phrase(
+            "Track 01 (Dolby Atmos Exclusive)",
+            "dolby atmos"
+        ));
         assert!(!has_phrase("Cdrom", "cd"));
         assert!(is_emoji('🔥') && !is_emoji('é'));
-        assert_eq!(scripts_in("Привет world"), vec![Script::Latin, Script::Cyrillic]);
+        assert_eq!(
+            scripts_in("Привет world"),
+            vec![Script::Latin, Script::Cyrillic]
+        );
     }
 }

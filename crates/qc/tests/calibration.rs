@@ -14,9 +14,13 @@ fn cover(size: u32) -> RgbImage {
 
 fn sharpness(img: RgbImage) -> f64 {
     let mut png = std::io::Cursor::new(Vec::new());
-    DynamicImage::from(img).write_to(&mut png, image::ImageFormat::Png).expect("png");
+    DynamicImage::from(img)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("png");
     let bytes = png.into_inner();
-    artwork::analyse_bytes(&bytes, bytes.len() as u64).sharpness.expect("decoded")
+    artwork::analyse_bytes(&bytes, bytes.len() as u64)
+        .sharpness
+        .expect("decoded")
 }
 
 #[test]
@@ -26,10 +30,19 @@ fn blur_threshold_separates_sharp_from_blurred_and_upscaled() {
     let blurred4 = sharpness(imageops::blur(&cover(1500), 4.0));
     let blurred8 = sharpness(imageops::blur(&cover(1500), 8.0));
     let small = cover(300);
-    let upscaled = sharpness(imageops::resize(&small, 1500, 1500, imageops::FilterType::Triangle));
+    let upscaled = sharpness(imageops::resize(
+        &small,
+        1500,
+        1500,
+        imageops::FilterType::Triangle,
+    ));
     eprintln!("sharp {sharp}, σ4 {blurred4}, σ8 {blurred8}, 5× upscale {upscaled}; threshold {t}");
     assert!(sharp > 4.0 * t, "sharp cover scores {sharp}");
-    for (what, s) in [("σ 4 blur", blurred4), ("σ 8 blur", blurred8), ("5× upscale", upscaled)] {
+    for (what, s) in [
+        ("σ 4 blur", blurred4),
+        ("σ 8 blur", blurred8),
+        ("5× upscale", upscaled),
+    ] {
         assert!(s < t, "{what} scores {s}, not below {t}");
     }
 }

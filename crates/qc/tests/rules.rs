@@ -40,8 +40,15 @@ contributors = [{ name = "Nova Lune", roles = ["Composer", "Producer", "Performe
 
 fn release(edit: impl Fn(&str) -> String) -> Release {
     let text = edit(BASE);
-    intake::parse_document(std::path::Path::new("t.toml"), &text)
-        .unwrap_or_else(|e| panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))
+    intake::parse_document(std::path::Path::new("t.toml"), &text).unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
 }
 
 fn with_track_title(t: &str) -> Release {
@@ -52,9 +59,23 @@ fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 1, 10).expect("date")
 }
 
-fn run_with(r: &Release, catalog: &Catalog, profile: Option<&profiles::DspProfile>, policy: AiPolicy) -> QcReport {
+fn run_with(
+    r: &Release,
+    catalog: &Catalog,
+    profile: Option<&profiles::DspProfile>,
+    policy: AiPolicy,
+) -> QcReport {
     qc::run(
-        &QcInput { release: r, audio: &[], artwork: None, catalog, profile, ai_policy: policy, today: today(), allow: &[] },
+        &QcInput {
+            release: r,
+            audio: &[],
+            artwork: None,
+            catalog,
+            profile,
+            ai_policy: policy,
+            today: today(),
+            allow: &[],
+        },
         None,
     )
 }
@@ -68,14 +89,24 @@ fn findings(rep: &QcReport) -> Vec<(String, String, Severity, Option<String>)> {
     rep.findings
         .iter()
         .filter(|f| f.severity > Severity::Info)
-        .map(|f| (f.rule.clone(), f.field.clone(), f.severity, f.fixes.first().map(|x| x.value.as_str().map_or(x.value.to_string(), str::to_owned))))
+        .map(|f| {
+            (
+                f.rule.clone(),
+                f.field.clone(),
+                f.severity,
+                f.fixes
+                    .first()
+                    .map(|x| x.value.as_str().map_or(x.value.to_string(), str::to_owned)),
+            )
+        })
         .collect()
 }
 
 fn has(rep: &QcReport, rule: &str, field: &str, fix: Option<&str>) {
     let all = findings(rep);
     assert!(
-        all.iter().any(|(r, f, _, x)| r == rule && f == field && (fix.is_none() || x.as_deref() == fix)),
+        all.iter()
+            .any(|(r, f, _, x)| r == rule && f == field && (fix.is_none() || x.as_deref() == fix)),
         "expected {rule} on {field} (fix {fix:?}); got {all:#?}"
     );
 }
@@ -91,25 +122,63 @@ fn a_clean_release_has_no_findings_above_info() {
 #[test]
 fn worked_examples_from_the_style_guides() {
     let rep = run(&with_track_title("LOVE ME TENDER"));
-    has(&rep, "META-CASE-ALL-CAPS", "tracks[0].title", Some("Love Me Tender"));
+    has(
+        &rep,
+        "META-CASE-ALL-CAPS",
+        "tracks[0].title",
+        Some("Love Me Tender"),
+    );
 
     let rep = run(&with_track_title("Song Of The Year"));
-    has(&rep, "META-TITLE-CASE", "tracks[0].title", Some("Song of the Year"));
+    has(
+        &rep,
+        "META-TITLE-CASE",
+        "tracks[0].title",
+        Some("Song of the Year"),
+    );
 
     let rep = run(&with_track_title("Summer ft. Ana"));
-    has(&rep, "META-FEAT-FORMAT", "tracks[0].title", Some("Summer (feat. Ana)"));
+    has(
+        &rep,
+        "META-FEAT-FORMAT",
+        "tracks[0].title",
+        Some("Summer (feat. Ana)"),
+    );
     has(&rep, "META-FEAT-CREDITED", "tracks[0].artists", None);
 
     let rep = run(&with_track_title("Summer (feat. Ana and Bo)"));
-    has(&rep, "META-FEAT-LIST", "tracks[0].title", Some("Summer (feat. Ana & Bo)"));
+    has(
+        &rep,
+        "META-FEAT-LIST",
+        "tracks[0].title",
+        Some("Summer (feat. Ana & Bo)"),
+    );
 
-    let rep = run(&with_track_title("Night Drive (Radio Edit) (Remastered 2020)"));
-    has(&rep, "META-VERSION-BRACKETS", "tracks[0].title", Some("Night Drive (Radio Edit) [Remastered 2020]"));
+    let rep = run(&with_track_title(
+        "Night Drive (Radio Edit) (Remastered 2020)",
+    ));
+    has(
+        &rep,
+        "META-VERSION-BRACKETS",
+        "tracks[0].title",
+        Some("Night Drive (Radio Edit) [Remastered 2020]"),
+    );
 
-    let rep = run(&release(|b| b.replace("\"Nova Lune\", role", "\"DJ A x MC B\", role").replace("TITLE1", "Evening Tide")));
+    let rep = run(&release(|b| {
+        b.replace("\"Nova Lune\", role", "\"DJ A x MC B\", role")
+            .replace("TITLE1", "Evening Tide")
+    }));
     has(&rep, "META-ARTIST-SINGLE", "artists[0].name", None);
-    let fix = rep.findings.iter().find(|f| f.rule == "META-ARTIST-SINGLE").and_then(|f| f.fixes.first()).expect("fix");
-    assert_eq!(fix.value, serde_json::json!([{"name": "DJ A", "role": "MainArtist"}, {"name": "MC B", "role": "MainArtist"}]));
+    let fix = rep
+        .findings
+        .iter()
+        .find(|f| f.rule == "META-ARTIST-SINGLE")
+        .and_then(|f| f.fixes.first())
+        .expect("fix");
+    assert_eq!(
+        fix.value,
+        serde_json::json!([{"name": "DJ A", "role": "MainArtist"}, {"name": "MC B", "role": "MainArtist"}])
+    );
 
     let rep = run(&with_track_title("Track 01 (Dolby Atmos Exclusive)"));
     has(&rep, "META-GENERIC-TITLE", "tracks[0].title", None);
@@ -119,7 +188,9 @@ fn worked_examples_from_the_style_guides() {
 
     let single = release(|b| {
         let one = &b[..b.find("[[tracks]]\nnumber = 2").expect("two tracks")];
-        one.replace("\"Album\"", "\"Single\"").replace("Blue Hours", "Waves - Single").replace("TITLE1", "Waves")
+        one.replace("\"Album\"", "\"Single\"")
+            .replace("Blue Hours", "Waves - Single")
+            .replace("TITLE1", "Waves")
     });
     let rep = run(&single);
     has(&rep, "META-SINGLE-EP-SUFFIX", "title", Some("Waves"));
@@ -130,14 +201,22 @@ fn more_style_rules() {
     for (title, rule, fix) in [
         ("Dreams Part 2", "META-PART-VOLUME", Some("Dreams, Pt. 2")),
         ("Dreams (Original Mix)", "META-ORIGINAL-MIX", Some("Dreams")),
-        ("Dreams (prod. by Zed)", "META-PRODUCER-IN-TITLE", Some("Dreams")),
+        (
+            "Dreams (prod. by Zed)",
+            "META-PRODUCER-IN-TITLE",
+            Some("Dreams"),
+        ),
         ("Dreams 🔥", "META-EMOJI", Some("Dreams")),
         ("Dreams (Clean)", "META-EXPLICIT-IN-TITLE", None),
         ("F**k Dreams", "META-CENSORED", None),
         ("Dreams @novalune", "META-PROMO", None),
         ("Dreams - Available On Spotify", "META-PROMO", None),
         ("Dreams!!!", "META-PUNCTUATION", None),
-        ("Dreams/Nightmares", "META-MEDLEY-SEPARATOR", Some("Dreams / Nightmares")),
+        (
+            "Dreams/Nightmares",
+            "META-MEDLEY-SEPARATOR",
+            Some("Dreams / Nightmares"),
+        ),
         ("Nova Lune Dreams", "META-ARTIST-IN-TITLE", None),
         ("Drеams", "META-MIXED-SCRIPT", None), // Cyrillic е
         ("Мечты", "META-LANGUAGE-SCRIPT", None),
@@ -147,47 +226,112 @@ fn more_style_rules() {
         has(&rep, rule, "tracks[0].title", fix);
     }
     // A remix without a remixer; the same title twice.
-    let rep = run(&release(|b| b.replace("TITLE1", "Morning Light (Zed Remix)")));
+    let rep = run(&release(|b| {
+        b.replace("TITLE1", "Morning Light (Zed Remix)")
+    }));
     has(&rep, "META-REMIXER", "tracks[0].artists", None);
     let rep = run(&release(|b| b.replace("TITLE1", "Morning Light")));
     has(&rep, "META-DUPLICATE-TITLE", "tracks[1].title", None);
     // Writers: a placeholder, and no composer at all.
-    let rep = run(&release(|b| b.replacen("{ name = \"Nova Lune\", roles = [\"Composer\", \"Producer\", \"Performer\"] }", "{ name = \"Traditional\", roles = [\"Composer\"] }", 1).replace("TITLE1", "Evening Tide")));
-    has(&rep, "META-WRITER-NAME", "tracks[0].contributors[0].name", None);
-    let rep = run(&release(|b| b.replacen("roles = [\"Composer\", \"Producer\", \"Performer\"]", "roles = [\"Producer\", \"Performer\"]", 1).replace("TITLE1", "Evening Tide")));
+    let rep = run(&release(|b| {
+        b.replacen(
+            "{ name = \"Nova Lune\", roles = [\"Composer\", \"Producer\", \"Performer\"] }",
+            "{ name = \"Traditional\", roles = [\"Composer\"] }",
+            1,
+        )
+        .replace("TITLE1", "Evening Tide")
+    }));
+    has(
+        &rep,
+        "META-WRITER-NAME",
+        "tracks[0].contributors[0].name",
+        None,
+    );
+    let rep = run(&release(|b| {
+        b.replacen(
+            "roles = [\"Composer\", \"Producer\", \"Performer\"]",
+            "roles = [\"Producer\", \"Performer\"]",
+            1,
+        )
+        .replace("TITLE1", "Evening Tide")
+    }));
     has(&rep, "META-COMPOSER", "tracks[0].contributors", None);
     // Four main artists: Various Artists; "VA" is not a way to write it.
-    let rep = run(&release(|b| b.replace("\"Nova Lune\", role", "\"VA\", role").replace("TITLE1", "Evening Tide")));
-    has(&rep, "META-VARIOUS-ARTISTS-FORM", "artists[0].name", Some("Various Artists"));
+    let rep = run(&release(|b| {
+        b.replace("\"Nova Lune\", role", "\"VA\", role")
+            .replace("TITLE1", "Evening Tide")
+    }));
+    has(
+        &rep,
+        "META-VARIOUS-ARTISTS-FORM",
+        "artists[0].name",
+        Some("Various Artists"),
+    );
     // Lyrics that are explicit on a track that is not; a ℗ year after the release.
-    let rep = run(&release(|b| b.replace("title = \"TITLE1\"", "title = \"Evening Tide\"\nlyrics = \"what the fuck is this\"")));
+    let rep = run(&release(|b| {
+        b.replace(
+            "title = \"TITLE1\"",
+            "title = \"Evening Tide\"\nlyrics = \"what the fuck is this\"",
+        )
+    }));
     has(&rep, "META-LYRICS-EXPLICIT", "tracks[0].explicit", None);
-    let rep = run(&release(|b| b.replace("p_line = { year = 2027", "p_line = { year = 2029").replace("TITLE1", "Evening Tide")));
+    let rep = run(&release(|b| {
+        b.replace("p_line = { year = 2027", "p_line = { year = 2029")
+            .replace("TITLE1", "Evening Tide")
+    }));
     has(&rep, "META-PLINE-YEAR", "p_line.year", None);
     // Released in the past without an original date; too close for the DSP's lead time.
-    let rep = run(&release(|b| b.replace("2027-03-01", "2026-12-01").replace("TITLE1", "Evening Tide")));
+    let rep = run(&release(|b| {
+        b.replace("2027-03-01", "2026-12-01")
+            .replace("TITLE1", "Evening Tide")
+    }));
     has(&rep, "META-LEAD-TIME", "release_date", None);
     // Genre outside the list, with a near spelling fixed.
-    let rep = run(&release(|b| b.replace("\"Electronic\"", "\"hip hop\"").replace("TITLE1", "Evening Tide")));
+    let rep = run(&release(|b| {
+        b.replace("\"Electronic\"", "\"hip hop\"")
+            .replace("TITLE1", "Evening Tide")
+    }));
     has(&rep, "META-GENRE", "genre", Some("Hip-Hop"));
 }
 
 #[test]
 fn splits_and_ai_disclosure_are_consistent() {
     let mut r = with_track_title("Evening Tide");
-    r.tracks[0].splits = vec![model::Split { payee: model::PayeeId::parse("a").expect("id"), basis_points: 6000 }];
+    r.tracks[0].splits = vec![model::Split {
+        payee: model::PayeeId::parse("a").expect("id"),
+        basis_points: 6000,
+    }];
     has(&run(&r), "META-SPLITS", "tracks[0].splits", None);
 
-    let r = release(|b| b.replace("title = \"TITLE1\"", "title = \"Evening Tide\"\nai = { contains = \"Partly\", parts = [\"Vocals\"] }"));
+    let r = release(|b| {
+        b.replace(
+            "title = \"TITLE1\"",
+            "title = \"Evening Tide\"\nai = { contains = \"Partly\", parts = [\"Vocals\"] }",
+        )
+    });
     let rep = run(&r);
     has(&rep, "META-AI-CONSISTENT", "ai.contains", None);
     has(&rep, "SCREEN-AI-POLICY", "ai.contains", None);
-    let screen = rep.findings.iter().find(|f| f.rule == "SCREEN-AI-POLICY").expect("policy");
+    let screen = rep
+        .findings
+        .iter()
+        .find(|f| f.rule == "SCREEN-AI-POLICY")
+        .expect("policy");
     assert_eq!(screen.severity, Severity::Warning, "review policy warns");
     let blocked = run_with(&r, &Catalog::default(), None, AiPolicy::Block);
-    assert!(blocked.findings.iter().any(|f| f.rule == "SCREEN-AI-POLICY" && f.severity == Severity::Error));
+    assert!(
+        blocked
+            .findings
+            .iter()
+            .any(|f| f.rule == "SCREEN-AI-POLICY" && f.severity == Severity::Error)
+    );
     let allowed = run_with(&r, &Catalog::default(), None, AiPolicy::Allow);
-    assert!(!allowed.findings.iter().any(|f| f.rule == "SCREEN-AI-POLICY"));
+    assert!(
+        !allowed
+            .findings
+            .iter()
+            .any(|f| f.rule == "SCREEN-AI-POLICY")
+    );
 }
 
 #[test]
@@ -201,7 +345,9 @@ fn catalog_screens_isrc_reuse_and_duplicate_audio() {
         let frames = 44_100u32;
         let mut b = b"RIFF".to_vec();
         b.extend_from_slice(&(36 + frames * 4).to_le_bytes());
-        b.extend_from_slice(b"WAVEfmt \x10\0\0\0\x01\0\x02\0\x44\xac\0\0\x10\xb1\x02\0\x04\0\x10\0data");
+        b.extend_from_slice(
+            b"WAVEfmt \x10\0\0\0\x01\0\x02\0\x44\xac\0\0\x10\xb1\x02\0\x04\0\x10\0data",
+        );
         b.extend_from_slice(&(frames * 4).to_le_bytes());
         for n in 0..frames {
             let s = ((f64::from(n) * f).sin() * 8000.0) as i16;
@@ -211,19 +357,41 @@ fn catalog_screens_isrc_reuse_and_duplicate_audio() {
         std::fs::write(&p, b).expect("wav");
         audio[k] = Some(audio::analyse(&p));
     }
-    let h0 = audio[0].as_ref().and_then(|a| a.pcm_sha256.clone()).expect("hash");
+    let h0 = audio[0]
+        .as_ref()
+        .and_then(|a| a.pcm_sha256.clone())
+        .expect("hash");
     let catalog = Catalog {
         tracks: vec![
             // Same ISRC, other audio: an error.
-            CatalogTrack { upc: "196543210027".into(), isrc: "GBNJR2600002".into(), title: "Other".into(), pcm_sha256: Some("ab".repeat(32)) },
+            CatalogTrack {
+                upc: "196543210027".into(),
+                isrc: "GBNJR2600002".into(),
+                title: "Other".into(),
+                pcm_sha256: Some("ab".repeat(32)),
+            },
             // Same audio, other ISRC: a duplicate.
-            CatalogTrack { upc: "196543210034".into(), isrc: "GBNJR2600777".into(), title: "Old Upload".into(), pcm_sha256: Some(h0) },
+            CatalogTrack {
+                upc: "196543210034".into(),
+                isrc: "GBNJR2600777".into(),
+                title: "Old Upload".into(),
+                pcm_sha256: Some(h0),
+            },
         ],
         releases: vec![],
         previous: Some(("Something Else".into(), "Another Artist".into())),
     };
     let rep = qc::run(
-        &QcInput { release: &r, audio: &audio, artwork: None, catalog: &catalog, profile: None, ai_policy: AiPolicy::Review, today: today(), allow: &[] },
+        &QcInput {
+            release: &r,
+            audio: &audio,
+            artwork: None,
+            catalog: &catalog,
+            profile: None,
+            ai_policy: AiPolicy::Review,
+            today: today(),
+            allow: &[],
+        },
         Some(2),
     );
     has(&rep, "SCREEN-ISRC-REUSED", "tracks[1].isrc", None);
@@ -251,11 +419,16 @@ refuse_days = 5
 [qc.severity]
 "META-TITLE-CASE" = "error"
 "#;
-    let profile = profiles::DspProfile::parse(&path, text).expect("profile");
+    let profile = profiles::DspProfile::parse(path, text).expect("profile");
     let r = with_track_title("Song Of The Year");
     let generic = run(&r);
     let strict = run_with(&r, &Catalog::default(), Some(&profile), AiPolicy::Review);
-    let sev = |rep: &QcReport| rep.findings.iter().find(|f| f.rule == "META-TITLE-CASE").map(|f| f.severity);
+    let sev = |rep: &QcReport| {
+        rep.findings
+            .iter()
+            .find(|f| f.rule == "META-TITLE-CASE")
+            .map(|f| f.severity)
+    };
     assert_eq!(sev(&generic), Some(Severity::Warning));
     assert_eq!(sev(&strict), Some(Severity::Error));
     assert!(strict.blocked && !generic.blocked);
@@ -265,6 +438,14 @@ refuse_days = 5
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(sorted.len(), ids.len(), "duplicate rule ids");
-    assert!(ids.iter().all(|id| id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')));
-    assert!(qc::all_rules().filter(|r| r.id.starts_with("META-")).count() >= 35);
+    assert!(ids.iter().all(|id| {
+        id.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+    }));
+    assert!(
+        qc::all_rules()
+            .filter(|r| r.id.starts_with("META-"))
+            .count()
+            >= 35
+    );
 }

@@ -12,7 +12,10 @@
 use std::str::FromStr;
 
 mod qc;
-pub use qc::{Decision, Gate, IndexedTrack, NewDecision, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED, STATUS_QC_PASSED, STATUS_REJECTED};
+pub use qc::{
+    Decision, Gate, IndexedTrack, NewDecision, NewQcRun, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED,
+    STATUS_QC_PASSED, STATUS_REJECTED,
+};
 
 use chrono::{SecondsFormat, Utc};
 use model::{ContentHash, FileRef, Icpn, Release};

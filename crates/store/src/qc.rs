@@ -35,6 +35,20 @@ pub struct Decision {
     pub decided_at: String,
 }
 
+/// A QC run to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewQcRun<'a> {
+    pub upc: &'a str,
+    pub revision: i64,
+    /// The DSP profile's name; empty for the generic rules.
+    pub profile: &'a str,
+    pub blocked: bool,
+    pub errors: i64,
+    pub warnings: i64,
+    /// The report as JSON.
+    pub report: &'a str,
+}
+
 /// A new decision to log.
 #[derive(Debug, Clone)]
 pub struct NewDecision<'a> {
@@ -52,13 +66,28 @@ pub struct NewDecision<'a> {
 #[serde(tag = "gate", rename_all = "kebab-case")]
 pub enum Gate {
     /// No QC run on the latest revision.
-    NotChecked { revision: i64 },
+    NotChecked {
+        revision: i64,
+    },
     /// The latest QC run found nothing blocking and staff have not rejected it.
-    Passed { revision: i64, qc_run: i64 },
+    Passed {
+        revision: i64,
+        qc_run: i64,
+    },
     /// Staff approved the latest revision (possibly over QC findings).
-    Approved { revision: i64, decision: i64 },
-    Blocked { revision: i64, qc_run: i64 },
-    Rejected { revision: i64, decision: i64, code: String },
+    Approved {
+        revision: i64,
+        decision: i64,
+    },
+    Blocked {
+        revision: i64,
+        qc_run: i64,
+    },
+    Rejected {
+        revision: i64,
+        decision: i64,
+        code: String,
+    },
 }
 
 impl Gate {
@@ -112,7 +141,12 @@ fn decision_of(r: &sqlx::any::AnyRow) -> Decision {
 
 impl Store {
     /// A cached analysis report (JSON) of a stored file.
-    pub async fn analysis(&self, sha256: &str, kind: &str, version: i64) -> Result<Option<String>, StoreError> {
+    pub async fn analysis(
+        &self,
+        sha256: &str,
+        kind: &str,
+        version: i64,
+    ) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT report FROM file_analyses WHERE sha256 = $1 AND kind = $2 AND analyser_version = $3")
             .bind(sha256)
             .bind(kind)
@@ -150,18 +184,30 @@ impl Store {
 
     /// Tracks of current revisions whose ISRC is in `isrcs` or whose audio hashes to one of
     /// `pcm_hashes`: what the duplicate and ISRC-reuse screens compare against.
-    pub async fn tracks_matching(&self, isrcs: &[String], pcm_hashes: &[String]) -> Result<Vec<IndexedTrack>, StoreError> {
+    pub async fn tracks_matching(
+        &self,
+        isrcs: &[String],
+        pcm_hashes: &[String],
+    ) -> Result<Vec<IndexedTrack>, StoreError> {
         if isrcs.is_empty() && pcm_hashes.is_empty() {
             return Ok(Vec::new());
         }
         // One placeholder per value: the Any driver has no array binds.
-        let list = |from: usize, n: usize| (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let list = |from: usize, n: usize| {
+            (from..from + n)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut cond = Vec::new();
         if !isrcs.is_empty() {
             cond.push(format!("t.isrc IN ({})", list(1, isrcs.len())));
         }
         if !pcm_hashes.is_empty() {
-            cond.push(format!("a.pcm_sha256 IN ({})", list(1 + isrcs.len(), pcm_hashes.len())));
+            cond.push(format!(
+                "a.pcm_sha256 IN ({})",
+                list(1 + isrcs.len(), pcm_hashes.len())
+            ));
         }
         let sql = format!(
             "SELECT DISTINCT t.upc, t.isrc, t.title, a.pcm_sha256, t.disc, t.number FROM tracks t
@@ -177,7 +223,12 @@ impl Store {
         let rows = q.fetch_all(&self.pool).await?;
         let out = rows
             .iter()
-            .map(|r| IndexedTrack { upc: r.get(0), isrc: r.get(1), title: r.get(2), pcm_sha256: r.get(3) })
+            .map(|r| IndexedTrack {
+                upc: r.get(0),
+                isrc: r.get(1),
+                title: r.get(2),
+                pcm_sha256: r.get(3),
+            })
             .collect();
         Ok(out)
     }
@@ -194,24 +245,26 @@ impl Store {
 
     /// Every cached artwork dHash, by file hash.
     pub async fn artwork_hashes(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("SELECT sha256, dhash FROM file_analyses WHERE kind = 'artwork' AND dhash IS NOT NULL")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT sha256, dhash FROM file_analyses WHERE kind = 'artwork' AND dhash IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Stores a QC run and sets the release's status from it (unless staff already decided on
     /// this revision: their decision stands until the next revision).
-    pub async fn record_qc_run(
-        &self,
-        upc: &str,
-        revision: i64,
-        profile: &str,
-        blocked: bool,
-        errors: i64,
-        warnings: i64,
-        report: &str,
-    ) -> Result<i64, StoreError> {
+    pub async fn record_qc_run(&self, run: &NewQcRun<'_>) -> Result<i64, StoreError> {
+        let NewQcRun {
+            upc,
+            revision,
+            profile,
+            blocked,
+            errors,
+            warnings,
+            report,
+        } = *run;
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO qc_runs (upc, revision, profile, blocked, errors, warnings, report, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -227,15 +280,20 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .get(0);
-        let decided: Option<i64> = sqlx::query("SELECT id FROM review_decisions WHERE upc = $1 AND revision = $2 LIMIT 1")
-            .bind(upc)
-            .bind(revision)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.get(0));
+        let decided: Option<i64> =
+            sqlx::query("SELECT id FROM review_decisions WHERE upc = $1 AND revision = $2 LIMIT 1")
+                .bind(upc)
+                .bind(revision)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.get(0));
         if decided.is_none() {
             sqlx::query("UPDATE releases SET status = $1 WHERE upc = $2 AND current_revision = $3")
-                .bind(if blocked { STATUS_QC_BLOCKED } else { STATUS_QC_PASSED })
+                .bind(if blocked {
+                    STATUS_QC_BLOCKED
+                } else {
+                    STATUS_QC_PASSED
+                })
                 .bind(upc)
                 .bind(revision)
                 .execute(&mut *tx)
@@ -246,7 +304,12 @@ impl Store {
     }
 
     /// The latest QC run on a revision (any profile when `profile` is `None`).
-    pub async fn latest_qc_run(&self, upc: &str, revision: i64, profile: Option<&str>) -> Result<Option<QcRun>, StoreError> {
+    pub async fn latest_qc_run(
+        &self,
+        upc: &str,
+        revision: i64,
+        profile: Option<&str>,
+    ) -> Result<Option<QcRun>, StoreError> {
         let row = match profile {
             Some(p) => sqlx::query("SELECT * FROM qc_runs WHERE upc = $1 AND revision = $2 AND profile = $3 ORDER BY id DESC LIMIT 1")
                 .bind(upc)
@@ -265,7 +328,10 @@ impl Store {
 
     /// Every QC run of a release, newest first.
     pub async fn qc_runs(&self, upc: &str) -> Result<Vec<QcRun>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM qc_runs WHERE upc = $1 ORDER BY id DESC").bind(upc).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM qc_runs WHERE upc = $1 ORDER BY id DESC")
+            .bind(upc)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(run_of).collect())
     }
 
@@ -289,7 +355,11 @@ impl Store {
         .await?
         .get(0);
         sqlx::query("UPDATE releases SET status = $1 WHERE upc = $2 AND current_revision = $3")
-            .bind(if d.approve { STATUS_APPROVED } else { STATUS_REJECTED })
+            .bind(if d.approve {
+                STATUS_APPROVED
+            } else {
+                STATUS_REJECTED
+            })
             .bind(d.upc)
             .bind(d.revision)
             .execute(&mut *tx)
@@ -311,8 +381,17 @@ impl Store {
     /// The decision log, oldest first; one release's when `upc` is given.
     pub async fn decisions(&self, upc: Option<&str>) -> Result<Vec<Decision>, StoreError> {
         let rows = match upc {
-            Some(u) => sqlx::query("SELECT * FROM review_decisions WHERE upc = $1 ORDER BY id").bind(u).fetch_all(&self.pool).await?,
-            None => sqlx::query("SELECT * FROM review_decisions ORDER BY id").fetch_all(&self.pool).await?,
+            Some(u) => {
+                sqlx::query("SELECT * FROM review_decisions WHERE upc = $1 ORDER BY id")
+                    .bind(u)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT * FROM review_decisions ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?
+            }
         };
         Ok(rows.iter().map(decision_of).collect())
     }
@@ -320,7 +399,11 @@ impl Store {
     /// Whether the latest revision of `upc` may be delivered: staff's latest decision on it
     /// wins; otherwise its latest QC run decides.
     pub async fn gate(&self, upc: &str) -> Result<Option<Gate>, StoreError> {
-        let Some(rev) = sqlx::query("SELECT current_revision FROM releases WHERE upc = $1").bind(upc).fetch_optional(&self.pool).await? else {
+        let Some(rev) = sqlx::query("SELECT current_revision FROM releases WHERE upc = $1")
+            .bind(upc)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
             return Ok(None);
         };
         let revision: i64 = rev.get(0);
@@ -333,15 +416,30 @@ impl Store {
             .map(decision_of);
         if let Some(d) = decision {
             return Ok(Some(if d.decision == "approve" {
-                Gate::Approved { revision, decision: d.id }
+                Gate::Approved {
+                    revision,
+                    decision: d.id,
+                }
             } else {
-                Gate::Rejected { revision, decision: d.id, code: d.code }
+                Gate::Rejected {
+                    revision,
+                    decision: d.id,
+                    code: d.code,
+                }
             }));
         }
-        Ok(Some(match self.latest_qc_run(upc, revision, None).await? {
-            None => Gate::NotChecked { revision },
-            Some(r) if r.blocked => Gate::Blocked { revision, qc_run: r.id },
-            Some(r) => Gate::Passed { revision, qc_run: r.id },
-        }))
+        Ok(Some(
+            match self.latest_qc_run(upc, revision, None).await? {
+                None => Gate::NotChecked { revision },
+                Some(r) if r.blocked => Gate::Blocked {
+                    revision,
+                    qc_run: r.id,
+                },
+                Some(r) => Gate::Passed {
+                    revision,
+                    qc_run: r.id,
+                },
+            },
+        ))
     }
 }
