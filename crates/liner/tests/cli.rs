@@ -420,7 +420,7 @@ fn a_bad_sheet_row_rejects_its_release_only() {
     // Break the second release: a bad ISRC and an impossible duration, both on line 4.
     let sheet = sheet
         .replace("USLTM2600013", "USLTM260001")
-        .replace("Lyricist),0:33", "Lyricist),0:99");
+        .replace("Lyricist)\",0:33", "Lyricist)\",0:99");
     std::fs::write(dir.join("catalog.csv"), sheet).expect("write");
     let out = env.liner(&["import", dir.join("catalog.csv").to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
