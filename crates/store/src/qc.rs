@@ -378,6 +378,13 @@ impl Store {
         })
     }
 
+    /// Runs one statement as is. Tests use it to prove the database itself guards invariants
+    /// (the append-only review log); the application never sends raw SQL.
+    #[doc(hidden)]
+    pub async fn execute_raw_for_tests(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+
     /// The decision log, oldest first; one release's when `upc` is given.
     pub async fn decisions(&self, upc: Option<&str>) -> Result<Vec<Decision>, StoreError> {
         let rows = match upc {
