@@ -10,6 +10,7 @@
 
 mod sniff;
 mod spectrum;
+mod true_peak;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -143,8 +144,8 @@ pub struct Plot {
 /// Frames handed to the loudness thread at a time.
 const METER_CHUNK: usize = 16_384;
 
-/// The EBU R128 meter (4× oversampled true peak is the most expensive measure) runs on its
-/// own thread, fed in chunks by the decoding thread: one decode, two cores.
+/// The EBU R128 meter and the true-peak meter (4× oversampling, the most expensive measure)
+/// run on their own thread, fed in chunks by the decoding thread: one decode, two cores.
 struct Meter {
     tx: std::sync::mpsc::SyncSender<Vec<Vec<i32>>>,
     handle: std::thread::JoinHandle<Loudness>,
@@ -160,12 +161,8 @@ struct Loudness {
 
 impl Meter {
     fn start(channels: usize, rate: u32) -> Option<Meter> {
-        let mut meter = EbuR128::new(
-            channels as u32,
-            rate,
-            Mode::I | Mode::LRA | Mode::S | Mode::TRUE_PEAK,
-        )
-        .ok()?;
+        let mut meter = EbuR128::new(channels as u32, rate, Mode::I | Mode::LRA | Mode::S).ok()?;
+        let mut tp_meter = true_peak::TruePeakMeter::new(channels);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<i32>>>(8);
         let step = (u64::from(rate) * u64::from(LOUDNESS_STEP_MS) / 1000) as usize;
         let handle = std::thread::Builder::new()
@@ -183,6 +180,7 @@ impl Meter {
                         let planes: Vec<&[i32]> = chunk.iter().map(|p| &p[at..at + take]).collect();
                         // Cannot fail on the layout the meter was built for.
                         let _ = meter.add_frames_planar_i32(&planes);
+                        tp_meter.feed(&planes);
                         at += take;
                         until_mark -= take;
                         if until_mark == 0 {
@@ -199,9 +197,7 @@ impl Meter {
                         .ok()
                         .filter(|l| l.is_finite())
                         .unwrap_or(0.0),
-                    true_peak: (0..channels as u32)
-                        .filter_map(|c| meter.true_peak(c).ok())
-                        .fold(0.0f64, f64::max),
+                    true_peak: tp_meter.peak(),
                     short_term,
                 }
             })

@@ -5,6 +5,7 @@
 //! progress and errors. Exit codes: 0 ok, 1 error (including rejected input), 2 usage.
 
 mod bench;
+mod bench_qc;
 mod config;
 mod import;
 mod qc;
@@ -180,6 +181,15 @@ enum ReviewCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchTarget {
+    /// Full audio analysis vs ffmpeg `ebur128=peak=true` (speed ratio), and loudness /
+    /// true-peak accuracy vs ffmpeg on EBU Tech 3341-style signals. Needs ffmpeg.
+    Qc {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Length of the test master.
+        #[arg(long, default_value_t = 240.0)]
+        seconds: f64,
+    },
     /// Release intake of a generated sheet and a large JSON document.
     Intake {
         #[arg(long, default_value_t = 2000)]
@@ -416,6 +426,12 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     SchemaKind::QcReport => qc_report_schema(),
                 }
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            target: BenchTarget::Qc { runs, seconds },
+        } => {
+            bench_qc::qc(runs, seconds)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

@@ -342,33 +342,123 @@ fn urls_are_redacted() {
 async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
     use store::{Gate, NewDecision, NewQcRun};
     let upc = "036000291452";
-    store.import_release(&release(), &files(), "test").await.expect("import");
-    assert_eq!(store.gate(upc).await.expect("gate"), Some(Gate::NotChecked { revision: 1 }));
+    store
+        .import_release(&release(), &files(), "test")
+        .await
+        .expect("import");
+    assert_eq!(
+        store.gate(upc).await.expect("gate"),
+        Some(Gate::NotChecked { revision: 1 })
+    );
     assert_eq!(store.gate("000000000000").await.expect("gate"), None);
-    let run = |blocked| NewQcRun { upc, revision: 1, profile: "spotify", blocked, errors: i64::from(blocked), warnings: 0, report: "{}" };
+    let run = |blocked| NewQcRun {
+        upc,
+        revision: 1,
+        profile: "spotify",
+        blocked,
+        errors: i64::from(blocked),
+        warnings: 0,
+        report: "{}",
+    };
     let blocked = store.record_qc_run(&run(true)).await.expect("qc run");
-    assert_eq!(store.gate(upc).await.expect("gate"), Some(Gate::Blocked { revision: 1, qc_run: blocked }));
-    assert_eq!(store.release(&release().upc).await.expect("summary").expect("some").status, store::STATUS_QC_BLOCKED);
+    assert_eq!(
+        store.gate(upc).await.expect("gate"),
+        Some(Gate::Blocked {
+            revision: 1,
+            qc_run: blocked
+        })
+    );
+    assert_eq!(
+        store
+            .release(&release().upc)
+            .await
+            .expect("summary")
+            .expect("some")
+            .status,
+        store::STATUS_QC_BLOCKED
+    );
     let passed = store.record_qc_run(&run(false)).await.expect("qc run");
-    assert!(store.gate(upc).await.expect("gate").expect("some").deliverable());
-    let latest = store.latest_qc_run(upc, 1, Some("spotify")).await.expect("latest").expect("some");
+    assert!(
+        store
+            .gate(upc)
+            .await
+            .expect("gate")
+            .expect("some")
+            .deliverable()
+    );
+    let latest = store
+        .latest_qc_run(upc, 1, Some("spotify"))
+        .await
+        .expect("latest")
+        .expect("some");
     assert_eq!((latest.id, latest.blocked), (passed, false));
 
-    let decision = |approve, code| NewDecision { upc, revision: 1, approve, code, reason: "because", operator: "Rosa <rosa@example.com>", qc_run_id: Some(passed) };
-    let d = store.record_decision(&decision(false, "RIGHTS")).await.expect("decide");
-    assert_eq!(store.gate(upc).await.expect("gate"), Some(Gate::Rejected { revision: 1, decision: d.id, code: "RIGHTS".into() }));
+    let decision = |approve, code| NewDecision {
+        upc,
+        revision: 1,
+        approve,
+        code,
+        reason: "because",
+        operator: "Rosa <rosa@example.com>",
+        qc_run_id: Some(passed),
+    };
+    let d = store
+        .record_decision(&decision(false, "RIGHTS"))
+        .await
+        .expect("decide");
+    assert_eq!(
+        store.gate(upc).await.expect("gate"),
+        Some(Gate::Rejected {
+            revision: 1,
+            decision: d.id,
+            code: "RIGHTS".into()
+        })
+    );
     // A later QC run does not overturn staff's decision on the same revision.
     store.record_qc_run(&run(false)).await.expect("qc run");
-    assert_eq!(store.release(&release().upc).await.expect("summary").expect("some").status, store::STATUS_REJECTED);
-    assert!(!store.gate(upc).await.expect("gate").expect("some").deliverable());
-    let a = store.record_decision(&decision(true, "CLEAN")).await.expect("decide");
-    assert_eq!(store.gate(upc).await.expect("gate"), Some(Gate::Approved { revision: 1, decision: a.id }));
+    assert_eq!(
+        store
+            .release(&release().upc)
+            .await
+            .expect("summary")
+            .expect("some")
+            .status,
+        store::STATUS_REJECTED
+    );
+    assert!(
+        !store
+            .gate(upc)
+            .await
+            .expect("gate")
+            .expect("some")
+            .deliverable()
+    );
+    let a = store
+        .record_decision(&decision(true, "CLEAN"))
+        .await
+        .expect("decide");
+    assert_eq!(
+        store.gate(upc).await.expect("gate"),
+        Some(Gate::Approved {
+            revision: 1,
+            decision: a.id
+        })
+    );
 
     // The log is append-only: the database itself refuses updates and deletes.
     let log = store.decisions(Some(upc)).await.expect("log");
-    assert_eq!(log.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), ["RIGHTS", "CLEAN"]);
-    for sql in ["UPDATE review_decisions SET reason = 'edited'", "DELETE FROM review_decisions"] {
-        let err = store.execute_raw_for_tests(sql).await.expect_err("the audit log refuses changes");
+    assert_eq!(
+        log.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+        ["RIGHTS", "CLEAN"]
+    );
+    for sql in [
+        "UPDATE review_decisions SET reason = 'edited'",
+        "DELETE FROM review_decisions",
+    ] {
+        let err = store
+            .execute_raw_for_tests(sql)
+            .await
+            .expect_err("the audit log refuses changes");
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
     assert_eq!(store.decisions(None).await.expect("log"), log);
@@ -376,27 +466,85 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
     // A new revision needs QC again.
     let mut next = release();
     next.title = "Night Drives (Deluxe)".into();
-    store.import_release(&next, &[], "test").await.expect("revise");
-    assert_eq!(store.gate(upc).await.expect("gate"), Some(Gate::NotChecked { revision: 2 }));
+    store
+        .import_release(&next, &[], "test")
+        .await
+        .expect("revise");
+    assert_eq!(
+        store.gate(upc).await.expect("gate"),
+        Some(Gate::NotChecked { revision: 2 })
+    );
 }
 
 async fn analyses_are_cached_and_feed_the_duplicate_index(store: &Store) {
-    store.import_release(&release(), &files(), "test").await.expect("import");
+    store
+        .import_release(&release(), &files(), "test")
+        .await
+        .expect("import");
     let h2 = hash(2).to_string();
     assert_eq!(store.analysis(&h2, "audio", 1).await.expect("get"), None);
-    store.put_analysis(&h2, "audio", 1, Some("pcm-a"), None, "{\"x\":1}").await.expect("put");
+    store
+        .put_analysis(&h2, "audio", 1, Some("pcm-a"), None, "{\"x\":1}")
+        .await
+        .expect("put");
     // A second writer of the same analysis is harmless.
-    store.put_analysis(&h2, "audio", 1, Some("pcm-a"), None, "{\"x\":1}").await.expect("put again");
-    assert_eq!(store.analysis(&h2, "audio", 1).await.expect("get").as_deref(), Some("{\"x\":1}"));
-    assert_eq!(store.analysis(&h2, "audio", 2).await.expect("get"), None, "another analyser version");
-    store.put_analysis(&hash(1).to_string(), "artwork", 1, None, Some("00ff00ff00ff00ff"), "{}").await.expect("put");
-    assert_eq!(store.artwork_hashes().await.expect("hashes"), vec![(hash(1).to_string(), "00ff00ff00ff00ff".to_owned())]);
+    store
+        .put_analysis(&h2, "audio", 1, Some("pcm-a"), None, "{\"x\":1}")
+        .await
+        .expect("put again");
+    assert_eq!(
+        store
+            .analysis(&h2, "audio", 1)
+            .await
+            .expect("get")
+            .as_deref(),
+        Some("{\"x\":1}")
+    );
+    assert_eq!(
+        store.analysis(&h2, "audio", 2).await.expect("get"),
+        None,
+        "another analyser version"
+    );
+    store
+        .put_analysis(
+            &hash(1).to_string(),
+            "artwork",
+            1,
+            None,
+            Some("00ff00ff00ff00ff"),
+            "{}",
+        )
+        .await
+        .expect("put");
+    assert_eq!(
+        store.artwork_hashes().await.expect("hashes"),
+        vec![(hash(1).to_string(), "00ff00ff00ff00ff".to_owned())]
+    );
 
-    let by_isrc = store.tracks_matching(&["GBAYE2700002".into()], &[]).await.expect("match");
+    let by_isrc = store
+        .tracks_matching(&["GBAYE2700002".into()], &[])
+        .await
+        .expect("match");
     assert_eq!(by_isrc.len(), 1);
     assert_eq!(by_isrc[0].pcm_sha256, None);
-    let by_pcm = store.tracks_matching(&[], &["pcm-a".into()]).await.expect("match");
-    assert_eq!((by_pcm.len(), by_pcm[0].isrc.as_str(), by_pcm[0].pcm_sha256.as_deref()), (1, "GBAYE2700001", Some("pcm-a")));
-    assert!(store.tracks_matching(&[], &[]).await.expect("match").is_empty());
+    let by_pcm = store
+        .tracks_matching(&[], &["pcm-a".into()])
+        .await
+        .expect("match");
+    assert_eq!(
+        (
+            by_pcm.len(),
+            by_pcm[0].isrc.as_str(),
+            by_pcm[0].pcm_sha256.as_deref()
+        ),
+        (1, "GBAYE2700001", Some("pcm-a"))
+    );
+    assert!(
+        store
+            .tracks_matching(&[], &[])
+            .await
+            .expect("match")
+            .is_empty()
+    );
     assert_eq!(store.current_documents().await.expect("docs").len(), 1);
 }
