@@ -461,6 +461,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     html,
                     dsp,
                     fix,
+                    brief: false,
                 },
             )
             .await
@@ -515,12 +516,12 @@ fn print_releases(list: &[store::ReleaseSummary]) {
         return;
     }
     println!(
-        "{:<14} {:<7} {:<11} {:>6} {:<9} {:>3}  title / artist",
+        "{:<14} {:<7} {:<11} {:>6} {:<10} {:>3}  title / artist",
         "upc", "type", "date", "tracks", "status", "rev"
     );
     for r in list {
         println!(
-            "{:<14} {:<7} {:<11} {:>6} {:<9} {:>3}  {} — {}",
+            "{:<14} {:<7} {:<11} {:>6} {:<10} {:>3}  {} — {}",
             r.upc,
             r.release_type,
             r.release_date,
@@ -593,7 +594,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     )
     .with_context(|| format!("generating fixtures in {}", fixtures_dir.display()))?;
     eprintln!(
-        "[1/4] fixtures: {} documents, {} media files synthesized, {} already there",
+        "[1/5] fixtures: {} documents, {} media files synthesized, {} already there",
         report.documents.len(),
         report.synthesized.len(),
         report.kept
@@ -615,7 +616,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         .close()
         .await;
     filestore::FileStore::open(&cfg.files)?;
-    eprintln!("[2/4] catalog: {}", store::redact(&cfg.database));
+    eprintln!("[2/5] catalog: {}", store::redact(&cfg.database));
 
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -623,10 +624,32 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         .collect();
     inputs.sort();
     inputs.push(fixtures_dir.join("sheets/catalog.csv"));
-    eprintln!("[3/4] import: {} inputs", inputs.len());
+    // The QC showcase: a release with every kind of problem planted.
+    inputs.push(fixtures_dir.join("qc/problems"));
+    eprintln!("[3/5] import: {} inputs", inputs.len());
     let code = import::run(&cfg, &inputs, false).await?;
 
-    eprintln!("[4/4] catalog contents:");
+    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+    let list = catalog.releases().await?;
+    catalog.close().await;
+    eprintln!(
+        "[4/5] QC: every release, staff reports in {}",
+        out.join("qc-<UPC>.html").display()
+    );
+    for r in &list {
+        let args = qc::QcArgs {
+            target: r.upc.clone(),
+            json: false,
+            html: Some(out.join(format!("qc-{}.html", r.upc))),
+            dsp: None,
+            fix: false,
+            brief: true,
+        };
+        // A blocked release is part of the show, not a failure of the demo.
+        qc::run(&cfg, args).await?;
+    }
+
+    eprintln!("[5/5] catalog contents:");
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
     let list = catalog.releases().await?;
     print_releases(&list);

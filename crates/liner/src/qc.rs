@@ -33,6 +33,8 @@ pub(crate) struct QcArgs {
     pub(crate) html: Option<PathBuf>,
     pub(crate) dsp: Option<String>,
     pub(crate) fix: bool,
+    /// One line per release instead of every finding (`liner demo`).
+    pub(crate) brief: bool,
 }
 
 /// A release to check and where its files are.
@@ -71,7 +73,7 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
         from_catalog(store, &files, &upc, None).await?
     };
 
-    let (audio, artwork) = analyse(catalog.as_ref(), &subject, !args.json).await?;
+    let (audio, artwork) = analyse(catalog.as_ref(), &subject, !args.json && !args.brief).await?;
     let mut report = check(
         cfg,
         catalog.as_ref(),
@@ -176,10 +178,21 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
     if let Some(path) = &args.html {
         std::fs::write(path, qc_report::render(&report))
             .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("HTML report: {}", path.display());
+        if !args.brief {
+            eprintln!("HTML report: {}", path.display());
+        }
     }
     if args.json {
         println!("{json}");
+    } else if args.brief {
+        println!(
+            "{} {:<28} {:>7}: {} error(s), {} warning(s)",
+            report.upc,
+            report.title.chars().take(28).collect::<String>(),
+            if report.blocked { "BLOCKED" } else { "PASSED" },
+            report.counts.error,
+            report.counts.warning
+        );
     } else {
         print_report(&report);
     }
