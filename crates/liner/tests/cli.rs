@@ -524,6 +524,45 @@ fn postgres_catalog_by_url() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["upc"], "196543210010");
     assert_eq!(listed[0]["tracks"], 5);
+    // QC runs, cached analyses and staff decisions on PostgreSQL too.
+    for _ in 0..2 {
+        let out = env.liner(&["qc", "196543210010", "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(report["counts"]["error"], 0);
+        assert_eq!(report["revision"], 1);
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_liner"))
+        .args([
+            "review",
+            "reject",
+            "196543210010",
+            "--code",
+            "RIGHTS",
+            "--reason",
+            "unclear sample",
+        ])
+        .current_dir(repo())
+        .env("LINER_DATABASE", &env.database)
+        .env("LINER_FILES", env.dir.path().join("files"))
+        .env("LINER_OPERATOR", "Rosa <rosa@example.com>")
+        .output()
+        .expect("run liner");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log: Vec<serde_json::Value> =
+        serde_json::from_str(&env.ok(&["review", "log", "--json"])).expect("json");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["code"], "RIGHTS");
+    assert_eq!(env.releases()[0]["status"], "rejected");
     Cmd::new("psql")
         .args([
             admin.as_str(),
