@@ -97,3 +97,13 @@ fn qc_report_schema_file_is_current() {
         "schemas/qc-report.schema.json is stale: run `cargo run -p liner -- schema --of qc-report > schemas/qc-report.schema.json`"
     );
 }
+
+#[test]
+fn docs_list_every_qc_rule() {
+    let doc = std::fs::read_to_string(repo().join("docs/qc.md")).expect("docs/qc.md");
+    let missing: Vec<&str> = qc::all_rules()
+        .map(|r| r.id)
+        .filter(|id| !doc.contains(&format!("| `{id}` |")))
+        .collect();
+    assert!(missing.is_empty(), "docs/qc.md lacks rules {missing:?}");
+}
