@@ -369,6 +369,25 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                         .join("\n  ")
                 )
             })?;
+            // A misspelt rule id in [qc.severity] would silently change nothing.
+            let unknown: Vec<String> = profiles
+                .iter()
+                .flat_map(|p| {
+                    p.qc.severity
+                        .keys()
+                        .filter(|id| ::qc::rule(id).is_none())
+                        .map(move |id| {
+                            format!("{}: [qc.severity] names unknown rule {id:?}", p.name)
+                        })
+                })
+                .collect();
+            if !unknown.is_empty() {
+                anyhow::bail!(
+                    "{} profile problem(s):\n  {}\n(`liner rules` lists the rule ids)",
+                    unknown.len(),
+                    unknown.join("\n  ")
+                );
+            }
             if json {
                 let list: Vec<_> = profiles
                     .iter()
@@ -377,6 +396,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                         "ern_version": p.ern_version.to_string(),
                         "commercial_models": p.commercial_models.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
                         "lead_time_days": { "warn": p.lead_time.warn_days, "refuse": p.lead_time.refuse_days },
+                        "qc_severity": p.qc.severity,
                     }))
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);

@@ -3,35 +3,11 @@
 //! media are findings, staff decisions are audited, and the HTML report draws in Chromium.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-fn fixtures() -> PathBuf {
-    static DONE: OnceLock<PathBuf> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let dir = repo().join("fixtures");
-        let out = Command::new(env!("CARGO_BIN_EXE_liner"))
-            .args(["fixtures", "--dir"])
-            .arg(&dir)
-            .output()
-            .expect("run fixtures");
-        assert!(
-            out.status.success(),
-            "fixtures: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
-    })
-    .clone()
-}
+mod common;
+use common::{fixtures, repo};
 
 struct Env {
     dir: tempfile::TempDir,

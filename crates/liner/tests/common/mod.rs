@@ -1,0 +1,32 @@
+//! Helpers the binary's test files share.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub(crate) fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// Renders and synthesizes the fixtures once per test process.
+pub(crate) fn fixtures() -> PathBuf {
+    static DONE: OnceLock<PathBuf> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let dir = repo().join("fixtures");
+        let out = Command::new(env!("CARGO_BIN_EXE_liner"))
+            .args(["fixtures", "--dir"])
+            .arg(&dir)
+            .output()
+            .expect("run fixtures");
+        assert!(
+            out.status.success(),
+            "fixtures: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .clone()
+}
