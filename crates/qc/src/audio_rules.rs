@@ -56,6 +56,13 @@ pub(crate) static RULES: &[Rule] = &[
         extensible
     ),
     rule!(
+        "AUD-WAV-FLOAT",
+        Warning,
+        Audio,
+        "WAV samples are integers, not IEEE float (format tag 0x0003)",
+        float_wav
+    ),
+    rule!(
         "AUD-EMBEDDED-TAGS",
         Info,
         Audio,
@@ -371,6 +378,21 @@ fn extensible(i: &QcInput<'_>, out: &mut Findings) {
         if a.wav.as_ref().and_then(|w| w.format_tag) == Some(0xFFFE) {
             out.at(field(k), "WAV format tag 0xFFFE (WAVE_FORMAT_EXTENSIBLE)").value("0xFFFE")
                 .hint("re-export as plain PCM WAV (tag 0x0001), or deliver FLAC (sox writes 24-bit WAV as extensible)").track(k);
+        }
+    }
+}
+
+fn float_wav(i: &QcInput<'_>, out: &mut Findings) {
+    for (k, a) in each_audio(i) {
+        let w = a.wav.as_ref();
+        let float = w.and_then(|w| w.format_tag) == Some(3)
+            || (w.and_then(|w| w.format_tag) == Some(0xFFFE)
+                && w.and_then(|w| w.sub_format_tag) == Some(3));
+        if float {
+            out.at(field(k), "IEEE float samples")
+                .value(format!("{}-bit float", a.bits_per_sample.unwrap_or(32)))
+                .hint("export 24-bit integer PCM (or FLAC): DSPs ingest integer PCM")
+                .track(k);
         }
     }
 }

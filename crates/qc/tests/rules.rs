@@ -449,3 +449,49 @@ refuse_days = 5
             >= 35
     );
 }
+
+#[test]
+fn float_wav_is_flagged_and_still_measured() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("float.wav");
+    let frames = 44_100u32 * 31;
+    let mut b = b"RIFF".to_vec();
+    b.extend_from_slice(&(36 + frames * 8).to_le_bytes());
+    // fmt: tag 3 (IEEE float), 2 channels, 44.1 kHz, 8 bytes a frame, 32 bits.
+    b.extend_from_slice(
+        b"WAVEfmt \x10\0\0\0\x03\0\x02\0\x44\xac\0\0\x20\x62\x05\0\x08\0\x20\0data",
+    );
+    b.extend_from_slice(&(frames * 8).to_le_bytes());
+    for n in 0..frames {
+        let s = ((f64::from(n) * 0.05).sin() * 0.3) as f32;
+        b.extend_from_slice(&s.to_le_bytes());
+        b.extend_from_slice(&(s * 0.9).to_le_bytes());
+    }
+    std::fs::write(&p, b).expect("wav");
+    let a = audio::analyse(&p);
+    assert!(a.measures.is_some(), "{:?}", a.unreadable);
+    let r = release(|b| {
+        b.replace("TITLE1", "Evening Tide")
+            .replace("duration = \"3:00\"", "duration = \"0:31\"")
+    });
+    let audio = vec![Some(a), None];
+    let rep = qc::run(
+        &QcInput {
+            release: &r,
+            audio: &audio,
+            artwork: None,
+            catalog: &Catalog::default(),
+            profile: None,
+            ai_policy: AiPolicy::Review,
+            today: today(),
+            allow: &[],
+        },
+        None,
+    );
+    has(&rep, "AUD-WAV-FLOAT", "tracks[0].audio", None);
+    assert!(
+        !rep.findings.iter().any(|f| f.rule == "AUD-DURATION-MATCH"),
+        "{:#?}",
+        rep.findings
+    );
+}
