@@ -44,7 +44,7 @@ pub(crate) const RELEASE_KEYS: &[&str] = &[
     "payees",
     "tracks",
 ];
-pub(crate) const ARTIST_KEYS: &[&str] = &["name", "role", "isni"];
+pub(crate) const ARTIST_KEYS: &[&str] = &["name", "role", "isni", "dsp_ids"];
 pub(crate) const CONTRIBUTOR_KEYS: &[&str] = &["name", "roles", "isni", "ai"];
 pub(crate) const RIGHTS_LINE_KEYS: &[&str] = &["year", "holder"];
 pub(crate) const LABEL_KEYS: &[&str] = &["name", "dpid", "email"];
@@ -622,8 +622,14 @@ fn artists(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<DisplayArtist
             )
         });
         let isni = opt(t, "isni", |n, p| parsed(ctx, n, p, Isni::parse));
-        match (name, role, isni) {
-            (Some(name), Some(role), Some(isni)) => Some(DisplayArtist { name, role, isni }),
+        let dsp_ids = opt(t, "dsp_ids", |n, p| dsp_ids(ctx, n, p));
+        match (name, role, isni, dsp_ids) {
+            (Some(name), Some(role), Some(isni), Some(dsp_ids)) => Some(DisplayArtist {
+                name,
+                role,
+                isni,
+                dsp_ids: dsp_ids.unwrap_or_default(),
+            }),
             _ => None,
         }
     })?;
@@ -632,6 +638,52 @@ fn artists(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<DisplayArtist
         return None;
     }
     Some(out)
+}
+
+/// `{ spotify = "spotify:artist:…", apple-music = "1234" }`: DSP profile name → artist id.
+fn dsp_ids(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: Fp<'_>,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    let Value::Table(entries) = &node.value else {
+        ctx.error(
+            node.loc,
+            path,
+            Some(node.value.display()),
+            format!(
+                "a table of DSP profile name = artist id, not {}",
+                node.value.type_name()
+            ),
+        );
+        return None;
+    };
+    let mut out = std::collections::BTreeMap::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let p = Fp::Key(&path, key);
+        let name_ok = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !name_ok {
+            ctx.error(
+                value.loc,
+                &p,
+                Some(key.to_string()),
+                "a DSP profile name: lowercase letters, digits and '-' (e.g. spotify, apple-music)",
+            );
+            ok = false;
+            continue;
+        }
+        match text(ctx, value, Fp::Key(&path, key)) {
+            Some(id) => {
+                out.insert(key.to_string(), id);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
 }
 
 fn contributors(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<Vec<Contributor>> {

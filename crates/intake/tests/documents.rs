@@ -235,3 +235,39 @@ fn a_folder_needs_one_release_document() {
     };
     assert!(rejected.diagnostics[0].expected.contains("not both"));
 }
+
+#[test]
+fn artist_dsp_ids_are_a_table_of_profile_names() {
+    let ok = GOOD.replace(
+        r#"artists = [{ name = "Nova Lune", role = "MainArtist" }]"#,
+        r#"artists = [{ name = "Nova Lune", role = "MainArtist", dsp_ids = { spotify = "spotify:artist:X", apple-music = "158" } }]"#,
+    );
+    let r = parse_document(Path::new("r.toml"), &ok).expect("valid");
+    assert_eq!(
+        r.artists[0].dsp_ids.get("apple-music").map(String::as_str),
+        Some("158")
+    );
+    assert_eq!(
+        r.tracks[0].artists[0].dsp_ids.len(),
+        2,
+        "tracks inherit the release's artists"
+    );
+    let bad = GOOD.replace(
+        r#"artists = [{ name = "Nova Lune", role = "MainArtist" }]"#,
+        r#"artists = [{ name = "Nova Lune", role = "MainArtist", dsp_ids = { Spotify = "x", deezer = "" } }]"#,
+    );
+    let errs = errors(&bad);
+    assert!(
+        has(&errs, "artists[0].dsp_ids.Spotify", "DSP profile name"),
+        "{errs:#?}"
+    );
+    assert!(
+        has(&errs, "artists[0].dsp_ids.deezer", "non-empty"),
+        "{errs:#?}"
+    );
+    let not_table = GOOD.replace(
+        r#"artists = [{ name = "Nova Lune", role = "MainArtist" }]"#,
+        r#"artists = [{ name = "Nova Lune", role = "MainArtist", dsp_ids = "spotify:artist:X" }]"#,
+    );
+    assert!(has(&errors(&not_table), "artists[0].dsp_ids", "table"));
+}

@@ -484,7 +484,29 @@ async fn check(
                 }
                 continue;
             }
+            let mut artist_ids = Vec::new();
+            let credits = v["artists"].as_array().into_iter().flatten().chain(
+                v["tracks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|t| t["artists"].as_array().into_iter().flatten()),
+            );
+            for a in credits {
+                let name = a["name"].as_str().unwrap_or_default();
+                for (dsp, id) in a["dsp_ids"].as_object().into_iter().flatten() {
+                    let entry = (
+                        name.to_owned(),
+                        dsp.clone(),
+                        id.as_str().unwrap_or_default().to_owned(),
+                    );
+                    if !artist_ids.contains(&entry) {
+                        artist_ids.push(entry);
+                    }
+                }
+            }
             facts.releases.push(CatalogRelease {
+                artist_ids,
                 upc: other,
                 title: v["title"].as_str().unwrap_or_default().to_owned(),
                 display_artist: artists.join(" & "),

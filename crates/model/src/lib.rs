@@ -189,6 +189,22 @@ pub struct DisplayArtist {
     pub role: ArtistRole,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub isni: Option<Isni>,
+    /// The artist's id at each DSP, by DSP profile name (`spotify = "spotify:artist:…"`), so a
+    /// delivery lands on the right artist page and QC can spot spelling drift across releases.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub dsp_ids: std::collections::BTreeMap<String, String>,
+}
+
+impl DisplayArtist {
+    /// An artist with a name and a role only.
+    pub fn new(name: impl Into<String>, role: ArtistRole) -> DisplayArtist {
+        DisplayArtist {
+            name: name.into(),
+            role,
+            isni: None,
+            dsp_ids: Default::default(),
+        }
+    }
 }
 
 /// A person or entity credited on a track, with DDEX roles.

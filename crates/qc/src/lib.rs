@@ -82,6 +82,8 @@ pub struct CatalogRelease {
     pub parental_advisory: Option<String>,
     pub artwork_dhash: Option<String>,
     pub artists: Vec<String>,
+    /// (artist name, DSP profile name, artist id) for every artist with DSP ids.
+    pub artist_ids: Vec<(String, String, String)>,
 }
 
 /// What the catalog holds besides the release under test: the cross-release rules need it.

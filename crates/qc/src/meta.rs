@@ -596,11 +596,7 @@ fn feat_credited(i: &QcInput<'_>, out: &mut Findings) {
             if !credited {
                 let mut artists = t.artists.clone();
                 artists.retain(|a| !a.name.eq_ignore_ascii_case(&name));
-                artists.push(DisplayArtist {
-                    name: name.clone(),
-                    role: ArtistRole::FeaturedArtist,
-                    isni: None,
-                });
+                artists.push(DisplayArtist::new(name.clone(), ArtistRole::FeaturedArtist));
                 out.at(
                     format!("tracks[{k}].artists"),
                     format!(
@@ -1246,11 +1242,7 @@ fn artist_single(i: &QcInput<'_>, out: &mut Findings) {
             let mut fixed: Vec<DisplayArtist> = Vec::new();
             for (m, b) in list.iter().enumerate() {
                 if m == n {
-                    fixed.extend(parts.iter().map(|p| DisplayArtist {
-                        name: (*p).to_owned(),
-                        role: a.role,
-                        isni: None,
-                    }));
+                    fixed.extend(parts.iter().map(|p| DisplayArtist::new(*p, a.role)));
                 } else {
                     fixed.push(b.clone());
                 }
@@ -1328,11 +1320,10 @@ fn various_threshold(i: &QcInput<'_>, out: &mut Findings) {
         .hint("credit the release to \"Various Artists\" (tracks keep their own artists)")
         .fix(
             "artists",
-            vec![DisplayArtist {
-                name: "Various Artists".into(),
-                role: ArtistRole::MainArtist,
-                isni: None,
-            }],
+            vec![DisplayArtist::new(
+                "Various Artists",
+                ArtistRole::MainArtist,
+            )],
         );
     }
     for (k, t) in i.tracks() {

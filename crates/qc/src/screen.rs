@@ -19,6 +19,12 @@ macro_rules! rule {
 
 pub(crate) static RULES: &[Rule] = &[
     rule!(
+        "SCREEN-ARTIST-ID",
+        Warning,
+        "An artist's DSP ids and name agree with the artist's other releases",
+        artist_ids
+    ),
+    rule!(
         "SCREEN-ISRC-REUSED",
         Error,
         "An ISRC identifies one recording: not used in the catalog for different audio",
@@ -253,6 +259,73 @@ fn artist_spelling(i: &QcInput<'_>, out: &mut Findings) {
             .value(a.name.clone())
             .hint("use the same spelling, or DSPs create a second artist page")
             .fix(format!("artists[{n}].name"), *k);
+        }
+    }
+}
+
+fn artist_ids(i: &QcInput<'_>, out: &mut Findings) {
+    let upc = i.release.upc.to_string();
+    let known: Vec<(&str, &str, &str, &str)> = i
+        .catalog
+        .releases
+        .iter()
+        .filter(|r| r.upc != upc)
+        .flat_map(|r| {
+            r.artist_ids
+                .iter()
+                .map(move |(n, d, id)| (n.as_str(), d.as_str(), id.as_str(), r.upc.as_str()))
+        })
+        .collect();
+    if known.is_empty() {
+        return;
+    }
+    let r = i.release;
+    let release_names: Vec<&str> = r.artists.iter().map(|a| a.name.as_str()).collect();
+    let mut fields: Vec<(String, &model::DisplayArtist, Option<usize>)> = r
+        .artists
+        .iter()
+        .enumerate()
+        .map(|(n, a)| (format!("artists[{n}]"), a, None))
+        .collect();
+    for (k, t) in i.tracks() {
+        for (n, a) in t.artists.iter().enumerate() {
+            // Track credits copied from the release are checked once, at release level.
+            if !release_names.contains(&a.name.as_str()) {
+                fields.push((format!("tracks[{k}].artists[{n}]"), a, Some(k)));
+            }
+        }
+    }
+    for (path, a, track) in fields {
+        for (dsp, id) in &a.dsp_ids {
+            if let Some((name, _, _, other)) = known
+                .iter()
+                .find(|(n, d, x, _)| d == dsp && x == id && *n != a.name)
+            {
+                let mut b = out
+                    .at(
+                        format!("{path}.name"),
+                        format!("{dsp} artist id {id} is \"{name}\" on {other}"),
+                    )
+                    .value(a.name.clone())
+                    .hint("spell the artist as on their other releases, or correct the id")
+                    .fix(format!("{path}.name"), *name);
+                if let Some(t) = track {
+                    b = b.track(t);
+                }
+                drop(b);
+            } else if let Some((_, _, other_id, other)) = known
+                .iter()
+                .find(|(n, d, x, _)| d == dsp && *n == a.name && x != id)
+            {
+                let mut b = out
+                    .at(format!("{path}.dsp_ids.{dsp}"), format!("\"{}\" has {dsp} id {other_id} on {other}", a.name))
+                    .value(id.clone())
+                    .hint("use the artist's existing id, unless this is a different artist of the same name (then staff approve)");
+                if let Some(t) = track {
+                    b = b.track(t);
+                }
+                drop(b);
+            }
         }
     }
 }

@@ -495,3 +495,61 @@ fn float_wav_is_flagged_and_still_measured() {
         rep.findings
     );
 }
+
+#[test]
+fn artist_dsp_ids_and_spellings_agree_with_the_catalog() {
+    let catalog = Catalog {
+        tracks: vec![],
+        releases: vec![qc::CatalogRelease {
+            upc: "196543210027".into(),
+            title: "Earlier".into(),
+            display_artist: "Nova Lune".into(),
+            parental_advisory: None,
+            artwork_dhash: None,
+            artists: vec!["Nova Lune".into()],
+            artist_ids: vec![(
+                "Nova Lune".into(),
+                "spotify".into(),
+                "spotify:artist:NOVA".into(),
+            )],
+        }],
+        previous: None,
+    };
+    let check = |name: &str, id: &str| {
+        let r = release(|b| {
+            b.replace("TITLE1", "Evening Tide").replace(
+                "artists = [{ name = \"Nova Lune\", role = \"MainArtist\" }]",
+                &format!("artists = [{{ name = \"{name}\", role = \"MainArtist\", dsp_ids = {{ spotify = \"{id}\" }} }}]"),
+            )
+        });
+        run_with(&r, &catalog, None, AiPolicy::Review)
+    };
+    // The same id under another spelling: fixed to the catalog's spelling.
+    has(
+        &check("Nova Luna", "spotify:artist:NOVA"),
+        "SCREEN-ARTIST-ID",
+        "artists[0].name",
+        Some("Nova Lune"),
+    );
+    // The same name with another id: staff decide.
+    has(
+        &check("Nova Lune", "spotify:artist:OTHER"),
+        "SCREEN-ARTIST-ID",
+        "artists[0].dsp_ids.spotify",
+        None,
+    );
+    // Agreeing name and id: nothing.
+    assert!(
+        !check("Nova Lune", "spotify:artist:NOVA")
+            .findings
+            .iter()
+            .any(|f| f.rule.starts_with("SCREEN-ARTIST"))
+    );
+    // Spelling drift without ids: the normalised names match.
+    has(
+        &check("NOVA LUNE", "spotify:artist:NOVA2"),
+        "SCREEN-ARTIST-SPELLING",
+        "artists[0].name",
+        Some("Nova Lune"),
+    );
+}
