@@ -650,9 +650,19 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
             for r in store.releases().await? {
                 let gate = store.gate(&r.upc).await?;
                 let run = store.latest_qc_run(&r.upc, r.revision, None).await?;
+                // Industry practice: after three blocked revisions, a person takes it over.
+                let mut blocked_revisions: Vec<i64> = store
+                    .qc_runs(&r.upc)
+                    .await?
+                    .iter()
+                    .filter(|q| q.blocked)
+                    .map(|q| q.revision)
+                    .collect();
+                blocked_revisions.dedup();
                 rows.push(serde_json::json!({
                     "upc": r.upc, "title": r.title, "artist": r.artist, "revision": r.revision, "status": r.status,
                     "gate": gate, "deliverable": gate.as_ref().is_some_and(store::Gate::deliverable),
+                    "blocked_revisions": blocked_revisions.len(), "escalate": blocked_revisions.len() >= 3,
                     "qc": run.map(|q| serde_json::json!({"id": q.id, "profile": q.profile, "blocked": q.blocked, "errors": q.errors, "warnings": q.warnings, "at": q.created_at})),
                 }));
             }
@@ -681,10 +691,10 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                         r["qc"]["warnings"]
                             .as_i64()
                             .map_or("—".into(), |n| n.to_string()),
-                        if r["deliverable"].as_bool().unwrap_or(false) {
-                            "yes"
-                        } else {
-                            "no"
+                        match (r["deliverable"].as_bool(), r["escalate"].as_bool()) {
+                            (Some(true), _) => "yes",
+                            (_, Some(true)) => "no (3+ blocked revisions: escalate)",
+                            _ => "no",
                         },
                     );
                 }
