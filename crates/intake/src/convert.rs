@@ -669,7 +669,7 @@ fn dsp_ids(
         if !name_ok {
             ctx.error(
                 value.loc,
-                &p,
+                p,
                 Some(key.to_string()),
                 "a DSP profile name: lowercase letters, digits and '-' (e.g. spotify, apple-music)",
             );
