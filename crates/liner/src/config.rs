@@ -244,5 +244,27 @@ mod tests {
             c.database
         );
         assert!(c.profiles.ends_with("deploy/dsps"));
+        assert_eq!(
+            c.operator.as_deref(),
+            Some("Rosa Staff <rosa@distributor.example>")
+        );
+        assert_eq!(c.ai_policy_for("Nightjar Records"), qc::AiPolicy::Allow);
+        assert_eq!(c.ai_policy_for("Any Other Label"), qc::AiPolicy::Review);
+        assert!(c.allow.iter().any(|a| a == "Simon & Garfunkel"));
+        let o = Overrides {
+            config: Some(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/liner.example.toml"),
+            ),
+            ..Overrides::default()
+        };
+        let env =
+            |k: &str| (k == "LINER_OPERATOR").then(|| "Night Shift <ops@example.com>".to_owned());
+        assert_eq!(
+            Config::load_with(&o, env)
+                .expect("loads")
+                .operator
+                .as_deref(),
+            Some("Night Shift <ops@example.com>")
+        );
     }
 }
