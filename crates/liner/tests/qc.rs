@@ -546,7 +546,7 @@ window.addEventListener('load', () => {
     let measured: serde_json::Value =
         serde_json::from_str(&json.replace("&quot;", "\"")).expect("probe JSON");
     for k in 0..5 {
-        for kind in ["waveform", "loudness"] {
+        for kind in ["waveform", "loudness", "spectrum"] {
             let m = &measured[format!("{kind}-{k}")];
             assert!(
                 m["w"].as_f64().unwrap_or(0.0) > 100.0 && m["h"].as_f64().unwrap_or(0.0) > 20.0,

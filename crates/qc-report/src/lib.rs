@@ -195,6 +195,13 @@ fn track_section(h: &mut String, t: &TrackFacts) {
         Some(p) => {
             h.push_str(&waveform_svg(t.index, p));
             h.push_str(&loudness_svg(t.index, p));
+            if let Some(spectrum) = a.measures.as_ref().and_then(|m| m.spectrum.as_ref()) {
+                h.push_str(&spectrum_svg(
+                    t.index,
+                    spectrum,
+                    a.sample_rate.unwrap_or(44_100),
+                ));
+            }
         }
         None => {
             let _ = write!(
@@ -254,13 +261,11 @@ fn track_section(h: &mut String, t: &TrackFacts) {
         row("Bits used", m.effective_bits.to_string());
         row("Dual mono", if m.dual_mono { "yes" } else { "no" }.into());
         row(
-            "Spectral cutoff",
+            "Content reaches",
             m.spectrum
                 .as_ref()
                 .and_then(|s| s.cutoff_hz)
-                .map_or("none (reaches Nyquist)".into(), |c| {
-                    format!("{:.1} kHz", c / 1000.0)
-                }),
+                .map_or("Nyquist".into(), |c| format!("{:.1} kHz", c / 1000.0)),
         );
     }
     row(
@@ -334,5 +339,45 @@ fn loudness_svg(index: usize, p: &qc::AudioPlot) -> String {
     format!(
         "<svg class=\"plot loudness\" id=\"loudness-{index}\" viewBox=\"0 0 {W} {hgt}\" width=\"{W}\" height=\"{hgt}\" role=\"img\" aria-label=\"short-term loudness\"><line x1=\"0\" y1=\"{r:.1}\" x2=\"{W}\" y2=\"{r:.1}\" stroke=\"#c77\" stroke-dasharray=\"4 4\"/><text x=\"4\" y=\"{:.1}\" font-size=\"10\" fill=\"#a55\">−14 LUFS</text><path d=\"{path}\" fill=\"none\" stroke=\"#1e6b35\" stroke-width=\"1.5\"/></svg>",
         r - 3.0
+    )
+}
+
+/// The long-term spectrum (level per 250 Hz band, 0–Nyquist), with the detected cutoff marked:
+/// what staff look at when QC suspects a lossy source.
+fn spectrum_svg(index: usize, s: &qc::AudioSpectrum, sample_rate: u32) -> String {
+    let hgt = 90.0;
+    let nyquist = f64::from(sample_rate) / 2.0;
+    let top = s
+        .bands
+        .iter()
+        .map(|b| b.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let floor = top - 100.0;
+    let x = |hz: f64| hz / nyquist * W;
+    let y = |db: f64| hgt - ((db - floor) / (top - floor)).clamp(0.0, 1.0) * hgt;
+    let mut path = String::new();
+    for (i, (hz, db)) in s.bands.iter().enumerate() {
+        let _ = write!(
+            path,
+            "{}{:.1},{:.1} ",
+            if i == 0 { "M" } else { "L" },
+            x(*hz + 125.0),
+            y(*db)
+        );
+    }
+    let cutoff = s.cutoff_hz.map_or(String::new(), |c| {
+        format!(
+            "<line x1=\"{0:.1}\" y1=\"0\" x2=\"{0:.1}\" y2=\"{hgt}\" stroke=\"#b3261e\" stroke-dasharray=\"3 3\"/><text x=\"{1:.1}\" y=\"12\" font-size=\"10\" fill=\"#b3261e\">content ends {2:.1} kHz</text>",
+            x(c),
+            (x(c) - 70.0).max(2.0),
+            c / 1000.0
+        )
+    });
+    format!(
+        "<svg class=\"plot spectrum\" id=\"spectrum-{index}\" viewBox=\"0 0 {W} {hgt}\" width=\"{W}\" height=\"{hgt}\" role=\"img\" aria-label=\"long-term spectrum\"><text x=\"4\" y=\"{:.1}\" font-size=\"10\" fill=\"#666\">0 Hz</text><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#666\">{:.1} kHz</text><path d=\"{path}\" fill=\"none\" stroke=\"#3a5a8c\" stroke-width=\"1.2\"/>{cutoff}</svg>",
+        hgt - 3.0,
+        W - 50.0,
+        hgt - 3.0,
+        nyquist / 1000.0
     )
 }

@@ -21,7 +21,7 @@ use profiles::DspProfile;
 use serde::{Deserialize, Serialize};
 
 pub use artwork::ArtworkReport;
-pub use audio::{AudioReport, Plot as AudioPlot};
+pub use audio::{AudioReport, Plot as AudioPlot, Spectrum as AudioSpectrum};
 pub use audio_rules::BLUR_THRESHOLD;
 pub use fix::{FixError, apply_fixes};
 pub use profiles::Severity;
