@@ -58,34 +58,91 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
         Some(Store::open(&cfg.database, OpenMode::Existing).await?)
     };
     let files = FileStore::open(&cfg.files)?;
-    let mut subject = if as_path.exists() {
+    let subjects = if as_path.exists() {
         if args.fix {
             bail!(
                 "--fix records a new revision of a catalog release: import {} first, then run `liner qc <UPC> --fix`",
                 as_path.display()
             );
         }
-        from_folder(as_path)?
+        from_path(as_path)?
     } else {
         let upc = Icpn::parse(&args.target)
             .map_err(|e| anyhow!("{} is neither a folder nor a valid UPC: {e}", args.target))?;
         let store = catalog.as_ref().ok_or_else(|| anyhow!("no catalog"))?;
-        from_catalog(store, &files, &upc, None).await?
+        vec![from_catalog(store, &files, &upc, None).await?]
     };
+    let several = subjects.len() > 1;
+    let mut reports = Vec::new();
+    for subject in subjects {
+        reports.push(check_subject(cfg, catalog.as_ref(), subject, profile.as_ref(), &args).await?);
+    }
+    if let Some(c) = catalog {
+        c.close().await;
+    }
 
-    let (audio, artwork) = analyse(catalog.as_ref(), &subject, !args.json && !args.brief).await?;
-    let mut report = check(
-        cfg,
-        catalog.as_ref(),
-        &subject,
-        &audio,
-        artwork.as_ref(),
-        profile.as_ref(),
-    )
-    .await?;
+    if let Some(path) = &args.html {
+        for report in &reports {
+            // A sheet of several releases gets one page each: qc.html → qc-<UPC>.html.
+            let target = if several {
+                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("qc");
+                let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("html");
+                path.with_file_name(format!("{stem}-{}.{ext}", report.upc))
+            } else {
+                path.clone()
+            };
+            std::fs::write(&target, qc_report::render(report))
+                .with_context(|| format!("writing {}", target.display()))?;
+            if !args.brief {
+                eprintln!("HTML report: {}", target.display());
+            }
+        }
+    }
+    for report in &reports {
+        if args.json {
+            continue;
+        } else if args.brief {
+            println!(
+                "{} {:<28} {:>7}: {} error(s), {} warning(s)",
+                report.upc,
+                report.title.chars().take(28).collect::<String>(),
+                if report.blocked { "BLOCKED" } else { "PASSED" },
+                report.counts.error,
+                report.counts.warning
+            );
+        } else {
+            print_report(report);
+        }
+    }
+    if args.json {
+        // One release: its report; a sheet of several: an array of reports.
+        let text = match reports.as_slice() {
+            [one] => serde_json::to_string_pretty(one)?,
+            all => serde_json::to_string_pretty(all)?,
+        };
+        println!("{text}");
+    }
+    Ok(if reports.iter().any(|r| r.blocked) {
+        ExitCode::from(EXIT_BLOCKED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Analyses one release, runs the rules (and the fixes, with `--fix`), and records the run
+/// when the release is in the catalog.
+async fn check_subject(
+    cfg: &Config,
+    catalog: Option<&Store>,
+    mut subject: Subject,
+    profile: Option<&profiles::DspProfile>,
+    args: &QcArgs,
+) -> Result<QcReport> {
+    let (audio, artwork) = analyse(catalog, &subject, !args.json && !args.brief).await?;
+    let mut report = check(cfg, catalog, &subject, &audio, artwork.as_ref(), profile).await?;
 
     if args.fix {
-        let store = catalog.as_ref().ok_or_else(|| anyhow!("no catalog"))?;
+        let store = catalog.ok_or_else(|| anyhow!("no catalog"))?;
         // Fixes can touch the same field (split an artist list, then add a featured artist
         // to it): apply one fix per field per round and re-run the rules, until nothing
         // fixable is left.
@@ -122,15 +179,7 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
                     )
                 })?;
             applied += changed;
-            report = check(
-                cfg,
-                catalog.as_ref(),
-                &subject,
-                &audio,
-                artwork.as_ref(),
-                profile.as_ref(),
-            )
-            .await?;
+            report = check(cfg, catalog, &subject, &audio, artwork.as_ref(), profile).await?;
         }
         if subject.release == original {
             eprintln!("nothing to fix: no finding has a machine-applicable fix");
@@ -148,25 +197,17 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
                 subject.release.upc
             );
             subject.stored = Some((subject.release.upc.to_string(), revision));
-            report = check(
-                cfg,
-                catalog.as_ref(),
-                &subject,
-                &audio,
-                artwork.as_ref(),
-                profile.as_ref(),
-            )
-            .await?;
+            report = check(cfg, catalog, &subject, &audio, artwork.as_ref(), profile).await?;
         }
     }
 
-    let json = serde_json::to_string_pretty(&report)?;
-    if let (Some(store), Some((upc, rev))) = (catalog.as_ref(), &subject.stored) {
+    let json = serde_json::to_string(&report)?;
+    if let (Some(store), Some((upc, rev))) = (catalog, &subject.stored) {
         let id = store
             .record_qc_run(&store::NewQcRun {
                 upc,
                 revision: *rev,
-                profile: profile.as_ref().map_or("", |p| p.name.as_str()),
+                profile: profile.map_or("", |p| p.name.as_str()),
                 blocked: report.blocked,
                 errors: report.counts.error as i64,
                 warnings: report.counts.warning as i64,
@@ -175,35 +216,7 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
             .await?;
         tracing::info!(qc_run = id, upc, revision = rev, "QC run recorded");
     }
-    if let Some(path) = &args.html {
-        std::fs::write(path, qc_report::render(&report))
-            .with_context(|| format!("writing {}", path.display()))?;
-        if !args.brief {
-            eprintln!("HTML report: {}", path.display());
-        }
-    }
-    if args.json {
-        println!("{json}");
-    } else if args.brief {
-        println!(
-            "{} {:<28} {:>7}: {} error(s), {} warning(s)",
-            report.upc,
-            report.title.chars().take(28).collect::<String>(),
-            if report.blocked { "BLOCKED" } else { "PASSED" },
-            report.counts.error,
-            report.counts.warning
-        );
-    } else {
-        print_report(&report);
-    }
-    if let Some(c) = catalog {
-        c.close().await;
-    }
-    Ok(if report.blocked {
-        ExitCode::from(EXIT_BLOCKED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(report)
 }
 
 fn load_profile(cfg: &Config, name: &str) -> Result<profiles::DspProfile> {
@@ -241,31 +254,37 @@ fn load_profile(cfg: &Config, name: &str) -> Result<profiles::DspProfile> {
     Ok(profile)
 }
 
-fn from_folder(path: &Path) -> Result<Subject> {
-    let mut results = intake::read(path);
-    if results.len() != 1 {
+/// The releases of a folder, document or sheet. Any that intake rejects stop the run: QC
+/// checks what intake has accepted.
+fn from_path(path: &Path) -> Result<Vec<Subject>> {
+    let mut subjects = Vec::new();
+    let mut problems = Vec::new();
+    for result in intake::read(path) {
+        match result {
+            Ok(intake) => subjects.push(subject_of(intake)),
+            Err(rejected) => {
+                problems.push(format!(
+                    "{} ({} problem(s)):",
+                    rejected.origin,
+                    rejected.diagnostics.len()
+                ));
+                problems.extend(rejected.diagnostics.iter().map(|d| format!("  {d}")));
+            }
+        }
+    }
+    if !problems.is_empty() {
         bail!(
-            "{} holds {} releases; run QC on one release folder or document at a time",
-            path.display(),
-            results.len()
+            "intake rejects what QC was asked to check:\n{}",
+            problems.join("\n")
         );
     }
-    let intake = match results.remove(0) {
-        Ok(i) => i,
-        Err(rejected) => {
-            let list: Vec<String> = rejected
-                .diagnostics
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            bail!(
-                "{} cannot be read ({} problem(s)):\n{}",
-                rejected.origin,
-                list.len(),
-                list.join("\n")
-            );
-        }
-    };
+    if subjects.is_empty() {
+        bail!("{} holds no release", path.display());
+    }
+    Ok(subjects)
+}
+
+fn subject_of(intake: intake::Intake) -> Subject {
     let path_of = |r: &FileRef| {
         intake
             .files
@@ -273,7 +292,7 @@ fn from_folder(path: &Path) -> Result<Subject> {
             .find(|f| &f.reference == r)
             .and_then(|f| f.path.clone())
     };
-    Ok(Subject {
+    Subject {
         audio_paths: intake
             .release
             .tracks
@@ -283,7 +302,7 @@ fn from_folder(path: &Path) -> Result<Subject> {
         artwork_path: path_of(&intake.release.artwork.file),
         release: intake.release.clone(),
         stored: None,
-    })
+    }
 }
 
 async fn from_catalog(

@@ -564,3 +564,41 @@ window.addEventListener('load', () => {
         "artwork drawn: {art}"
     );
 }
+
+#[test]
+fn a_sheet_is_checked_release_by_release() {
+    let env = Env::sqlite();
+    let sheet = fixtures().join("sheets/catalog.csv");
+    let html = env.dir.path().join("qc.html");
+    let out = env.liner(&["qc", path(&sheet), "--json", "--html", path(&html)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("an array of reports");
+    let upcs: Vec<&str> = reports.iter().filter_map(|r| r["upc"].as_str()).collect();
+    assert_eq!(upcs, ["196543210041", "196543210058"]);
+    for upc in upcs {
+        let page = env.dir.path().join(format!("qc-{upc}.html"));
+        assert!(
+            std::fs::read_to_string(&page).is_ok_and(|p| p.contains(upc)),
+            "{}",
+            page.display()
+        );
+    }
+    // A sheet with a rejected release: intake's errors, exit 1, nothing checked.
+    let work = tempfile::tempdir().expect("tmp");
+    copy_dir(&fixtures().join("sheets"), work.path());
+    let text = std::fs::read_to_string(work.path().join("catalog.csv")).expect("sheet");
+    std::fs::write(
+        work.path().join("catalog.csv"),
+        text.replace("USLTM2600013", "USLTM260001"),
+    )
+    .expect("write");
+    let out = env.liner(&["qc", path(&work.path().join("catalog.csv"))]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("isrc: found \"USLTM260001\""));
+}
