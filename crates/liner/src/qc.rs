@@ -481,14 +481,7 @@ async fn check(
             c.artwork_hashes().await?.into_iter().collect();
         for (other, doc) in c.current_documents().await? {
             let v: serde_json::Value = serde_json::from_str(&doc).unwrap_or_default();
-            let artists: Vec<String> = v["artists"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x["name"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let artists = artist_names(&v);
             let art = v["artwork"]["file"]
                 .as_str()
                 .and_then(|h| dhashes.get(h).cloned());
@@ -496,10 +489,7 @@ async fn check(
                 // This UPC's catalog revision: what it was before this one.
                 let previous_rev = s.stored.as_ref().map(|(_, r)| *r);
                 if previous_rev.is_none() {
-                    facts.previous = Some((
-                        v["title"].as_str().unwrap_or_default().to_owned(),
-                        artists.join(" & "),
-                    ));
+                    facts.previous = Some(title_and_artist(&v));
                 }
                 continue;
             }
@@ -540,18 +530,7 @@ async fn check(
             && let Some(prev) = c.revision(&s.release.upc, Some(rev - 1)).await?
         {
             let v: serde_json::Value = serde_json::from_str(&prev.document).unwrap_or_default();
-            let artists: Vec<String> = v["artists"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x["name"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            facts.previous = Some((
-                v["title"].as_str().unwrap_or_default().to_owned(),
-                artists.join(" & "),
-            ));
+            facts.previous = Some(title_and_artist(&v));
         }
     }
     let input = QcInput {
@@ -565,6 +544,24 @@ async fn check(
         allow: &cfg.allow,
     };
     Ok(qc::run(&input, s.stored.as_ref().map(|(_, r)| *r)))
+}
+
+/// The release-level artist names of a stored release document.
+fn artist_names(doc: &serde_json::Value) -> Vec<String> {
+    doc["artists"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// (title, display artist) of a stored release document: what the UPC-reuse screen compares.
+fn title_and_artist(doc: &serde_json::Value) -> (String, String) {
+    (
+        doc["title"].as_str().unwrap_or_default().to_owned(),
+        artist_names(doc).join(" & "),
+    )
 }
 
 fn print_report(r: &QcReport) {
