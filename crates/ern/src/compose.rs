@@ -310,21 +310,28 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
         };
         r.display_artist_name = Some(display_name(artists));
         r.artists = credit(&mut parties, artists);
-        r.contributors = t
-            .contributors
-            .iter()
-            .enumerate()
-            .map(|(j, c)| ContributorCredit {
-                party: parties.get(&c.name, c.isni.as_ref().map(|i| i.as_str())),
-                roles: c
-                    .roles
-                    .iter()
-                    .map(|r| contributor_role(*r).to_owned())
-                    .collect(),
-                sequence: j as u32 + 1,
-                ai: carries_ai.then(|| ai(c.ai)),
-            })
-            .collect();
+        // Release Profile rule 1030-1: a contributor appears once, with all their roles.
+        let mut credits: Vec<ContributorCredit> = Vec::new();
+        for c in &t.contributors {
+            let party = parties.get(&c.name, c.isni.as_ref().map(|i| i.as_str()));
+            let roles = c.roles.iter().map(|r| contributor_role(*r).to_owned());
+            match credits.iter_mut().find(|k| k.party == party) {
+                Some(k) => {
+                    for role in roles {
+                        if !k.roles.contains(&role) {
+                            k.roles.push(role);
+                        }
+                    }
+                }
+                None => credits.push(ContributorCredit {
+                    party,
+                    roles: roles.collect(),
+                    sequence: credits.len() as u32 + 1,
+                    ai: carries_ai.then(|| ai(c.ai)),
+                }),
+            }
+        }
+        r.contributors = credits;
         r.duration = Some(duration(t.duration.millis()));
         total_ms += t.duration.millis();
         r.p_line = Some(Line {
@@ -449,26 +456,36 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
 
     let release_refs: Vec<String> = releases.iter().map(|r| r.reference.clone()).collect();
     let (rel_inc, rel_exc) = territory_lists(&release.territories);
-    let mut deals: Vec<MsgDeal> = input
-        .deals
-        .iter()
-        .map(|d| {
-            let (inc, exc) = match &d.territories {
-                Some(t) => territory_lists(t),
-                None => (rel_inc.clone(), rel_exc.clone()),
-            };
-            MsgDeal {
-                territories: inc,
-                excluded: exc,
-                start: Some(d.start.to_string()),
-                end: d.end.map(|e| e.to_string()),
-                commercial_models: vec![d.commercial_model.as_str().to_owned()],
-                use_types: d.use_types.iter().map(|u| u.as_str().to_owned()).collect(),
-                preorder: false,
-                takedown: false,
-            }
-        })
-        .collect();
+    let _ = (&rel_inc, &rel_exc);
+    let mut deals: Vec<MsgDeal> = Vec::with_capacity(input.deals.len() + 1);
+    for d in &input.deals {
+        // A deal's territories narrow the release's; a deal left with none is dropped.
+        let effective = match &d.territories {
+            Some(t) => t.intersect(&release.territories),
+            None => release.territories.clone(),
+        };
+        if effective.is_empty() {
+            warnings.push(BuildWarning {
+                field: "deals".into(),
+                message: format!(
+                    "the {} deal starting {} covers no territory of the release; left out",
+                    d.commercial_model, d.start
+                ),
+            });
+            continue;
+        }
+        let (inc, exc) = territory_lists(&effective);
+        deals.push(MsgDeal {
+            territories: inc,
+            excluded: exc,
+            start: Some(d.start.to_string()),
+            end: d.end.map(|e| e.to_string()),
+            commercial_models: vec![d.commercial_model.as_str().to_owned()],
+            use_types: d.use_types.iter().map(|u| u.as_str().to_owned()).collect(),
+            preorder: false,
+            takedown: false,
+        });
+    }
     if carries_ai && has_consent {
         let start = input
             .deals

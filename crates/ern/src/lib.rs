@@ -6,12 +6,14 @@
 //! (libxml2) lives in the `xsd` crate and the history of sent messages in `store`.
 
 pub mod compose;
+pub mod import;
 mod msg;
 pub mod read;
 pub mod tree;
 pub mod write;
 
 pub use compose::{BuildInput, BuildWarning, FileFacts, Intent, compose};
+pub use import::{Finding, ImportDefaults, ImportError, Imported, to_release};
 pub use msg::*;
 pub use read::{ReadError, ReadWarning, read};
 pub use write::{WriteError, write};

@@ -116,7 +116,10 @@ impl Tree {
             )
         })?;
         let mut reader = Reader::from_str(text);
-        reader.config_mut().trim_text(true);
+        // Text is not trimmed per event: "A &amp; B" arrives as three events and its spaces
+        // matter. Whitespace-only events (indentation) are skipped; each node's text is
+        // trimmed once at the end.
+        reader.config_mut().trim_text(false);
         let mut nodes: Vec<Node> = Vec::with_capacity(text.len() / 40);
         let mut stack: Vec<usize> = Vec::new();
         let mut root_ns = None;
@@ -190,6 +193,12 @@ impl Tree {
                     stack.pop();
                 }
                 Event::Text(t) => {
+                    // Indentation between elements; a space between two references in a
+                    // leaf ("A&gt; &amp;") is kept.
+                    let indentation = stack.last().is_none_or(|&c| !nodes[c].children.is_empty());
+                    if indentation && t.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
                     if let Some(&cur) = stack.last() {
                         let s = t
                             .decode()

@@ -214,6 +214,22 @@ fn hash_sum_4(x: &mut X, h: &HashSum) {
     x.close("HashSum");
 }
 
+/// Use types the DDEX lists of every version Liner writes lack: sent as UserDefined, the way
+/// DDEX prescribes for values outside an allowed-value set (the reader maps them back).
+const USER_DEFINED_USE_TYPES: &[&str] = &["PerformAsBackgroundMusic"];
+
+fn use_type(x: &mut X, u: &str) {
+    if USER_DEFINED_USE_TYPES.contains(&u) {
+        x.leaf_a(
+            "UseType",
+            &[("Namespace", "DPID:liner"), ("UserDefinedValue", u)],
+            "UserDefined",
+        );
+    } else {
+        x.leaf("UseType", u);
+    }
+}
+
 /// A number as text (itoa: no formatting machinery on the hot path).
 fn num(n: impl itoa::Integer) -> String {
     itoa::Buffer::new().format(n).to_owned()
@@ -594,10 +610,19 @@ mod v4 {
         x.opt("EndDate", d.end.as_deref());
         x.close("ValidityPeriod");
         for m in &d.commercial_models {
-            x.leaf("CommercialModelType", m);
+            // ERN 4 deal terms take a narrower list than the AVS, without AsPerContract.
+            if m == "AsPerContract" {
+                x.leaf_a(
+                    "CommercialModelType",
+                    &[("Namespace", "DPID:liner"), ("UserDefinedValue", m)],
+                    "UserDefined",
+                );
+            } else {
+                x.leaf("CommercialModelType", m);
+            }
         }
         for u in &d.use_types {
-            x.leaf("UseType", u);
+            use_type(x, u);
         }
         if d.preorder {
             x.leaf("IsPreOrderDeal", "true");
@@ -761,17 +786,26 @@ mod v382 {
             for a in &r.artists {
                 artist(x, msg, a, ns);
             }
-            let (work, rec): (Vec<_>, Vec<_>) = r
+            let (mut work, rec): (Vec<_>, Vec<_>) = r
                 .contributors
                 .iter()
                 .flat_map(|c| c.roles.iter().map(move |role| (c, role)))
                 .partition(|(_, role)| is_work_role(role));
+            // The reader rebuilds credits recording-first; ordering work credits the same
+            // way keeps write -> read -> write byte-identical.
+            let rank = |party: &str| rec.iter().position(|(c, _)| c.party == party);
+            work.sort_by_key(|(c, _)| rank(&c.party).unwrap_or(usize::MAX));
             for (i, (c, r)) in rec.iter().enumerate() {
                 x.open_a(
                     "ResourceContributor",
                     &[("SequenceNumber", num(i + 1).as_str())],
                 );
                 party_name(x, msg, &c.party);
+                let r = if r.as_str() == "StudioProducer" {
+                    "Producer"
+                } else {
+                    r.as_str()
+                };
                 role(x, "ResourceContributorRole", r, RESOURCE_ROLES, ns);
                 x.close("ResourceContributor");
             }
@@ -962,7 +996,16 @@ mod v382 {
         }
         x.close("ReleaseResourceReferenceList");
         for t in &r.release_types {
-            x.leaf("ReleaseType", t);
+            // 3.8.2's list predates "EP": it travels as UserDefined.
+            if t == "EP" {
+                x.leaf_a(
+                    "ReleaseType",
+                    &[("Namespace", ns), ("UserDefinedValue", "EP")],
+                    "UserDefined",
+                );
+            } else {
+                x.leaf("ReleaseType", t);
+            }
         }
         if r.track && r.release_types.is_empty() {
             x.leaf("ReleaseType", "TrackRelease");
@@ -1070,7 +1113,7 @@ mod v382 {
         } else {
             x.open("Usage");
             for u in &d.use_types {
-                x.leaf("UseType", u);
+                use_type(x, u);
             }
             x.close("Usage");
         }

@@ -347,6 +347,25 @@ impl Territories {
         }
     }
 
+    /// Where both apply: a deal's territories narrowed by its release's.
+    pub fn intersect(&self, other: &Territories) -> Territories {
+        use Territories::*;
+        match (self, other) {
+            (Worldwide { excluding: a }, Worldwide { excluding: b }) => Worldwide {
+                excluding: a.union(b).cloned().collect(),
+            },
+            (Worldwide { excluding }, Only(l)) | (Only(l), Worldwide { excluding }) => {
+                Only(l.difference(excluding).cloned().collect())
+            }
+            (Only(a), Only(b)) => Only(a.intersection(b).cloned().collect()),
+        }
+    }
+
+    /// True when no country is included.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Territories::Only(l) if l.is_empty())
+    }
+
     pub fn includes(&self, c: &CountryCode) -> bool {
         match self {
             Territories::Worldwide { excluding } => !excluding.contains(c),
