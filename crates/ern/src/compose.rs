@@ -201,6 +201,7 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
             language: Some(release.language.as_str().to_owned()),
             header,
             update_indicator: None,
+            message_schema_version: None,
             parties: vec![],
             resources: vec![],
             releases: vec![],
@@ -552,6 +553,7 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
                 "UpdateMessage".to_owned()
             }
         }),
+        message_schema_version: None,
         parties: parties.list,
         resources,
         releases,

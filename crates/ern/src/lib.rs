@@ -5,6 +5,7 @@
 //! Pure: bytes and values in, bytes and values out. No clock, no file system; XSD validation
 //! (libxml2) lives in the `xsd` crate and the history of sent messages in `store`.
 
+pub mod checks;
 pub mod compose;
 pub mod import;
 mod msg;

@@ -406,6 +406,8 @@ pub struct Message {
     pub header: Header,
     /// ERN 3.8.2 `UpdateIndicator` (`OriginalMessage` / `UpdateMessage`).
     pub update_indicator: Option<String>,
+    /// The root's `MessageSchemaVersionId` as read (ERN 3 only; kept so checks can flag it).
+    pub message_schema_version: Option<String>,
     pub parties: Vec<Party>,
     pub resources: Vec<Resource>,
     pub releases: Vec<MsgRelease>,

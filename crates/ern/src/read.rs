@@ -96,6 +96,7 @@ pub fn read_with(bytes: &[u8], limits: Limits) -> Result<(Message, Vec<ReadWarni
         language: t.attr(root, "LanguageAndScriptCode").map(str::to_owned),
         header,
         update_indicator: t.child_text(root, "UpdateIndicator"),
+        message_schema_version: t.attr(root, "MessageSchemaVersionId").map(str::to_owned),
         parties: Vec::new(),
         resources: Vec::new(),
         releases: Vec::new(),
@@ -257,11 +258,13 @@ impl Reader<'_> {
             .collect()
     }
 
-    /// An AVS value, or the real value behind `UserDefined`.
+    /// An AVS value. `UserDefined` stays `UserDefined` (writing it back elsewhere stays valid),
+    /// except for values Liner itself sends that way because a version's list lacks them
+    /// (EP in 3.8.2, ERN 4 roles in 3.8.2, AsPerContract in ERN 4 deals).
     fn avs(&self, i: usize) -> String {
         let v = self.t.text(i);
         match self.t.attr(i, "UserDefinedValue") {
-            Some(u) if v == "UserDefined" => u.to_owned(),
+            Some(u) if v == "UserDefined" && is_liner_value(u) => u.to_owned(),
             _ => v.to_owned(),
         }
     }
@@ -858,4 +861,13 @@ impl Reader<'_> {
 fn seq(attr: Option<&str>, index: usize) -> u32 {
     attr.and_then(|s| s.parse().ok())
         .unwrap_or(index as u32 + 1)
+}
+
+fn is_liner_value(v: &str) -> bool {
+    model::ContributorRole::parse(v).is_some_and(|x| x.as_str() == v)
+        || model::ArtistRole::parse(v).is_some_and(|x| x.as_str() == v)
+        || model::UseType::parse(v).is_some_and(|x| x.as_str() == v)
+        || model::CommercialModel::parse(v).is_some_and(|x| x.as_str() == v)
+        || model::ReleaseType::parse(v).is_some_and(|x| x.as_str() == v)
+        || v == "StudioProducer"
 }
