@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod compose;
 pub mod import;
+pub mod lifecycle;
 mod msg;
 pub mod read;
 pub mod tree;

@@ -37,6 +37,14 @@ pub(crate) async fn run(cfg: &Config, paths: &[PathBuf], json: bool) -> Result<E
             tracing::info!(path = %path.display(), "payees.csv is read together with the sheet beside it");
             continue;
         }
+        // A received DDEX ERN message (an aggregator's intake from labels).
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+        {
+            read.push(crate::ern_cmd::read_message(path));
+            continue;
+        }
         read.extend(intake::read(path));
     }
 

@@ -7,6 +7,7 @@
 mod bench;
 mod bench_qc;
 mod config;
+mod ern_cmd;
 mod import;
 mod qc;
 
@@ -125,6 +126,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "release")]
         of: SchemaKind,
     },
+    /// DDEX ERN messages: build one for a release and DSP, or validate a file.
+    Ern {
+        #[command(subcommand)]
+        action: ErnCommand,
+    },
     /// Measure a hot path against a reference measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -138,6 +144,40 @@ enum Command {
         /// The fixtures folder.
         #[arg(long, default_value = "fixtures")]
         fixtures: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ErnCommand {
+    /// Build the ERN message a release needs at a DSP (first delivery, update, takedown or
+    /// purge, from the messages sent before), validate it, record it, print or write it.
+    Build {
+        upc: String,
+        /// The DSP profile: its ERN version, deals, takedown and purge rules.
+        #[arg(long, value_name = "NAME")]
+        dsp: Option<String>,
+        /// ERN version: 4.3 (default), 4.3.2 (AI disclosure) or 3.8.2.
+        #[arg(long, value_name = "VERSION")]
+        ern: Option<String>,
+        /// End every deal (a takedown), as a full re-send.
+        #[arg(long, conflicts_with = "purge")]
+        takedown: bool,
+        /// A PurgeReleaseMessage (only where the DSP's profile allows it).
+        #[arg(long)]
+        purge: bool,
+        #[arg(short = 'o', long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// DDEX XSD folder (else LINER_DDEX_SCHEMAS, else ../shared/ddex/xsd).
+        #[arg(long, value_name = "DIR")]
+        schemas: Option<PathBuf>,
+    },
+    /// Validate an ERN file: the official XSD of its version, then Release Profile rules.
+    Validate {
+        file: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        schemas: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -510,6 +550,37 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             };
             qc::review(&cfg, action).await
         }
+        Command::Ern { action } => match action {
+            ErnCommand::Validate {
+                file,
+                schemas,
+                json,
+            } => ern_cmd::validate(&file, schemas.as_deref(), json),
+            ErnCommand::Build {
+                upc,
+                dsp,
+                ern,
+                takedown,
+                purge,
+                out,
+                schemas,
+            } => {
+                let cfg = Config::load(&overrides)?;
+                ern_cmd::build(
+                    &cfg,
+                    ern_cmd::BuildArgs {
+                        upc,
+                        dsp,
+                        ern,
+                        takedown,
+                        purge,
+                        out,
+                        schemas,
+                    },
+                )
+                .await
+            }
+        },
         Command::Demo { out, fixtures } => demo(&out, &fixtures).await,
     }
 }

@@ -141,6 +141,30 @@ struct ProfileFile {
     lead_time: LeadTime,
     #[serde(default)]
     qc: QcOverrides,
+    #[serde(default)]
+    lifecycle: Lifecycle,
+}
+
+/// How a DSP wants takedowns and purges (ERN life cycle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lifecycle {
+    /// Whether the DSP accepts a PurgeReleaseMessage (Spotify does not).
+    pub purge_allowed: bool,
+    /// A takedown's deal end date lies this many days in the past (YouTube asks for 2).
+    pub takedown_end_days_ago: u32,
+    /// Send the deprecated ERN 3.8.2 TakeDown flag (only for DSPs that still ask for it).
+    pub takedown_flag: bool,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Lifecycle {
+        Lifecycle {
+            purge_allowed: true,
+            takedown_end_days_ago: 0,
+            takedown_flag: false,
+        }
+    }
 }
 
 /// A loaded, checked DSP profile.
@@ -158,6 +182,7 @@ pub struct DspProfile {
     pub artwork: ArtworkSpec,
     pub lead_time: LeadTime,
     pub qc: QcOverrides,
+    pub lifecycle: Lifecycle,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -286,6 +311,7 @@ impl DspProfile {
             artwork: file.artwork,
             lead_time: file.lead_time,
             qc: file.qc,
+            lifecycle: file.lifecycle,
         })
     }
 

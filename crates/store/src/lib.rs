@@ -11,7 +11,9 @@
 
 use std::str::FromStr;
 
+mod ern;
 mod qc;
+pub use ern::{NewMessage, SentMessage};
 pub use qc::{
     Decision, Gate, IndexedTrack, NewDecision, NewQcRun, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED,
     STATUS_QC_PASSED, STATUS_REJECTED,

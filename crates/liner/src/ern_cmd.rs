@@ -1,0 +1,494 @@
+//! `liner ern build|validate` and the ERN side of `liner import`: the shell around the pure
+//! `ern` crate (catalog, file store, DSP profiles, schemas, the message history).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{SecondsFormat, Utc};
+use ern::{BuildInput, FileFacts, MessageParty, Version};
+use filestore::FileStore;
+use model::{FileRef, Icpn};
+use store::{NewMessage, OpenMode, Store};
+
+use crate::config::Config;
+
+/// Liner's own DPID as a sender. Configuration of the distributor's identity arrives with
+/// the delivery work; until then the environment can set it.
+fn sender() -> MessageParty {
+    MessageParty {
+        party_id: std::env::var("LINER_DPID").unwrap_or_else(|_| "PADPIDA2026112601L".into()),
+        name: Some(std::env::var("LINER_SENDER_NAME").unwrap_or_else(|_| "Liner".into())),
+    }
+}
+
+/// Where the DDEX XSDs are: `--schemas`, then `LINER_DDEX_SCHEMAS`, then `../shared/ddex/xsd`
+/// beside a checkout (looked up from the working directory upwards).
+pub(crate) fn schemas_dir(flag: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = flag {
+        return Some(p.to_owned());
+    }
+    if let Ok(p) = std::env::var("LINER_DDEX_SCHEMAS") {
+        return Some(PathBuf::from(p));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|a| a.join("../shared/ddex/xsd"))
+        .find(|p| p.join("ern-4.3/release-notification.xsd").is_file())
+}
+
+/// XSD errors (`line N: …`) for a message, or None with a loud note when no schema is found.
+pub(crate) fn xsd_errors(
+    version: Version,
+    xml: &[u8],
+    schemas: Option<&Path>,
+) -> Result<Option<Vec<String>>> {
+    let Some(dir) = schemas else {
+        eprintln!(
+            "WARNING: XSD validation SKIPPED: no DDEX schemas found (use --schemas DIR or LINER_DDEX_SCHEMAS; see README). Only Liner's own checks ran."
+        );
+        return Ok(None);
+    };
+    let path = dir.join(version.schema_file());
+    let schema =
+        xsd::Schema::load(&path).with_context(|| format!("loading the ERN {version} schema"))?;
+    Ok(Some(
+        schema
+            .validate(xml)?
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    ))
+}
+
+pub(crate) fn validate(file: &Path, schemas: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let xml = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let (msg, warnings) = match ern::read(&xml) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("✗ {}: {e}", file.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let dir = schemas_dir(schemas);
+    let xsd = xsd_errors(msg.version, &xml, dir.as_deref())?;
+    let findings = ern::checks::check(&msg);
+    let errors = xsd.as_ref().map_or(0, Vec::len)
+        + findings
+            .iter()
+            .filter(|f| f.severity == ern::checks::Severity::Error)
+            .count();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "file": file.display().to_string(),
+                "version": msg.version,
+                "xsd": xsd.as_ref().map(|e| serde_json::json!({"checked": true, "errors": e}))
+                    .unwrap_or(serde_json::json!({"checked": false})),
+                "rules": findings,
+                "reader_warnings": warnings,
+                "valid": errors == 0,
+            }))?
+        );
+    } else {
+        println!(
+            "{}: ERN {} {} — releases {}, resources {}, deals {}",
+            file.display(),
+            msg.version,
+            msg.kind.root(),
+            msg.releases.len(),
+            msg.resources.len(),
+            msg.deal_count()
+        );
+        match &xsd {
+            Some(e) if e.is_empty() => println!("  XSD: valid ({})", msg.version.schema_file()),
+            Some(e) => {
+                println!("  XSD: {} error(s)", e.len());
+                for x in e {
+                    println!("    {x}");
+                }
+            }
+            None => println!("  XSD: SKIPPED (no schemas)"),
+        }
+        for f in &findings {
+            println!("  {f}");
+        }
+        for w in &warnings {
+            println!("  note: {w}");
+        }
+    }
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[derive(Debug)]
+pub(crate) struct BuildArgs {
+    pub(crate) upc: String,
+    pub(crate) dsp: Option<String>,
+    pub(crate) ern: Option<String>,
+    pub(crate) takedown: bool,
+    pub(crate) purge: bool,
+    pub(crate) out: Option<PathBuf>,
+    pub(crate) schemas: Option<PathBuf>,
+}
+
+fn codec_of(name: &str) -> Option<String> {
+    let ext = name.rsplit('.').next()?.to_ascii_lowercase();
+    Some(
+        match ext.as_str() {
+            "flac" => "FLAC",
+            "wav" => "PCM",
+            "jpg" | "jpeg" => "JPEG",
+            "png" => "PNG",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
+    let upc = Icpn::parse(&a.upc)?;
+    let catalog = Store::open(&cfg.database, OpenMode::Existing).await?;
+    let files = FileStore::open(&cfg.files)?;
+    let rev = catalog
+        .revision(&upc, None)
+        .await?
+        .ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
+    let release =
+        intake::parse_document(Path::new("catalog.json"), &rev.document).map_err(|e| {
+            anyhow!(
+                "stored revision {} of {upc} does not read back: {e:?}",
+                rev.revision
+            )
+        })?;
+    let profiles = profiles::load_dir(&cfg.profiles).map_err(|e| {
+        anyhow!(
+            "DSP profiles: {}",
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let profile = match &a.dsp {
+        Some(name) => Some(
+            profiles
+                .iter()
+                .find(|p| &p.name == name)
+                .cloned()
+                .ok_or_else(|| anyhow!("no DSP profile {name:?} in {}", cfg.profiles.display()))?,
+        ),
+        None => None,
+    };
+    // --ern, else the DSP profile, else 4.3.
+    let version = match (&a.ern, &profile) {
+        (Some(v), _) => Version::parse(v)
+            .filter(|v| Version::WRITABLE.contains(v))
+            .ok_or_else(|| anyhow!("--ern {v}: Liner writes 4.3, 4.3.2 and 3.8.2"))?,
+        (None, Some(p)) => Version::parse(&p.ern_version.to_string()).unwrap_or(Version::V43),
+        (None, None) => Version::V43,
+    };
+    let dsp_name = profile
+        .as_ref()
+        .map_or("none", |p| p.name.as_str())
+        .to_owned();
+    let history = catalog.messages(upc.as_str(), &dsp_name).await?;
+    let intents: Vec<&str> = history.iter().map(|m| m.intent.as_str()).collect();
+    let lifecycle = profile.as_ref().map(|p| p.lifecycle).unwrap_or_default();
+    let now = Utc::now();
+    let request = if a.purge {
+        ern::lifecycle::Request::Purge {
+            allowed: lifecycle.purge_allowed,
+        }
+    } else if a.takedown {
+        let end =
+            now.date_naive() - chrono::Duration::days(i64::from(lifecycle.takedown_end_days_ago));
+        ern::lifecycle::Request::Takedown { end }
+    } else {
+        ern::lifecycle::Request::Deliver
+    };
+    let intent =
+        ern::lifecycle::plan(&intents, request).map_err(|e| anyhow!("{upc} at {dsp_name}: {e}"))?;
+
+    // Facts of each delivered file: digests recorded at import; codec from the stored name.
+    let mut facts = BTreeMap::new();
+    for (n, (_, r)) in release.file_refs().into_iter().enumerate() {
+        let FileRef::Stored(h) = r else { continue };
+        let rec = catalog
+            .file(h)
+            .await?
+            .ok_or_else(|| anyhow!("{h} is referenced by {upc} but not in the catalog"))?;
+        let ext = rec
+            .original_name
+            .rsplit('.')
+            .next()
+            .unwrap_or("bin")
+            .to_ascii_lowercase();
+        let uri = if n == 0 {
+            format!("resources/{upc}_cover.{ext}")
+        } else {
+            format!("resources/{upc}_{n:02}.{ext}")
+        };
+        if !files.contains(h) {
+            bail!("{h} ({}) is missing from the file store", rec.original_name);
+        }
+        facts.insert(
+            r.clone(),
+            FileFacts {
+                uri,
+                size: rec.size,
+                md5: rec.md5.clone(),
+                codec: codec_of(&rec.original_name),
+                ..Default::default()
+            },
+        );
+    }
+    let deals = match &profile {
+        Some(p) => p.deals_for(&release),
+        None => release.deals.clone(),
+    };
+    let created = now.to_rfc3339_opts(SecondsFormat::Secs, false);
+    let message_id = format!("{upc}-{dsp_name}-{}", now.format("%Y%m%dT%H%M%S%3f"));
+    let recipient = profile.as_ref().map_or(
+        MessageParty {
+            party_id: "PADPIDA0000000000X".into(),
+            name: None,
+        },
+        |p| MessageParty {
+            party_id: p.party_id.as_str().to_owned(),
+            name: Some(p.display_name.clone()),
+        },
+    );
+    let input = BuildInput {
+        version,
+        sender: sender(),
+        recipient,
+        message_id: message_id.clone(),
+        thread_id: Some(upc.to_string()),
+        created: created.clone(),
+        deals,
+        files: &facts,
+        intent,
+        takedown_flag: lifecycle.takedown_flag,
+        test_message: false,
+    };
+    let (msg, warnings) = ern::compose(&release, &input);
+    for w in &warnings {
+        eprintln!("warning: {}: {}", w.field, w.message);
+    }
+    let xml = ern::write(&msg, version)?;
+    // Every message Liner writes validates; refuse to hand out one that does not.
+    if let Some(errors) = xsd_errors(version, &xml, schemas_dir(a.schemas.as_deref()).as_deref())?
+        && !errors.is_empty()
+    {
+        bail!(
+            "the ERN {version} message for {upc} does not validate (a Liner bug):\n{}",
+            errors.join("\n")
+        );
+    }
+    let rule_errors: Vec<String> = ern::checks::check(&msg)
+        .into_iter()
+        .filter(|f| f.severity == ern::checks::Severity::Error)
+        .map(|f| f.to_string())
+        .collect();
+    if !rule_errors.is_empty() {
+        bail!(
+            "the message for {upc} breaks Release Profile rules:\n{}",
+            rule_errors.join("\n")
+        );
+    }
+    let text = String::from_utf8(xml)?;
+    catalog
+        .record_message(&NewMessage {
+            upc: upc.as_str(),
+            dsp: &dsp_name,
+            revision: rev.revision,
+            message_id: &message_id,
+            intent: intent.as_str(),
+            ern_version: version.as_str(),
+            created_at: &created,
+            xml: &text,
+        })
+        .await?;
+    catalog.close().await;
+    match &a.out {
+        Some(p) => {
+            std::fs::write(p, &text).with_context(|| format!("writing {}", p.display()))?;
+            eprintln!(
+                "{} ERN {version} {} for {upc} at {dsp_name}: {} ({} bytes)",
+                intent.as_str(),
+                msg.kind.root(),
+                p.display(),
+                text.len()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a received ERN message for `liner import`: validated against its XSD when schemas
+/// are found, converted into the release model, its resource files found beside it and
+/// checked against the message's HashSum.
+pub(crate) fn read_message(path: &Path) -> Result<intake::Intake, intake::Rejected> {
+    let reject = |field: &str,
+                  value: Option<String>,
+                  expected: String,
+                  loc: Option<intake::Loc>| intake::Rejected {
+        document: path.to_owned(),
+        origin: path.display().to_string(),
+        diagnostics: vec![intake::Diagnostic {
+            file: path.to_owned(),
+            loc,
+            field: field.into(),
+            value,
+            expected,
+        }],
+    };
+    let xml = std::fs::read(path)
+        .map_err(|e| reject("", None, format!("a readable file ({e})"), None))?;
+    let (msg, warnings) = ern::read(&xml).map_err(|e| {
+        let (line, col, message) = match &e {
+            ern::ReadError::Xml(x) => (x.line, x.column, x.message.clone()),
+            ern::ReadError::Structure {
+                line,
+                column,
+                message,
+            } => (*line, *column, message.clone()),
+        };
+        reject(
+            "",
+            None,
+            message,
+            Some(intake::Loc {
+                line: line as u32,
+                col: col as u32,
+            }),
+        )
+    })?;
+    for w in &warnings {
+        tracing::warn!(file = %path.display(), "{w}");
+    }
+    match xsd_errors(msg.version, &xml, schemas_dir(None).as_deref()) {
+        Ok(Some(errors)) if !errors.is_empty() => {
+            return Err(intake::Rejected {
+                document: path.to_owned(),
+                origin: path.display().to_string(),
+                diagnostics: errors
+                    .into_iter()
+                    .map(|e| intake::Diagnostic {
+                        file: path.to_owned(),
+                        loc: None,
+                        field: format!("ERN {} XSD", msg.version),
+                        value: None,
+                        expected: e,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return Err(reject(
+                "",
+                None,
+                format!("a usable DDEX schema folder ({e:#})"),
+                None,
+            ));
+        }
+    }
+    for f in ern::checks::check(&msg) {
+        tracing::warn!(file = %path.display(), "{f}");
+    }
+    let defaults = ern::ImportDefaults {
+        label_email: model::Email::parse(
+            &std::env::var("LINER_LABEL_EMAIL").unwrap_or_else(|_| "labels@liner.invalid".into()),
+        )
+        .map_err(|e| reject("LINER_LABEL_EMAIL", None, e.to_string(), None))?,
+    };
+    let imported = ern::to_release(&msg, &defaults).map_err(|e| intake::Rejected {
+        document: path.to_owned(),
+        origin: path.display().to_string(),
+        diagnostics: e
+            .problems
+            .iter()
+            .map(|p| intake::Diagnostic {
+                file: path.to_owned(),
+                loc: None,
+                field: p.at.clone(),
+                value: None,
+                expected: format!("[{}] {}", p.code, p.message),
+            })
+            .collect(),
+    })?;
+    for f in &imported.findings {
+        tracing::warn!(file = %path.display(), "{f}");
+    }
+    // The resource files sit beside the message; each must match the message's HashSum.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut diagnostics = Vec::new();
+    let mut resolved = Vec::new();
+    for (field, r) in imported.release.file_refs() {
+        let FileRef::Path(uri) = r else { continue };
+        let safe = !uri.is_empty() && !uri.starts_with('/') && !uri.split('/').any(|s| s == "..");
+        let file = dir.join(uri);
+        if !safe || !file.is_file() {
+            diagnostics.push(intake::Diagnostic {
+                file: path.to_owned(),
+                loc: None,
+                field: field.clone(),
+                value: Some(uri.clone()),
+                expected: "a resource file beside the message (relative path, no ..)".into(),
+            });
+            continue;
+        }
+        if let Some(h) = imported.files.get(uri).and_then(|t| t.hash.as_ref()) {
+            let d = FileStore::digest_file(&file)
+                .map_err(|e| reject(&field, Some(uri.clone()), e.to_string(), None))?;
+            let ok = match h.algorithm.as_str() {
+                "MD5" => d.md5.eq_ignore_ascii_case(&h.value),
+                "SHA-256" | "SHA256" => d.sha256.hex().eq_ignore_ascii_case(&h.value),
+                other => {
+                    tracing::warn!(file = %file.display(), "HashSum algorithm {other} not checked");
+                    true
+                }
+            };
+            if !ok {
+                diagnostics.push(intake::Diagnostic {
+                    file: path.to_owned(),
+                    loc: None,
+                    field: field.clone(),
+                    value: Some(uri.clone()),
+                    expected: format!(
+                        "a file whose {} is {} (the message's HashSum); the file on disk differs",
+                        h.algorithm, h.value
+                    ),
+                });
+                continue;
+            }
+        }
+        resolved.push(intake::ResolvedFile {
+            field,
+            loc: intake::Loc { line: 0, col: 0 },
+            reference: r.clone(),
+            path: Some(file),
+        });
+    }
+    if !diagnostics.is_empty() {
+        return Err(intake::Rejected {
+            document: path.to_owned(),
+            origin: path.display().to_string(),
+            diagnostics,
+        });
+    }
+    Ok(intake::Intake {
+        document: path.to_owned(),
+        origin: path.display().to_string(),
+        release: imported.release,
+        files: resolved,
+    })
+}

@@ -1,0 +1,16 @@
+-- ERN messages built per release and DSP: the history that tells an update from a first
+-- delivery, and what a takedown or purge follows. Append-only, like the review log.
+CREATE TABLE ern_messages (
+    id          BIGSERIAL PRIMARY KEY,
+    upc         TEXT NOT NULL,
+    dsp         TEXT NOT NULL,
+    revision    BIGINT NOT NULL,
+    message_id  TEXT NOT NULL,
+    intent      TEXT NOT NULL CHECK (intent IN ('new', 'update', 'takedown', 'purge')),
+    ern_version TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    xml         TEXT NOT NULL,
+    UNIQUE (dsp, message_id)
+);
+CREATE INDEX ern_messages_release ON ern_messages(upc, dsp, id);
