@@ -362,7 +362,7 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
     let mut deal_list: Vec<&MsgDeal> = msg
         .deals
         .iter()
-        .filter(|rd| rd.releases.iter().any(|r| *r == main.reference))
+        .filter(|rd| rd.releases.contains(&main.reference))
         .flat_map(|rd| rd.deals.iter())
         .collect();
     if deal_list.is_empty() {

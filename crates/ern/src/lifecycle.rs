@@ -49,6 +49,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn plans() {
         let d = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default();
         assert_eq!(plan(&[], Request::Deliver), Ok(Intent::New));

@@ -118,12 +118,12 @@ pub fn read_with(bytes: &[u8], limits: Limits) -> Result<(Message, Vec<ReadWarni
         }
         return Ok((msg, r.warnings));
     }
-    if version.is_ern4() {
-        if let Some(pl) = t.first(root, "PartyList") {
-            for p in t.all(pl, "Party") {
-                let party = r.party4(p);
-                r.parties.push(party);
-            }
+    if version.is_ern4()
+        && let Some(pl) = t.first(root, "PartyList")
+    {
+        for p in t.all(pl, "Party") {
+            let party = r.party4(p);
+            r.parties.push(party);
         }
     }
     let rl = t

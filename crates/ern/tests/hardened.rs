@@ -1,5 +1,6 @@
 //! Hostile and broken input: refused with line and column, never a panic. The mutation test
 //! is also the fuzzing command (see docs/ern.md): ERN_FUZZ_CASES=200000 runs it for minutes.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! DDEX's own sample messages: every XSD-valid one reads with the release and resource
 //! counts PROVENANCE.md lists; the invalid ones are refused with line and element; the audio
 //! samples re-written by Liner validate and keep their releases, resources and deals.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
@@ -128,7 +129,8 @@ fn audio_samples_rewritten_validate_and_keep_releases_resources_deals() {
         } else {
             Version::V43
         };
-        for v in [target] {
+        {
+            let v = target;
             let mut m = msg.clone();
             m.version = v;
             let xml = write(&m, v).unwrap();

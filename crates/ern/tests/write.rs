@@ -1,5 +1,6 @@
 //! The writer against the official XSDs: fixed releases, lifecycle messages, and a property
 //! test over random releases for every version Liner writes.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

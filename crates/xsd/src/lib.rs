@@ -282,6 +282,7 @@ impl Compiled {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,6 @@
 //! Shared test material: releases built in code (fixed and random), build inputs, and the
 //! official DDEX schemas and samples from ../shared (required when CI=true).
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::{BTreeMap, BTreeSet};
