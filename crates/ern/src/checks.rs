@@ -422,6 +422,28 @@ fn deals(out: &mut Out, msg: &Message) {
             "no deal covers the main release or its tracks: it is not available anywhere",
         );
     }
+    // 1038-1: a release may not be displayed later than it can be sold.
+    for v in &msg.visibilities {
+        let Some(show) = v.display_start.as_deref().and_then(|s| s.get(..10)) else {
+            continue;
+        };
+        let earliest = msg
+            .deals
+            .iter()
+            .flat_map(|rd| rd.deals.iter())
+            .filter_map(|d| d.start.as_deref().and_then(|s| s.get(..10)))
+            .min();
+        if let Some(start) = earliest
+            && show > start
+        {
+            out.push(
+                "1038-1",
+                Severity::Warning,
+                format!("ReleaseVisibility {}", v.reference),
+                format!("display starts {show}, after the earliest deal start {start}"),
+            );
+        }
+    }
     for (n, d) in msg.deals.iter().flat_map(|rd| rd.deals.iter()).enumerate() {
         let at = format!("Deal {}", n + 1);
         if msg.version.is_ern4()

@@ -531,6 +531,38 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
             }
         }
     }
+    // Pre-order: the store page is visible from the pre-order date (ReleaseVisibility), and
+    // each download deal gets a pre-order twin running until the day before release.
+    let mut visibilities = Vec::new();
+    // (Visibility lives in the DealList: a release without deals has no pre-order either.)
+    if let Some(pre) = release.preorder_date
+        && !matches!(input.intent, Intent::Takedown { .. })
+        && !deals.is_empty()
+    {
+        visibilities.push(Visibility {
+            reference: "V1".into(),
+            territories: rel_inc.clone(),
+            display_start: Some(format!("{pre}T00:00:00Z")),
+        });
+        for r in &mut releases {
+            r.visibility = Some("V1".into());
+        }
+        let day_before = release
+            .release_date
+            .pred_opt()
+            .unwrap_or(release.release_date);
+        let twins: Vec<MsgDeal> = deals
+            .iter()
+            .filter(|d| d.commercial_models.iter().any(|m| m == "PayAsYouGoModel"))
+            .map(|d| MsgDeal {
+                start: Some(pre.to_string()),
+                end: Some(day_before.to_string()),
+                preorder: true,
+                ..d.clone()
+            })
+            .collect();
+        deals.extend(twins);
+    }
     let deal_list = if deals.is_empty() {
         vec![]
     } else {
@@ -558,7 +590,7 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
         resources,
         releases,
         deals: deal_list,
-        visibilities: vec![],
+        visibilities,
         purged: vec![],
     };
     (msg, warnings)

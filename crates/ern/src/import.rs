@@ -519,6 +519,10 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
             );
             continue;
         }
+        if d.preorder {
+            // Pre-order deals follow from the pre-order date (ReleaseVisibility).
+            continue;
+        }
         let mut uses = Vec::new();
         for u in &d.use_types {
             match u.as_str() {
@@ -818,6 +822,13 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
         subgenre: main.subgenre.clone(),
         release_date,
         original_release_date: main.original_release_date.as_deref().and_then(parse_date),
+        preorder_date: msg
+            .visibilities
+            .iter()
+            .find(|v| main.visibility.as_deref().is_none_or(|r| r == v.reference))
+            .and_then(|v| v.display_start.as_deref())
+            .and_then(parse_date)
+            .filter(|d| *d < release_date),
         parental_advisory,
         language,
         territories,

@@ -195,6 +195,20 @@ pub fn read_with(bytes: &[u8], limits: Limits) -> Result<(Message, Vec<ReadWarni
             let deals = t.all(rd, "Deal").map(|d| r.deal(d)).collect();
             msg.deals.push(ReleaseDeal { releases, deals });
         }
+        // 3.8.2 carries the display start on the deals.
+        if !version.is_ern4()
+            && let Some(day) = t
+                .all(dl, "ReleaseDeal")
+                .flat_map(|rd| t.all(rd, "Deal").collect::<Vec<_>>())
+                .filter_map(|d| t.first(d, "DealTerms"))
+                .find_map(|terms| t.child_text(terms, "ReleaseDisplayStartDate"))
+        {
+            msg.visibilities.push(Visibility {
+                reference: "V1".into(),
+                territories: vec![],
+                display_start: Some(format!("{day}T00:00:00Z")),
+            });
+        }
         for v in t.all(dl, "ReleaseVisibility") {
             msg.visibilities.push(Visibility {
                 reference: t.child_text(v, "VisibilityReference").unwrap_or_default(),

@@ -919,8 +919,13 @@ mod v382 {
                 for r in &rd.releases {
                     x.leaf("DealReleaseReference", r);
                 }
+                let display = msg
+                    .visibilities
+                    .first()
+                    .and_then(|v| v.display_start.as_deref())
+                    .and_then(|s| s.get(..10));
                 for d in &rd.deals {
-                    deal(x, d);
+                    deal(x, d, display);
                 }
                 x.close("ReleaseDeal");
             }
@@ -1099,7 +1104,7 @@ mod v382 {
         x.close("Release");
     }
 
-    fn deal(x: &mut X, d: &MsgDeal) {
+    fn deal(x: &mut X, d: &MsgDeal, display: Option<&str>) {
         x.open("Deal");
         x.open("DealTerms");
         if d.preorder {
@@ -1122,6 +1127,17 @@ mod v382 {
         x.opt("StartDate", d.start.as_deref());
         x.opt("EndDate", d.end.as_deref());
         x.close("ValidityPeriod");
+        // 3.8.2 has no ReleaseVisibility: the display and preview starts ride on each deal.
+        if let Some(day) = display {
+            for el in [
+                "ReleaseDisplayStartDate",
+                "TrackListingPreviewStartDate",
+                "CoverArtPreviewStartDate",
+                "ClipPreviewStartDate",
+            ] {
+                x.leaf(el, day);
+            }
+        }
         x.close("DealTerms");
         x.close("Deal");
     }

@@ -142,6 +142,10 @@ fn normalise(r: &mut model::Release) {
         );
     }
     r.territories = model::Territories::worldwide();
+    // Pre-order visibility travels in the DealList: without deals there is none.
+    if r.deals.is_empty() {
+        r.preorder_date = None;
+    }
     // Release Profile rule 1030-1: one credit per contributor, roles merged.
     for t in &mut r.tracks {
         let mut merged: Vec<model::Contributor> = Vec::new();

@@ -34,6 +34,7 @@ pub(crate) const RELEASE_KEYS: &[&str] = &[
     "subgenre",
     "release_date",
     "original_release_date",
+    "preorder_date",
     "parental_advisory",
     "language",
     "territories",
@@ -548,6 +549,18 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
             format!("a date on or before the release date {rd}"),
         );
     }
+    let preorder_date = opt(&t, "preorder_date", |n, p| date(ctx, n, p));
+    if let (Some(rd), Some(Some(pd))) = (release_date, preorder_date)
+        && pd >= rd
+    {
+        let n = t.get("preorder_date").map_or(t.loc, |n| n.loc);
+        ctx.error(
+            n,
+            "preorder_date",
+            Some(pd.to_string()),
+            format!("a date before the release date {rd} (pre-orders open before release)"),
+        );
+    }
     let parental_advisory = t.req(ctx, "parental_advisory").and_then(|n| {
         vocab(
             ctx,
@@ -595,6 +608,7 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
         subgenre: subgenre?,
         release_date: release_date?,
         original_release_date: original_release_date?,
+        preorder_date: preorder_date?,
         parental_advisory: parental_advisory?,
         language: language?,
         territories: territories?,

@@ -32,6 +32,7 @@ pub const RELEASE_COLUMNS: &[&str] = &[
     "subgenre",
     "release_date",
     "original_release_date",
+    "preorder_date",
     "parental_advisory",
     "language",
     "territories",
@@ -532,6 +533,7 @@ fn release_node(ctx: &mut Ctx, rows: &[Row], payees: &BTreeMap<String, Row>) -> 
         ("subgenre", "subgenre"),
         ("release_date", "release_date"),
         ("original_release_date", "original_release_date"),
+        ("preorder_date", "preorder_date"),
         ("parental_advisory", "parental_advisory"),
         ("language", "language"),
     ] {

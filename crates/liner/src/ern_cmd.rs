@@ -155,17 +155,8 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
     let upc = Icpn::parse(&a.upc)?;
     let catalog = Store::open(&cfg.database, OpenMode::Existing).await?;
     let files = FileStore::open(&cfg.files)?;
-    let rev = catalog
-        .revision(&upc, None)
-        .await?
-        .ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
-    let release =
-        intake::parse_document(Path::new("catalog.json"), &rev.document).map_err(|e| {
-            anyhow!(
-                "stored revision {} of {upc} does not read back: {e:?}",
-                rev.revision
-            )
-        })?;
+    // The release with its files measured: TechnicalDetails state what is delivered.
+    let (release, revision, audio, artwork) = crate::qc::measured(&catalog, &files, &upc).await?;
     let profiles = profiles::load_dir(&cfg.profiles).map_err(|e| {
         anyhow!(
             "DSP profiles: {}",
@@ -215,7 +206,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
     let intent =
         ern::lifecycle::plan(&intents, request).map_err(|e| anyhow!("{upc} at {dsp_name}: {e}"))?;
 
-    // Facts of each delivered file: digests recorded at import; codec from the stored name.
+    // Facts of each delivered file: digests recorded at import, technical facts measured.
     let mut facts = BTreeMap::new();
     for (n, (_, r)) in release.file_refs().into_iter().enumerate() {
         let FileRef::Stored(h) = r else { continue };
@@ -223,30 +214,37 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
             .file(h)
             .await?
             .ok_or_else(|| anyhow!("{h} is referenced by {upc} but not in the catalog"))?;
+        if !files.contains(h) {
+            bail!("{h} ({}) is missing from the file store", rec.original_name);
+        }
         let ext = rec
             .original_name
             .rsplit('.')
             .next()
             .unwrap_or("bin")
             .to_ascii_lowercase();
-        let uri = if n == 0 {
-            format!("resources/{upc}_cover.{ext}")
-        } else {
-            format!("resources/{upc}_{n:02}.{ext}")
-        };
-        if !files.contains(h) {
-            bail!("{h} ({}) is missing from the file store", rec.original_name);
-        }
-        facts.insert(
-            r.clone(),
-            FileFacts {
-                uri,
-                size: rec.size,
-                md5: rec.md5.clone(),
-                codec: codec_of(&rec.original_name),
-                ..Default::default()
+        let mut f = FileFacts {
+            uri: if n == 0 {
+                format!("resources/{upc}_cover.{ext}")
+            } else {
+                format!("resources/{upc}_{n:02}.{ext}")
             },
-        );
+            size: rec.size,
+            md5: rec.md5.clone(),
+            codec: codec_of(&rec.original_name),
+            ..Default::default()
+        };
+        if n == 0 {
+            if let Some(a) = &artwork {
+                f.width = a.width;
+                f.height = a.height;
+            }
+        } else if let Some(a) = audio.get(n - 1).and_then(Option::as_ref) {
+            f.channels = a.channels;
+            f.sample_rate = a.sample_rate;
+            f.bits_per_sample = a.bits_per_sample.and_then(|b| u16::try_from(b).ok());
+        }
+        facts.insert(r.clone(), f);
     }
     let deals = match &profile {
         Some(p) => p.deals_for(&release),
@@ -307,7 +305,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         .record_message(&NewMessage {
             upc: upc.as_str(),
             dsp: &dsp_name,
-            revision: rev.revision,
+            revision,
             message_id: &message_id,
             intent: intent.as_str(),
             ern_version: version.as_str(),

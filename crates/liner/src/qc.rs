@@ -338,6 +338,24 @@ async fn from_catalog(
     })
 }
 
+/// A stored release with its audio and artwork measured (cached analyses reused, missing
+/// ones computed and cached): what the ERN writer states in TechnicalDetails.
+pub(crate) async fn measured(
+    catalog: &Store,
+    files: &FileStore,
+    upc: &Icpn,
+) -> Result<(
+    Release,
+    i64,
+    Vec<Option<AudioReport>>,
+    Option<ArtworkReport>,
+)> {
+    let s = from_catalog(catalog, files, upc, None).await?;
+    let (audio, artwork) = analyse(Some(catalog), &s, false).await?;
+    let revision = s.stored.as_ref().map_or(0, |(_, r)| *r);
+    Ok((s.release, revision, audio, artwork))
+}
+
 /// Analyses every track in parallel (bounded by the cores) and the artwork, reusing cached
 /// analyses of stored files.
 async fn analyse(

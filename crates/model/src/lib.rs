@@ -161,6 +161,11 @@ pub struct Release {
     #[serde(with = "opt_date", skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub original_release_date: Option<NaiveDate>,
+    /// When the store page goes up and pre-orders / pre-saves open, before the release date
+    /// (ERN ReleaseVisibility and pre-order deals). Absent: visible from the release date.
+    #[serde(with = "opt_date", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub preorder_date: Option<NaiveDate>,
     pub parental_advisory: ParentalAdvisory,
     /// Language (and script, when it is not the language's usual one) of the metadata.
     pub language: LanguageTag,

@@ -70,6 +70,7 @@ pub fn album(tracks: usize) -> Release {
         subgenre: Some("Ambient".into()),
         release_date: date("2026-12-04"),
         original_release_date: None,
+        preorder_date: None,
         parental_advisory: ParentalAdvisory::NotExplicit,
         language: LanguageTag::parse("en").expect("lang"),
         territories: Territories::worldwide(),
@@ -270,7 +271,7 @@ prop_compose! {
         territories in territories_strategy(), deals in proptest::collection::vec(deal(), 0..5),
         release_ai in ai_extent(), art_ai in ai_extent(),
         consent in (any::<bool>(), any::<bool>(), any::<bool>()),
-        explicit in any::<bool>(),
+        explicit in any::<bool>(), preorder in proptest::option::of(1i64..60),
         tracks in proptest::collection::vec((text_strategy(), proptest::option::of(text_strategy()),
             proptest::collection::vec(contributor(), 0..4), 1_000u64..900_000, any::<bool>(), ai_extent(),
             proptest::option::of(display_artist()), any::<bool>()), 1..=40)) -> Release {
@@ -287,6 +288,7 @@ prop_compose! {
         r.ai.contains = release_ai;
         r.artwork.ai = art_ai;
         r.ai_training = AiTrainingConsent { generative: consent.0, non_generative: consent.1, data_mining: consent.2 };
+        r.preorder_date = preorder.map(|d| r.release_date - chrono::Duration::days(d));
         r.parental_advisory = if explicit { ParentalAdvisory::Explicit } else { ParentalAdvisory::NotExplicit };
         r.release_type = match tracks.len() { 1 => ReleaseType::Single, 2..=6 => ReleaseType::EP, _ => ReleaseType::Album };
         let n = tracks.len();
