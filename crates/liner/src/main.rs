@@ -5,6 +5,7 @@
 //! progress and errors. Exit codes: 0 ok, 1 error (including rejected input), 2 usage.
 
 mod bench;
+mod bench_ern;
 mod bench_qc;
 mod config;
 mod ern_cmd;
@@ -229,6 +230,19 @@ enum BenchTarget {
         /// Length of the test master.
         #[arg(long, default_value_t = 240.0)]
         seconds: f64,
+    },
+    /// ERN build (12-track album) and read (official samples) on one core, against
+    /// ddex-builder (with --python) and libxml2's XSD validation in the same run.
+    Ern {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// A Python with ddex-builder installed, for the reference (bench/ddex_builder_ref.py).
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+        /// The DDEX sample folder (default: beside the schemas).
+        #[arg(long, value_name = "DIR")]
+        samples: Option<PathBuf>,
     },
     /// Release intake of a generated sheet and a large JSON document.
     Intake {
@@ -492,6 +506,17 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             target: BenchTarget::Qc { runs, seconds },
         } => {
             bench_qc::qc(runs, seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            target:
+                BenchTarget::Ern {
+                    seconds,
+                    python,
+                    samples,
+                },
+        } => {
+            bench_ern::ern(python.as_deref(), seconds, samples)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
