@@ -76,6 +76,10 @@ pub struct BuildInput<'a> {
     /// Facts of each delivered file, by the release's file reference.
     pub files: &'a BTreeMap<FileRef, FileFacts>,
     pub intent: Intent,
+    /// The DSP profile's name: artists' ids at this DSP (`dsp_ids`) travel as the party's
+    /// ProprietaryId in the DSP's own namespace (its DPID), so the release lands on the
+    /// right artist page.
+    pub dsp: Option<String>,
     /// Use the deprecated ERN 3.8.2 `TakeDown` flag for takedowns (only where a DSP asks).
     pub takedown_flag: bool,
     pub test_message: bool,
@@ -255,8 +259,18 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
             .enumerate()
             .map(|(i, a)| {
                 let (role, artistic) = artist_role(a.role);
+                let party = parties.get(&a.name, a.isni.as_ref().map(|i| i.as_str()));
+                if let Some(id) = input.dsp.as_ref().and_then(|d| a.dsp_ids.get(d))
+                    && let Some(p) = parties.list.iter_mut().find(|p| p.reference == party)
+                    && !p.proprietary.iter().any(|x| &x.value == id)
+                {
+                    p.proprietary.push(ProprietaryId {
+                        namespace: input.recipient.party_id.clone(),
+                        value: id.clone(),
+                    });
+                }
                 ArtistCredit {
-                    party: parties.get(&a.name, a.isni.as_ref().map(|i| i.as_str())),
+                    party,
                     role: role.to_owned(),
                     artistic_roles: artistic.map(|r| vec![r.to_owned()]).unwrap_or_default(),
                     sequence: i as u32 + 1,

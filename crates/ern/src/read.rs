@@ -385,7 +385,13 @@ impl Reader<'_> {
                     .first(a, "DisplayArtistRole")
                     .map(|r| self.avs(r))
                     .unwrap_or_default(),
-                artistic_roles: t.all(a, "ArtisticRole").map(|r| self.avs(r)).collect(),
+                artistic_roles: t
+                    .all(a, "ArtisticRole")
+                    .map(|r| match t.first(r, "Value") {
+                        Some(v) => self.avs(v),
+                        None => self.avs(r),
+                    })
+                    .collect(),
                 sequence: seq(t.attr(a, "SequenceNumber"), n),
             })
             .collect()

@@ -325,7 +325,18 @@ mod v4 {
         x.close("DisplayTitle");
     }
 
-    fn artists(x: &mut X, name: Option<&str>, list: &[ArtistCredit]) {
+    /// A ContributorRole value: plain text in 4.3, a `<Value>` composite in 4.3.2.
+    fn contributor_role(x: &mut X, el: &str, role: &str, v432: bool) {
+        if v432 {
+            x.open(el);
+            x.leaf("Value", role);
+            x.close(el);
+        } else {
+            x.leaf(el, role);
+        }
+    }
+
+    fn artists(x: &mut X, name: Option<&str>, list: &[ArtistCredit], v432: bool) {
         x.leaf("DisplayArtistName", name.unwrap_or_default());
         for a in list {
             x.open_a(
@@ -335,7 +346,7 @@ mod v4 {
             x.leaf("ArtistPartyReference", &a.party);
             x.leaf("DisplayArtistRole", &a.role);
             for r in &a.artistic_roles {
-                x.leaf("ArtisticRole", r);
+                contributor_role(x, "ArtisticRole", r, v432);
             }
             x.close("DisplayArtist");
         }
@@ -401,7 +412,7 @@ mod v4 {
             r.title.as_deref().unwrap_or_default(),
             r.subtitle.as_deref(),
         );
-        artists(x, r.display_artist_name.as_deref(), &r.artists);
+        artists(x, r.display_artist_name.as_deref(), &r.artists, v432);
         for c in &r.contributors {
             x.open_a(
                 "Contributor",
@@ -409,13 +420,7 @@ mod v4 {
             );
             x.leaf("ContributorPartyReference", &c.party);
             for role in &c.roles {
-                if v432 {
-                    x.open("Role");
-                    x.leaf("Value", role);
-                    x.close("Role");
-                } else {
-                    x.leaf("Role", role);
-                }
+                contributor_role(x, "Role", role, v432);
             }
             if v432 {
                 x.opt("AiContribution", c.ai.as_deref());
@@ -522,7 +527,7 @@ mod v4 {
             r.title.as_deref().unwrap_or_default(),
             r.subtitle.as_deref(),
         );
-        artists(x, r.display_artist_name.as_deref(), &r.artists);
+        artists(x, r.display_artist_name.as_deref(), &r.artists, v432);
         for l in &r.labels {
             x.leaf("ReleaseLabelReference", l);
         }

@@ -98,6 +98,7 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
         deals: release.deals.clone(),
         files: &files,
         intent: Intent::New,
+        dsp: None,
         takedown_flag: false,
         test_message: false,
     };

@@ -272,6 +272,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         deals,
         files: &facts,
         intent,
+        dsp: profile.as_ref().map(|p| p.name.clone()),
         takedown_flag: lifecycle.takedown_flag,
         test_message: false,
     };
@@ -316,6 +317,10 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
     catalog.close().await;
     match &a.out {
         Some(p) => {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
             std::fs::write(p, &text).with_context(|| format!("writing {}", p.display()))?;
             eprintln!(
                 "{} ERN {version} {} for {upc} at {dsp_name}: {} ({} bytes)",

@@ -317,8 +317,19 @@ impl DspProfile {
 
     /// The deals this DSP gets for a release: the release's own deals when it has any,
     /// otherwise the profile's defaults starting on the release date; in both cases only
-    /// the commercial models this DSP takes.
+    /// the commercial models this DSP takes, in the territories it serves.
     pub fn deals_for(&self, release: &model::Release) -> Vec<Deal> {
+        let mut deals = self.deals_in_models(release);
+        for d in &mut deals {
+            let own = d.territories.as_ref().unwrap_or(&release.territories);
+            let served = own.intersect(&self.territories);
+            d.territories = (served != release.territories).then_some(served);
+        }
+        deals.retain(|d| !d.territories.as_ref().is_some_and(Territories::is_empty));
+        deals
+    }
+
+    fn deals_in_models(&self, release: &model::Release) -> Vec<Deal> {
         let own: Vec<Deal> = release
             .deals
             .iter()

@@ -3,7 +3,7 @@
 //! CI=true an unreachable PostgreSQL fails the test instead of skipping it.
 
 use model::{ContentHash, FileRef, Release};
-use store::{FileRecord, ImportOutcome, OpenMode, Store, StoreError};
+use store::{FileRecord, ImportOutcome, NewMessage, OpenMode, Store, StoreError};
 
 const PG_ADMIN_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -103,6 +103,7 @@ on_both_backends!(
     opening_twice_keeps_data,
     qc_runs_decisions_and_the_delivery_gate,
     analyses_are_cached_and_feed_the_duplicate_index,
+    ern_message_history_is_kept_per_release_and_dsp,
 );
 
 const DOC: &str = r#"
@@ -547,4 +548,87 @@ async fn analyses_are_cached_and_feed_the_duplicate_index(store: &Store) {
             .is_empty()
     );
     assert_eq!(store.current_documents().await.expect("docs").len(), 1);
+}
+
+async fn ern_message_history_is_kept_per_release_and_dsp(store: &Store) {
+    let m = |id: &'static str, dsp: &'static str, intent: &'static str| NewMessage {
+        upc: "036000291452",
+        dsp,
+        revision: 1,
+        message_id: id,
+        intent,
+        ern_version: "4.3",
+        created_at: "2026-11-26T10:00:00+00:00",
+        xml: "<ern:NewReleaseMessage/>",
+    };
+    store
+        .record_message(&m("m1", "spotify", "new"))
+        .await
+        .expect("record");
+    store
+        .record_message(&m("m2", "spotify", "update"))
+        .await
+        .expect("record");
+    store
+        .record_message(&m("m1", "deezer", "new"))
+        .await
+        .expect("same id, other DSP");
+    let spotify = store
+        .messages("036000291452", "spotify")
+        .await
+        .expect("history");
+    assert_eq!(
+        spotify
+            .iter()
+            .map(|x| x.intent.as_str())
+            .collect::<Vec<_>>(),
+        ["new", "update"]
+    );
+    assert_eq!(spotify[0].sha256.len(), 64);
+    assert_eq!(
+        store
+            .messages("036000291452", "deezer")
+            .await
+            .expect("history")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .messages("036000291452", "youtube")
+            .await
+            .expect("history")
+            .is_empty()
+    );
+    // A message id is used once per DSP, and the history cannot be rewritten.
+    assert!(
+        store
+            .record_message(&m("m2", "spotify", "takedown"))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .record_message(&m("m3", "spotify", "delete"))
+            .await
+            .is_err(),
+        "intent is checked"
+    );
+    for sql in [
+        "UPDATE ern_messages SET intent = 'purge'",
+        "DELETE FROM ern_messages",
+    ] {
+        assert!(
+            store.execute_raw_for_tests(sql).await.is_err(),
+            "{sql} must be refused"
+        );
+    }
+    assert_eq!(
+        store
+            .messages("036000291452", "spotify")
+            .await
+            .expect("history")
+            .len(),
+        2
+    );
 }

@@ -185,6 +185,7 @@ pub fn input<'a>(
         deals: r.deals.clone(),
         files,
         intent,
+        dsp: None,
         takedown_flag: false,
         test_message: false,
     }
@@ -274,13 +275,16 @@ prop_compose! {
         explicit in any::<bool>(), preorder in proptest::option::of(1i64..60),
         tracks in proptest::collection::vec((text_strategy(), proptest::option::of(text_strategy()),
             proptest::collection::vec(contributor(), 0..4), 1_000u64..900_000, any::<bool>(), ai_extent(),
-            proptest::option::of(display_artist()), any::<bool>()), 1..=40)) -> Release {
+            proptest::option::of(display_artist()), any::<bool>()), 1..=40),
+        extra in proptest::option::of(display_artist())) -> Release {
         let mut r = album(0);
         r.upc = upc;
         r.title = title;
         r.version = version;
         r.artists = vec![DisplayArtist { role: ArtistRole::MainArtist, ..main }];
         if let Some(f) = feat { r.artists.push(DisplayArtist { role: ArtistRole::FeaturedArtist, ..f }); }
+        // Any other role (Remixer, Conductor, …) travels as DisplayArtistRole Artist + ArtisticRole.
+        if let Some(e) = extra { r.artists.push(e); }
         r.label.name = label;
         r.genre = genre;
         r.territories = territories;

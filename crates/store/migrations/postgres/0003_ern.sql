@@ -14,3 +14,14 @@ CREATE TABLE ern_messages (
     UNIQUE (dsp, message_id)
 );
 CREATE INDEX ern_messages_release ON ern_messages(upc, dsp, id);
+
+CREATE FUNCTION ern_messages_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'ern_messages is an append-only history';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER ern_messages_no_change BEFORE UPDATE OR DELETE ON ern_messages
+FOR EACH ROW EXECUTE FUNCTION ern_messages_append_only();
+CREATE TRIGGER ern_messages_no_truncate BEFORE TRUNCATE ON ern_messages
+FOR EACH STATEMENT EXECUTE FUNCTION ern_messages_append_only();

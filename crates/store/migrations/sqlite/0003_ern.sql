@@ -14,3 +14,8 @@ CREATE TABLE ern_messages (
     UNIQUE (dsp, message_id)
 );
 CREATE INDEX ern_messages_release ON ern_messages(upc, dsp, id);
+
+CREATE TRIGGER ern_messages_no_update BEFORE UPDATE ON ern_messages
+BEGIN SELECT RAISE(ABORT, 'ern_messages is an append-only history'); END;
+CREATE TRIGGER ern_messages_no_delete BEFORE DELETE ON ern_messages
+BEGIN SELECT RAISE(ABORT, 'ern_messages is an append-only history'); END;

@@ -1,0 +1,370 @@
+//! `liner ern build|validate` and `liner import message.xml` end to end: a fixture release
+//! through first delivery, update, takedown and purge at DSPs configured differently, each
+//! message validated against the official XSD; a built message with its files imported into
+//! a fresh catalog; HashSum mismatches and invalid messages refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use md5::Digest;
+
+mod common;
+use common::{fixtures, repo};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+fn schemas() -> Option<PathBuf> {
+    let p = repo().join("../shared/ddex/xsd");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but ../shared/ddex/xsd is missing"
+        );
+        None
+    }
+}
+
+impl Env {
+    fn new() -> Env {
+        let e = Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        e.ok(&["init"]);
+        e
+    }
+
+    fn liner(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_liner"));
+        c.args(args)
+            .current_dir(repo())
+            .env(
+                "LINER_DATABASE",
+                format!("sqlite://{}", self.dir.path().join("catalog.db").display()),
+            )
+            .env("LINER_FILES", self.dir.path().join("files"))
+            .env_remove("DATABASE_URL")
+            .env_remove("LINER_CONFIG")
+            .env_remove("RUST_LOG");
+        match schemas() {
+            Some(s) => c.env("LINER_DDEX_SCHEMAS", s),
+            None => c.env_remove("LINER_DDEX_SCHEMAS"),
+        };
+        c.output().expect("run liner")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.liner(args);
+        assert!(
+            out.status.success(),
+            "liner {args:?} failed ({:?}):\n{}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn build(&self, args: &[&str], name: &str) -> (String, String) {
+        let out = self.path(name);
+        let mut all = vec!["ern", "build"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-o", &out]);
+        let o = self.liner(&all);
+        assert!(
+            o.status.success(),
+            "liner {all:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (
+            std::fs::read_to_string(&out).expect("message written"),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
+    fn valid(&self, file: &str) -> serde_json::Value {
+        let out = self.liner(&["ern", "validate", file, "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert!(out.status.success(), "{file} should validate: {v:#}");
+        if schemas().is_some() {
+            assert_eq!(v["xsd"]["checked"], true);
+            assert_eq!(v["xsd"]["errors"], serde_json::json!([]));
+        }
+        v
+    }
+}
+
+fn count(xml: &str, needle: &str) -> usize {
+    xml.matches(needle).count()
+}
+
+const UPC: &str = "196543210010"; // night-drives: 5 tracks, a pre-order date, no AI
+
+#[test]
+fn lifecycle_new_update_takedown_purge_per_dsp() {
+    let env = Env::new();
+    let folder = fixtures().join("releases/night-drives");
+    env.ok(&["import", folder.to_str().expect("utf-8")]);
+
+    // Spotify-like: ERN 4.3, first delivery.
+    let (new, _) = env.build(&[UPC, "--dsp", "spotify"], "spotify-1.xml");
+    env.valid(&env.path("spotify-1.xml"));
+    assert!(new.contains("xmlns:ern=\"http://ddex.net/xml/ern/43\""));
+    assert!(new.contains("ReleaseProfileVersionId=\"Audio\""));
+    assert_eq!(count(&new, "<TrackRelease>"), 5);
+    assert_eq!(count(&new, "<SoundRecording>"), 5);
+    assert_eq!(count(&new, "<Type>FrontCoverImage</Type>"), 1);
+    assert_eq!(
+        count(&new, "<Deal>"),
+        2,
+        "the profile's two streaming deals"
+    );
+    assert!(
+        new.contains("<SamplingRate UnitOfMeasure=\"Hz\">"),
+        "measured technical details"
+    );
+    assert_eq!(
+        count(&new, "<Algorithm>MD5</Algorithm>"),
+        6,
+        "a HashSum per file"
+    );
+    assert!(new.contains("<ReleaseVisibilityReference>V1</ReleaseVisibilityReference>"));
+    assert!(
+        new.contains("<ReleaseDisplayStartDateTime>"),
+        "pre-order visibility"
+    );
+    assert!(!new.contains("<EndDate>"));
+    assert!(
+        new.contains("<ProprietaryId Namespace=\"PADPIDA0000000001S\">spotify:artist:2NovaLuneFixture000000</ProprietaryId>"),
+        "the artist's Spotify id, in Spotify's namespace"
+    );
+    assert!(!new.contains("1580000001"), "not the Apple id");
+
+    // The same again is an update: a full re-send with the same ids, a new message id.
+    let (update, _) = env.build(&[UPC, "--dsp", "spotify"], "spotify-2.xml");
+    env.valid(&env.path("spotify-2.xml"));
+    let ids = |x: &str| {
+        x.split("<MessageId>")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_ne!(ids(&new), ids(&update));
+    assert_eq!(
+        new.split("<ResourceList>").nth(1),
+        update.split("<ResourceList>").nth(1),
+        "an update re-sends the same release, resources and deals"
+    );
+
+    // Takedown: every deal ends today (Spotify asks nothing more); purge is refused.
+    let (down, _) = env.build(&[UPC, "--dsp", "spotify", "--takedown"], "spotify-3.xml");
+    env.valid(&env.path("spotify-3.xml"));
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(count(&down, "<EndDate>"), 2);
+    assert_eq!(count(&down, &format!("<EndDate>{today}</EndDate>")), 2);
+    assert!(
+        !down.contains("ReleaseVisibility>"),
+        "no pre-order in a takedown"
+    );
+    let purge = env.liner(&["ern", "build", UPC, "--dsp", "spotify", "--purge"]);
+    assert_eq!(purge.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&purge.stderr).contains("purge_allowed = false"));
+
+    // YouTube-like: ERN 4.3.2; a takedown is end-dated two days in the past.
+    let takedown_first = env.liner(&["ern", "build", UPC, "--dsp", "youtube-music", "--takedown"]);
+    assert_eq!(takedown_first.status.code(), Some(1), "nothing sent yet");
+    let (yt, _) = env.build(&[UPC, "--dsp", "youtube-music"], "yt-1.xml");
+    env.valid(&env.path("yt-1.xml"));
+    assert!(
+        yt.contains("http://ddex.net/xml/ern/432") && yt.contains("<ContainsAI>None</ContainsAI>")
+    );
+    let (yt_down, _) = env.build(&[UPC, "--dsp", "youtube-music", "--takedown"], "yt-2.xml");
+    env.valid(&env.path("yt-2.xml"));
+    let two_days_ago = today - chrono::Duration::days(2);
+    assert!(yt_down.contains(&format!("<EndDate>{two_days_ago}</EndDate>")));
+
+    // Deezer-like: ERN 3.8.2 over HTTP; first an original message, then a purge.
+    let (dz, _) = env.build(&[UPC, "--dsp", "deezer"], "dz-1.xml");
+    env.valid(&env.path("dz-1.xml"));
+    assert!(dz.contains("<UpdateIndicator>OriginalMessage</UpdateIndicator>"));
+    assert!(
+        dz.contains("<TerritoryCode>FR</TerritoryCode>"),
+        "the profile's territories"
+    );
+    let (dz_purge, _) = env.build(&[UPC, "--dsp", "deezer", "--purge"], "dz-2.xml");
+    env.valid(&env.path("dz-2.xml"));
+    assert!(
+        dz_purge.contains("ern:PurgeReleaseMessage")
+            && dz_purge.contains(&format!("<ICPN>{UPC}</ICPN>"))
+    );
+
+    // --ern overrides the profile.
+    let (v382, _) = env.build(
+        &[UPC, "--dsp", "spotify", "--ern", "3.8.2"],
+        "spotify-382.xml",
+    );
+    env.valid(&env.path("spotify-382.xml"));
+    assert!(v382.contains("MessageSchemaVersionId=\"ern/382\""));
+}
+
+#[test]
+fn ai_disclosure_is_left_out_with_a_warning_where_the_version_cannot_carry_it() {
+    let env = Env::new();
+    let folder = fixtures().join("releases/hoshizora");
+    env.ok(&["import", folder.to_str().expect("utf-8")]);
+    let (v43, warn) = env.build(&["196543210027", "--ern", "4.3"], "h-43.xml");
+    env.valid(&env.path("h-43.xml"));
+    assert!(warn.contains("cannot carry AI disclosure"), "{warn}");
+    assert!(!v43.contains("ContainsAI"));
+    let (v432, warn) = env.build(&["196543210027", "--ern", "4.3.2"], "h-432.xml");
+    env.valid(&env.path("h-432.xml"));
+    assert!(!warn.contains("cannot carry"), "{warn}");
+    assert!(v432.contains("<ContainsAI>Partly</ContainsAI>"));
+    assert!(v432.contains("<AiContribution>All</AiContribution>"));
+}
+
+/// Every stored blob by its MD5, to lay a message's files out beside it.
+fn blobs_by_md5(root: &Path) -> BTreeMap<String, PathBuf> {
+    let mut out = BTreeMap::new();
+    for d in std::fs::read_dir(root.join("sha256"))
+        .expect("store")
+        .flatten()
+    {
+        for f in std::fs::read_dir(d.path()).expect("dir").flatten() {
+            let bytes = std::fs::read(f.path()).expect("blob");
+            out.insert(hex::encode(md5::Md5::digest(&bytes)), f.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_built_message_with_its_files_imports_into_another_catalog() {
+    let Some(_) = schemas() else { return };
+    let sender = Env::new();
+    let folder = fixtures().join("releases/night-drives");
+    sender.ok(&["import", folder.to_str().expect("utf-8")]);
+    let (xml, _) = sender.build(&[UPC, "--dsp", "spotify"], "delivery/message.xml");
+    // Lay the resources out the way a delivery folder holds them.
+    let blobs = blobs_by_md5(&sender.dir.path().join("files"));
+    let uris: Vec<&str> = xml
+        .split("<URI>")
+        .skip(1)
+        .filter_map(|s| s.split('<').next())
+        .collect();
+    let md5s: Vec<&str> = xml
+        .split("<HashSumValue>")
+        .skip(1)
+        .filter_map(|s| s.split('<').next())
+        .collect();
+    assert_eq!(uris.len(), 6);
+    let delivery = sender.dir.path().join("delivery");
+    for (uri, md5) in uris.iter().zip(&md5s) {
+        let to = delivery.join(uri);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&blobs[*md5], &to).expect("copy");
+    }
+    let receiver = Env::new();
+    let out = receiver.ok(&["import", &sender.path("delivery/message.xml")]);
+    assert!(out.starts_with("created   196543210010"), "{out}");
+    let original: serde_json::Value =
+        serde_json::from_str(&sender.ok(&["show", UPC, "--json"])).expect("json");
+    let received: serde_json::Value =
+        serde_json::from_str(&receiver.ok(&["show", UPC, "--json"])).expect("json");
+    // Artists' ids at other DSPs are not sent to this one; the rest of the credit travels.
+    let strip = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        for a in v.as_array_mut().expect("artists") {
+            a.as_object_mut().expect("artist").remove("dsp_ids");
+        }
+        v
+    };
+    assert_eq!(strip(&original["artists"]), strip(&received["artists"]));
+    for key in [
+        "title",
+        "release_type",
+        "genre",
+        "release_date",
+        "preorder_date",
+        "p_line",
+        "c_line",
+        "artwork",
+    ] {
+        assert_eq!(original[key], received[key], "{key}");
+    }
+    let isrcs = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        v["tracks"]
+            .as_array()
+            .expect("tracks")
+            .iter()
+            .map(|t| t["isrc"].clone())
+            .collect()
+    };
+    assert_eq!(isrcs(&original), isrcs(&received));
+    for (a, b) in original["tracks"]
+        .as_array()
+        .expect("t")
+        .iter()
+        .zip(received["tracks"].as_array().expect("t"))
+    {
+        assert_eq!(
+            a["audio"], b["audio"],
+            "the same bytes, stored under the same hash"
+        );
+        assert_eq!(a["title"], b["title"]);
+        assert_eq!(a["duration"], b["duration"]);
+    }
+
+    // A file that differs from its HashSum refuses the whole message.
+    let first = delivery.join(uris[0]);
+    let mut bytes = std::fs::read(&first).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&first, bytes).expect("write");
+    let other = Env::new();
+    let out = other.liner(&["import", &sender.path("delivery/message.xml")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the message's HashSum"), "{err}");
+    assert!(
+        other.ok(&["releases", "--json"]).trim() == "[]",
+        "nothing written"
+    );
+}
+
+#[test]
+fn invalid_messages_are_refused_with_line_and_element() {
+    let Some(xsd) = schemas() else { return };
+    let env = Env::new();
+    let bad = xsd.join("../samples/invalid/ern382_dedex_005_not_valid_xsd.xml");
+    let out = env.liner(&["ern", "validate", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("line 31: Element 'FakeTag'"), "{text}");
+    let out = env.liner(&["import", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FakeTag"));
+    // A valid official sample whose resource files are not beside it is refused for that.
+    let sample = xsd.join("../samples/ern43_official_1_Audio.xml");
+    let out = env.liner(&["import", sample.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a resource file beside the message"));
+    // Without schemas Liner says loudly that XSD validation was skipped.
+    let out = Command::new(env!("CARGO_BIN_EXE_liner"))
+        .args(["ern", "validate"])
+        .arg(&sample)
+        .current_dir(std::env::temp_dir())
+        .env_remove("LINER_DDEX_SCHEMAS")
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("XSD validation SKIPPED"));
+}
