@@ -710,7 +710,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     )
     .with_context(|| format!("generating fixtures in {}", fixtures_dir.display()))?;
     eprintln!(
-        "[1/5] fixtures: {} documents, {} media files synthesized, {} already there",
+        "[1/6] fixtures: {} documents, {} media files synthesized, {} already there",
         report.documents.len(),
         report.synthesized.len(),
         report.kept
@@ -732,7 +732,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         .close()
         .await;
     filestore::FileStore::open(&cfg.files)?;
-    eprintln!("[2/5] catalog: {}", store::redact(&cfg.database));
+    eprintln!("[2/6] catalog: {}", store::redact(&cfg.database));
 
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -742,14 +742,14 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     inputs.push(fixtures_dir.join("sheets/catalog.csv"));
     // The QC showcase: a release with every kind of problem planted.
     inputs.push(fixtures_dir.join("qc/problems"));
-    eprintln!("[3/5] import: {} inputs", inputs.len());
+    eprintln!("[3/6] import: {} inputs", inputs.len());
     let code = import::run(&cfg, &inputs, false).await?;
 
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
     let list = catalog.releases().await?;
     catalog.close().await;
     eprintln!(
-        "[4/5] QC: every release, staff reports in {}",
+        "[4/6] QC: every release, staff reports in {}",
         out.join("qc-<UPC>.html").display()
     );
     for r in &list {
@@ -765,7 +765,52 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         qc::run(&cfg, args).await?;
     }
 
-    eprintln!("[5/5] catalog contents:");
+    // ERN for every release QC lets through, to every DSP profile, in each one's version.
+    let ern_dir = out.join("ern");
+    eprintln!(
+        "[5/6] ERN: messages for releases that passed QC, in {}",
+        ern_dir.display()
+    );
+    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+    let profiles = profiles::load_dir(&cfg.profiles).map_err(|e| {
+        anyhow::anyhow!(
+            "DSP profiles: {}",
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let mut built = 0;
+    for r in &list {
+        let deliverable = catalog.gate(&r.upc).await?.is_some_and(|g| g.deliverable());
+        if !deliverable {
+            eprintln!("  {}: held back by QC", r.upc);
+            continue;
+        }
+        for p in &profiles {
+            let args = ern_cmd::BuildArgs {
+                upc: r.upc.clone(),
+                dsp: Some(p.name.clone()),
+                ern: None,
+                takedown: false,
+                purge: false,
+                out: Some(ern_dir.join(format!("{}-{}.xml", r.upc, p.name))),
+                schemas: None,
+            };
+            ern_cmd::build(&cfg, args).await?;
+            built += 1;
+        }
+    }
+    catalog.close().await;
+    let checked = if ern_cmd::schemas_dir(None).is_some() {
+        "each validated against its XSD"
+    } else {
+        "XSD validation skipped: no schemas found"
+    };
+    eprintln!("  {built} ERN messages written, {checked}");
+
+    eprintln!("[6/6] catalog contents:");
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
     let list = catalog.releases().await?;
     print_releases(&list);
