@@ -52,6 +52,9 @@ pub struct Imported {
 pub struct ImportDefaults {
     /// The label's contact address (ERN carries none).
     pub label_email: Email,
+    /// A UPC the distributor assigns when the message identifies the release without one
+    /// (by GRid or a proprietary id only).
+    pub upc: Option<Icpn>,
 }
 
 /// Parses an `xs:duration` (`PT4M23.583S`, `P0DT1H2M3S`) into milliseconds.
@@ -132,9 +135,21 @@ fn rights_line(l: &Line, marks: &[&str]) -> Option<RightsLine> {
 struct Ctx {
     problems: Vec<Finding>,
     findings: Vec<Finding>,
+    unverified: Vec<UnverifiedId>,
 }
 
 impl Ctx {
+    /// Keeps an identifier that fails its check, for QC (META-ID-UNVERIFIED) and staff.
+    fn unverified(&mut self, at: String, field: String, e: &IdError) {
+        self.note("ID-UNVERIFIED", at, format!("kept as unverified: {e}"));
+        self.unverified.push(UnverifiedId {
+            field,
+            kind: e.kind.to_owned(),
+            value: e.value.clone(),
+            expected: e.expected.clone(),
+        });
+    }
+
     fn note(&mut self, code: &'static str, at: impl Into<String>, message: impl Into<String>) {
         self.findings.push(Finding {
             code,
@@ -176,6 +191,7 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
     let mut cx = Ctx {
         problems: Vec::new(),
         findings: Vec::new(),
+        unverified: Vec::new(),
     };
     if msg.kind != MessageKind::NewRelease {
         cx.block(
@@ -222,17 +238,32 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
         );
     }
 
-    let upc = match main.icpn.as_deref().map(Icpn::parse) {
-        Some(Ok(u)) => Some(u),
-        Some(Err(e)) => {
+    let upc = match (
+        main.icpn.as_deref().map(Icpn::parse_unverified),
+        &defaults.upc,
+    ) {
+        (Some(Ok((u, None))), _) => Some(u),
+        (Some(Ok((u, Some(e)))), _) => {
+            cx.unverified(at("ReleaseId/ICPN"), "upc".into(), &e);
+            Some(u)
+        }
+        (Some(Err(e)), _) => {
             cx.block("ID-ICPN", at("ReleaseId/ICPN"), e.to_string());
             None
         }
-        None => {
+        (None, Some(assigned)) => {
+            cx.note(
+                "ERN-UPC-ASSIGNED",
+                at("ReleaseId"),
+                format!("no ICPN in the message; the UPC {assigned} given by the operator keys the release"),
+            );
+            Some(assigned.clone())
+        }
+        (None, None) => {
             cx.block(
                 "ID-ICPN",
                 at("ReleaseId"),
-                "the main release has no ICPN (UPC/EAN), which Liner keys releases on",
+                "the main release has no ICPN (UPC/EAN), which Liner keys releases on: give one with --upc",
             );
             None
         }
@@ -240,11 +271,7 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
     let grid = main.grid.as_deref().and_then(|g| match Grid::parse(g) {
         Ok(g) => Some(g),
         Err(e) => {
-            cx.note(
-                "ID-UNVERIFIED",
-                at("ReleaseId/GRid"),
-                format!("kept as unverified: {e}"),
-            );
+            cx.unverified(at("ReleaseId/GRid"), "grid".into(), &e);
             None
         }
     });
@@ -282,50 +309,50 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
     };
 
     let party_name = |r: &str| msg.party_name(r).unwrap_or(r).to_owned();
-    let isni_of = |cx: &mut Ctx, reference: &str| -> Option<Isni> {
+    let isni_of = |cx: &mut Ctx, reference: &str, field: String| -> Option<Isni> {
         let raw = msg.party(reference)?.isni.as_deref()?;
         match Isni::parse(raw) {
             Ok(i) => Some(i),
             Err(e) => {
-                cx.note(
-                    "ID-UNVERIFIED",
-                    format!("Party {reference} / ISNI"),
-                    format!("kept as unverified: {e}"),
-                );
+                cx.unverified(format!("Party {reference} / ISNI"), field, &e);
                 None
             }
         }
     };
-    let artists = |cx: &mut Ctx, list: &[ArtistCredit], where_: &str| -> Vec<DisplayArtist> {
-        let mut sorted: Vec<&ArtistCredit> = list.iter().collect();
-        sorted.sort_by_key(|a| a.sequence);
-        sorted
-            .into_iter()
-            .map(|a| {
-                let role = match a.role.as_str() {
-                    "MainArtist" => ArtistRole::MainArtist,
-                    "FeaturedArtist" => ArtistRole::FeaturedArtist,
-                    other => match a.artistic_roles.first().and_then(|r| ArtistRole::parse(r)) {
-                        Some(r) => r,
-                        None => {
-                            if other != "Artist" {
-                                cx.note(
-                                    "ERN-ROLE",
-                                    format!("{where_} / DisplayArtist {}", a.sequence),
-                                    format!("display role {other} read as MainArtist"),
-                                );
+    let artists =
+        |cx: &mut Ctx, list: &[ArtistCredit], where_: &str, prefix: &str| -> Vec<DisplayArtist> {
+            let mut sorted: Vec<&ArtistCredit> = list.iter().collect();
+            sorted.sort_by_key(|a| a.sequence);
+            sorted
+                .into_iter()
+                .enumerate()
+                .map(|(n, a)| {
+                    let role = match a.role.as_str() {
+                        "MainArtist" => ArtistRole::MainArtist,
+                        "FeaturedArtist" => ArtistRole::FeaturedArtist,
+                        other => {
+                            match a.artistic_roles.first().and_then(|r| ArtistRole::parse(r)) {
+                                Some(r) => r,
+                                None => {
+                                    if other != "Artist" {
+                                        cx.note(
+                                            "ERN-ROLE",
+                                            format!("{where_} / DisplayArtist {}", a.sequence),
+                                            format!("display role {other} read as MainArtist"),
+                                        );
+                                    }
+                                    ArtistRole::MainArtist
+                                }
                             }
-                            ArtistRole::MainArtist
                         }
-                    },
-                };
-                let mut d = DisplayArtist::new(party_name(&a.party), role);
-                d.isni = isni_of(cx, &a.party);
-                d
-            })
-            .collect()
-    };
-    let release_artists = artists(&mut cx, &main.artists, &at("DisplayArtist"));
+                    };
+                    let mut d = DisplayArtist::new(party_name(&a.party), role);
+                    d.isni = isni_of(cx, &a.party, format!("{prefix}[{n}].isni"));
+                    d
+                })
+                .collect()
+        };
+    let release_artists = artists(&mut cx, &main.artists, &at("DisplayArtist"), "artists");
     if release_artists.is_empty() {
         cx.block(
             "ERN-ARTIST",
@@ -621,7 +648,9 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
             .sequence
             .and_then(|s| u16::try_from(s).ok())
             .unwrap_or(*counter);
-        let track_artists = artists(&mut cx, &res.artists, &rat);
+        let k = tracks.len();
+        let track_artists = artists(&mut cx, &res.artists, &rat, &format!("tracks[{k}].artists"));
+        let mut kept = 0usize;
         let contributors = res
             .contributors
             .iter()
@@ -650,10 +679,16 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
                     return None;
                 }
                 let ai = ai_extent(&mut cx, c.ai.as_deref(), format!("{rat} / AiContribution"));
+                let isni = isni_of(
+                    &mut cx,
+                    &c.party,
+                    format!("tracks[{k}].contributors[{kept}].isni"),
+                );
+                kept += 1;
                 Some(Contributor {
                     name: party_name(&c.party),
                     roles,
-                    isni: isni_of(&mut cx, &c.party),
+                    isni,
                     ai,
                 })
             })
@@ -672,11 +707,7 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
         let iswc = res.iswc.as_deref().and_then(|w| match Iswc::parse(w) {
             Ok(w) => Some(w),
             Err(e) => {
-                cx.note(
-                    "ID-UNVERIFIED",
-                    format!("{rat} / ISWC"),
-                    format!("kept as unverified: {e}"),
-                );
+                cx.unverified(format!("{rat} / ISWC"), format!("tracks[{k}].iswc"), &e);
                 None
             }
         });
@@ -720,8 +751,9 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
             isrc,
             title: res.title.clone().unwrap_or_default(),
             version: res.subtitle.clone(),
-            artists: if track_artists == release_artists {
-                vec![]
+            // As intake does: a track without its own credit carries the release's.
+            artists: if track_artists.is_empty() {
+                release_artists.clone()
             } else {
                 track_artists
             },
@@ -841,6 +873,7 @@ pub fn to_release(msg: &Message, defaults: &ImportDefaults) -> Result<Imported, 
         ai_training: consent,
         payees: vec![],
         tracks,
+        unverified: cx.unverified.clone(),
     };
     Ok(Imported {
         release,

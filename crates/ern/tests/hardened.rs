@@ -87,6 +87,7 @@ fn mutated_samples_never_panic() {
         .unwrap_or(300);
     let defaults = ern::ImportDefaults {
         label_email: model::Email::parse("l@example.com").unwrap(),
+        upc: None,
     };
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases,

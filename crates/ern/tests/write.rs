@@ -48,6 +48,7 @@ fn property(version: Version) {
     };
     let defaults = ern::ImportDefaults {
         label_email: model::Email::parse("ops@nightjar.example").unwrap(),
+        upc: None,
     };
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: cases(),

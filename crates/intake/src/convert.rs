@@ -13,7 +13,7 @@ use model::{
     Contributor, ContributorRole, CountryCode, Currency, Deal, DisplayArtist, Duration, Email,
     FULL_SHARE_BP, FileRef, Grid, Icpn, IdError, Isni, Isrc, Iswc, Label, LanguageTag, Money,
     ParentalAdvisory, Payee, PayeeId, Preview, Release, ReleaseType, RightsLine, Split,
-    Territories, Track, UseType,
+    Territories, Track, UnverifiedId, UseType,
 };
 
 use crate::node::{Key, Loc, Node, Value};
@@ -44,7 +44,9 @@ pub(crate) const RELEASE_KEYS: &[&str] = &[
     "ai_training",
     "payees",
     "tracks",
+    "unverified",
 ];
+pub(crate) const UNVERIFIED_KEYS: &[&str] = &["field", "kind", "value", "expected"];
 pub(crate) const ARTIST_KEYS: &[&str] = &["name", "role", "isni", "dsp_ids"];
 pub(crate) const CONTRIBUTOR_KEYS: &[&str] = &["name", "roles", "isni", "ai"];
 pub(crate) const RIGHTS_LINE_KEYS: &[&str] = &["year", "holder"];
@@ -490,9 +492,31 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
     let t = table(ctx, root, Fp::Root, RELEASE_KEYS)?;
     let before = ctx.diags.len();
 
-    let upc = t
-        .req(ctx, "upc")
-        .and_then(|n| parsed(ctx, n, t.path("upc"), Icpn::parse));
+    // Identifiers kept as received although they fail their check (an imported ERN). A UPC
+    // listed there is accepted with its failing check digit, so `liner show --json` of such
+    // a release imports again; everywhere else the check is strict.
+    let unverified = opt(&t, "unverified", |n, p| {
+        table_list(ctx, n, p, UNVERIFIED_KEYS, |ctx, t, _: &[UnverifiedId]| {
+            let mut field = |k: &str| t.req(ctx, k).and_then(|n| text(ctx, n, t.path(k)));
+            Some(UnverifiedId {
+                field: field("field")?,
+                kind: field("kind")?,
+                value: field("value")?,
+                expected: field("expected")?,
+            })
+        })
+    });
+    let unverified_upc: Option<String> = unverified
+        .as_ref()
+        .and_then(|u| u.as_ref())
+        .and_then(|u| u.iter().find(|x| x.field == "upc"))
+        .map(|x| x.value.clone());
+    let upc = t.req(ctx, "upc").and_then(|n| {
+        parsed(ctx, n, t.path("upc"), |s| match &unverified_upc {
+            Some(v) if v == s => Icpn::parse_unverified(s).map(|(i, _)| i),
+            _ => Icpn::parse(s),
+        })
+    });
     let catalog_number = opt(&t, "catalog_number", |n, p| text(ctx, n, p));
     let grid = opt(&t, "grid", |n, p| parsed(ctx, n, p, Grid::parse));
     let title = t
@@ -618,6 +642,7 @@ pub(crate) fn release(ctx: &mut Ctx, root: &Node) -> Option<Release> {
         ai_training: ai_training?,
         payees: payees?,
         tracks: tracks?,
+        unverified: unverified?.unwrap_or_default(),
     })
 }
 

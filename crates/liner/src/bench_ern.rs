@@ -193,6 +193,7 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
     println!("  ERN -> message model:            {read_mbs:>7.1} MB/s");
     let defaults = ern::ImportDefaults {
         label_email: model::Email::parse("labels@example.com")?,
+        upc: None,
     };
     let (rate, _) = per_second(
         || {

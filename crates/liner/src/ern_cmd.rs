@@ -152,7 +152,7 @@ fn codec_of(name: &str) -> Option<String> {
 }
 
 pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
-    let upc = Icpn::parse(&a.upc)?;
+    let upc = crate::lookup_upc(&a.upc)?;
     let catalog = Store::open(&cfg.database, OpenMode::Existing).await?;
     let files = FileStore::open(&cfg.files)?;
     // The release with its files measured: TechnicalDetails state what is delivered.
@@ -338,7 +338,10 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
 /// Reads a received ERN message for `liner import`: validated against its XSD when schemas
 /// are found, converted into the release model, its resource files found beside it and
 /// checked against the message's HashSum.
-pub(crate) fn read_message(path: &Path) -> Result<intake::Intake, intake::Rejected> {
+pub(crate) fn read_message(
+    path: &Path,
+    upc: Option<&Icpn>,
+) -> Result<intake::Intake, intake::Rejected> {
     let reject = |field: &str,
                   value: Option<String>,
                   expected: String,
@@ -412,6 +415,7 @@ pub(crate) fn read_message(path: &Path) -> Result<intake::Intake, intake::Reject
             &std::env::var("LINER_LABEL_EMAIL").unwrap_or_else(|_| "labels@liner.invalid".into()),
         )
         .map_err(|e| reject("LINER_LABEL_EMAIL", None, e.to_string(), None))?,
+        upc: upc.cloned(),
     };
     let imported = ern::to_release(&msg, &defaults).map_err(|e| intake::Rejected {
         document: path.to_owned(),

@@ -28,6 +28,23 @@ struct ImportResult {
 }
 
 pub(crate) async fn run(cfg: &Config, paths: &[PathBuf], json: bool) -> Result<ExitCode> {
+    run_with(cfg, paths, json, None).await
+}
+
+/// `upc`: the UPC a received ERN message without one is keyed on (one message only).
+pub(crate) async fn run_with(
+    cfg: &Config,
+    paths: &[PathBuf],
+    json: bool,
+    upc: Option<&model::Icpn>,
+) -> Result<ExitCode> {
+    let messages = paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")))
+        .count();
+    if upc.is_some() && messages != 1 {
+        anyhow::bail!("--upc keys one ERN message; {messages} .xml inputs were given");
+    }
     let catalog = Store::open(&cfg.database, OpenMode::Existing).await?;
     let files = FileStore::open(&cfg.files)?;
 
@@ -42,7 +59,7 @@ pub(crate) async fn run(cfg: &Config, paths: &[PathBuf], json: bool) -> Result<E
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
         {
-            read.push(crate::ern_cmd::read_message(path));
+            read.push(crate::ern_cmd::read_message(path, upc));
             continue;
         }
         read.extend(intake::read(path));

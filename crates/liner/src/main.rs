@@ -50,10 +50,15 @@ struct Cli {
 enum Command {
     /// Create the catalog (SQLite file or PostgreSQL schema) and the file store.
     Init,
-    /// Import releases: folders with release.toml/json, .toml/.json documents, .csv sheets.
+    /// Import releases: folders with release.toml/json, .toml/.json documents, .csv sheets,
+    /// and DDEX ERN messages (.xml) with their resource files beside them.
     Import {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// The UPC to key an ERN message on when it identifies its release without one
+        /// (GRid or proprietary id only).
+        #[arg(long, value_name = "UPC")]
+        upc: Option<String>,
         /// Print one JSON object per input release on stdout.
         #[arg(long)]
         json: bool,
@@ -321,9 +326,13 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { paths, json } => {
+        Command::Import { paths, json, upc } => {
             let cfg = Config::load(&overrides)?;
-            import::run(&cfg, &paths, json).await
+            let upc = upc
+                .map(|u| model::Icpn::parse(&u))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--upc: {e}"))?;
+            import::run_with(&cfg, &paths, json, upc.as_ref()).await
         }
         Command::Releases { json } => {
             let cfg = Config::load(&overrides)?;
@@ -343,7 +352,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             json,
         } => {
             let cfg = Config::load(&overrides)?;
-            let upc = model::Icpn::parse(&upc).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let upc = lookup_upc(&upc)?;
             let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
             let rev = catalog.revision(&upc, revision).await?;
             let summary = catalog.release(&upc).await?;
@@ -699,6 +708,15 @@ fn print_release(
             );
         }
     }
+}
+
+/// A UPC typed to find a release in the catalog. Its check digit is not required here: a
+/// release received with an unverified UPC (see `Release::unverified`) is found by the code it
+/// was stored under; a code that is not in the catalog still fails the lookup.
+pub(crate) fn lookup_upc(s: &str) -> Result<model::Icpn> {
+    model::Icpn::parse_unverified(s)
+        .map(|(u, _)| u)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<ExitCode> {

@@ -67,7 +67,7 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
         }
         from_path(as_path)?
     } else {
-        let upc = Icpn::parse(&args.target)
+        let upc = crate::lookup_upc(&args.target)
             .map_err(|e| anyhow!("{} is neither a folder nor a valid UPC: {e}", args.target))?;
         let store = catalog.as_ref().ok_or_else(|| anyhow!("no catalog"))?;
         vec![from_catalog(store, &files, &upc, None).await?]
@@ -765,7 +765,7 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
             let operator = cfg.operator.clone().ok_or_else(|| {
                 anyhow!("staff decisions are signed: set `operator = \"Name <email>\"` in liner.toml or LINER_OPERATOR")
             })?;
-            let icpn = Icpn::parse(&upc).map_err(|e| anyhow!("{upc}: {e}"))?;
+            let icpn = crate::lookup_upc(&upc).map_err(|e| anyhow!("{upc}: {e}"))?;
             let summary = store
                 .release(&icpn)
                 .await?

@@ -368,3 +368,77 @@ fn invalid_messages_are_refused_with_line_and_element() {
         .expect("run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("XSD validation SKIPPED"));
 }
+
+#[test]
+fn a_received_upc_failing_its_check_is_kept_unverified_and_blocks_qc() {
+    let Some(_) = schemas() else { return };
+    let sender = Env::new();
+    let folder = fixtures().join("releases/night-drives");
+    sender.ok(&["import", folder.to_str().expect("utf-8")]);
+    let (xml, _) = sender.build(&[UPC, "--dsp", "spotify"], "d/message.xml");
+    let blobs = blobs_by_md5(&sender.dir.path().join("files"));
+    let delivery = sender.dir.path().join("d");
+    let uris: Vec<&str> = xml
+        .split("<URI>")
+        .skip(1)
+        .filter_map(|s| s.split('<').next())
+        .collect();
+    let md5s: Vec<&str> = xml
+        .split("<HashSumValue>")
+        .skip(1)
+        .filter_map(|s| s.split('<').next())
+        .collect();
+    for (uri, md5) in uris.iter().zip(&md5s) {
+        let to = delivery.join(uri);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&blobs[*md5], &to).expect("copy");
+    }
+    // The label typed the UPC with a wrong check digit (as DDEX's own DJ-mix sample does).
+    let bad = xml.replace(&format!("<ICPN>{UPC}</ICPN>"), "<ICPN>123123123123</ICPN>");
+    std::fs::write(delivery.join("message.xml"), bad).expect("write");
+    let receiver = Env::new();
+    let out = receiver.ok(&["import", &sender.path("d/message.xml")]);
+    assert!(out.starts_with("created   123123123123"), "{out}");
+    let shown = receiver.ok(&["show", "123123123123", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    assert_eq!(doc["unverified"][0]["field"], "upc");
+    assert_eq!(doc["unverified"][0]["kind"], "UPC/EAN");
+    // QC blocks it until staff confirm or correct the code.
+    let qc = receiver.liner(&["qc", "123123123123", "--json"]);
+    assert_eq!(
+        qc.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&qc.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&qc.stdout).expect("json");
+    assert!(
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "META-ID-UNVERIFIED" && f["field"] == "upc")
+    );
+    // The stored document imports again unchanged (the unverified UPC is accepted there only).
+    let doc_path = receiver.path("shown.json");
+    std::fs::write(&doc_path, &shown).expect("write");
+    assert!(receiver.ok(&["import", &doc_path]).starts_with("unchanged"));
+
+    // A GRid-only message needs a UPC from the operator; with --upc it imports.
+    let grid_only = xml.replace(
+        &format!("<ICPN>{UPC}</ICPN>"),
+        "<GRid>A1UCASE0000000401X</GRid>",
+    );
+    std::fs::write(delivery.join("message.xml"), grid_only).expect("write");
+    let other = Env::new();
+    let out = other.liner(&["import", &sender.path("d/message.xml")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give one with --upc"));
+    let out = other.ok(&[
+        "import",
+        &sender.path("d/message.xml"),
+        "--upc",
+        "196543210997",
+    ]);
+    assert!(out.starts_with("created   196543210997"), "{out}");
+}

@@ -155,6 +155,23 @@ pub fn gs1_check_digit(body: &[u8]) -> u8 {
 }
 
 impl Icpn {
+    /// A received code (an ERN from a label) whose shape is right but whose check digit may
+    /// not be: the code, and the check failure to record as unverified. Liner's own intake
+    /// never takes this path.
+    pub fn parse_unverified(input: &str) -> Result<(Icpn, Option<IdError>), IdError> {
+        match Icpn::parse(input) {
+            Ok(i) => Ok((i, None)),
+            Err(e) => {
+                let s = compact(input.trim());
+                if matches!(s.len(), 8 | 12 | 13 | 14) && s.bytes().all(|b| b.is_ascii_digit()) {
+                    Ok((Icpn(s), Some(e)))
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     pub fn parse(input: &str) -> Result<Icpn, IdError> {
         let s = compact(input.trim());
         let b = s.as_bytes();

@@ -184,6 +184,25 @@ pub struct Release {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub payees: Vec<Payee>,
     pub tracks: Vec<Track>,
+    /// Identifiers received (in a label's ERN) that fail their check: kept here with why, for
+    /// QC to flag and staff to resolve. The UPC is the one such identifier that also stays in
+    /// its field (the release needs a key); the others are left out of their typed fields.
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<UnverifiedId>,
+}
+
+/// An identifier kept as received although it fails its check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnverifiedId {
+    /// Where it belongs in the release document (`upc`, `tracks[2].iswc`, `artists[0].isni`).
+    pub field: String,
+    /// `UPC/EAN`, `GRid`, `ISNI`, `ISWC`.
+    pub kind: String,
+    pub value: String,
+    /// What its check expected.
+    pub expected: String,
 }
 
 /// An artist as displayed on a release or track.

@@ -325,6 +325,12 @@ pub(crate) static RULES: &[Rule] = &[
         "AI content says which parts AI made",
         ai_parts
     ),
+    rule!(
+        "META-ID-UNVERIFIED",
+        Error,
+        "Identifiers received from a label pass their check (UPC/EAN, GRid, ISNI, ISWC check characters)",
+        unverified_ids
+    ),
 ];
 
 /// Compiles one of this file's constant patterns (every rule runs in crates/qc/tests/rules.rs,
@@ -2018,5 +2024,19 @@ fn ai_parts(i: &QcInput<'_>, out: &mut Findings) {
             out.at(format!("tracks[{k}].ai.parts"), format!("AI content ({}) without the parts it concerns", t.ai.contains)).track(k)
                 .hint("say which parts: Vocals, Instrumentation, Composition, PostProduction (Spotify shows them in credits)");
         }
+    }
+}
+
+/// A label's ERN may carry identifiers whose check character is wrong (DDEX's own samples
+/// do); intake keeps them as unverified instead of refusing the message. Sending one on would
+/// put a wrong code in every DSP's catalogue, so staff confirm or correct it first.
+fn unverified_ids(i: &QcInput<'_>, out: &mut Findings) {
+    for u in &i.release.unverified {
+        out.at(
+            u.field.clone(),
+            format!("{} {} fails its check: {}", u.kind, u.value, u.expected),
+        )
+        .value(u.value.clone())
+        .hint("confirm the code with the label and correct it, or approve it knowingly");
     }
 }

@@ -553,3 +553,32 @@ fn artist_dsp_ids_and_spellings_agree_with_the_catalog() {
         Some("Nova Lune"),
     );
 }
+
+#[test]
+fn identifiers_received_unverified_block_until_confirmed() {
+    // A label's ERN carried a UPC whose check digit is wrong: intake keeps it, listed as
+    // unverified, and QC blocks delivery on it.
+    let r = release(|b| {
+        b.replace("upc = \"196543210010\"", "upc = \"123123123123\"")
+            + "\n[[unverified]]\nfield = \"upc\"\nkind = \"UPC/EAN\"\nvalue = \"123123123123\"\nexpected = \"a GS1 check digit of 1 (last digit is 3)\"\n"
+    });
+    assert_eq!(r.upc.as_str(), "123123123123");
+    let rep = run(&r);
+    let f = rep
+        .findings
+        .iter()
+        .find(|f| f.rule == "META-ID-UNVERIFIED")
+        .expect("flagged");
+    assert_eq!((f.field.as_str(), f.severity), ("upc", Severity::Error));
+    assert!(rep.blocked);
+    // Without the unverified entry, the same UPC is refused at intake as before.
+    let text = BASE.replace("upc = \"196543210010\"", "upc = \"123123123123\"");
+    let err = intake::parse_document(std::path::Path::new("t.toml"), &text).expect_err("refused");
+    assert!(err.iter().any(|d| d.field == "upc"), "{err:?}");
+    assert!(
+        !run(&release(|b| b.to_owned()))
+            .findings
+            .iter()
+            .any(|f| f.rule == "META-ID-UNVERIFIED")
+    );
+}

@@ -98,6 +98,7 @@ pub fn album(tracks: usize) -> Release {
         ai_training: AiTrainingConsent::default(),
         payees: vec![],
         tracks: vec![],
+        unverified: vec![],
     };
     for n in 1..=tracks {
         r.tracks.push(Track {
