@@ -361,7 +361,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 let what = revision
                     .map(|r| format!(" revision {r}"))
                     .unwrap_or_default();
-                anyhow::bail!("no release {upc}{what} in the catalog");
+                anyhow::bail!("no release {upc}{what} in the catalog{}", upc_note(&upc));
             };
             let doc: serde_json::Value =
                 serde_json::from_str(&rev.document).context("stored document")?;
@@ -717,6 +717,14 @@ pub(crate) fn lookup_upc(s: &str) -> Result<model::Icpn> {
     model::Icpn::parse_unverified(s)
         .map(|(u, _)| u)
         .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// For "not in the catalog" errors: explains a UPC that also fails its check digit.
+pub(crate) fn upc_note(upc: &model::Icpn) -> String {
+    match model::Icpn::parse(upc.as_str()) {
+        Ok(_) => String::new(),
+        Err(e) => format!(" ({e}: mistyped?)"),
+    }
 }
 
 async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<ExitCode> {

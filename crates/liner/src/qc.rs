@@ -314,7 +314,7 @@ async fn from_catalog(
     let rev = store
         .revision(upc, revision)
         .await?
-        .ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
+        .ok_or_else(|| anyhow!("{upc} is not in the catalog{}", crate::upc_note(upc)))?;
     let release =
         intake::parse_document(Path::new("catalog.json"), &rev.document).map_err(|e| {
             anyhow!(
@@ -769,7 +769,7 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
             let summary = store
                 .release(&icpn)
                 .await?
-                .ok_or_else(|| anyhow!("{upc} is not in the catalog"))?;
+                .ok_or_else(|| anyhow!("{upc} is not in the catalog{}", crate::upc_note(&icpn)))?;
             let run = store
                 .latest_qc_run(&summary.upc, summary.revision, None)
                 .await?
