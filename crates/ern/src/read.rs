@@ -670,6 +670,32 @@ impl Reader<'_> {
         out
     }
 
+    /// The first `…DetailsByTerritory` block (3.8.2): Liner's model has one set of details,
+    /// so further territory-specific blocks are reported, not merged.
+    fn territory_block(&mut self, c: usize, el: &str) -> Option<usize> {
+        let t = self.t;
+        let blocks: Vec<usize> = t.all(c, el).collect();
+        if blocks.len() > 1 {
+            self.warn(
+                blocks[1],
+                format!(
+                    "{} territory-specific detail blocks; Liner reads the first one",
+                    blocks.len()
+                ),
+            );
+        }
+        blocks.first().copied()
+    }
+
+    /// A 3.8.2 `Title TitleType="DisplayTitle"`: (TitleText, SubTitle).
+    fn display_title3(&self, d: usize) -> Option<(Option<String>, Option<String>)> {
+        let t = self.t;
+        let tt = t
+            .all(d, "Title")
+            .find(|&x| t.attr(x, "TitleType") == Some("DisplayTitle"))?;
+        Some((t.child_text(tt, "TitleText"), t.child_text(tt, "SubTitle")))
+    }
+
     fn resource3(&mut self, c: usize, kind: ResourceKind) -> Resource {
         let t = self.t;
         let el = kind.element();
@@ -693,23 +719,10 @@ impl Reader<'_> {
         }
         r.duration = t.child_text(c, "Duration");
         r.language_of_performance = t.child_text(c, "LanguageOfPerformance");
-        let dbts: Vec<usize> = t.all(c, &format!("{el}DetailsByTerritory")).collect();
-        if dbts.len() > 1 {
-            self.warn(
-                dbts[1],
-                format!(
-                    "{} territory-specific detail blocks; Liner reads the first (worldwide) one",
-                    dbts.len()
-                ),
-            );
-        }
-        if let Some(&d) = dbts.first() {
-            if let Some(tt) = t
-                .all(d, "Title")
-                .find(|&x| t.attr(x, "TitleType") == Some("DisplayTitle"))
-            {
-                r.title = t.child_text(tt, "TitleText").or(r.title.take());
-                r.subtitle = t.child_text(tt, "SubTitle").or(r.subtitle.take());
+        if let Some(d) = self.territory_block(c, &format!("{el}DetailsByTerritory")) {
+            if let Some((title, sub)) = self.display_title3(d) {
+                r.title = title.or(r.title.take());
+                r.subtitle = sub.or(r.subtitle.take());
             }
             r.artists = self.artists3(d);
             let mut contributors: Vec<ContributorCredit> = Vec::new();
@@ -817,23 +830,10 @@ impl Reader<'_> {
         r.duration = t.child_text(c, "Duration");
         r.release_date = t.child_text(c, "GlobalReleaseDate");
         r.original_release_date = t.child_text(c, "GlobalOriginalReleaseDate");
-        let dbts: Vec<usize> = t.all(c, "ReleaseDetailsByTerritory").collect();
-        if dbts.len() > 1 {
-            self.warn(
-                dbts[1],
-                format!(
-                    "{} territory-specific detail blocks; Liner reads the first one",
-                    dbts.len()
-                ),
-            );
-        }
-        if let Some(&d) = dbts.first() {
-            if let Some(tt) = t
-                .all(d, "Title")
-                .find(|&x| t.attr(x, "TitleType") == Some("DisplayTitle"))
-            {
-                r.title = t.child_text(tt, "TitleText").or(r.title.take());
-                r.subtitle = t.child_text(tt, "SubTitle").or(r.subtitle.take());
+        if let Some(d) = self.territory_block(c, "ReleaseDetailsByTerritory") {
+            if let Some((title, sub)) = self.display_title3(d) {
+                r.title = title.or(r.title.take());
+                r.subtitle = sub.or(r.subtitle.take());
             }
             r.display_artist_name = t.child_text(d, "DisplayArtistName");
             for l in t.all(d, "LabelName").collect::<Vec<_>>() {

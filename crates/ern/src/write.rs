@@ -214,6 +214,36 @@ fn hash_sum_4(x: &mut X, h: &HashSum) {
     x.close("HashSum");
 }
 
+/// AudioCodecType … BitsPerSample: the same sequence in ERN 4 DeliveryFile and 3.8.2
+/// TechnicalSoundRecordingDetails.
+fn audio_facts(x: &mut X, f: &TechnicalFile) {
+    x.opt("AudioCodecType", f.codec.as_deref());
+    if let Some(c) = f.channels {
+        x.leaf("NumberOfChannels", num(c).as_str());
+    }
+    if let Some(s) = f.sample_rate {
+        x.leaf_a("SamplingRate", &[("UnitOfMeasure", "Hz")], num(s).as_str());
+    }
+    if let Some(b) = f.bits_per_sample {
+        x.leaf("BitsPerSample", num(b).as_str());
+    }
+}
+
+/// ImageCodecType, ImageHeight, ImageWidth: the same in both generations.
+fn image_facts(x: &mut X, f: &TechnicalFile) {
+    x.opt("ImageCodecType", f.codec.as_deref());
+    if let Some(h) = f.height {
+        x.leaf_a(
+            "ImageHeight",
+            &[("UnitOfMeasure", "Pixel")],
+            num(h).as_str(),
+        );
+    }
+    if let Some(w) = f.width {
+        x.leaf_a("ImageWidth", &[("UnitOfMeasure", "Pixel")], num(w).as_str());
+    }
+}
+
 /// Use types the DDEX lists of every version Liner writes lack: sent as UserDefined, the way
 /// DDEX prescribes for values outside an allowed-value set (the reader maps them back).
 const USER_DEFINED_USE_TYPES: &[&str] = &["PerformAsBackgroundMusic"];
@@ -372,16 +402,7 @@ mod v4 {
             if f.uri.is_some() {
                 x.open("DeliveryFile");
                 x.leaf("Type", "AudioFile");
-                x.opt("AudioCodecType", f.codec.as_deref());
-                if let Some(c) = f.channels {
-                    x.leaf("NumberOfChannels", num(c).as_str());
-                }
-                if let Some(s) = f.sample_rate {
-                    x.leaf_a("SamplingRate", &[("UnitOfMeasure", "Hz")], num(s).as_str());
-                }
-                if let Some(b) = f.bits_per_sample {
-                    x.leaf("BitsPerSample", num(b).as_str());
-                }
+                audio_facts(x, f);
                 file(x, f);
                 x.close("DeliveryFile");
             }
@@ -472,17 +493,7 @@ mod v4 {
         for f in &r.files {
             x.open("TechnicalDetails");
             x.leaf("TechnicalResourceDetailsReference", &f.reference);
-            x.opt("ImageCodecType", f.codec.as_deref());
-            if let Some(h) = f.height {
-                x.leaf_a(
-                    "ImageHeight",
-                    &[("UnitOfMeasure", "Pixel")],
-                    num(h).as_str(),
-                );
-            }
-            if let Some(w) = f.width {
-                x.leaf_a("ImageWidth", &[("UnitOfMeasure", "Pixel")], num(w).as_str());
-            }
+            image_facts(x, f);
             file(x, f);
             x.close("TechnicalDetails");
         }
@@ -838,16 +849,7 @@ mod v382 {
             for f in &r.files {
                 x.open("TechnicalSoundRecordingDetails");
                 x.leaf("TechnicalResourceDetailsReference", &f.reference);
-                x.opt("AudioCodecType", f.codec.as_deref());
-                if let Some(c) = f.channels {
-                    x.leaf("NumberOfChannels", num(c).as_str());
-                }
-                if let Some(s) = f.sample_rate {
-                    x.leaf_a("SamplingRate", &[("UnitOfMeasure", "Hz")], num(s).as_str());
-                }
-                if let Some(b) = f.bits_per_sample {
-                    x.leaf("BitsPerSample", num(b).as_str());
-                }
+                audio_facts(x, f);
                 file(x, f);
                 x.close("TechnicalSoundRecordingDetails");
                 if let Some(c) = &f.preview {
@@ -887,17 +889,7 @@ mod v382 {
             for f in &r.files {
                 x.open("TechnicalImageDetails");
                 x.leaf("TechnicalResourceDetailsReference", &f.reference);
-                x.opt("ImageCodecType", f.codec.as_deref());
-                if let Some(h) = f.height {
-                    x.leaf_a(
-                        "ImageHeight",
-                        &[("UnitOfMeasure", "Pixel")],
-                        num(h).as_str(),
-                    );
-                }
-                if let Some(w) = f.width {
-                    x.leaf_a("ImageWidth", &[("UnitOfMeasure", "Pixel")], num(w).as_str());
-                }
+                image_facts(x, f);
                 file(x, f);
                 x.close("TechnicalImageDetails");
             }

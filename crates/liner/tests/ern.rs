@@ -247,6 +247,26 @@ fn blobs_by_md5(root: &Path) -> BTreeMap<String, PathBuf> {
     out
 }
 
+/// Lays a message's resources out beside it, the way a delivery folder holds them: each
+/// `<URI>` gets the stored blob whose MD5 is the message's HashSum. Returns the URIs.
+fn lay_out(sender: &Env, xml: &str, dir: &Path) -> Vec<String> {
+    let blobs = blobs_by_md5(&sender.dir.path().join("files"));
+    let field = |tag: &str| -> Vec<String> {
+        xml.split(tag)
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let uris = field("<URI>");
+    for (uri, md5) in uris.iter().zip(field("<HashSumValue>")) {
+        let to = dir.join(uri);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&blobs[&md5], &to).expect("copy");
+    }
+    uris
+}
+
 #[test]
 fn a_built_message_with_its_files_imports_into_another_catalog() {
     let Some(_) = schemas() else { return };
@@ -254,25 +274,9 @@ fn a_built_message_with_its_files_imports_into_another_catalog() {
     let folder = fixtures().join("releases/night-drives");
     sender.ok(&["import", folder.to_str().expect("utf-8")]);
     let (xml, _) = sender.build(&[UPC, "--dsp", "spotify"], "delivery/message.xml");
-    // Lay the resources out the way a delivery folder holds them.
-    let blobs = blobs_by_md5(&sender.dir.path().join("files"));
-    let uris: Vec<&str> = xml
-        .split("<URI>")
-        .skip(1)
-        .filter_map(|s| s.split('<').next())
-        .collect();
-    let md5s: Vec<&str> = xml
-        .split("<HashSumValue>")
-        .skip(1)
-        .filter_map(|s| s.split('<').next())
-        .collect();
-    assert_eq!(uris.len(), 6);
     let delivery = sender.dir.path().join("delivery");
-    for (uri, md5) in uris.iter().zip(&md5s) {
-        let to = delivery.join(uri);
-        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(&blobs[*md5], &to).expect("copy");
-    }
+    let uris = lay_out(&sender, &xml, &delivery);
+    assert_eq!(uris.len(), 6);
     let receiver = Env::new();
     let out = receiver.ok(&["import", &sender.path("delivery/message.xml")]);
     assert!(out.starts_with("created   196543210010"), "{out}");
@@ -325,7 +329,7 @@ fn a_built_message_with_its_files_imports_into_another_catalog() {
     }
 
     // A file that differs from its HashSum refuses the whole message.
-    let first = delivery.join(uris[0]);
+    let first = delivery.join(&uris[0]);
     let mut bytes = std::fs::read(&first).expect("read");
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
@@ -376,23 +380,8 @@ fn a_received_upc_failing_its_check_is_kept_unverified_and_blocks_qc() {
     let folder = fixtures().join("releases/night-drives");
     sender.ok(&["import", folder.to_str().expect("utf-8")]);
     let (xml, _) = sender.build(&[UPC, "--dsp", "spotify"], "d/message.xml");
-    let blobs = blobs_by_md5(&sender.dir.path().join("files"));
     let delivery = sender.dir.path().join("d");
-    let uris: Vec<&str> = xml
-        .split("<URI>")
-        .skip(1)
-        .filter_map(|s| s.split('<').next())
-        .collect();
-    let md5s: Vec<&str> = xml
-        .split("<HashSumValue>")
-        .skip(1)
-        .filter_map(|s| s.split('<').next())
-        .collect();
-    for (uri, md5) in uris.iter().zip(&md5s) {
-        let to = delivery.join(uri);
-        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(&blobs[*md5], &to).expect("copy");
-    }
+    lay_out(&sender, &xml, &delivery);
     // The label typed the UPC with a wrong check digit (as DDEX's own DJ-mix sample does).
     let bad = xml.replace(&format!("<ICPN>{UPC}</ICPN>"), "<ICPN>123123123123</ICPN>");
     std::fs::write(delivery.join("message.xml"), bad).expect("write");
