@@ -126,14 +126,27 @@ pub(crate) fn validate(file: &Path, schemas: Option<&Path>, json: bool) -> Resul
     })
 }
 
-#[derive(Debug)]
+#[derive(Debug, clap::Args)]
 pub(crate) struct BuildArgs {
+    /// The release's UPC in the catalog.
     pub(crate) upc: String,
+    /// The DSP profile: its ERN version, deals, takedown and purge rules.
+    #[arg(long, value_name = "NAME")]
     pub(crate) dsp: Option<String>,
+    /// ERN version: 4.3 (default), 4.3.2 (AI disclosure) or 3.8.2.
+    #[arg(long, value_name = "VERSION")]
     pub(crate) ern: Option<String>,
+    /// End every deal (a takedown), as a full re-send.
+    #[arg(long, conflicts_with = "purge")]
     pub(crate) takedown: bool,
+    /// A PurgeReleaseMessage (only where the DSP's profile allows it).
+    #[arg(long)]
     pub(crate) purge: bool,
+    /// Write the message here (parent folders are created) instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// DDEX XSD folder (else LINER_DDEX_SCHEMAS, else ../shared/ddex/xsd).
+    #[arg(long, value_name = "DIR")]
     pub(crate) schemas: Option<PathBuf>,
 }
 

@@ -157,26 +157,7 @@ enum Command {
 enum ErnCommand {
     /// Build the ERN message a release needs at a DSP (first delivery, update, takedown or
     /// purge, from the messages sent before), validate it, record it, print or write it.
-    Build {
-        upc: String,
-        /// The DSP profile: its ERN version, deals, takedown and purge rules.
-        #[arg(long, value_name = "NAME")]
-        dsp: Option<String>,
-        /// ERN version: 4.3 (default), 4.3.2 (AI disclosure) or 3.8.2.
-        #[arg(long, value_name = "VERSION")]
-        ern: Option<String>,
-        /// End every deal (a takedown), as a full re-send.
-        #[arg(long, conflicts_with = "purge")]
-        takedown: bool,
-        /// A PurgeReleaseMessage (only where the DSP's profile allows it).
-        #[arg(long)]
-        purge: bool,
-        #[arg(short = 'o', long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// DDEX XSD folder (else LINER_DDEX_SCHEMAS, else ../shared/ddex/xsd).
-        #[arg(long, value_name = "DIR")]
-        schemas: Option<PathBuf>,
-    },
+    Build(ern_cmd::BuildArgs),
     /// Validate an ERN file: the official XSD of its version, then Release Profile rules.
     Validate {
         file: PathBuf,
@@ -590,29 +571,9 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 schemas,
                 json,
             } => ern_cmd::validate(&file, schemas.as_deref(), json),
-            ErnCommand::Build {
-                upc,
-                dsp,
-                ern,
-                takedown,
-                purge,
-                out,
-                schemas,
-            } => {
+            ErnCommand::Build(args) => {
                 let cfg = Config::load(&overrides)?;
-                ern_cmd::build(
-                    &cfg,
-                    ern_cmd::BuildArgs {
-                        upc,
-                        dsp,
-                        ern,
-                        takedown,
-                        purge,
-                        out,
-                        schemas,
-                    },
-                )
-                .await
+                ern_cmd::build(&cfg, args).await
             }
         },
         Command::Demo { out, fixtures } => demo(&out, &fixtures).await,
