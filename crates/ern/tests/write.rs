@@ -183,3 +183,26 @@ fn property_ern432() {
 fn property_ern382() {
     property(Version::V382)
 }
+
+#[test]
+fn the_same_inputs_give_the_same_bytes_and_only_the_inputs_change_them() {
+    let r = album(12);
+    let files = facts(&r);
+    for v in Version::WRITABLE {
+        let a = write(&compose(&r, &input(v, &r, &files, Intent::New)).0, v).unwrap();
+        let b = write(&compose(&r, &input(v, &r, &files, Intent::New)).0, v).unwrap();
+        assert_eq!(a, b, "ERN {v}: deterministic");
+        let mut later = input(v, &r, &files, Intent::New);
+        later.created = "2026-11-27T09:30:00+00:00".into();
+        let c = write(&compose(&r, &later).0, v).unwrap();
+        let (a, c) = (String::from_utf8(a).unwrap(), String::from_utf8(c).unwrap());
+        let differing: Vec<(&str, &str)> =
+            a.lines().zip(c.lines()).filter(|(x, y)| x != y).collect();
+        assert_eq!(
+            differing.len(),
+            1,
+            "ERN {v}: only the creation time differs: {differing:?}"
+        );
+        assert!(differing[0].1.contains("2026-11-27T09:30:00+00:00"));
+    }
+}
