@@ -125,7 +125,8 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
         };
         let _ = bytes;
         println!(
-            "  ERN {v:<5}  {:>8.1} µs/message  {:>9.0} messages/s  {} bytes  {valid}",
+            "  ERN {:<5}  {:>8.1} µs/message  {:>9.0} messages/s  {} bytes  {valid}",
+            v.as_str(),
             1e6 / rate,
             rate,
             xml.len()
