@@ -191,11 +191,10 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
         created: input.created.clone(),
         control: input.test_message.then(|| "TestMessage".to_owned()),
     };
-    let ns = format!("DPID:{}", input.sender.party_id);
-    let ns = if v == Version::V382 {
-        ns
-    } else {
-        input.sender.party_id.clone()
+    // Namespace of Liner's proprietary ids: the sender's DPID (3.8.2 samples write "DPID:…").
+    let ns = match v {
+        Version::V382 => format!("DPID:{}", input.sender.party_id),
+        _ => input.sender.party_id.clone(),
     };
     if input.intent == Intent::Purge {
         let msg = Message {
@@ -414,9 +413,6 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
     main.grid = release.grid.as_ref().map(|g| g.as_str().to_owned());
     main.icpn = Some(release.upc.as_str().to_owned());
     main.catalog_number = release.catalog_number.clone();
-    if main.catalog_number.is_some() {
-        main.proprietary = vec![];
-    }
     main.title = Some(release.title.clone());
     main.subtitle = release.version.clone();
     main.display_artist_name = Some(display_name(&release.artists));
@@ -471,7 +467,6 @@ pub fn compose(release: &Release, input: &BuildInput<'_>) -> (Message, Vec<Build
 
     let release_refs: Vec<String> = releases.iter().map(|r| r.reference.clone()).collect();
     let (rel_inc, rel_exc) = territory_lists(&release.territories);
-    let _ = (&rel_inc, &rel_exc);
     let mut deals: Vec<MsgDeal> = Vec::with_capacity(input.deals.len() + 1);
     for d in &input.deals {
         // A deal's territories narrow the release's; a deal left with none is dropped.

@@ -80,7 +80,6 @@ pub fn read_with(bytes: &[u8], limits: Limits) -> Result<(Message, Vec<ReadWarni
     };
     let mut r = Reader {
         t: &t,
-        version,
         warnings: Vec::new(),
         parties: Vec::new(),
         party_keys: BTreeMap::new(),
@@ -226,7 +225,6 @@ pub fn read_with(bytes: &[u8], limits: Limits) -> Result<(Message, Vec<ReadWarni
 
 struct Reader<'a> {
     t: &'a Tree,
-    version: Version,
     warnings: Vec<ReadWarning>,
     parties: Vec<Party>,
     /// 3.8.2 names parties inline; the reader gives each distinct one a reference.
@@ -873,7 +871,6 @@ impl Reader<'_> {
                 }
             }
         }
-        let _ = self.version;
         r
     }
 }

@@ -105,9 +105,9 @@ pub fn write(msg: &Message, version: Version) -> Result<Vec<u8>, WriteError> {
         msg.language.as_deref().unwrap_or("en"),
     ));
     x.open_a(&root, &attrs);
-    header(&mut x, &msg.header, version);
+    header(&mut x, &msg.header);
     match msg.kind {
-        MessageKind::Purge => purged(&mut x, msg, version),
+        MessageKind::Purge => purged(&mut x, msg),
         MessageKind::NewRelease if version == Version::V382 => v382::body(&mut x, msg),
         MessageKind::NewRelease => v4::body(&mut x, msg, version),
     }
@@ -115,7 +115,7 @@ pub fn write(msg: &Message, version: Version) -> Result<Vec<u8>, WriteError> {
     Ok(x.finish())
 }
 
-fn header(x: &mut X, h: &Header, version: Version) {
+fn header(x: &mut X, h: &Header) {
     x.open("MessageHeader");
     x.opt("MessageThreadId", h.thread_id.as_deref());
     x.leaf("MessageId", &h.message_id);
@@ -134,7 +134,6 @@ fn header(x: &mut X, h: &Header, version: Version) {
         party(x, "MessageRecipient", r);
     }
     x.leaf("MessageCreatedDateTime", &h.created);
-    let _ = version;
     x.opt("MessageControlType", h.control.as_deref());
     x.close("MessageHeader");
 }
@@ -164,7 +163,7 @@ struct IdParts<'a> {
     proprietary: &'a [ProprietaryId],
 }
 
-fn purged(x: &mut X, msg: &Message, version: Version) {
+fn purged(x: &mut X, msg: &Message) {
     for p in &msg.purged {
         x.open("PurgedRelease");
         release_id(
@@ -179,7 +178,6 @@ fn purged(x: &mut X, msg: &Message, version: Version) {
         );
         if let Some(t) = &p.title {
             // ERN 4 and 3.8.2 both type PurgedRelease/Title as TitleText + SubTitle*.
-            let _ = version;
             x.open("Title");
             x.leaf("TitleText", t);
             x.close("Title");
@@ -309,7 +307,7 @@ mod v4 {
 
         x.open("ReleaseList");
         for r in msg.releases.iter().filter(|r| r.main) {
-            release(x, r, v432);
+            release(x, r, v432, &msg.header.sender.party_id);
         }
         for r in msg.releases.iter().filter(|r| !r.main && r.track) {
             track_release(x, r, v432);
@@ -508,29 +506,21 @@ mod v4 {
         x.close(el);
     }
 
-    fn release(x: &mut X, r: &MsgRelease, v432: bool) {
+    /// `ns`: the sender's DPID, the namespace of its catalog number.
+    fn release(x: &mut X, r: &MsgRelease, v432: bool, ns: &str) {
         x.open("Release");
         x.leaf("ReleaseReference", &r.reference);
         for t in &r.release_types {
             x.leaf("ReleaseType", t);
         }
-        let cat = r.catalog_number.as_deref().map(|c| {
-            (
-                r.proprietary
-                    .first()
-                    .map(|p| p.namespace.as_str())
-                    .unwrap_or("DPID:unknown"),
-                c,
-            )
-        });
         release_id(
             x,
             r.grid.as_deref(),
             r.icpn.as_deref(),
             None,
             &IdParts {
-                catalog: cat,
-                proprietary: &[],
+                catalog: r.catalog_number.as_deref().map(|c| (ns, c)),
+                proprietary: &r.proprietary,
             },
         );
         titles(

@@ -13,7 +13,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use ern::{BuildInput, FileFacts, Intent, MessageParty, Version};
-use model::FileRef;
 
 /// The benchmark album as a release document: 12 tracks, worldwide, two streaming deals with
 /// two use types each, a contributor per track.
@@ -48,17 +47,16 @@ deals = [
     s
 }
 
-fn per_second(mut f: impl FnMut() -> Result<usize>, seconds: f64) -> Result<(f64, usize)> {
-    // Warm up, then count whole iterations for the time given.
+/// Iterations per second of `f`, after one warm-up call.
+fn per_second(mut f: impl FnMut() -> Result<()>, seconds: f64) -> Result<f64> {
     f()?;
     let start = Instant::now();
-    let (mut n, mut bytes) = (0usize, 0usize);
+    let mut n = 0usize;
     while start.elapsed().as_secs_f64() < seconds {
-        bytes += f()?;
+        f()?;
         n += 1;
     }
-    let el = start.elapsed().as_secs_f64();
-    Ok((n as f64 / el, bytes))
+    Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
 pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>) -> Result<()> {
@@ -81,7 +79,6 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
             },
         );
     }
-    let _: &BTreeMap<FileRef, FileFacts> = &files;
     let input = |v: Version| BuildInput {
         version: v,
         sender: MessageParty {
@@ -109,10 +106,11 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
     let mut rates = BTreeMap::new();
     for v in Version::WRITABLE {
         let inp = input(v);
-        let (rate, bytes) = per_second(
+        let rate = per_second(
             || {
                 let (msg, _) = ern::compose(&release, &inp);
-                Ok(ern::write(&msg, v)?.len())
+                ern::write(&msg, v)?;
+                Ok(())
             },
             seconds,
         )?;
@@ -123,7 +121,6 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
             Some(e) => format!("XSD INVALID ({} errors)", e.len()),
             None => "XSD not checked".to_owned(),
         };
-        let _ = bytes;
         println!(
             "  ERN {:<5}  {:>8.1} µs/message  {:>9.0} messages/s  {} bytes  {valid}",
             v.as_str(),
@@ -181,12 +178,12 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
         corpus.len(),
         total as f64 / 1024.0
     );
-    let (rate, _) = per_second(
+    let rate = per_second(
         || {
             for x in &corpus {
                 let _ = ern::read(x)?;
             }
-            Ok(total)
+            Ok(())
         },
         seconds,
     )?;
@@ -196,13 +193,13 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
         label_email: model::Email::parse("labels@example.com")?,
         upc: None,
     };
-    let (rate, _) = per_second(
+    let rate = per_second(
         || {
             for x in &corpus {
                 let (m, _) = ern::read(x)?;
                 let _ = ern::to_release(&m, &defaults);
             }
-            Ok(total)
+            Ok(())
         },
         seconds,
     )?;
@@ -216,12 +213,12 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
             let (m, _) = ern::read(x)?;
             compiled.push(xsd::Schema::load(&s.join(m.version.schema_file()))?);
         }
-        let (rate, _) = per_second(
+        let rate = per_second(
             || {
                 for (x, sch) in corpus.iter().zip(&compiled) {
                     let _ = sch.validate(x)?;
                 }
-                Ok(total)
+                Ok(())
             },
             seconds,
         )?;
