@@ -68,6 +68,13 @@ fn property(version: Version) {
             );
             let (back, warnings) = ern::read(&xml).expect("read own output");
             prop_assert!(warnings.is_empty(), "{warnings:?}");
+            // Liner's own output also passes its Release Profile rule ports.
+            let broken: Vec<String> = ern::checks::check(&back)
+                .into_iter()
+                .filter(|f| f.severity == ern::checks::Severity::Error)
+                .map(|f| f.to_string())
+                .collect();
+            prop_assert!(broken.is_empty(), "ERN {version}: {broken:?}");
             let again = write(&back, version).expect("write again");
             if xml != again {
                 std::fs::write(format!("/tmp/rt-{version}-a.xml"), &xml).ok();
