@@ -314,6 +314,25 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
             rule_errors.join("\n")
         );
     }
+    // What this message changes at the DSP, against the last one built for it.
+    if let Some(last) = history
+        .last()
+        .filter(|_| msg.kind == ern::MessageKind::NewRelease)
+        && let Some(old_xml) = catalog.message_xml(last.id).await?
+        && let Ok((old, _)) = ern::read(old_xml.as_bytes())
+    {
+        let changes = ern::lifecycle::deal_changes(&old, &msg);
+        eprintln!(
+            "{} deal change(s) since {} ({}, revision {}):",
+            changes.len(),
+            last.message_id,
+            last.intent,
+            last.revision
+        );
+        for c in &changes {
+            eprintln!("  {c}");
+        }
+    }
     let text = String::from_utf8(xml)?;
     catalog
         .record_message(&NewMessage {

@@ -149,7 +149,8 @@ fn lifecycle_new_update_takedown_purge_per_dsp() {
     assert!(!new.contains("1580000001"), "not the Apple id");
 
     // The same again is an update: a full re-send with the same ids, a new message id.
-    let (update, _) = env.build(&[UPC, "--dsp", "spotify"], "spotify-2.xml");
+    let (update, said) = env.build(&[UPC, "--dsp", "spotify"], "spotify-2.xml");
+    assert!(said.contains("0 deal change(s) since"), "{said}");
     env.valid(&env.path("spotify-2.xml"));
     let ids = |x: &str| {
         x.split("<MessageId>")
@@ -166,7 +167,12 @@ fn lifecycle_new_update_takedown_purge_per_dsp() {
     );
 
     // Takedown: every deal ends today (Spotify asks nothing more); purge is refused.
-    let (down, _) = env.build(&[UPC, "--dsp", "spotify", "--takedown"], "spotify-3.xml");
+    let (down, said) = env.build(&[UPC, "--dsp", "spotify", "--takedown"], "spotify-3.xml");
+    assert!(said.contains("2 deal change(s) since"), "{said}");
+    assert!(
+        said.contains("~ SubscriptionModel"),
+        "the deal is end-dated: {said}"
+    );
     env.valid(&env.path("spotify-3.xml"));
     let today = chrono::Utc::now().date_naive();
     assert_eq!(count(&down, "<EndDate>"), 2);

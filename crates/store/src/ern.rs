@@ -82,3 +82,17 @@ impl Store {
         rows.iter().map(row).collect()
     }
 }
+
+impl Store {
+    /// The XML of a recorded message.
+    pub async fn message_xml(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT xml FROM ern_messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get("xml")?),
+            None => None,
+        })
+    }
+}

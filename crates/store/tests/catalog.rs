@@ -587,6 +587,15 @@ async fn ern_message_history_is_kept_per_release_and_dsp(store: &Store) {
     assert_eq!(spotify[0].sha256.len(), 64);
     assert_eq!(
         store
+            .message_xml(spotify[1].id)
+            .await
+            .expect("xml")
+            .as_deref(),
+        Some("<ern:NewReleaseMessage/>")
+    );
+    assert_eq!(store.message_xml(-1).await.expect("none"), None);
+    assert_eq!(
+        store
             .messages("036000291452", "deezer")
             .await
             .expect("history")
