@@ -13,6 +13,7 @@ mod msg;
 pub mod read;
 pub mod tree;
 pub mod write;
+pub mod xmlout;
 
 pub use compose::{BuildInput, BuildWarning, FileFacts, Intent, compose};
 pub use import::{Finding, ImportDefaults, ImportError, Imported, to_release};

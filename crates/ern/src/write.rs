@@ -2,8 +2,9 @@
 //! each version's XSD sequences (the most common way hand-written builders fail is order).
 //! Deterministic: the bytes depend only on the message; nothing here reads a clock.
 
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::events::{BytesDecl, Event};
+
+use crate::xmlout::XmlOut as X;
 
 use crate::msg::*;
 
@@ -13,63 +14,6 @@ use crate::msg::*;
 pub struct WriteError {
     pub version: Version,
     pub why: String,
-}
-
-struct X {
-    w: Writer<Vec<u8>>,
-}
-
-impl X {
-    fn new(capacity: usize) -> X {
-        X {
-            w: Writer::new_with_indent(Vec::with_capacity(capacity), b' ', 2),
-        }
-    }
-
-    // Writing into a Vec<u8> cannot fail, so the io::Results below are dropped on purpose.
-    fn ev(&mut self, e: Event<'_>) {
-        let _ = self.w.write_event(e);
-    }
-
-    fn open(&mut self, name: &str) {
-        self.ev(Event::Start(BytesStart::new(name)));
-    }
-
-    fn open_a(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        let mut s = BytesStart::new(name);
-        for a in attrs {
-            s.push_attribute(*a);
-        }
-        self.ev(Event::Start(s));
-    }
-
-    fn close(&mut self, name: &str) {
-        self.ev(Event::End(BytesEnd::new(name)));
-    }
-
-    fn leaf(&mut self, name: &str, text: &str) {
-        self.open(name);
-        self.ev(Event::Text(BytesText::new(text)));
-        self.close(name);
-    }
-
-    fn leaf_a(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
-        self.open_a(name, attrs);
-        self.ev(Event::Text(BytesText::new(text)));
-        self.close(name);
-    }
-
-    fn opt(&mut self, name: &str, text: Option<&str>) {
-        if let Some(t) = text {
-            self.leaf(name, t);
-        }
-    }
-
-    fn finish(self) -> Vec<u8> {
-        let mut out = self.w.into_inner();
-        out.push(b'\n');
-        out
-    }
 }
 
 /// Writes the message in its `version`. The message's own `version` field is ignored, so one
