@@ -441,13 +441,14 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                         "commercial_models": p.commercial_models.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
                         "lead_time_days": { "warn": p.lead_time.warn_days, "refuse": p.lead_time.refuse_days },
                         "qc_severity": p.qc.severity,
+                        "delivery": p.delivery.as_ref().map(delivery_summary),
                     }))
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 println!(
-                    "{:<16} {:<16} {:<7} {:<20} models",
-                    "profile", "dsp", "ern", "party id"
+                    "{:<16} {:<16} {:<7} {:<20} {:<52} models",
+                    "profile", "dsp", "ern", "party id", "delivery"
                 );
                 for p in &profiles {
                     let models = p
@@ -457,11 +458,14 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                         .collect::<Vec<_>>()
                         .join(", ");
                     println!(
-                        "{:<16} {:<16} {:<7} {:<20} {models}",
+                        "{:<16} {:<16} {:<7} {:<20} {:<52} {models}",
                         p.name,
                         p.display_name,
                         p.ern_version.to_string(),
-                        p.party_id.to_string()
+                        p.party_id.to_string(),
+                        p.delivery
+                            .as_ref()
+                            .map_or_else(|| "-".to_owned(), delivery_summary)
                     );
                 }
             }
@@ -668,6 +672,20 @@ fn print_release(
                 artists
             );
         }
+    }
+}
+
+/// `sftp batch liner@127.0.0.1:2221/inbox` / `http release-by-release https://…`.
+fn delivery_summary(d: &profiles::Delivery) -> String {
+    let how = match d.choreography {
+        profiles::Choreography::Batch => "batch",
+        profiles::Choreography::ReleaseByRelease => "release-by-release",
+    };
+    match &d.transport {
+        profiles::Transport::Sftp(s) => {
+            format!("sftp {how} {}@{}:{}{}", s.user, s.host, s.port, s.root)
+        }
+        profiles::Transport::Http(h) => format!("http {how} {}", h.base_url),
     }
 }
 

@@ -437,3 +437,26 @@ fn a_received_upc_failing_its_check_is_kept_unverified_and_blocks_qc() {
     ]);
     assert!(out.starts_with("created   196543210997"), "{out}");
 }
+
+#[test]
+fn profiles_show_how_each_dsp_is_reached() {
+    let env = Env::new();
+    let list: serde_json::Value =
+        serde_json::from_str(&env.ok(&["profiles", "--json"])).expect("json");
+    let by = |n: &str| {
+        list.as_array()
+            .expect("list")
+            .iter()
+            .find(|p| p["name"] == n)
+            .cloned()
+            .expect("profile")
+    };
+    assert_eq!(
+        by("spotify")["delivery"],
+        "sftp batch liner@127.0.0.1:2221/inbox"
+    );
+    assert_eq!(
+        by("deezer")["delivery"],
+        "http release-by-release http://127.0.0.1:8470/deezer"
+    );
+}

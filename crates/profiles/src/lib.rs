@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 use model::{CommercialModel, CountryCode, Deal, Dpid, Territories, UseType};
 use serde::Deserialize;
 
+mod transport;
+pub use transport::{
+    Choreography, Delivery, HostKey, HttpEndpoint, RetryPolicy, SftpAuth, SftpEndpoint, Transport,
+};
+
 /// The ERN version a DSP ingests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum ErnVersion {
@@ -143,6 +148,7 @@ struct ProfileFile {
     qc: QcOverrides,
     #[serde(default)]
     lifecycle: Lifecycle,
+    delivery: Option<transport::DeliveryFile>,
 }
 
 /// How a DSP wants takedowns and purges (ERN life cycle).
@@ -183,6 +189,8 @@ pub struct DspProfile {
     pub lead_time: LeadTime,
     pub qc: QcOverrides,
     pub lifecycle: Lifecycle,
+    /// How Liner reaches this DSP; absent, the profile serves QC and ERN only.
+    pub delivery: Option<Delivery>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -296,6 +304,16 @@ impl DspProfile {
                 )));
             }
         }
+        let delivery = match file.delivery {
+            Some(d) => match d.check() {
+                Ok(d) => Some(d),
+                Err(es) => {
+                    errors.extend(es.into_iter().map(invalid));
+                    None
+                }
+            },
+            None => None,
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -312,6 +330,7 @@ impl DspProfile {
             lead_time: file.lead_time,
             qc: file.qc,
             lifecycle: file.lifecycle,
+            delivery,
         })
     }
 

@@ -110,3 +110,132 @@ fn release_deals_win_and_defaults_fill_in() {
         "Apple takes no ad-supported deals; the release's own deals win over defaults"
     );
 }
+
+#[test]
+fn shipped_profiles_say_how_to_reach_each_dsp() {
+    use profiles::{Choreography, HostKey, SftpAuth, Transport};
+    let profiles = load_dir(&deploy_dsps()).unwrap_or_else(|e| panic!("{e:?}"));
+    let by = |n: &str| profiles.iter().find(|p| p.name == n).expect("profile");
+    let spotify = by("spotify").delivery.as_ref().expect("spotify delivers");
+    assert_eq!(spotify.choreography, Choreography::Batch);
+    let Transport::Sftp(s) = &spotify.transport else {
+        panic!("spotify is SFTP")
+    };
+    assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 2221));
+    assert!(matches!(s.auth, SftpAuth::KeyFile { .. }));
+    assert!(matches!(s.host_key, HostKey::KnownHosts(_)));
+    assert_eq!(spotify.ack_deadline_hours, 120);
+    let yt = by("youtube-music")
+        .delivery
+        .as_ref()
+        .expect("youtube delivers");
+    assert_eq!(yt.choreography, Choreography::ReleaseByRelease);
+    let deezer = by("deezer").delivery.as_ref().expect("deezer delivers");
+    let Transport::Http(h) = &deezer.transport else {
+        panic!("deezer is HTTP")
+    };
+    assert_eq!(h.token_env.as_deref(), Some("LINER_DEEZER_TOKEN"));
+    assert_eq!(
+        by("apple-music")
+            .delivery
+            .as_ref()
+            .expect("apple")
+            .retry
+            .attempts,
+        8
+    );
+}
+
+#[test]
+fn delivery_settings_refuse_secrets_blind_trust_and_plain_http() {
+    let base = r#"
+display_name = "X"
+party_id = "PADPIDA0000000009X"
+ern_version = "4.3"
+territories = ["Worldwide"]
+commercial_models = ["SubscriptionModel"]
+audio = { codec = "flac", sample_rates = [44100], bit_depths = [16] }
+artwork = { min_px = 3000 }
+lead_time = { warn_days = 14, refuse_days = 7 }
+"#;
+    let problems = |delivery: &str| -> String {
+        match DspProfile::parse(
+            Path::new("x.toml"),
+            &format!("{base}\n[delivery]\n{delivery}"),
+        ) {
+            Ok(_) => String::new(),
+            Err(e) => e
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    };
+    // A secret in the file, no pinned host key, both auth kinds.
+    let p = problems(
+        r#"transport = "sftp"
+choreography = "batch"
+host = "dsp.example"
+user = "me"
+password = "hunter2"
+password_env = "lower_case"
+key_file = "k"
+root = "/in"
+acknowledgements = "/acks""#,
+    );
+    for needle in [
+        "delivery.password: secrets are never written in a profile",
+        "delivery.password_env: \"lower_case\" is not an environment variable name",
+        "exactly one of key_file or password_env",
+        "never trusted blindly",
+    ] {
+        assert!(p.contains(needle), "missing {needle:?} in:\n{p}");
+    }
+    assert!(!p.contains("hunter2"), "the secret is not echoed back");
+    // A malformed fingerprint, missing SFTP fields.
+    let p = problems(
+        r#"transport = "sftp"
+choreography = "batch"
+host_key_fingerprint = "MD5:aa:bb"
+key_file = "k""#,
+    );
+    for needle in [
+        "not SHA256:<43 base64 characters>",
+        "delivery.host: required",
+        "delivery.user: required",
+        "delivery.root: required",
+        "delivery.acknowledgements: required",
+    ] {
+        assert!(p.contains(needle), "missing {needle:?} in:\n{p}");
+    }
+    // Plain HTTP only to loopback; an unknown transport.
+    assert!(problems("transport = \"http\"\nchoreography = \"release-by-release\"\nbase_url = \"http://dsp.example/api\"").contains("must be https://"));
+    assert_eq!(
+        problems(
+            "transport = \"http\"\nchoreography = \"release-by-release\"\nbase_url = \"http://127.0.0.1:8470/x\""
+        ),
+        ""
+    );
+    assert_eq!(
+        problems(
+            "transport = \"http\"\nchoreography = \"batch\"\nbase_url = \"https://dsp.example/api\"\ntoken_env = \"DSP_TOKEN\""
+        ),
+        ""
+    );
+    assert!(
+        problems("transport = \"ftp\"\nchoreography = \"batch\"")
+            .contains("\"ftp\" is not sftp or http")
+    );
+    // A good fingerprint is taken.
+    let ok = problems(
+        r#"transport = "sftp"
+choreography = "release-by-release"
+host = "dsp.example"
+user = "me"
+key_file = "k"
+host_key_fingerprint = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
+root = "/in"
+acknowledgements = "/acks""#,
+    );
+    assert_eq!(ok, "");
+}
