@@ -485,3 +485,73 @@ pub fn read_ack(bytes: &[u8]) -> Result<Ack, ChoreographyError> {
         )),
     }
 }
+
+/// Where a delivery (one message with its files, to one DSP) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Queued,
+    Uploading,
+    Uploaded,
+    Acknowledged,
+    Rejected,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 6] = [
+        DeliveryStatus::Queued,
+        DeliveryStatus::Uploading,
+        DeliveryStatus::Uploaded,
+        DeliveryStatus::Acknowledged,
+        DeliveryStatus::Rejected,
+        DeliveryStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Uploading => "uploading",
+            DeliveryStatus::Uploaded => "uploaded",
+            DeliveryStatus::Acknowledged => "acknowledged",
+            DeliveryStatus::Rejected => "rejected",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// The moves a delivery may make. An upload interrupted (crash, dropped connection)
+    /// goes back to queued and resumes; a DSP may acknowledge again later with another
+    /// status, so acknowledged and rejected can turn into each other or back to queued (a
+    /// resend it asked for); failed (attempts exhausted) is requeued by an operator only.
+    pub fn can_move_to(self, next: DeliveryStatus) -> bool {
+        use DeliveryStatus::*;
+        matches!(
+            (self, next),
+            (Queued, Uploading)
+                | (Uploading, Uploaded | Queued | Failed)
+                | (Uploaded, Acknowledged | Rejected | Queued | Failed)
+                | (Acknowledged, Rejected | Queued)
+                | (Rejected, Acknowledged | Queued)
+                | (Failed, Queued)
+        )
+    }
+
+    /// The status an acknowledgement's action leads to.
+    pub fn after_ack(action: Action) -> DeliveryStatus {
+        match action {
+            Action::Done => DeliveryStatus::Acknowledged,
+            Action::Surface => DeliveryStatus::Rejected,
+            Action::ResendAll | Action::ResendXml | Action::RetryLater => DeliveryStatus::Queued,
+        }
+    }
+}
+
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

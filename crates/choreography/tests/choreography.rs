@@ -218,3 +218,33 @@ proptest! {
         let _ = read_manifest(&junk);
     }
 }
+
+#[test]
+fn delivery_states_move_only_along_the_choreography() {
+    use DeliveryStatus::*;
+    for s in DeliveryStatus::ALL {
+        assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
+        assert!(!s.can_move_to(s), "{s} -> {s} is not a move");
+    }
+    assert!(Queued.can_move_to(Uploading));
+    assert!(
+        Uploading.can_move_to(Queued),
+        "an interrupted upload resumes"
+    );
+    assert!(Uploaded.can_move_to(Acknowledged) && Uploaded.can_move_to(Rejected));
+    assert!(
+        Acknowledged.can_move_to(Rejected),
+        "FileOK, then an error later"
+    );
+    assert!(
+        !Queued.can_move_to(Acknowledged),
+        "nothing is acknowledged before it is uploaded"
+    );
+    assert!(
+        !Failed.can_move_to(Uploading),
+        "a failed delivery is requeued first"
+    );
+    assert_eq!(DeliveryStatus::after_ack(Action::Done), Acknowledged);
+    assert_eq!(DeliveryStatus::after_ack(Action::Surface), Rejected);
+    assert_eq!(DeliveryStatus::after_ack(Action::ResendAll), Queued);
+}

@@ -11,8 +11,10 @@
 
 use std::str::FromStr;
 
+mod delivery;
 mod ern;
 mod qc;
+pub use delivery::{AckRow, DeliveryRow, NewAck, NewDelivery};
 pub use ern::{NewMessage, SentMessage};
 pub use qc::{
     Decision, Gate, IndexedTrack, NewDecision, NewQcRun, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED,
@@ -44,6 +46,11 @@ pub enum StoreError {
     UnknownFile { upc: String, hash: String },
     #[error("release {upc} still refers to a file by path ({path}); store its files first")]
     UnstoredFile { upc: String, path: String },
+    #[error("a delivery cannot move from {from} to {to}")]
+    BadMove {
+        from: &'static str,
+        to: &'static str,
+    },
     #[error("stored release {upc} revision {revision} cannot be read back: {why}")]
     Corrupt {
         upc: String,
@@ -142,7 +149,7 @@ pub struct Store {
     backend: Backend,
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

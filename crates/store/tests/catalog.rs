@@ -3,7 +3,9 @@
 //! CI=true an unreachable PostgreSQL fails the test instead of skipping it.
 
 use model::{ContentHash, FileRef, Release};
-use store::{FileRecord, ImportOutcome, NewMessage, OpenMode, Store, StoreError};
+use store::{
+    FileRecord, ImportOutcome, NewAck, NewDelivery, NewMessage, OpenMode, Store, StoreError,
+};
 
 const PG_ADMIN_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -104,6 +106,7 @@ on_both_backends!(
     qc_runs_decisions_and_the_delivery_gate,
     analyses_are_cached_and_feed_the_duplicate_index,
     ern_message_history_is_kept_per_release_and_dsp,
+    deliveries_move_along_the_choreography_and_keep_every_ack,
 );
 
 const DOC: &str = r#"
@@ -639,5 +642,151 @@ async fn ern_message_history_is_kept_per_release_and_dsp(store: &Store) {
             .expect("history")
             .len(),
         2
+    );
+}
+
+async fn deliveries_move_along_the_choreography_and_keep_every_ack(store: &Store) {
+    use choreography::DeliveryStatus::*;
+    let new = NewDelivery {
+        upc: "036000291452",
+        dsp: "spotify",
+        revision: 1,
+        message_id: "m1",
+        intent: "new",
+    };
+    let d = store.queue_delivery(&new).await.expect("queue");
+    assert_eq!((d.status, d.attempts), (Queued, 0));
+    // Queuing the same message again is the same delivery: it takes effect once.
+    assert_eq!(store.queue_delivery(&new).await.expect("again").id, d.id);
+    assert_eq!(store.deliveries().await.expect("list").len(), 1);
+
+    assert!(
+        store
+            .move_delivery(d.id, Queued, Uploading, None, None)
+            .await
+            .expect("move")
+    );
+    // A second worker that still thinks it is queued does not move it.
+    assert!(
+        !store
+            .move_delivery(d.id, Queued, Uploading, None, None)
+            .await
+            .expect("cas")
+    );
+    // Interrupted: back to queued with the error, then a second attempt uploads it.
+    assert!(
+        store
+            .move_delivery(
+                d.id,
+                Uploading,
+                Queued,
+                Some(1_000),
+                Some("connection reset")
+            )
+            .await
+            .expect("move")
+    );
+    let r = store.delivery(d.id).await.expect("get").expect("row");
+    assert_eq!(
+        (r.status, r.attempts, r.bytes, r.last_error.as_deref()),
+        (Queued, 1, 1_000, Some("connection reset"))
+    );
+    assert!(
+        store
+            .move_delivery(d.id, Queued, Uploading, None, None)
+            .await
+            .expect("move")
+    );
+    assert!(
+        store
+            .move_delivery(d.id, Uploading, Uploaded, Some(52_000_000), None)
+            .await
+            .expect("move")
+    );
+    let r = store.delivery(d.id).await.expect("get").expect("row");
+    assert_eq!(
+        (r.status, r.attempts, r.bytes, r.last_error),
+        (Uploaded, 2, 52_000_000, None)
+    );
+    assert!(r.uploaded_at.is_some());
+    // Moves outside the state machine are refused before touching the database.
+    assert!(matches!(
+        store
+            .move_delivery(d.id, Queued, Acknowledged, None, None)
+            .await,
+        Err(StoreError::BadMove { .. })
+    ));
+
+    // Acknowledgements: FileOK, the same file read twice, then a later error.
+    let ack = |source: &'static str, status: &'static str, action: &'static str| NewAck {
+        dsp: "spotify",
+        message_id: "m1",
+        source,
+        acked_at: "2026-11-26T11:00:00+00:00",
+        status,
+        action,
+        error_text: (status != "FileOK").then_some("cover art below 3000 px"),
+        document: "<ern-c-sftp:FtpAcknowledgementMessage/>",
+    };
+    assert!(
+        store
+            .record_ack(&ack("ACK_m1_1.xml", "FileOK", "done"))
+            .await
+            .expect("ack")
+    );
+    assert!(
+        !store
+            .record_ack(&ack("ACK_m1_1.xml", "FileOK", "done"))
+            .await
+            .expect("dup")
+    );
+    assert!(
+        store
+            .move_delivery(d.id, Uploaded, Acknowledged, None, None)
+            .await
+            .expect("move")
+    );
+    assert!(
+        store
+            .record_ack(&ack(
+                "ACK_m1_2.xml",
+                "ResourceNotMeetingSpecifications",
+                "surface"
+            ))
+            .await
+            .expect("ack")
+    );
+    assert!(
+        store
+            .move_delivery(
+                d.id,
+                Acknowledged,
+                Rejected,
+                None,
+                Some("cover art below 3000 px")
+            )
+            .await
+            .expect("move")
+    );
+    let acks = store.acks("spotify", "m1").await.expect("acks");
+    assert_eq!(
+        acks.iter().map(|a| a.status.as_str()).collect::<Vec<_>>(),
+        ["FileOK", "ResourceNotMeetingSpecifications"]
+    );
+    assert!(
+        store
+            .execute_raw_for_tests("DELETE FROM acknowledgements")
+            .await
+            .is_err(),
+        "append-only"
+    );
+    assert_eq!(
+        store
+            .delivery(d.id)
+            .await
+            .expect("get")
+            .expect("row")
+            .status,
+        Rejected
     );
 }

@@ -1,0 +1,43 @@
+-- Deliveries: one ERN message with its files to one DSP, and where it stands. Status moves
+-- are compare-and-set (UPDATE … WHERE status = the expected one), so two workers never both
+-- move one delivery. Acknowledgements are kept as history, every one of them, append-only.
+CREATE TABLE deliveries (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    upc          TEXT NOT NULL,
+    dsp          TEXT NOT NULL,
+    revision     BIGINT NOT NULL,
+    message_id   TEXT NOT NULL,
+    intent       TEXT NOT NULL CHECK (intent IN ('new', 'update', 'takedown', 'purge')),
+    status       TEXT NOT NULL CHECK (status IN ('queued', 'uploading', 'uploaded', 'acknowledged', 'rejected', 'failed')),
+    attempts     BIGINT NOT NULL DEFAULT 0,
+    bytes        BIGINT NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    uploaded_at  TEXT,
+    UNIQUE (dsp, message_id)
+);
+CREATE INDEX deliveries_release ON deliveries(upc, dsp, id);
+CREATE INDEX deliveries_status ON deliveries(status);
+
+CREATE TABLE acknowledgements (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    dsp          TEXT NOT NULL,
+    message_id   TEXT NOT NULL,
+    -- The acknowledgement file's name (SFTP) or the response's id (HTTP): the same one twice
+    -- is one acknowledgement.
+    source       TEXT NOT NULL,
+    acked_at     TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    error_text   TEXT,
+    document     TEXT NOT NULL,
+    UNIQUE (dsp, message_id, source)
+);
+CREATE INDEX acknowledgements_message ON acknowledgements(dsp, message_id, id);
+
+CREATE TRIGGER acknowledgements_no_update BEFORE UPDATE ON acknowledgements
+BEGIN SELECT RAISE(ABORT, 'acknowledgements is an append-only history'); END;
+CREATE TRIGGER acknowledgements_no_delete BEFORE DELETE ON acknowledgements
+BEGIN SELECT RAISE(ABORT, 'acknowledgements is an append-only history'); END;

@@ -1,0 +1,219 @@
+//! Deliveries and their acknowledgements. Status moves follow the choreography's state
+//! machine (`choreography::DeliveryStatus::can_move_to`) and are compare-and-set, so a
+//! delivery is moved by one worker at a time and a crash leaves it where it was.
+
+use choreography::DeliveryStatus;
+use sqlx::Row;
+
+use crate::{Store, StoreError, now};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub upc: String,
+    pub dsp: String,
+    pub revision: i64,
+    pub message_id: String,
+    pub intent: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub bytes: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub uploaded_at: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery<'a> {
+    pub upc: &'a str,
+    pub dsp: &'a str,
+    pub revision: i64,
+    pub message_id: &'a str,
+    pub intent: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AckRow {
+    pub id: i64,
+    pub dsp: String,
+    pub message_id: String,
+    pub source: String,
+    pub acked_at: String,
+    pub received_at: String,
+    pub status: String,
+    pub action: String,
+    pub error_text: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAck<'a> {
+    pub dsp: &'a str,
+    pub message_id: &'a str,
+    pub source: &'a str,
+    pub acked_at: &'a str,
+    pub status: &'a str,
+    pub action: &'a str,
+    pub error_text: Option<&'a str>,
+    pub document: &'a str,
+}
+
+const DELIVERY_COLUMNS: &str = "id, upc, dsp, revision, message_id, intent, status, attempts, bytes, last_error, created_at, updated_at, uploaded_at";
+
+fn delivery_row(r: &sqlx::any::AnyRow) -> Result<DeliveryRow, StoreError> {
+    let status: String = r.try_get("status")?;
+    Ok(DeliveryRow {
+        id: r.try_get("id")?,
+        upc: r.try_get("upc")?,
+        dsp: r.try_get("dsp")?,
+        revision: r.try_get("revision")?,
+        message_id: r.try_get("message_id")?,
+        intent: r.try_get("intent")?,
+        status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+            upc: r.try_get("upc").unwrap_or_default(),
+            revision: r.try_get("revision").unwrap_or_default(),
+            why: format!("delivery status {status:?}"),
+        })?,
+        attempts: r.try_get("attempts")?,
+        bytes: r.try_get("bytes")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        uploaded_at: r.try_get("uploaded_at")?,
+    })
+}
+
+impl Store {
+    /// Queues a delivery; the same message to the same DSP again returns the existing one
+    /// (a message takes effect once).
+    pub async fn queue_delivery(&self, d: &NewDelivery<'_>) -> Result<DeliveryRow, StoreError> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO deliveries (upc, dsp, revision, message_id, intent, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6) ON CONFLICT (dsp, message_id) DO NOTHING",
+        )
+        .bind(d.upc)
+        .bind(d.dsp)
+        .bind(d.revision)
+        .bind(d.message_id)
+        .bind(d.intent)
+        .bind(&at)
+        .execute(&self.pool)
+        .await?;
+        let r = sqlx::query(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE dsp = $1 AND message_id = $2"
+        ))
+        .bind(d.dsp)
+        .bind(d.message_id)
+        .fetch_one(&self.pool)
+        .await?;
+        delivery_row(&r)
+    }
+
+    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
+        let r = sqlx::query(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.as_ref().map(delivery_row).transpose()
+    }
+
+    /// Every delivery, oldest first.
+    pub async fn deliveries(&self) -> Result<Vec<DeliveryRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(delivery_row).collect()
+    }
+
+    /// Moves a delivery from `from` to `to` if it is still at `from`; false when another
+    /// worker moved it first. Starting an upload counts an attempt; `bytes` records what was
+    /// sent; an error is kept until the next successful move.
+    pub async fn move_delivery(
+        &self,
+        id: i64,
+        from: DeliveryStatus,
+        to: DeliveryStatus,
+        bytes: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        if !from.can_move_to(to) {
+            return Err(StoreError::BadMove {
+                from: from.as_str(),
+                to: to.as_str(),
+            });
+        }
+        let at = now();
+        let attempt = i64::from(to == DeliveryStatus::Uploading);
+        let uploaded = (to == DeliveryStatus::Uploaded).then(|| at.clone());
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = $1, attempts = attempts + $2, bytes = COALESCE($3, bytes), \
+             last_error = $4, updated_at = $5, uploaded_at = COALESCE($6, uploaded_at) \
+             WHERE id = $7 AND status = $8",
+        )
+        .bind(to.as_str())
+        .bind(attempt)
+        .bind(bytes)
+        .bind(error)
+        .bind(&at)
+        .bind(uploaded)
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
+    /// Keeps an acknowledgement; true when it is new (the same source twice is one).
+    pub async fn record_ack(&self, a: &NewAck<'_>) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO acknowledgements (dsp, message_id, source, acked_at, received_at, status, action, error_text, document) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dsp, message_id, source) DO NOTHING",
+        )
+        .bind(a.dsp)
+        .bind(a.message_id)
+        .bind(a.source)
+        .bind(a.acked_at)
+        .bind(now())
+        .bind(a.status)
+        .bind(a.action)
+        .bind(a.error_text)
+        .bind(a.document)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
+    /// Every acknowledgement of a message, in the order received.
+    pub async fn acks(&self, dsp: &str, message_id: &str) -> Result<Vec<AckRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, dsp, message_id, source, acked_at, received_at, status, action, error_text \
+             FROM acknowledgements WHERE dsp = $1 AND message_id = $2 ORDER BY id",
+        )
+        .bind(dsp)
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AckRow {
+                    id: r.try_get("id")?,
+                    dsp: r.try_get("dsp")?,
+                    message_id: r.try_get("message_id")?,
+                    source: r.try_get("source")?,
+                    acked_at: r.try_get("acked_at")?,
+                    received_at: r.try_get("received_at")?,
+                    status: r.try_get("status")?,
+                    action: r.try_get("action")?,
+                    error_text: r.try_get("error_text")?,
+                })
+            })
+            .collect()
+    }
+}
