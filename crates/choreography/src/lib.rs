@@ -555,3 +555,137 @@ impl std::fmt::Display for DeliveryStatus {
         f.write_str(self.as_str())
     }
 }
+
+/// One file of a delivery package: where it goes at the DSP, what it is, and its digests.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PackageFile {
+    /// Path at the DSP, relative to the transport's root.
+    pub remote: String,
+    /// What the sender uploads: a content hash (`sha256:…`) or `message` for the ERN XML.
+    pub source: String,
+    pub md5: String,
+    pub size: u64,
+}
+
+/// A release's part of a delivery: its ERN message and the resources it references
+/// (by the relative URIs written in the message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleasePart {
+    /// The release's id in folder names: the UPC (what DSPs such as Spotify use).
+    pub release_id: String,
+    pub message_id: String,
+    pub message_md5: String,
+    pub message_size: u64,
+    pub delivery: DeliveryType,
+    /// (URI in the message, source, MD5, size).
+    pub resources: Vec<(String, String, String, u64)>,
+}
+
+/// Files in upload order: every resource before its message, and (batch) the manifest last.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Package {
+    /// The batch or release folder.
+    pub root: String,
+    pub files: Vec<PackageFile>,
+    /// (name, bytes) of the BatchComplete manifest, uploaded after everything else.
+    pub manifest: Option<(String, Vec<u8>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackageError {
+    #[error("release {0} appears twice in one batch (ECHO: a release is in one open batch once)")]
+    Duplicate(String),
+    #[error("{release}: resource path {uri:?} leaves the release folder")]
+    Path { release: String, uri: String },
+    #[error("a batch needs at least one release")]
+    Empty,
+}
+
+fn part_files(prefix: &str, p: &ReleasePart) -> Result<Vec<PackageFile>, PackageError> {
+    let mut out = Vec::with_capacity(p.resources.len() + 1);
+    for (uri, source, md5, size) in &p.resources {
+        if uri.starts_with('/') || uri.split('/').any(|s| s == ".." || s.is_empty()) {
+            return Err(PackageError::Path {
+                release: p.release_id.clone(),
+                uri: uri.clone(),
+            });
+        }
+        out.push(PackageFile {
+            remote: format!("{prefix}/{uri}"),
+            source: source.clone(),
+            md5: md5.clone(),
+            size: *size,
+        });
+    }
+    // The message after its resources: DSPs that ingest on arrival find every file there.
+    out.push(PackageFile {
+        remote: format!("{prefix}/{}.xml", p.release_id),
+        source: "message".into(),
+        md5: p.message_md5.clone(),
+        size: p.message_size,
+    });
+    Ok(out)
+}
+
+/// ECHO §6 batch: `{P|N}_{BatchId}/{ReleaseId}/…`, then `BatchComplete_{BatchId}.xml`.
+pub fn batch_package(
+    manifest_header: (&Party, &Party, &str),
+    batch_id: &str,
+    priority: bool,
+    test: bool,
+    parts: &[ReleasePart],
+) -> Result<Package, PackageError> {
+    if parts.is_empty() {
+        return Err(PackageError::Empty);
+    }
+    let root = batch_folder(priority, batch_id);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut files = Vec::new();
+    let mut entries = Vec::new();
+    for p in parts {
+        if !seen.insert(p.release_id.clone()) {
+            return Err(PackageError::Duplicate(p.release_id.clone()));
+        }
+        files.extend(part_files(&format!("{root}/{}", p.release_id), p)?);
+        entries.push(BatchEntry {
+            message_id: p.message_id.clone(),
+            url: format!("{}/{}.xml", p.release_id, p.release_id),
+            icpns: vec![p.release_id.clone()],
+            delivery: p.delivery,
+            md5: Some(p.message_md5.clone()),
+        });
+    }
+    let (sender, recipient, created) = manifest_header;
+    let manifest = write_manifest(&Manifest {
+        sender: sender.clone(),
+        recipient: recipient.clone(),
+        created: created.to_owned(),
+        test,
+        root_directory: root.clone(),
+        messages: entries,
+    });
+    Ok(Package {
+        manifest: Some((format!("{root}/{}", manifest_name(batch_id)), manifest)),
+        root,
+        files,
+    })
+}
+
+/// ECHO §5 release-by-release: `{P|N}_{ReleaseId}_{YYYYMMDDhhmmssnnn}/…`, the message last.
+pub fn release_package(
+    priority: bool,
+    at: DateTime<FixedOffset>,
+    part: &ReleasePart,
+) -> Result<Package, PackageError> {
+    let root = format!(
+        "{}_{}_{}",
+        if priority { "P" } else { "N" },
+        part.release_id,
+        at.format("%Y%m%d%H%M%S%3f")
+    );
+    Ok(Package {
+        files: part_files(&root, part)?,
+        root,
+        manifest: None,
+    })
+}

@@ -248,3 +248,100 @@ fn delivery_states_move_only_along_the_choreography() {
     assert_eq!(DeliveryStatus::after_ack(Action::Surface), Rejected);
     assert_eq!(DeliveryStatus::after_ack(Action::ResendAll), Queued);
 }
+
+fn part(upc: &str) -> ReleasePart {
+    ReleasePart {
+        release_id: upc.into(),
+        message_id: format!("{upc}-spotify-1"),
+        message_md5: "00112233445566778899aabbccddeeff".into(),
+        message_size: 20_000,
+        delivery: DeliveryType::NewReleaseDelivery,
+        resources: vec![
+            (
+                format!("resources/{upc}_01.flac"),
+                "sha256:aa".into(),
+                "a1".repeat(16),
+                30_000_000,
+            ),
+            (
+                format!("resources/{upc}_cover.jpg"),
+                "sha256:bb".into(),
+                "b2".repeat(16),
+                2_000_000,
+            ),
+        ],
+    }
+}
+
+#[test]
+fn packages_put_resources_before_messages_and_the_manifest_last() {
+    let liner = party("PADPIDA2026112601L", "Liner");
+    let spotify = party("PADPIDA0000000001S", "Spotify");
+    let p = batch_package(
+        (&liner, &spotify, "2026-11-26T10:15:00+00:00"),
+        "20261126101500123",
+        false,
+        false,
+        &[part("196543210010"), part("196543210027")],
+    )
+    .unwrap();
+    assert_eq!(p.root, "N_20261126101500123");
+    let remotes: Vec<&str> = p.files.iter().map(|f| f.remote.as_str()).collect();
+    assert_eq!(
+        remotes,
+        [
+            "N_20261126101500123/196543210010/resources/196543210010_01.flac",
+            "N_20261126101500123/196543210010/resources/196543210010_cover.jpg",
+            "N_20261126101500123/196543210010/196543210010.xml",
+            "N_20261126101500123/196543210027/resources/196543210027_01.flac",
+            "N_20261126101500123/196543210027/resources/196543210027_cover.jpg",
+            "N_20261126101500123/196543210027/196543210027.xml",
+        ]
+    );
+    let (name, bytes) = p.manifest.as_ref().unwrap();
+    assert_eq!(
+        name,
+        "N_20261126101500123/BatchComplete_20261126101500123.xml"
+    );
+    if let Some(s) = xsd() {
+        assert_eq!(s.validate(bytes).unwrap(), vec![]);
+    }
+    let m = read_manifest(bytes).unwrap();
+    assert_eq!(m.messages.len(), 2);
+    assert_eq!(m.messages[0].url, "196543210010/196543210010.xml");
+    assert_eq!(
+        m.messages[0].md5.as_deref(),
+        Some("00112233445566778899aabbccddeeff")
+    );
+    // A release once per batch; resource paths stay inside the release folder.
+    assert_eq!(
+        batch_package(
+            (&liner, &spotify, "x"),
+            "1",
+            false,
+            false,
+            &[part("1"), part("1")]
+        )
+        .unwrap_err(),
+        PackageError::Duplicate("1".into())
+    );
+    let mut bad = part("2");
+    bad.resources[0].0 = "../../etc/passwd".into();
+    assert!(matches!(
+        batch_package((&liner, &spotify, "x"), "1", false, false, &[bad]),
+        Err(PackageError::Path { .. })
+    ));
+    assert_eq!(
+        batch_package((&liner, &spotify, "x"), "1", false, false, &[]).unwrap_err(),
+        PackageError::Empty
+    );
+
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-26T10:15:00.123+00:00").unwrap();
+    let r = release_package(true, at, &part("196543210010")).unwrap();
+    assert_eq!(r.root, "P_196543210010_20261126101500123");
+    assert!(r.manifest.is_none());
+    assert_eq!(
+        r.files.last().unwrap().remote,
+        "P_196543210010_20261126101500123/196543210010.xml"
+    );
+}
