@@ -223,12 +223,33 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
     let mut facts = BTreeMap::new();
     for (n, (_, r)) in release.file_refs().into_iter().enumerate() {
         let FileRef::Stored(h) = r else { continue };
-        let rec = catalog
+        let mut rec = catalog
             .file(h)
             .await?
             .ok_or_else(|| anyhow!("{h} is referenced by {upc} but not in the catalog"))?;
         if !files.contains(h) {
             bail!("{h} ({}) is missing from the file store", rec.original_name);
+        }
+        // Audio goes in the format the DSP takes: the master, or its lossless re-wrap.
+        if n > 0
+            && let (Some(p), Some(report)) = (&profile, audio.get(n - 1).and_then(Option::as_ref))
+        {
+            let plan = transcode::plan(report, &p.audio).map_err(|why| {
+                anyhow!(
+                    "{upc} track {n} ({}) cannot go to {}: {why}",
+                    rec.original_name,
+                    p.name
+                )
+            })?;
+            for d in &plan.differs {
+                eprintln!(
+                    "warning: {upc} track {n} at {}: {d}; sent as it is (Liner does not resample)",
+                    p.name
+                );
+            }
+            if let Some(codec) = plan.convert {
+                rec = derived_audio(&catalog, &files, h, report, codec).await?;
+            }
         }
         let ext = rec
             .original_name
@@ -365,6 +386,44 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The lossless re-wrap of a stored master in `codec`: made once with the flac tool (its
+/// decoded audio proven equal to the master's), kept in the file store, found again after.
+async fn derived_audio(
+    catalog: &Store,
+    files: &FileStore,
+    master: &model::ContentHash,
+    report: &audio::AudioReport,
+    codec: profiles::AudioCodec,
+) -> Result<store::FileRecord> {
+    let (name, ext) = match codec {
+        profiles::AudioCodec::Flac => ("flac", "flac"),
+        profiles::AudioCodec::Wav => ("wav", "wav"),
+    };
+    if let Some(rec) = catalog.derived(master, name).await?
+        && files.contains(&rec.sha256)
+    {
+        return Ok(rec);
+    }
+    let src = files.path_of(master);
+    let report = report.clone();
+    let store = files.clone();
+    let rec = tokio::task::spawn_blocking(move || -> Result<store::FileRecord> {
+        let dir = tempfile::tempdir()?;
+        let dst = dir.path().join(format!("master.{ext}"));
+        transcode::convert(&src, &report, codec, &dst)?;
+        let d = store.put_file(&dst)?;
+        Ok(store::FileRecord {
+            sha256: d.sha256,
+            md5: d.md5,
+            size: d.size,
+            original_name: format!("master.{ext}"),
+        })
+    })
+    .await??;
+    catalog.record_derived(master, name, &rec).await?;
+    Ok(rec)
 }
 
 /// Reads a received ERN message for `liner import`: validated against its XSD when schemas

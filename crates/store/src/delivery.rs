@@ -217,3 +217,54 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Records a file made from `source` in `codec` (its bytes already in the file store).
+    pub async fn record_derived(
+        &self,
+        source: &model::ContentHash,
+        codec: &str,
+        derived: &crate::FileRecord,
+    ) -> Result<(), StoreError> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO files (sha256, md5, size, original_name, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING")
+            .bind(derived.sha256.to_string())
+            .bind(&derived.md5)
+            .bind(derived.size as i64)
+            .bind(&derived.original_name)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO derived_files (source, codec, derived, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (source, codec) DO NOTHING")
+            .bind(source.to_string())
+            .bind(codec)
+            .bind(derived.sha256.to_string())
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The file made from `source` in `codec`, if one was.
+    pub async fn derived(
+        &self,
+        source: &model::ContentHash,
+        codec: &str,
+    ) -> Result<Option<crate::FileRecord>, StoreError> {
+        let row = sqlx::query("SELECT derived FROM derived_files WHERE source = $1 AND codec = $2")
+            .bind(source.to_string())
+            .bind(codec)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let hash: String = r.try_get("derived")?;
+        let hash = model::ContentHash::parse(&hash).map_err(|e| StoreError::Corrupt {
+            upc: String::new(),
+            revision: 0,
+            why: format!("derived file hash: {e}"),
+        })?;
+        self.file(&hash).await
+    }
+}

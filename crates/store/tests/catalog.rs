@@ -107,6 +107,7 @@ on_both_backends!(
     analyses_are_cached_and_feed_the_duplicate_index,
     ern_message_history_is_kept_per_release_and_dsp,
     deliveries_move_along_the_choreography_and_keep_every_ack,
+    derived_files_are_found_by_source_and_codec,
 );
 
 const DOC: &str = r#"
@@ -788,5 +789,39 @@ async fn deliveries_move_along_the_choreography_and_keep_every_ack(store: &Store
             .expect("row")
             .status,
         Rejected
+    );
+}
+
+async fn derived_files_are_found_by_source_and_codec(store: &Store) {
+    let r = release();
+    store
+        .import_release(&r, &files(), "t.toml")
+        .await
+        .expect("import");
+    let master = hash(1);
+    assert_eq!(store.derived(&master, "flac").await.expect("none"), None);
+    let flac = FileRecord {
+        sha256: hash(99),
+        md5: "f".repeat(32),
+        size: 123,
+        original_name: "master.flac".into(),
+    };
+    store
+        .record_derived(&master, "flac", &flac)
+        .await
+        .expect("record");
+    // Recording it again (two workers made it) is harmless.
+    store
+        .record_derived(&master, "flac", &flac)
+        .await
+        .expect("again");
+    assert_eq!(
+        store.derived(&master, "flac").await.expect("found"),
+        Some(flac.clone())
+    );
+    assert_eq!(store.file(&flac.sha256).await.expect("file"), Some(flac));
+    assert_eq!(
+        store.derived(&master, "wav").await.expect("other codec"),
+        None
     );
 }

@@ -1,9 +1,10 @@
 //! Audio in the format each DSP profile asks for.
 //!
 //! [`plan`] (pure) decides from the measured master and the profile's `[audio]` what to do:
-//! keep the file, re-wrap it losslessly (WAV ↔ FLAC), or refuse with the reason. Sample-rate
-//! and bit-depth conversion are refused for now, not done silently: a master that does not
-//! match what the DSP takes goes back to the label (QC already flags it).
+//! keep the file or re-wrap it losslessly (WAV ↔ FLAC); a master that is not lossless is
+//! refused. A sample rate, bit depth or channel count the DSP does not list is reported, not
+//! changed: Liner does not resample yet, the master goes as it is (QC's AUD-HIGH-RES tells
+//! staff the DSP will convert it).
 //!
 //! [`convert`] runs the reference `flac` tool (`--verify`), then proves the result: the
 //! decoded PCM of the new file must hash the same as the master's (the audio crate's
@@ -15,12 +16,12 @@ use std::process::Command;
 use audio::{AudioReport, Container};
 use profiles::{AudioCodec, AudioSpec};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// The master is already what the DSP takes.
-    Keep,
-    /// Re-wrap losslessly into this codec.
-    Convert(AudioCodec),
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// None: deliver the master's own file; Some: its lossless re-wrap in this codec.
+    pub convert: Option<AudioCodec>,
+    /// What the DSP's spec lists differently (rate, bit depth, channels), for the operator.
+    pub differs: Vec<Refusal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,9 +55,10 @@ pub fn plan(report: &AudioReport, spec: &AudioSpec) -> Result<Plan, Refusal> {
         Container::Flac => AudioCodec::Flac,
         other => return Err(Refusal::NotLossless(other)),
     };
+    let mut differs = Vec::new();
     let rate = report.sample_rate.unwrap_or(0);
     if !spec.sample_rates.contains(&rate) {
-        return Err(Refusal::Mismatch {
+        differs.push(Refusal::Mismatch {
             what: "sample rate",
             have: format!("{rate} Hz"),
             takes: format!("{} Hz", list(&spec.sample_rates)),
@@ -67,7 +69,7 @@ pub fn plan(report: &AudioReport, spec: &AudioSpec) -> Result<Plan, Refusal> {
         .and_then(|b| u16::try_from(b).ok())
         .unwrap_or(0);
     if !spec.bit_depths.contains(&bits) {
-        return Err(Refusal::Mismatch {
+        differs.push(Refusal::Mismatch {
             what: "bit depth",
             have: format!("{bits} bits"),
             takes: format!("{} bits", list(&spec.bit_depths)),
@@ -75,16 +77,15 @@ pub fn plan(report: &AudioReport, spec: &AudioSpec) -> Result<Plan, Refusal> {
     }
     let channels = report.channels.unwrap_or(0);
     if !spec.channels.contains(&channels) {
-        return Err(Refusal::Mismatch {
+        differs.push(Refusal::Mismatch {
             what: "channel count",
             have: channels.to_string(),
             takes: list(&spec.channels),
         });
     }
-    Ok(if have == spec.codec {
-        Plan::Keep
-    } else {
-        Plan::Convert(spec.codec)
+    Ok(Plan {
+        convert: (have != spec.codec).then_some(spec.codec),
+        differs,
     })
 }
 

@@ -59,52 +59,52 @@ fn have_flac() -> bool {
 }
 
 #[test]
-fn the_plan_keeps_converts_or_refuses_with_the_reason() {
+fn the_plan_keeps_or_rewraps_and_reports_what_differs() {
     let dir = tempfile::tempdir().unwrap();
     let w = dir.path().join("m.wav");
     wav(&w, 44_100, 24, 2, 44_100);
     let m = audio::analyse(&w);
+    let keep = Plan {
+        convert: None,
+        differs: vec![],
+    };
     assert_eq!(
         plan(&m, &spec(AudioCodec::Wav, &[44_100], &[16, 24])),
-        Ok(Plan::Keep)
+        Ok(keep)
     );
+    let flac = plan(&m, &spec(AudioCodec::Flac, &[44_100, 48_000], &[24])).unwrap();
     assert_eq!(
-        plan(&m, &spec(AudioCodec::Flac, &[44_100, 48_000], &[24])),
-        Ok(Plan::Convert(AudioCodec::Flac))
+        (flac.convert, flac.differs.len()),
+        (Some(AudioCodec::Flac), 0)
     );
-    let e = plan(&m, &spec(AudioCodec::Flac, &[48_000], &[24])).unwrap_err();
+    // What the DSP lists differently is reported, not changed (no resampling).
+    let p = plan(&m, &spec(AudioCodec::Flac, &[48_000], &[16])).unwrap();
+    let said: Vec<String> = p.differs.iter().map(ToString::to_string).collect();
     assert_eq!(
-        e.to_string(),
-        "the master's sample rate is 44100 Hz; this DSP takes 48000 Hz"
-    );
-    let e = plan(&m, &spec(AudioCodec::Flac, &[44_100], &[16])).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Refusal::Mismatch {
-                what: "bit depth",
-                ..
-            }
-        ),
-        "{e}"
+        said,
+        [
+            "the master's sample rate is 44100 Hz; this DSP takes 48000 Hz",
+            "the master's bit depth is 24 bits; this DSP takes 16 bits"
+        ]
     );
     let mono = dir.path().join("mono.wav");
     wav(&mono, 44_100, 16, 1, 44_100);
-    let e = plan(
+    let p = plan(
         &audio::analyse(&mono),
         &spec(AudioCodec::Wav, &[44_100], &[16]),
     )
-    .unwrap_err();
+    .unwrap();
     assert!(
         matches!(
-            e,
-            Refusal::Mismatch {
+            p.differs[..],
+            [Refusal::Mismatch {
                 what: "channel count",
                 ..
-            }
+            }]
         ),
-        "{e}"
+        "{p:?}"
     );
+    // Not audio at all: refused.
     let junk = dir.path().join("x.wav");
     std::fs::write(&junk, b"ID3not audio at all").unwrap();
     assert!(

@@ -44,3 +44,13 @@ END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER acknowledgements_no_change BEFORE UPDATE OR DELETE ON acknowledgements
 FOR EACH ROW EXECUTE FUNCTION acknowledgements_append_only();
+
+-- Files made from a stored master for a DSP that takes another format (a FLAC of a WAV):
+-- made once, content-addressed like every file, found again by (source, codec).
+CREATE TABLE derived_files (
+    source      TEXT NOT NULL REFERENCES files(sha256),
+    codec       TEXT NOT NULL,
+    derived     TEXT NOT NULL REFERENCES files(sha256),
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (source, codec)
+);

@@ -41,3 +41,13 @@ CREATE TRIGGER acknowledgements_no_update BEFORE UPDATE ON acknowledgements
 BEGIN SELECT RAISE(ABORT, 'acknowledgements is an append-only history'); END;
 CREATE TRIGGER acknowledgements_no_delete BEFORE DELETE ON acknowledgements
 BEGIN SELECT RAISE(ABORT, 'acknowledgements is an append-only history'); END;
+
+-- Files made from a stored master for a DSP that takes another format (a FLAC of a WAV):
+-- made once, content-addressed like every file, found again by (source, codec).
+CREATE TABLE derived_files (
+    source      TEXT NOT NULL REFERENCES files(sha256),
+    codec       TEXT NOT NULL,
+    derived     TEXT NOT NULL REFERENCES files(sha256),
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (source, codec)
+);
