@@ -27,6 +27,21 @@ struct ConfigFile {
     /// Stylised names and act names QC's casing and one-artist rules leave alone.
     #[serde(default)]
     allow: Vec<String>,
+    /// Where delivery e-mail goes.
+    mail: Option<MailFile>,
+}
+
+/// `[mail]`: a plain SMTP relay (loopback or a local MTA); without one, e-mail is written
+/// to the outbox folder.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailFile {
+    /// `host:port`.
+    smtp: Option<String>,
+    from: Option<String>,
+    outbox: Option<PathBuf>,
+    /// Who gets the daily delivery summary.
+    summary_to: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +70,8 @@ pub(crate) struct Config {
     pub(crate) ai_policy: qc::AiPolicy,
     pub(crate) label_ai_policy: std::collections::BTreeMap<String, qc::AiPolicy>,
     pub(crate) allow: Vec<String>,
+    pub(crate) mail: notify::Mailer,
+    pub(crate) summary_to: Option<String>,
 }
 
 impl Config {
@@ -84,6 +101,10 @@ impl Config {
         let mut ai_policy = qc::AiPolicy::default();
         let mut label_ai_policy = std::collections::BTreeMap::new();
         let mut allow = Vec::new();
+        let mut smtp: Option<String> = None;
+        let mut from = "liner@localhost".to_owned();
+        let mut outbox = PathBuf::from(DEFAULT_DIR).join("outbox");
+        let mut summary_to = None;
 
         let explicit = o
             .config
@@ -121,6 +142,16 @@ impl Config {
                 .filter_map(|(name, l)| l.ai_policy.map(|p| (name, p)))
                 .collect();
             allow = file.allow;
+            if let Some(m) = file.mail {
+                smtp = m.smtp;
+                if let Some(f) = m.from {
+                    from = f;
+                }
+                if let Some(o) = m.outbox {
+                    outbox = rel(o);
+                }
+                summary_to = m.summary_to;
+            }
             source = path.display().to_string();
         } else if let Some(p) = explicit {
             bail!("config file {} does not exist", p.display());
@@ -138,6 +169,25 @@ impl Config {
         if let Some(p) = env("LINER_PROFILES") {
             profiles = PathBuf::from(p);
         }
+        if let Some(s) = env("LINER_SMTP") {
+            smtp = Some(s);
+        }
+        if let Some(f) = env("LINER_MAIL_FROM") {
+            from = f;
+        }
+        if let Some(o) = env("LINER_OUTBOX") {
+            outbox = PathBuf::from(o);
+        }
+        let smtp = match smtp.filter(|s| !s.is_empty()) {
+            Some(s) => {
+                let (h, p) = s
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+                    .ok_or_else(|| anyhow::anyhow!("mail.smtp {s:?}: expected host:port"))?;
+                Some((h, p))
+            }
+            None => None,
+        };
         if let Some(op) = env("LINER_OPERATOR") {
             operator = Some(op);
         }
@@ -165,6 +215,8 @@ impl Config {
             ai_policy,
             label_ai_policy,
             allow,
+            mail: notify::Mailer { smtp, from, outbox },
+            summary_to,
         })
     }
 }

@@ -168,17 +168,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
     let upc = crate::lookup_upc(&a.upc)?;
     let catalog = Store::open(&cfg.database, OpenMode::Existing).await?;
     let files = FileStore::open(&cfg.files)?;
-    // The release with its files measured: TechnicalDetails state what is delivered.
-    let (release, revision, audio, artwork) = crate::qc::measured(&catalog, &files, &upc).await?;
-    let profiles = profiles::load_dir(&cfg.profiles).map_err(|e| {
-        anyhow!(
-            "DSP profiles: {}",
-            e.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    })?;
+    let profiles = load_profiles(cfg)?;
     let profile = match &a.dsp {
         Some(name) => Some(
             profiles
@@ -189,38 +179,119 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
+    let lifecycle = profile.as_ref().map(|p| p.lifecycle).unwrap_or_default();
+    let request = request_for(a.takedown, a.purge, &lifecycle);
+    let p = prepare(
+        &catalog,
+        &files,
+        &upc,
+        profile.as_ref(),
+        request,
+        a.ern.as_deref(),
+        schemas_dir(a.schemas.as_deref()).as_deref(),
+    )
+    .await?;
+    catalog.close().await;
+    match &a.out {
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            std::fs::write(path, &p.xml).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "{} ERN {} {} for {upc} at {}: {} ({} bytes)",
+                p.intent.as_str(),
+                p.version,
+                p.root,
+                p.dsp,
+                path.display(),
+                p.xml.len()
+            );
+        }
+        None => print!("{}", p.xml),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn load_profiles(cfg: &Config) -> Result<Vec<profiles::DspProfile>> {
+    profiles::load_dir(&cfg.profiles).map_err(|e| {
+        anyhow!(
+            "DSP profiles: {}",
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })
+}
+
+/// The lifecycle request the flags ask for, with the profile's takedown rules.
+pub(crate) fn request_for(
+    takedown: bool,
+    purge: bool,
+    lifecycle: &profiles::Lifecycle,
+) -> ern::lifecycle::Request {
+    if purge {
+        ern::lifecycle::Request::Purge {
+            allowed: lifecycle.purge_allowed,
+        }
+    } else if takedown {
+        let end = Utc::now().date_naive()
+            - chrono::Duration::days(i64::from(lifecycle.takedown_end_days_ago));
+        ern::lifecycle::Request::Takedown { end }
+    } else {
+        ern::lifecycle::Request::Deliver
+    }
+}
+
+/// A message built, validated and recorded in the history, with what it needs sent along.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub(crate) dsp: String,
+    pub(crate) revision: i64,
+    pub(crate) version: Version,
+    pub(crate) intent: ern::Intent,
+    /// The root element (`NewReleaseMessage`, `PurgeReleaseMessage`).
+    pub(crate) root: &'static str,
+    pub(crate) message_id: String,
+    pub(crate) xml: String,
+    /// (URI in the message, stored file, MD5, size) of every file the message references.
+    pub(crate) resources: Vec<(String, model::ContentHash, String, u64)>,
+}
+
+/// Builds the message for a release and DSP: decides new/update/takedown/purge from the
+/// history, sends audio in the DSP's format, validates against the XSD and the Release
+/// Profile rules, and records it.
+pub(crate) async fn prepare(
+    catalog: &Store,
+    files: &FileStore,
+    upc: &Icpn,
+    profile: Option<&profiles::DspProfile>,
+    request: ern::lifecycle::Request,
+    ern_flag: Option<&str>,
+    schemas: Option<&Path>,
+) -> Result<Prepared> {
+    // The release with its files measured: TechnicalDetails state what is delivered.
+    let (release, revision, audio, artwork) = crate::qc::measured(catalog, files, upc).await?;
     // --ern, else the DSP profile, else 4.3.
-    let version = match (&a.ern, &profile) {
+    let version = match (ern_flag, profile) {
         (Some(v), _) => Version::parse(v)
             .filter(|v| Version::WRITABLE.contains(v))
             .ok_or_else(|| anyhow!("--ern {v}: Liner writes 4.3, 4.3.2 and 3.8.2"))?,
         (None, Some(p)) => Version::parse(&p.ern_version.to_string()).unwrap_or(Version::V43),
         (None, None) => Version::V43,
     };
-    let dsp_name = profile
-        .as_ref()
-        .map_or("none", |p| p.name.as_str())
-        .to_owned();
+    let dsp_name = profile.map_or("none", |p| p.name.as_str()).to_owned();
     let history = catalog.messages(upc.as_str(), &dsp_name).await?;
     let intents: Vec<&str> = history.iter().map(|m| m.intent.as_str()).collect();
-    let lifecycle = profile.as_ref().map(|p| p.lifecycle).unwrap_or_default();
+    let lifecycle = profile.map(|p| p.lifecycle).unwrap_or_default();
     let now = Utc::now();
-    let request = if a.purge {
-        ern::lifecycle::Request::Purge {
-            allowed: lifecycle.purge_allowed,
-        }
-    } else if a.takedown {
-        let end =
-            now.date_naive() - chrono::Duration::days(i64::from(lifecycle.takedown_end_days_ago));
-        ern::lifecycle::Request::Takedown { end }
-    } else {
-        ern::lifecycle::Request::Deliver
-    };
     let intent =
         ern::lifecycle::plan(&intents, request).map_err(|e| anyhow!("{upc} at {dsp_name}: {e}"))?;
-
     // Facts of each delivered file: digests recorded at import, technical facts measured.
     let mut facts = BTreeMap::new();
+    let mut resources = Vec::new();
     for (n, (_, r)) in release.file_refs().into_iter().enumerate() {
         let FileRef::Stored(h) = r else { continue };
         let mut rec = catalog
@@ -232,7 +303,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         }
         // Audio goes in the format the DSP takes: the master, or its lossless re-wrap.
         if n > 0
-            && let (Some(p), Some(report)) = (&profile, audio.get(n - 1).and_then(Option::as_ref))
+            && let (Some(p), Some(report)) = (profile, audio.get(n - 1).and_then(Option::as_ref))
         {
             let plan = transcode::plan(report, &p.audio).map_err(|why| {
                 anyhow!(
@@ -248,7 +319,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
                 );
             }
             if let Some(codec) = plan.convert {
-                rec = derived_audio(&catalog, &files, h, report, codec).await?;
+                rec = derived_audio(catalog, files, h, report, codec).await?;
             }
         }
         let ext = rec
@@ -278,15 +349,16 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
             f.sample_rate = a.sample_rate;
             f.bits_per_sample = a.bits_per_sample.and_then(|b| u16::try_from(b).ok());
         }
+        resources.push((f.uri.clone(), rec.sha256.clone(), rec.md5.clone(), rec.size));
         facts.insert(r.clone(), f);
     }
-    let deals = match &profile {
+    let deals = match profile {
         Some(p) => p.deals_for(&release),
         None => release.deals.clone(),
     };
     let created = now.to_rfc3339_opts(SecondsFormat::Secs, false);
     let message_id = format!("{upc}-{dsp_name}-{}", now.format("%Y%m%dT%H%M%S%3f"));
-    let recipient = profile.as_ref().map_or(
+    let recipient = profile.map_or(
         MessageParty {
             party_id: "PADPIDA0000000000X".into(),
             name: None,
@@ -306,7 +378,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         deals,
         files: &facts,
         intent,
-        dsp: profile.as_ref().map(|p| p.name.clone()),
+        dsp: profile.map(|p| p.name.clone()),
         takedown_flag: lifecycle.takedown_flag,
         test_message: false,
     };
@@ -316,7 +388,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
     }
     let xml = ern::write(&msg, version)?;
     // Every message Liner writes validates; refuse to hand out one that does not.
-    if let Some(errors) = xsd_errors(version, &xml, schemas_dir(a.schemas.as_deref()).as_deref())?
+    if let Some(errors) = xsd_errors(version, &xml, schemas)?
         && !errors.is_empty()
     {
         bail!(
@@ -367,25 +439,16 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
             xml: &text,
         })
         .await?;
-    catalog.close().await;
-    match &a.out {
-        Some(p) => {
-            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-            std::fs::write(p, &text).with_context(|| format!("writing {}", p.display()))?;
-            eprintln!(
-                "{} ERN {version} {} for {upc} at {dsp_name}: {} ({} bytes)",
-                intent.as_str(),
-                msg.kind.root(),
-                p.display(),
-                text.len()
-            );
-        }
-        None => print!("{text}"),
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(Prepared {
+        dsp: dsp_name,
+        revision,
+        version,
+        intent,
+        root: msg.kind.root(),
+        message_id,
+        xml: text,
+        resources,
+    })
 }
 
 /// The lossless re-wrap of a stored master in `codec`: made once with the flac tool (its

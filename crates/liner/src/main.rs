@@ -8,6 +8,7 @@ mod bench;
 mod bench_ern;
 mod bench_qc;
 mod config;
+mod deliver;
 mod ern_cmd;
 mod import;
 mod qc;
@@ -136,6 +137,18 @@ enum Command {
     Ern {
         #[command(subcommand)]
         action: ErnCommand,
+    },
+    /// Deliver releases (new, or updates of what was sent) to DSPs, resuming any delivery
+    /// left unfinished; --wait waits for the acknowledgements.
+    Deliver(deliver::DeliverArgs),
+    /// Take a release down at DSPs (end-dated deals; --purge where the profile allows).
+    Takedown(deliver::TakedownArgs),
+    /// Deliveries per release and DSP: status, attempts, bytes, latest acknowledgement, errors.
+    Deliveries(deliver::DeliveriesArgs),
+    /// The mock DSPs: `serve` runs them on the profiles' loopback addresses.
+    Dsp {
+        #[command(subcommand)]
+        action: deliver::DspCommand,
     },
     /// Measure a hot path against a reference measured in the same run.
     Bench {
@@ -569,6 +582,10 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             };
             qc::review(&cfg, action).await
         }
+        Command::Deliver(a) => deliver::deliver(&Config::load(&overrides)?, a).await,
+        Command::Takedown(a) => deliver::takedown(&Config::load(&overrides)?, a).await,
+        Command::Deliveries(a) => deliver::deliveries(&Config::load(&overrides)?, a).await,
+        Command::Dsp { action } => deliver::dsp(&Config::load(&overrides)?, action).await,
         Command::Ern { action } => match action {
             ErnCommand::Validate {
                 file,
@@ -676,7 +693,7 @@ fn print_release(
 }
 
 /// `sftp batch liner@127.0.0.1:2221/inbox` / `http release-by-release https://…`.
-fn delivery_summary(d: &profiles::Delivery) -> String {
+pub(crate) fn delivery_summary(d: &profiles::Delivery) -> String {
     let how = match d.choreography {
         profiles::Choreography::Batch => "batch",
         profiles::Choreography::ReleaseByRelease => "release-by-release",
@@ -731,6 +748,12 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         ai_policy: ::qc::AiPolicy::Review,
         label_ai_policy: Default::default(),
         allow: Vec::new(),
+        mail: notify::Mailer {
+            smtp: None,
+            from: "liner@localhost".into(),
+            outbox: out.join("outbox"),
+        },
+        summary_to: None,
     };
     store::Store::open(&cfg.database, store::OpenMode::Create)
         .await?

@@ -38,8 +38,8 @@ pub(crate) struct QcArgs {
 }
 
 /// A release to check and where its files are.
-struct Subject {
-    release: Release,
+pub(crate) struct Subject {
+    pub(crate) release: Release,
     /// (UPC, revision) when it is in the catalog.
     stored: Option<(String, i64)>,
     audio_paths: Vec<Option<PathBuf>>,
@@ -305,7 +305,7 @@ fn subject_of(intake: intake::Intake) -> Subject {
     }
 }
 
-async fn from_catalog(
+pub(crate) async fn from_catalog(
     store: &Store,
     files: &FileStore,
     upc: &Icpn,

@@ -62,18 +62,27 @@ fn answer(code: StatusCode, text: impl Into<String>) -> Response {
 /// Authentication and the 503 fault, before anything else.
 fn gate(shared: &Shared, dsp: &str, headers: &HeaderMap) -> Result<Arc<Dsp>, Response> {
     let Some((d, token)) = shared.find(dsp) else {
-        return Err(answer(StatusCode::NOT_FOUND, format!("no DSP {dsp:?} here")));
+        return Err(answer(
+            StatusCode::NOT_FOUND,
+            format!("no DSP {dsp:?} here"),
+        ));
     };
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if given != Some(token.as_str()) {
-        return Err(answer(StatusCode::UNAUTHORIZED, "missing or wrong bearer token"));
+        return Err(answer(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+        ));
     }
     if let Some(n) = d.faults.http_503_every.filter(|n| *n > 0) {
         let k = {
-            let mut c = d.counters.lock().map_err(|_| answer(StatusCode::INTERNAL_SERVER_ERROR, "lock"))?;
+            let mut c = d
+                .counters
+                .lock()
+                .map_err(|_| answer(StatusCode::INTERNAL_SERVER_ERROR, "lock"))?;
             c.http_requests += 1;
             c.http_requests
         };
@@ -96,7 +105,12 @@ fn upload_path(d: &Dsp, key: &str, path: &str) -> Result<PathBuf, Response> {
             match c {
                 Component::Normal(s) => out.push(s),
                 Component::CurDir => {}
-                _ => return Err(answer(StatusCode::BAD_REQUEST, format!("path {part:?} is not allowed"))),
+                _ => {
+                    return Err(answer(
+                        StatusCode::BAD_REQUEST,
+                        format!("path {part:?} is not allowed"),
+                    ));
+                }
             }
         }
     }
@@ -155,7 +169,12 @@ async fn patch_upload(
         )
             .into_response();
     }
-    let mut f = match tokio::fs::OpenOptions::new().create(true).append(true).open(&p).await {
+    let mut f = match tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&p)
+        .await
+    {
         Ok(f) => f,
         Err(e) => return answer(StatusCode::INSUFFICIENT_STORAGE, e.to_string()),
     };
@@ -204,7 +223,11 @@ async fn patch_upload(
     if let Err(e) = f.flush().await {
         return answer(StatusCode::INSUFFICIENT_STORAGE, e.to_string());
     }
-    (StatusCode::NO_CONTENT, [("upload-offset", (offset + got).to_string())]).into_response()
+    (
+        StatusCode::NO_CONTENT,
+        [("upload-offset", (offset + got).to_string())],
+    )
+        .into_response()
 }
 
 async fn post_message(
@@ -247,7 +270,11 @@ async fn post_message(
     }
     let acks = d.dir.join("http").join("acks");
     d.acknowledge(ingested, acks);
-    let code = if accepted { StatusCode::ACCEPTED } else { StatusCode::BAD_REQUEST };
+    let code = if accepted {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     (code, axum::Json(receipt)).into_response()
 }
 
@@ -279,7 +306,11 @@ async fn get_acks(
     axum::Json(out).into_response()
 }
 
-async fn get_catalog(State(s): State<Shared>, UrlPath(dsp): UrlPath<String>, headers: HeaderMap) -> Response {
+async fn get_catalog(
+    State(s): State<Shared>,
+    UrlPath(dsp): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
     match gate(&s, &dsp, &headers) {
         Ok(d) => axum::Json(d.state().catalog).into_response(),
         Err(r) => r,
@@ -287,14 +318,22 @@ async fn get_catalog(State(s): State<Shared>, UrlPath(dsp): UrlPath<String>, hea
 }
 
 /// Serves the HTTP DSPs that share `host:port`.
-pub async fn serve(group: Vec<Arc<Dsp>>, host: &str, port: u16, keys: &Keys) -> Result<JoinHandle<()>, DspError> {
+pub async fn serve(
+    group: Vec<Arc<Dsp>>,
+    host: &str,
+    port: u16,
+    keys: &Keys,
+) -> Result<JoinHandle<()>, DspError> {
     let mut dsps = Vec::new();
     for d in group {
         let token = keys.token(d.name())?;
         dsps.push((d, token));
     }
     let app = Router::new()
-        .route("/{dsp}/uploads/{key}/{*path}", axum::routing::head(head_upload).patch(patch_upload))
+        .route(
+            "/{dsp}/uploads/{key}/{*path}",
+            axum::routing::head(head_upload).patch(patch_upload),
+        )
         .route("/{dsp}/messages", post(post_message))
         .route("/{dsp}/acks/{message_id}", get(get_acks))
         .route("/{dsp}/catalog", get(get_catalog))

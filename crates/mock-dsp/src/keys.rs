@@ -73,7 +73,10 @@ impl Keys {
     }
 
     pub fn host_key(&self, dsp: &str) -> Result<PrivateKey, DspError> {
-        load_or_make(&self.dir.join(format!("host_{dsp}_ed25519")), &format!("mock-dsp {dsp}"))
+        load_or_make(
+            &self.dir.join(format!("host_{dsp}_ed25519")),
+            &format!("mock-dsp {dsp}"),
+        )
     }
 
     /// Lists `key` for `[host]:port` in known_hosts, replacing an older line for it.
@@ -94,7 +97,8 @@ impl Keys {
             .map(str::to_owned)
             .collect();
         lines.push(format!("{pattern} {public}"));
-        crate::write_atomically(&path, (lines.join("\n") + "\n").as_bytes()).map_err(|e| err(&path, e))
+        crate::write_atomically(&path, (lines.join("\n") + "\n").as_bytes())
+            .map_err(|e| err(&path, e))
     }
 
     /// `SHA256:…` of a DSP's host key, for a profile that pins a fingerprint.

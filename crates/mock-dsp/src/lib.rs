@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
 use choreography::{Ack, Party};
+use chrono::{SecondsFormat, Utc};
 use md5::{Digest, Md5};
 use profiles::{DspProfile, Transport};
 use serde::{Deserialize, Serialize};
@@ -277,7 +277,8 @@ impl Dsp {
             match xsd::Schema::load(&path).and_then(|s| s.validate(xml)) {
                 Ok(errors) if errors.is_empty() => {}
                 Ok(errors) => {
-                    let text: Vec<String> = errors.iter().take(5).map(ToString::to_string).collect();
+                    let text: Vec<String> =
+                        errors.iter().take(5).map(ToString::to_string).collect();
                     return reject(
                         "NewReleaseMessageInvalid",
                         format!(
@@ -321,7 +322,10 @@ impl Dsp {
                 if uri.starts_with('/') || uri.split('/').any(|s| s == "..") {
                     return reject(
                         "NewReleaseMessageInvalid",
-                        format!("{}: file URI {uri:?} leaves the delivery folder", r.reference),
+                        format!(
+                            "{}: file URI {uri:?} leaves the delivery folder",
+                            r.reference
+                        ),
                     );
                 }
                 let path = base.join(uri);
@@ -377,58 +381,63 @@ impl Dsp {
             return i;
         }
         let today = today();
-        let (status, title, artist, deals, territories, tracks, release_date) =
-            if msg.kind == ern::MessageKind::Purge {
-                if !self.profile.lifecycle.purge_allowed {
-                    drop(st);
-                    return reject(
-                        "UnsupportedUsage",
-                        format!(
-                            "{} does not take PurgeReleaseMessage: take a release down with end-dated deals",
-                            self.profile.display_name
-                        ),
-                    );
-                }
-                let old = st.catalog.get(&upc);
-                (
-                    "purged",
-                    old.map(|o| o.title.clone()).unwrap_or_default(),
-                    old.map(|o| o.artist.clone()).unwrap_or_default(),
-                    0,
-                    Vec::new(),
-                    0,
-                    None,
-                )
-            } else {
-                let main = msg.main_release();
-                let running: Vec<&ern::MsgDeal> = msg
-                    .deals
-                    .iter()
-                    .flat_map(|d| d.deals.iter())
-                    .filter(|d| !d.takedown && d.end.as_deref().is_none_or(|e| e >= today.as_str()))
-                    .collect();
-                let mut territories: Vec<String> = running
-                    .iter()
-                    .flat_map(|d| d.territories.iter().cloned())
-                    .collect();
-                territories.sort();
-                territories.dedup();
-                (
-                    if running.is_empty() { "taken-down" } else { "live" },
-                    main.and_then(|r| r.title.clone()).unwrap_or_default(),
-                    main.and_then(|r| r.display_artist_name.clone())
-                        .unwrap_or_default(),
-                    running.len(),
-                    territories,
-                    msg.releases.iter().filter(|r| r.track).count().max(
-                        msg.resources
-                            .iter()
-                            .filter(|r| r.kind == ern::ResourceKind::SoundRecording)
-                            .count(),
+        let (status, title, artist, deals, territories, tracks, release_date) = if msg.kind
+            == ern::MessageKind::Purge
+        {
+            if !self.profile.lifecycle.purge_allowed {
+                drop(st);
+                return reject(
+                    "UnsupportedUsage",
+                    format!(
+                        "{} does not take PurgeReleaseMessage: take a release down with end-dated deals",
+                        self.profile.display_name
                     ),
-                    main.and_then(|r| r.release_date.clone()),
-                )
-            };
+                );
+            }
+            let old = st.catalog.get(&upc);
+            (
+                "purged",
+                old.map(|o| o.title.clone()).unwrap_or_default(),
+                old.map(|o| o.artist.clone()).unwrap_or_default(),
+                0,
+                Vec::new(),
+                0,
+                None,
+            )
+        } else {
+            let main = msg.main_release();
+            let running: Vec<&ern::MsgDeal> = msg
+                .deals
+                .iter()
+                .flat_map(|d| d.deals.iter())
+                .filter(|d| !d.takedown && d.end.as_deref().is_none_or(|e| e >= today.as_str()))
+                .collect();
+            let mut territories: Vec<String> = running
+                .iter()
+                .flat_map(|d| d.territories.iter().cloned())
+                .collect();
+            territories.sort();
+            territories.dedup();
+            (
+                if running.is_empty() {
+                    "taken-down"
+                } else {
+                    "live"
+                },
+                main.and_then(|r| r.title.clone()).unwrap_or_default(),
+                main.and_then(|r| r.display_artist_name.clone())
+                    .unwrap_or_default(),
+                running.len(),
+                territories,
+                msg.releases.iter().filter(|r| r.track).count().max(
+                    msg.resources
+                        .iter()
+                        .filter(|r| r.kind == ern::ResourceKind::SoundRecording)
+                        .count(),
+                ),
+                main.and_then(|r| r.release_date.clone()),
+            )
+        };
         let same = st
             .catalog
             .get(&upc)
@@ -491,7 +500,10 @@ impl Dsp {
             };
             (c.acks_written, later)
         };
-        let lose = self.faults.lose_ack_every.is_some_and(|k| k > 0 && n % k == 0);
+        let lose = self
+            .faults
+            .lose_ack_every
+            .is_some_and(|k| k > 0 && n % k == 0);
         let corrupt = self
             .faults
             .corrupt_ack_every
@@ -501,7 +513,11 @@ impl Dsp {
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             if lose {
-                tracing::warn!(dsp = dsp.name(), message_id = i.message_id, "acknowledgement lost (fault injection)");
+                tracing::warn!(
+                    dsp = dsp.name(),
+                    message_id = i.message_id,
+                    "acknowledgement lost (fault injection)"
+                );
             } else {
                 dsp.write_ack(&dir, &i, corrupt);
             }
@@ -547,7 +563,9 @@ impl Dsp {
     /// Where SFTP acknowledgements go, inside the jail.
     pub fn sftp_ack_dir(&self) -> Option<PathBuf> {
         match &self.profile.delivery.as_ref()?.transport {
-            Transport::Sftp(s) => Some(self.jail().join(s.acknowledgements.trim_start_matches('/'))),
+            Transport::Sftp(s) => {
+                Some(self.jail().join(s.acknowledgements.trim_start_matches('/')))
+            }
             Transport::Http(_) => None,
         }
     }
@@ -602,7 +620,8 @@ impl Dsp {
                         .collect(),
                     Err(e) => {
                         self.mark(&name);
-                        let mut a = self.ack(&Party::default(), None, "NewReleaseMessageInvalid", None);
+                        let mut a =
+                            self.ack(&Party::default(), None, "NewReleaseMessageInvalid", None);
                         a.error_text = Some(format!("{}: {e}", manifest.display()));
                         self.acknowledge(
                             Ingested {
@@ -720,7 +739,9 @@ impl Drop for Running {
 pub fn load_faults(root: &Path) -> Result<BTreeMap<String, Faults>, DspError> {
     let path = root.join("faults.toml");
     match std::fs::read_to_string(&path) {
-        Ok(s) => toml::from_str(&s).map_err(|e| DspError::Config(format!("{}: {e}", path.display()))),
+        Ok(s) => {
+            toml::from_str(&s).map_err(|e| DspError::Config(format!("{}: {e}", path.display())))
+        }
         Err(_) => Ok(BTreeMap::new()),
     }
 }
@@ -744,7 +765,16 @@ pub async fn start(profiles: &[DspProfile], s: &Settings) -> Result<Running, Dsp
             Transport::Sftp(e) => {
                 let host_key = keys.host_key(&p.name)?;
                 keys.trust(&e.host, e.port, &host_key)?;
-                tasks.push(sftp::serve(Arc::clone(&dsp), &e.host, e.port, host_key, keys.user_public()?).await?);
+                tasks.push(
+                    sftp::serve(
+                        Arc::clone(&dsp),
+                        &e.host,
+                        e.port,
+                        host_key,
+                        keys.user_public()?,
+                    )
+                    .await?,
+                );
                 let scanner = Arc::clone(&dsp);
                 let every = s.scan_every;
                 tasks.push(tokio::spawn(async move {
@@ -760,7 +790,10 @@ pub async fn start(profiles: &[DspProfile], s: &Settings) -> Result<Running, Dsp
                 let (host, port, _) = http::split_url(&h.base_url).ok_or_else(|| {
                     DspError::Config(format!("{}: base_url {}", p.name, h.base_url))
                 })?;
-                http_ports.entry((host, port)).or_default().push(Arc::clone(&dsp));
+                http_ports
+                    .entry((host, port))
+                    .or_default()
+                    .push(Arc::clone(&dsp));
             }
         }
         dsps.push(dsp);

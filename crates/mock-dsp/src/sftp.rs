@@ -54,11 +54,13 @@ impl russh::server::Handler for Connection {
         user: &str,
         offer: russh::server::PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(if user == self.user && offer.public_key.key_data() == self.user_key.key_data() {
-            Auth::Accept
-        } else {
-            Auth::reject()
-        })
+        Ok(
+            if user == self.user && offer.public_key.key_data() == self.user_key.key_data() {
+                Auth::Accept
+            } else {
+                Auth::reject()
+            },
+        )
     }
 
     async fn auth_publickey(
@@ -66,12 +68,18 @@ impl russh::server::Handler for Connection {
         user: &str,
         key: russh::server::VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(if user == self.user && key.public_key.key_data() == self.user_key.key_data() {
-            Auth::Accept
-        } else {
-            tracing::warn!(dsp = self.dsp.name(), user, "refused a key that is not the account's");
-            Auth::reject()
-        })
+        Ok(
+            if user == self.user && key.public_key.key_data() == self.user_key.key_data() {
+                Auth::Accept
+            } else {
+                tracing::warn!(
+                    dsp = self.dsp.name(),
+                    user,
+                    "refused a key that is not the account's"
+                );
+                Auth::reject()
+            },
+        )
     }
 
     async fn channel_open_session(
@@ -85,7 +93,11 @@ impl russh::server::Handler for Connection {
         Ok(())
     }
 
-    async fn channel_eof(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         session.close(channel)?;
         Ok(())
     }
@@ -158,7 +170,9 @@ impl Files {
             match c {
                 Component::RootDir | Component::CurDir => {}
                 Component::Normal(s) => out.push(s),
-                Component::ParentDir | Component::Prefix(_) => return Err(StatusCode::PermissionDenied),
+                Component::ParentDir | Component::Prefix(_) => {
+                    return Err(StatusCode::PermissionDenied);
+                }
             }
         }
         Ok(out)
@@ -211,7 +225,13 @@ impl russh_sftp::server::Handler for Files {
         Ok(ok(id))
     }
 
-    async fn read(&mut self, id: u32, handle: String, offset: u64, len: u32) -> Result<Data, StatusCode> {
+    async fn read(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        len: u32,
+    ) -> Result<Data, StatusCode> {
         let Some(Open::File(f)) = self.handles.get_mut(&handle) else {
             return Err(StatusCode::BadMessage);
         };
@@ -225,7 +245,13 @@ impl russh_sftp::server::Handler for Files {
         Ok(Data { id, data: buf })
     }
 
-    async fn write(&mut self, id: u32, handle: String, offset: u64, data: Vec<u8>) -> Result<Status, StatusCode> {
+    async fn write(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> Result<Status, StatusCode> {
         let faults = self.dsp.faults.clone();
         if let Some(limit) = faults.disk_full_after_bytes {
             let mut c = self.dsp.counters.lock().map_err(|_| StatusCode::Failure)?;
@@ -246,10 +272,18 @@ impl russh_sftp::server::Handler for Files {
                 go
             };
             if drop_it {
-                tracing::warn!(dsp = self.dsp.name(), after, "dropping the connection (fault injection)");
+                tracing::warn!(
+                    dsp = self.dsp.name(),
+                    after,
+                    "dropping the connection (fault injection)"
+                );
                 let _ = self
                     .session
-                    .disconnect(russh::Disconnect::ByApplication, "fault injection".into(), "en".into())
+                    .disconnect(
+                        russh::Disconnect::ByApplication,
+                        "fault injection".into(),
+                        "en".into(),
+                    )
                     .await;
                 return Err(StatusCode::ConnectionLost);
             }
@@ -273,7 +307,10 @@ impl russh_sftp::server::Handler for Files {
     async fn stat(&mut self, id: u32, path: String) -> Result<Attrs, StatusCode> {
         let p = self.resolve(&path)?;
         let m = std::fs::metadata(&p).map_err(|e| code(&e))?;
-        Ok(Attrs { id, attrs: attrs(&m) })
+        Ok(Attrs {
+            id,
+            attrs: attrs(&m),
+        })
     }
 
     async fn fstat(&mut self, id: u32, handle: String) -> Result<Attrs, StatusCode> {
@@ -281,14 +318,27 @@ impl russh_sftp::server::Handler for Files {
             return Err(StatusCode::BadMessage);
         };
         let m = f.metadata().map_err(|e| code(&e))?;
-        Ok(Attrs { id, attrs: attrs(&m) })
+        Ok(Attrs {
+            id,
+            attrs: attrs(&m),
+        })
     }
 
-    async fn setstat(&mut self, id: u32, _: String, _: FileAttributes) -> Result<Status, StatusCode> {
+    async fn setstat(
+        &mut self,
+        id: u32,
+        _: String,
+        _: FileAttributes,
+    ) -> Result<Status, StatusCode> {
         Ok(ok(id))
     }
 
-    async fn fsetstat(&mut self, id: u32, _: String, _: FileAttributes) -> Result<Status, StatusCode> {
+    async fn fsetstat(
+        &mut self,
+        id: u32,
+        _: String,
+        _: FileAttributes,
+    ) -> Result<Status, StatusCode> {
         Ok(ok(id))
     }
 
@@ -322,7 +372,12 @@ impl russh_sftp::server::Handler for Files {
         Ok(ok(id))
     }
 
-    async fn mkdir(&mut self, id: u32, path: String, _: FileAttributes) -> Result<Status, StatusCode> {
+    async fn mkdir(
+        &mut self,
+        id: u32,
+        path: String,
+        _: FileAttributes,
+    ) -> Result<Status, StatusCode> {
         let p = self.resolve(&path)?;
         std::fs::create_dir(&p).map_err(|e| code(&e))?;
         Ok(ok(id))
@@ -336,7 +391,9 @@ impl russh_sftp::server::Handler for Files {
 
     async fn realpath(&mut self, id: u32, path: String) -> Result<Name, StatusCode> {
         let p = self.resolve(&path)?;
-        let rel = p.strip_prefix(&self.jail).map_err(|_| StatusCode::PermissionDenied)?;
+        let rel = p
+            .strip_prefix(&self.jail)
+            .map_err(|_| StatusCode::PermissionDenied)?;
         let shown = format!("/{}", rel.display());
         Ok(Name {
             id,
@@ -344,7 +401,12 @@ impl russh_sftp::server::Handler for Files {
         })
     }
 
-    async fn rename(&mut self, id: u32, oldpath: String, newpath: String) -> Result<Status, StatusCode> {
+    async fn rename(
+        &mut self,
+        id: u32,
+        oldpath: String,
+        newpath: String,
+    ) -> Result<Status, StatusCode> {
         let from = self.resolve(&oldpath)?;
         let to = self.resolve(&newpath)?;
         // OpenSSH (SFTP v3) refuses to overwrite; so does this DSP.
@@ -366,7 +428,12 @@ pub async fn serve(
 ) -> Result<JoinHandle<()>, DspError> {
     let user = match dsp.profile.delivery.as_ref().map(|d| &d.transport) {
         Some(profiles::Transport::Sftp(s)) => s.user.clone(),
-        _ => return Err(DspError::Config(format!("{} has no SFTP endpoint", dsp.name()))),
+        _ => {
+            return Err(DspError::Config(format!(
+                "{} has no SFTP endpoint",
+                dsp.name()
+            )));
+        }
     };
     let config = Arc::new(russh::server::Config {
         keys: vec![host_key],

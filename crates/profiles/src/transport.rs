@@ -51,8 +51,11 @@ pub enum HostKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpEndpoint {
     pub base_url: String,
-    /// The bearer token's environment variable.
+    /// The bearer token's environment variable…
     pub token_env: Option<String>,
+    /// …or a file holding it (mode 0600, outside the repository), used when the variable
+    /// is not set.
+    pub token_file: Option<PathBuf>,
 }
 
 /// Batch (ECHO §6: BatchComplete manifest last) or release-by-release (§5).
@@ -119,6 +122,7 @@ pub(crate) struct DeliveryFile {
     // HTTP
     base_url: Option<String>,
     token_env: Option<String>,
+    token_file: Option<PathBuf>,
     // Secrets written inline: named here only to refuse them with a clear message.
     password: Option<toml::Value>,
     token: Option<toml::Value>,
@@ -257,6 +261,7 @@ impl DeliveryFile {
                     Some(Transport::Http(HttpEndpoint {
                         base_url: u.trim_end_matches('/').to_owned(),
                         token_env: self.token_env.clone(),
+                        token_file: self.token_file.clone(),
                     }))
                 }
                 Some(u) => {

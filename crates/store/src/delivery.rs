@@ -22,6 +22,20 @@ pub struct DeliveryRow {
     pub created_at: String,
     pub updated_at: String,
     pub uploaded_at: Option<String>,
+    /// When the batch or release folder was made (its name); None before packaging.
+    pub package_at: Option<String>,
+    pub priority: bool,
+}
+
+/// One file of a delivery, in upload order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryFile {
+    pub seq: i64,
+    pub uri: String,
+    pub source: String,
+    pub md5: String,
+    pub size: i64,
+    pub sent_at: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +72,7 @@ pub struct NewAck<'a> {
     pub document: &'a str,
 }
 
-const DELIVERY_COLUMNS: &str = "id, upc, dsp, revision, message_id, intent, status, attempts, bytes, last_error, created_at, updated_at, uploaded_at";
+const DELIVERY_COLUMNS: &str = "id, upc, dsp, revision, message_id, intent, status, attempts, bytes, last_error, created_at, updated_at, uploaded_at, package_at, priority";
 
 fn delivery_row(r: &sqlx::any::AnyRow) -> Result<DeliveryRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -80,6 +94,8 @@ fn delivery_row(r: &sqlx::any::AnyRow) -> Result<DeliveryRow, StoreError> {
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         uploaded_at: r.try_get("uploaded_at")?,
+        package_at: r.try_get("package_at")?,
+        priority: r.try_get::<i64, _>("priority")? != 0,
     })
 }
 
@@ -108,6 +124,170 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         delivery_row(&r)
+    }
+
+    /// Queues a delivery with its files (upload order) and package time, in one
+    /// transaction: a delivery is never there without its file list. The same message to
+    /// the same DSP again returns the existing delivery untouched.
+    pub async fn queue_package(
+        &self,
+        d: &NewDelivery<'_>,
+        package_at: &str,
+        priority: bool,
+        files: &[(String, String, String, i64)],
+    ) -> Result<DeliveryRow, StoreError> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO deliveries (upc, dsp, revision, message_id, intent, status, created_at, updated_at, package_at, priority) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8) ON CONFLICT (dsp, message_id) DO NOTHING",
+        )
+        .bind(d.upc)
+        .bind(d.dsp)
+        .bind(d.revision)
+        .bind(d.message_id)
+        .bind(d.intent)
+        .bind(&at)
+        .bind(package_at)
+        .bind(i64::from(priority))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let r = sqlx::query(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE dsp = $1 AND message_id = $2"
+        ))
+        .bind(d.dsp)
+        .bind(d.message_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let row = delivery_row(&r)?;
+        if inserted {
+            for (seq, (uri, source, md5, size)) in files.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO delivery_files (delivery_id, seq, uri, source, md5, size) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(row.id)
+                .bind(seq as i64)
+                .bind(uri)
+                .bind(source)
+                .bind(md5)
+                .bind(*size)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// A delivery's files in upload order.
+    pub async fn delivery_files(&self, id: i64) -> Result<Vec<DeliveryFile>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, uri, source, md5, size, sent_at FROM delivery_files WHERE delivery_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeliveryFile {
+                    seq: r.try_get("seq")?,
+                    uri: r.try_get("uri")?,
+                    source: r.try_get("source")?,
+                    md5: r.try_get("md5")?,
+                    size: r.try_get("size")?,
+                    sent_at: r.try_get("sent_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks one file as being in place at the DSP.
+    pub async fn mark_sent(&self, id: i64, seq: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE delivery_files SET sent_at = $1 WHERE delivery_id = $2 AND seq = $3")
+            .bind(now())
+            .bind(id)
+            .bind(seq)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A resend the DSP asked for: a new package folder, every file to be sent again.
+    pub async fn repackage(&self, id: i64, package_at: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE deliveries SET package_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(package_at)
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE delivery_files SET sent_at = NULL WHERE delivery_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The latest delivery of a release to a DSP.
+    pub async fn latest_delivery(
+        &self,
+        upc: &str,
+        dsp: &str,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        let r = sqlx::query(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE upc = $1 AND dsp = $2 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(upc)
+        .bind(dsp)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.as_ref().map(delivery_row).transpose()
+    }
+
+    /// Records that a notice went out; false when it already had (nothing recorded).
+    pub async fn record_notice(
+        &self,
+        delivery_id: i64,
+        kind: &str,
+        detail: &str,
+        recipient: &str,
+        how: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO notices (delivery_id, kind, detail, recipient, how, sent_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (delivery_id, kind, detail) DO NOTHING",
+        )
+        .bind(delivery_id)
+        .bind(kind)
+        .bind(detail)
+        .bind(recipient)
+        .bind(how)
+        .bind(now())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
+    /// Whether a notice of this kind and detail went out for the delivery.
+    pub async fn notice_sent(
+        &self,
+        delivery_id: i64,
+        kind: &str,
+        detail: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "SELECT 1 FROM notices WHERE delivery_id = $1 AND kind = $2 AND detail = $3",
+        )
+        .bind(delivery_id)
+        .bind(kind)
+        .bind(detail)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
     }
 
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {

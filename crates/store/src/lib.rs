@@ -14,7 +14,7 @@ use std::str::FromStr;
 mod delivery;
 mod ern;
 mod qc;
-pub use delivery::{AckRow, DeliveryRow, NewAck, NewDelivery};
+pub use delivery::{AckRow, DeliveryFile, DeliveryRow, NewAck, NewDelivery};
 pub use ern::{NewMessage, SentMessage};
 pub use qc::{
     Decision, Gate, IndexedTrack, NewDecision, NewQcRun, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED,

@@ -98,7 +98,11 @@ async fn status_error(url: &str, r: reqwest::Response) -> HttpError {
 const CHUNK: usize = 1 << 20;
 
 impl Client {
-    pub fn new(base_url: &str, token: Option<String>, timeout: Duration) -> Result<Client, HttpError> {
+    pub fn new(
+        base_url: &str,
+        token: Option<String>,
+        timeout: Duration,
+    ) -> Result<Client, HttpError> {
         let http = reqwest::Client::builder()
             .connect_timeout(timeout)
             .read_timeout(timeout)
@@ -196,7 +200,8 @@ impl Client {
             .await
             .map_err(local_err)?;
         let url = format!("{}/uploads/{key}/{path}", self.base);
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(f, CHUNK));
+        let body =
+            reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(f, CHUNK));
         let r = self
             .req(reqwest::Method::PATCH, &url)
             .header("upload-offset", from.to_string())

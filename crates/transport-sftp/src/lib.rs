@@ -85,7 +85,9 @@ pub enum SftpError {
     },
     #[error("cannot read known_hosts {path}: {why}")]
     KnownHosts { path: String, why: String },
-    #[error("authentication as {user} at {addr} was refused ({why}): check the profile's key or password")]
+    #[error(
+        "authentication as {user} at {addr} was refused ({why}): check the profile's key or password"
+    )]
     Auth {
         user: String,
         addr: String,
@@ -102,14 +104,20 @@ pub enum SftpError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: MD5 while sending was {got}, the message declares {expected}; the file was not put in place")]
+    #[error(
+        "{path}: MD5 while sending was {got}, the message declares {expected}; the file was not put in place"
+    )]
     Digest {
         path: String,
         expected: String,
         got: String,
     },
     #[error("{path}: the server holds {got} bytes after the upload, {expected} were sent")]
-    Size { path: String, expected: u64, got: u64 },
+    Size {
+        path: String,
+        expected: u64,
+        got: u64,
+    },
 }
 
 impl SftpError {
@@ -153,7 +161,9 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("addr", &self.addr).finish()
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -320,7 +330,14 @@ impl Connection {
             path: local.display().to_string(),
             source: e,
         })?;
-        self.put(&mut src, &local.display().to_string(), dest, md5, size, progress)
+        self.put(
+            &mut src,
+            &local.display().to_string(),
+            dest,
+            md5,
+            size,
+            progress,
+        )
     }
 
     /// Uploads bytes held in memory (messages, manifests) the same way.
@@ -346,7 +363,11 @@ impl Connection {
                 ..Sent::default()
             });
         }
-        if let Some(parent) = dest.rsplit_once('/').map(|(d, _)| d).filter(|d| !d.is_empty()) {
+        if let Some(parent) = dest
+            .rsplit_once('/')
+            .map(|(d, _)| d)
+            .filter(|d| !d.is_empty())
+        {
             self.mkdir_p(parent)?;
         }
         let part = format!("{dest}.part");
