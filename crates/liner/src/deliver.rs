@@ -374,6 +374,22 @@ async fn send(
                 );
                 return Ok(Some(last.id));
             }
+            // What reached the DSP decides new or update; a refused message did not.
+            let delivered: Vec<String> = ctx
+                .catalog
+                .deliveries()
+                .await?
+                .into_iter()
+                .filter(|r| {
+                    r.upc == upc.as_str()
+                        && r.dsp == p.name
+                        && matches!(
+                            r.status,
+                            DeliveryStatus::Uploaded | DeliveryStatus::Acknowledged
+                        )
+                })
+                .map(|r| r.message_id)
+                .collect();
             let p2 = ern_cmd::prepare(
                 &ctx.catalog,
                 &ctx.files,
@@ -382,6 +398,7 @@ async fn send(
                 request,
                 None,
                 ctx.schemas.as_deref(),
+                Some(&delivered),
             );
             let revision_now = ctx.catalog.gate(upc.as_str()).await?.map(|g| match g {
                 store::Gate::NotChecked { revision }
@@ -415,7 +432,23 @@ async fn send(
                     Err(e) => bail!("{e}"),
                 }
             }
-            let prepared = p2.await?;
+            let prepared = match p2.await {
+                Ok(x) => x,
+                Err(e) => {
+                    // The message or its files could not be made ready: the label hears of it.
+                    let why = format!("{e:#}");
+                    mail_about(
+                        ctx,
+                        (upc.as_str(), &p.name, "(not built)"),
+                        None,
+                        "failed",
+                        &why,
+                        |to, f| notify::failed(to, f, &why),
+                    )
+                    .await;
+                    bail!("{why}; nothing is marked delivered");
+                }
+            };
             let mut files: Vec<(String, String, String, i64)> = prepared
                 .resources
                 .iter()
@@ -862,8 +895,29 @@ async fn mail(
     detail: &str,
     make: impl FnOnce(&str, &notify::DeliveryFacts<'_>) -> notify::Notice,
 ) {
-    let release = match Icpn::parse_unverified(&d.upc) {
-        Ok((upc, _)) => current_release(ctx, &upc).await.ok(),
+    mail_about(
+        ctx,
+        (&d.upc, &d.dsp, &d.message_id),
+        Some(d.id),
+        kind,
+        detail,
+        make,
+    )
+    .await;
+}
+
+/// The same, also before a delivery exists (the message could not be built): then it is
+/// not deduplicated.
+async fn mail_about(
+    ctx: &Ctx,
+    (upc, dsp, message_id): (&str, &str, &str),
+    delivery: Option<i64>,
+    kind: &str,
+    detail: &str,
+    make: impl FnOnce(&str, &notify::DeliveryFacts<'_>) -> notify::Notice,
+) {
+    let release = match Icpn::parse_unverified(upc) {
+        Ok((u, _)) => current_release(ctx, &u).await.ok(),
         Err(_) => None,
     };
     let (to, title) = match &release {
@@ -871,34 +925,34 @@ async fn mail(
         None => return,
     };
     let key: String = detail.chars().take(200).collect();
-    if ctx
-        .catalog
-        .notice_sent(d.id, kind, &key)
-        .await
-        .unwrap_or(false)
+    if let Some(id) = delivery
+        && ctx
+            .catalog
+            .notice_sent(id, kind, &key)
+            .await
+            .unwrap_or(false)
     {
         return;
     }
     let facts = notify::DeliveryFacts {
-        upc: &d.upc,
+        upc,
         title: &title,
-        dsp: &d.dsp,
-        message_id: &d.message_id,
+        dsp,
+        message_id,
     };
     let notice = make(&to, &facts);
     let mailer = ctx.cfg.mail.clone();
     match tokio::task::spawn_blocking(move || mailer.send(&notice)).await {
         Ok(Ok(how)) => {
             eprintln!("  e-mail to {to}: {how}");
-            let _ = ctx
-                .catalog
-                .record_notice(d.id, kind, &key, &to, &how.to_string())
-                .await;
+            if let Some(id) = delivery {
+                let _ = ctx
+                    .catalog
+                    .record_notice(id, kind, &key, &to, &how.to_string())
+                    .await;
+            }
         }
-        Ok(Err(e)) => eprintln!(
-            "warning: e-mail to {to} about delivery {} not sent: {e}",
-            d.id
-        ),
+        Ok(Err(e)) => eprintln!("warning: e-mail to {to} about {upc} at {dsp} not sent: {e}"),
         Err(e) => eprintln!("warning: e-mail task: {e}"),
     }
 }

@@ -189,6 +189,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         request,
         a.ern.as_deref(),
         schemas_dir(a.schemas.as_deref()).as_deref(),
+        None,
     )
     .await?;
     catalog.close().await;
@@ -271,6 +272,7 @@ pub(crate) async fn prepare(
     request: ern::lifecycle::Request,
     ern_flag: Option<&str>,
     schemas: Option<&Path>,
+    delivered: Option<&[String]>,
 ) -> Result<Prepared> {
     // The release with its files measured: TechnicalDetails state what is delivered.
     let (release, revision, audio, artwork) = crate::qc::measured(catalog, files, upc).await?;
@@ -283,7 +285,12 @@ pub(crate) async fn prepare(
         (None, None) => Version::V43,
     };
     let dsp_name = profile.map_or("none", |p| p.name.as_str()).to_owned();
-    let history = catalog.messages(upc.as_str(), &dsp_name).await?;
+    // The history that decides new/update/takedown: the messages that reached the DSP when
+    // delivering (`delivered`, message ids in order), else every message built for it.
+    let mut history = catalog.messages(upc.as_str(), &dsp_name).await?;
+    if let Some(ids) = delivered {
+        history.retain(|m| ids.contains(&m.message_id));
+    }
     let intents: Vec<&str> = history.iter().map(|m| m.intent.as_str()).collect();
     let lifecycle = profile.map(|p| p.lifecycle).unwrap_or_default();
     let now = Utc::now();

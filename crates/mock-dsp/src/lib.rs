@@ -410,7 +410,8 @@ impl Dsp {
                 .deals
                 .iter()
                 .flat_map(|d| d.deals.iter())
-                .filter(|d| !d.takedown && d.end.as_deref().is_none_or(|e| e >= today.as_str()))
+                // An end date of today or earlier ends the deal (how takedowns are sent).
+                .filter(|d| !d.takedown && d.end.as_deref().is_none_or(|e| e > today.as_str()))
                 .collect();
             let mut territories: Vec<String> = running
                 .iter()

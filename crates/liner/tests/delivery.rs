@@ -1,0 +1,782 @@
+//! Delivery end to end: `liner deliver|takedown|deliveries` as an operator runs them,
+//! against the mock DSPs started in this process on free loopback ports (SFTP batch,
+//! SFTP release-by-release, SFTP batch with WAV, HTTP), with e-mail going to a real SMTP
+//! server (aiosmtpd) on loopback.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use sha2::Digest;
+
+mod common;
+use common::{fixtures, repo};
+
+fn schemas() -> Option<PathBuf> {
+    let p = repo().join("../shared/ddex/xsd");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but ../shared/ddex/xsd is missing"
+        );
+        None
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A real SMTP server (aiosmtpd, from PyPI) writing a Maildir; stopped on drop.
+struct Smtp {
+    child: std::process::Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl Smtp {
+    fn start(dir: &Path) -> Option<Smtp> {
+        let ok = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but aiosmtpd is not installed (pip install aiosmtpd)"
+            );
+            eprintln!("aiosmtpd not installed: e-mail goes to the outbox only");
+            return None;
+        }
+        let maildir = dir.join("maildir");
+        for d in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(maildir.join(d)).expect("maildir");
+        }
+        let port = free_port();
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .spawn()
+            .expect("start aiosmtpd");
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < until, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Smtp {
+            child,
+            port,
+            maildir,
+        })
+    }
+
+    /// Every message received so far, as text.
+    fn received(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in ["new", "cur"] {
+            for e in std::fs::read_dir(self.maildir.join(d))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A catalog, profiles pointing at mock DSPs on free ports, the mock DSPs running.
+struct World {
+    dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+    mock: Option<mock_dsp::Running>,
+    smtp: Option<Smtp>,
+    ports: BTreeMap<String, u16>,
+}
+
+const DSPS: [&str; 4] = ["spotify", "youtube-music", "apple-music", "deezer"];
+
+impl World {
+    fn new(faults: BTreeMap<String, mock_dsp::Faults>) -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = dir.path().join("dsp/keys");
+        let profiles = dir.path().join("dsps");
+        std::fs::create_dir_all(&profiles).expect("profiles dir");
+        let mut ports = BTreeMap::new();
+        for name in DSPS {
+            let text = std::fs::read_to_string(repo().join(format!("deploy/dsps/{name}.toml")))
+                .expect("shipped profile");
+            let port = free_port();
+            ports.insert(name.to_owned(), port);
+            let text = text
+                .replace(".liner/dsp/keys", keys.to_str().expect("utf-8"))
+                .replace(":8470/", &format!(":{port}/"))
+                .lines()
+                .map(|l| {
+                    if l.starts_with("port = ") {
+                        format!("port = {port}")
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            std::fs::write(profiles.join(format!("{name}.toml")), text).expect("profile");
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut w = World {
+            smtp: Smtp::start(dir.path()),
+            dir,
+            rt,
+            mock: None,
+            ports,
+        };
+        w.start_mock(faults);
+        w.ok(&["init"]);
+        w
+    }
+
+    fn start_mock(&mut self, faults: BTreeMap<String, mock_dsp::Faults>) {
+        if let Some(m) = self.mock.take() {
+            m.stop();
+        }
+        let profiles = profiles::load_dir(&self.dir.path().join("dsps")).expect("profiles load");
+        let settings = mock_dsp::Settings {
+            root: self.dir.path().join("dsp"),
+            schemas: schemas(),
+            faults,
+            scan_every: Duration::from_millis(100),
+        };
+        self.mock = Some(
+            self.rt
+                .block_on(mock_dsp::start(&profiles, &settings))
+                .expect("mock DSPs start"),
+        );
+    }
+
+    fn mock(&self) -> &mock_dsp::Running {
+        self.mock.as_ref().expect("mock running")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_liner"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env(
+                "LINER_DATABASE",
+                format!("sqlite://{}", self.dir.path().join("catalog.db").display()),
+            )
+            .env("LINER_FILES", self.dir.path().join("files"))
+            .env("LINER_PROFILES", self.dir.path().join("dsps"))
+            .env("LINER_OUTBOX", self.dir.path().join("outbox"))
+            .env_remove("DATABASE_URL")
+            .env_remove("LINER_CONFIG")
+            .env_remove("LINER_DEEZER_TOKEN")
+            .env_remove("RUST_LOG");
+        match &self.smtp {
+            Some(s) => c.env("LINER_SMTP", format!("127.0.0.1:{}", s.port)),
+            None => c.env_remove("LINER_SMTP"),
+        };
+        match schemas() {
+            Some(s) => c.env("LINER_DDEX_SCHEMAS", s),
+            None => c.env_remove("LINER_DDEX_SCHEMAS"),
+        };
+        c
+    }
+
+    fn liner(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run liner")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.liner(args);
+        assert!(
+            out.status.success(),
+            "liner {args:?} failed ({:?}):\n{}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Imports the fixture releases and the sheet, runs QC on each; returns the UPCs that
+    /// passed.
+    fn catalog(&self) -> Vec<String> {
+        let f = fixtures();
+        for p in [
+            "releases/night-drives",
+            "releases/paper-boats",
+            "releases/hoshizora",
+            "sheets/catalog.csv",
+        ] {
+            self.ok(&["import", f.join(p).to_str().expect("utf-8")]);
+        }
+        let list: serde_json::Value =
+            serde_json::from_str(&self.ok(&["releases", "--json"])).expect("json");
+        let mut passed = Vec::new();
+        for r in list.as_array().expect("array") {
+            let upc = r["upc"].as_str().expect("upc").to_owned();
+            if self.liner(&["qc", &upc]).status.success() {
+                passed.push(upc);
+            }
+        }
+        passed.sort();
+        passed
+    }
+
+    fn deliveries(&self) -> Vec<serde_json::Value> {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.ok(&["deliveries", "--json"])).expect("json");
+        v.as_array().expect("array").clone()
+    }
+
+    fn status(&self, upc: &str, dsp: &str) -> Option<String> {
+        self.deliveries()
+            .iter()
+            .find(|d| d["upc"] == upc && d["dsp"] == dsp)
+            .map(|d| d["status"].as_str().unwrap_or_default().to_owned())
+    }
+
+    fn state(&self, dsp: &str) -> mock_dsp::State {
+        self.mock().dsp(dsp).expect("dsp").state()
+    }
+
+    fn mails(&self) -> Vec<String> {
+        match &self.smtp {
+            Some(s) => s.received(),
+            None => notify::outbox_files(&self.dir.path().join("outbox"))
+                .iter()
+                .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+                .collect(),
+        }
+    }
+
+    /// Re-imports a release with another title: a new revision to deliver as an update.
+    fn retitle(&self, upc: &str, title: &str) {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&self.ok(&["show", upc, "--json"])).expect("json");
+        doc["title"] = serde_json::Value::String(title.to_owned());
+        let path = self.dir.path().join(format!("{upc}-{}.json", title.len()));
+        std::fs::write(&path, serde_json::to_vec_pretty(&doc).expect("json")).expect("write");
+        self.ok(&["import", path.to_str().expect("utf-8")]);
+        assert!(
+            self.liner(&["qc", upc]).status.success(),
+            "{upc} passes QC after the retitle"
+        );
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// What is at a mock DSP: no temporary files left, every delivered file's SHA-256 is a
+/// file Liner holds, every message one effect.
+fn check_dsp_files(w: &World, dsp: &str) -> usize {
+    let store = filestore::FileStore::open(w.dir.path().join("files")).expect("file store");
+    let root = w.mock().dsp(dsp).expect("dsp").dir.clone();
+    let mut n = 0;
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            assert!(
+                !name.ends_with(".part"),
+                "{dsp}: a temporary upload was left: {}",
+                p.display()
+            );
+            if p.components().any(|c| c.as_os_str() == "resources") {
+                let bytes = std::fs::read(&p).expect("read");
+                let h = model::ContentHash::parse(&format!(
+                    "sha256:{}",
+                    hex::encode(sha2::Sha256::digest(&bytes))
+                ))
+                .expect("hash");
+                assert!(
+                    store.contains(&h),
+                    "{dsp}: {} is not a byte-identical copy of a stored file",
+                    p.display()
+                );
+                n += 1;
+            }
+        }
+    }
+    for (m, k) in &w.state(dsp).effects {
+        assert_eq!(*k, 1, "{dsp}: message {m} took effect {k} times");
+    }
+    n
+}
+
+#[test]
+fn deliver_everything_then_update_and_take_down() {
+    let w = World::new(BTreeMap::new());
+    let upcs = w.catalog();
+    assert_eq!(upcs.len(), 5, "the fixture releases that pass QC: {upcs:?}");
+    let mut args = vec!["deliver"];
+    args.extend(upcs.iter().map(String::as_str));
+    args.extend([
+        "--to",
+        "spotify,youtube-music,apple-music,deezer",
+        "--wait",
+        "--timeout",
+        "120",
+    ]);
+    let out = w.liner(&args);
+    assert!(out.status.success(), "deliver: {}", stderr(&out));
+
+    // The operator's view: every delivery acknowledged.
+    let all = w.deliveries();
+    assert_eq!(all.len(), upcs.len() * 4);
+    for d in &all {
+        assert_eq!(d["status"], "acknowledged", "{d:#}");
+        assert_eq!(d["intent"], "new");
+        assert_eq!(d["latest_ack"], "FileOK");
+        assert!(d["bytes"].as_i64().unwrap_or(0) > 0);
+    }
+    // The DSPs' view agrees: every release live, each message once.
+    for dsp in DSPS {
+        let st = w.state(dsp);
+        assert_eq!(st.catalog.len(), upcs.len(), "{dsp} catalog");
+        for upc in &upcs {
+            let live = &st.catalog[upc];
+            assert_eq!(live.status, "live", "{dsp} {upc}");
+            let ours = all
+                .iter()
+                .find(|d| d["upc"] == upc.as_str() && d["dsp"] == dsp)
+                .expect("delivery");
+            assert_eq!(
+                ours["message_id"],
+                live.message_id.as_str(),
+                "{dsp} holds what Liner sent"
+            );
+        }
+        assert!(check_dsp_files(&w, dsp) >= upcs.len() * 2);
+    }
+    // Apple takes WAV masters, the others FLAC: what arrived says so.
+    let apple = &w.state("apple-music").catalog[&upcs[0]];
+    assert!(apple.files.iter().any(|(u, _, _)| u.ends_with(".wav")));
+    let spotify = &w.state("spotify").catalog[&upcs[0]];
+    assert!(spotify.files.iter().any(|(u, _, _)| u.ends_with(".flac")));
+
+    // Nothing changed: nothing to send.
+    let again = w.liner(&["deliver", &upcs[0], "--to", "spotify"]);
+    assert!(again.status.success());
+    assert!(
+        stderr(&again).contains("nothing to send"),
+        "{}",
+        stderr(&again)
+    );
+
+    // An update (new title) reaches Spotify and changes what it shows.
+    w.retitle(&upcs[0], "Night Drives (Deluxe)");
+    let out = w.liner(&["deliver", &upcs[0], "--to", "spotify", "--wait"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let d = w.deliveries();
+    let sp = d
+        .iter()
+        .find(|x| x["upc"] == upcs[0].as_str() && x["dsp"] == "spotify")
+        .expect("spotify delivery");
+    assert_eq!(sp["intent"], "update");
+    assert_eq!(sp["status"], "acknowledged");
+    assert_eq!(
+        w.state("spotify").catalog[&upcs[0]].title,
+        "Night Drives (Deluxe)"
+    );
+    assert_ne!(
+        w.state("deezer").catalog[&upcs[0]].title,
+        "Night Drives (Deluxe)",
+        "only Spotify was updated"
+    );
+
+    // A takedown reaches YouTube (deals end-dated two days back) and Deezer (HTTP).
+    let out = w.liner(&[
+        "takedown",
+        &upcs[1],
+        "--from",
+        "youtube-music,deezer",
+        "--wait",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        w.state("youtube-music").catalog[&upcs[1]].status,
+        "taken-down"
+    );
+    assert_eq!(w.state("deezer").catalog[&upcs[1]].status, "taken-down");
+    assert_eq!(w.state("spotify").catalog[&upcs[1]].status, "live");
+    assert_eq!(
+        w.status(&upcs[1], "youtube-music").as_deref(),
+        Some("acknowledged")
+    );
+    // Spotify refuses purges; Liner does not send one.
+    let purge = w.liner(&["takedown", &upcs[1], "--from", "spotify", "--purge"]);
+    assert!(!purge.status.success());
+    assert!(stderr(&purge).contains("purge"), "{}", stderr(&purge));
+}
+
+#[test]
+fn operator_errors_are_clear_mailed_and_nothing_is_delivered() {
+    let w = World::new(BTreeMap::new());
+    let upcs = w.catalog();
+    let keys = w.dir.path().join("dsp/keys");
+    let known = keys.join("known_hosts");
+    let good_known = std::fs::read_to_string(&known).expect("known_hosts");
+
+    // 1. A changed host key: Spotify's entry now holds another server's key.
+    let sp_port = w.ports["spotify"];
+    let yt_port = w.ports["youtube-music"];
+    let yt_line = good_known
+        .lines()
+        .find(|l| l.starts_with(&format!("[127.0.0.1]:{yt_port} ")))
+        .expect("youtube line")
+        .replace(&format!(":{yt_port}]"), &format!(":{sp_port}]"))
+        .replace(&format!("]:{yt_port} "), &format!("]:{sp_port} "));
+    let tampered: Vec<String> = good_known
+        .lines()
+        .filter(|l| !l.starts_with(&format!("[127.0.0.1]:{sp_port} ")))
+        .map(str::to_owned)
+        .chain([yt_line])
+        .collect();
+    std::fs::write(&known, tampered.join("\n") + "\n").expect("tamper");
+    let out = w.liner(&["deliver", &upcs[0], "--to", "spotify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("host key") && err.contains("CHANGED") && err.contains("SHA256:"),
+        "{err}"
+    );
+    assert!(err.contains("nothing is marked delivered"), "{err}");
+    assert_eq!(w.status(&upcs[0], "spotify").as_deref(), Some("failed"));
+    std::fs::write(&known, &good_known).expect("restore");
+
+    // An unknown host: a known_hosts without the server.
+    std::fs::write(&known, "").expect("empty");
+    let out = w.liner(&["deliver", &upcs[0], "--to", "spotify"]);
+    assert!(stderr(&out).contains("UNKNOWN"), "{}", stderr(&out));
+    std::fs::write(&known, &good_known).expect("restore");
+
+    // 2. A wrong credential: Apple's profile names a key the DSP does not know.
+    let other = keys.join("someone_else");
+    mock_dsp::keys::load_or_make(&other, "someone else").expect("key");
+    let apple = w.dir.path().join("dsps/apple-music.toml");
+    let good_apple = std::fs::read_to_string(&apple).expect("profile");
+    std::fs::write(
+        &apple,
+        good_apple.replace(
+            &format!("{}/liner_ed25519", keys.display()),
+            other.to_str().expect("utf-8"),
+        ),
+    )
+    .expect("profile");
+    let out = w.liner(&["deliver", &upcs[0], "--to", "apple-music"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("authentication as liner") && err.contains("refused"),
+        "{err}"
+    );
+    assert_eq!(w.status(&upcs[0], "apple-music").as_deref(), Some("failed"));
+    std::fs::write(&apple, &good_apple).expect("restore");
+
+    // 3. A missing resource: a stored master has gone from the file store.
+    let doc: serde_json::Value =
+        serde_json::from_str(&w.ok(&["show", &upcs[1], "--json"])).expect("json");
+    let hash = doc["tracks"][0]["audio"]
+        .as_str()
+        .expect("stored audio")
+        .to_owned();
+    let store = filestore::FileStore::open(w.dir.path().join("files")).expect("file store");
+    let h = model::ContentHash::parse(&hash).expect("hash");
+    std::fs::rename(store.path_of(&h), w.dir.path().join("lost")).expect("lose the file");
+    let out = w.liner(&["deliver", &upcs[1], "--to", "apple-music"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("missing from the file store") && err.contains(&hash),
+        "{err}"
+    );
+    assert!(err.contains("nothing is marked delivered"), "{err}");
+    assert_eq!(w.status(&upcs[1], "apple-music"), None, "nothing queued");
+    assert!(!w.state("apple-music").catalog.contains_key(&upcs[1]));
+    std::fs::rename(w.dir.path().join("lost"), store.path_of(&h)).expect("restore");
+
+    // 4. An XSD-invalid message, queued behind Liner's back (straight into the store):
+    // the DSP refuses it and Liner reports the DSP's words.
+    let rt = &w.rt;
+    let upc = upcs[2].clone();
+    let db = format!("sqlite://{}", w.dir.path().join("catalog.db").display());
+    rt.block_on(async {
+        let s = store::Store::open(&db, store::OpenMode::Existing)
+            .await
+            .expect("store");
+        let good = w.ok(&["ern", "build", &upc, "--dsp", "spotify"]);
+        // Drop every DealList: invalid against the ERN 4.3 XSD (it is required).
+        let start = good.find("<DealList>").expect("deals");
+        let end = good.find("</DealList>").expect("deals") + "</DealList>".len();
+        let bad =
+            format!("{}{}", &good[..start], &good[end..]).replace("-spotify-", "-spotify-bad-");
+        let mid = bad
+            .split("<MessageId>")
+            .nth(1)
+            .and_then(|x| x.split('<').next())
+            .expect("message id")
+            .to_owned();
+        s.record_message(&store::NewMessage {
+            upc: &upc,
+            dsp: "spotify",
+            revision: 1,
+            message_id: &mid,
+            intent: "new",
+            ern_version: "4.3",
+            created_at: "2026-11-26T10:00:00Z",
+            xml: &bad,
+        })
+        .await
+        .expect("record");
+        let mut files: Vec<(String, String, String, i64)> = Vec::new();
+        let doc: serde_json::Value =
+            serde_json::from_str(&w.ok(&["show", &upc, "--json"])).expect("json");
+        let _ = doc;
+        // The message alone: the DSP's XSD check comes before its file checks.
+        files.push((
+            format!("{upc}.xml"),
+            "message".into(),
+            hex::encode(md5::Md5::digest(bad.as_bytes())),
+            bad.len() as i64,
+        ));
+        s.queue_package(
+            &store::NewDelivery {
+                upc: &upc,
+                dsp: "spotify",
+                revision: 1,
+                message_id: &mid,
+                intent: "new",
+            },
+            "2026-11-26T10:00:00.000Z",
+            false,
+            &files,
+        )
+        .await
+        .expect("queue");
+        s.close().await;
+    });
+    let out = w.liner(&[
+        "deliver",
+        &upc,
+        "--to",
+        "spotify",
+        "--wait",
+        "--timeout",
+        "60",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("resuming delivery"), "{err}");
+    assert!(
+        err.contains("REJECTED (NewReleaseMessageInvalid)") && err.contains("XSD"),
+        "{err}"
+    );
+    assert_eq!(w.status(&upc, "spotify").as_deref(), Some("rejected"));
+    assert!(
+        !w.state("spotify").catalog.contains_key(&upc),
+        "nothing live at the DSP"
+    );
+
+    // Every problem reached the label by e-mail, naming the release and the cause.
+    let mails = w.mails();
+    let has = |needle: &str| mails.iter().any(|m| m.contains(needle));
+    assert!(has("host key") && has("CHANGED"), "{mails:#?}");
+    assert!(has("authentication as liner"), "{mails:#?}");
+    assert!(has("missing from the file store"), "{mails:#?}");
+    assert!(
+        has("spotify rejected") && has("NewReleaseMessageInvalid"),
+        "{mails:#?}"
+    );
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.contains("To: ") && m.contains("[Liner]"))
+    );
+    if w.smtp.is_some() {
+        assert!(
+            mails.iter().all(|m| m.contains("X-RcptTo:")),
+            "received over SMTP"
+        );
+    }
+    // Nothing above is marked delivered, and no DSP went live with a failed one.
+    assert!(w.state("spotify").catalog.is_empty());
+}
+
+/// Deliveries through dropped connections, 503s, cut uploads, a slow DSP and a
+/// `liner deliver` killed mid-run end with one effect each at the DSP, byte-identical
+/// files and the acknowledged state recorded. `LINER_FAULT_ROUNDS` adds update rounds (20
+/// deliveries each): `LINER_FAULT_ROUNDS=10 cargo test --release -p liner --test delivery
+/// faults -- --nocapture` runs 200+.
+#[test]
+fn faults_end_with_one_effect_each() {
+    let mut faults = BTreeMap::new();
+    faults.insert(
+        "spotify".to_owned(),
+        mock_dsp::Faults {
+            disconnect_after_bytes: Some(1_500_000),
+            disconnects: 4,
+            ..Default::default()
+        },
+    );
+    faults.insert(
+        "deezer".to_owned(),
+        mock_dsp::Faults {
+            http_503_every: Some(7),
+            retry_after_secs: 0,
+            http_cut_after_bytes: Some(700_000),
+            http_cuts: 4,
+            ..Default::default()
+        },
+    );
+    faults.insert(
+        "apple-music".to_owned(),
+        mock_dsp::Faults {
+            slow_bytes_per_sec: Some(40_000_000),
+            ack_delay_ms: 300,
+            ..Default::default()
+        },
+    );
+    faults.insert(
+        "youtube-music".to_owned(),
+        mock_dsp::Faults {
+            disconnect_after_bytes: Some(2_500_000),
+            disconnects: 2,
+            ..Default::default()
+        },
+    );
+    let w = World::new(faults);
+    let upcs = w.catalog();
+    let mut args = vec!["deliver"];
+    args.extend(upcs.iter().map(String::as_str));
+    args.extend(["--to", "spotify,youtube-music,apple-music,deezer"]);
+
+    // Killed mid-run, once a delivery is uploading.
+    let mut child = w
+        .command(&args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let uploading = w
+            .deliveries()
+            .iter()
+            .any(|d| d["status"] == "uploading" && d["dsp"] == "apple-music");
+        if uploading || Instant::now() > until {
+            std::thread::sleep(Duration::from_millis(300));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let before = w.deliveries();
+    assert!(
+        before
+            .iter()
+            .any(|d| d["status"] != "uploaded" && d["status"] != "acknowledged"),
+        "the kill left something unfinished: {before:#?}"
+    );
+
+    // Run again: it resumes, and ends with everything acknowledged.
+    let mut rerun = args.clone();
+    rerun.extend(["--wait", "--timeout", "180"]);
+    let out = w.liner(&rerun);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("resuming delivery"),
+        "{}",
+        stderr(&out)
+    );
+    let mut total = upcs.len() * 4;
+    // Takedowns of two releases everywhere: ten more deliveries.
+    for upc in &upcs[..2] {
+        let out = w.liner(&[
+            "takedown",
+            upc,
+            "--from",
+            "spotify,youtube-music,apple-music,deezer",
+            "--wait",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        total += 4;
+    }
+    let rounds: usize = std::env::var("LINER_FAULT_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for r in 0..rounds {
+        for upc in &upcs {
+            w.retitle(upc, &format!("Round {r} of {upc}"));
+        }
+        let out = w.liner(&rerun);
+        assert!(out.status.success(), "round {r}: {}", stderr(&out));
+        total += upcs.len() * 4;
+    }
+
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&w.ok(&["deliveries", "--json", "--all"])).expect("json");
+    assert_eq!(all.len(), total, "one delivery per request");
+    for d in &all {
+        assert_eq!(d["status"], "acknowledged", "{d:#}");
+    }
+    let mut files = 0;
+    for dsp in DSPS {
+        files += check_dsp_files(&w, dsp);
+        let st = w.state(dsp);
+        assert_eq!(st.catalog.len(), upcs.len(), "{dsp}: one entry per release");
+        // Every message Liner sent took effect exactly once, and nothing else did.
+        let ours: Vec<&str> = all
+            .iter()
+            .filter(|d| d["dsp"] == dsp)
+            .filter_map(|d| d["message_id"].as_str())
+            .collect();
+        assert_eq!(st.effects.len(), ours.len(), "{dsp}: {:?}", st.effects);
+        for m in ours {
+            assert_eq!(st.effects.get(m), Some(&1), "{dsp}: {m}");
+        }
+    }
+    let faults_hit = w
+        .mock()
+        .dsps
+        .iter()
+        .map(|d| format!("{}: {:?}", d.name(), d.faults))
+        .collect::<Vec<_>>();
+    eprintln!(
+        "fault test: {total} deliveries acknowledged, {files} files byte-identical at the DSPs, faults {faults_hit:?}"
+    );
+}
