@@ -1048,11 +1048,38 @@ async fn poll(ctx: &Ctx, p: &DspProfile, d: &DeliveryRow) -> Result<DeliveryStat
         return Ok(d.status);
     };
     let action = parse_action(&latest.action);
-    let to = DeliveryStatus::after_ack(action);
+    let mut to = DeliveryStatus::after_ack(action);
+    let error = latest.error_text.clone();
+    // Resends are bounded: a DSP that keeps asking is a problem for a person.
+    let resends = acks
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.action.as_str(),
+                "resend_all" | "resend_xml" | "retry_later"
+            )
+        })
+        .count();
+    if to == DeliveryStatus::Queued && resends > MAX_RESENDS {
+        to = DeliveryStatus::Failed;
+        let why = format!(
+            "{} asked for a resend {resends} times (limit {MAX_RESENDS}); last: {} {}",
+            d.dsp,
+            latest.status,
+            error.as_deref().unwrap_or("")
+        );
+        if d.status.can_move_to(to) {
+            ctx.catalog
+                .move_delivery(d.id, d.status, to, None, Some(&why))
+                .await?;
+            eprintln!("{} ← {}: FAILED: {why}", d.upc, d.dsp);
+            mail(ctx, d, "failed", &why, |to, f| notify::failed(to, f, &why)).await;
+        }
+        return Ok(to);
+    }
     if to == d.status || !d.status.can_move_to(to) {
         return Ok(d.status);
     }
-    let error = latest.error_text.clone();
     ctx.catalog
         .move_delivery(d.id, d.status, to, None, error.as_deref())
         .await?;
@@ -1084,6 +1111,9 @@ async fn poll(ctx: &Ctx, p: &DspProfile, d: &DeliveryRow) -> Result<DeliveryStat
     }
     Ok(ctx.catalog.delivery(d.id).await?.map_or(to, |x| x.status))
 }
+
+/// How many times a DSP may ask for a message again before a person must look.
+const MAX_RESENDS: usize = 3;
 
 fn action_str(a: choreography::Action) -> &'static str {
     match a {
