@@ -20,6 +20,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod sshd;
+
 use base64::Engine;
 use md5::{Digest, Md5};
 use ssh2::{CheckResult, HashType, KnownHostFileKind, OpenFlags, OpenType, Session, Sftp};
