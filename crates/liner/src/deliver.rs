@@ -816,7 +816,13 @@ async fn attempt_upload(
                             let Some(path) = local.get(&f.seq) else {
                                 continue;
                             };
-                            c.upload(path, &dest, &f.md5, f.size as u64, &mut |_| {})?
+                            c.upload(
+                                path,
+                                &dest,
+                                &transport_sftp::Expect::Sha256(f.source.clone()),
+                                f.size as u64,
+                                &mut |_| {},
+                            )?
                         };
                         sent += s.bytes;
                         let _ = tx.send(f.seq);

@@ -7,6 +7,7 @@
 mod bench;
 mod bench_ern;
 mod bench_qc;
+mod bench_sftp;
 mod config;
 mod deliver;
 mod ern_cmd;
@@ -242,6 +243,15 @@ enum BenchTarget {
         /// The DDEX sample folder (default: beside the schemas).
         #[arg(long, value_name = "DIR")]
         samples: Option<PathBuf>,
+    },
+    /// SFTP upload to a throwaway OpenSSH sshd on loopback, against the OpenSSH sftp
+    /// client in the same run. Needs openssh-server and openssh-client.
+    Sftp {
+        /// File size in MiB.
+        #[arg(long, default_value_t = 200)]
+        mb: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Release intake of a generated sheet and a large JSON document.
     Intake {
@@ -524,6 +534,12 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 },
         } => {
             bench_ern::ern(python.as_deref(), seconds, samples)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            target: BenchTarget::Sftp { mb, runs },
+        } => {
+            bench_sftp::sftp(mb, runs)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

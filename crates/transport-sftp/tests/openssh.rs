@@ -5,7 +5,7 @@ use std::io::Write;
 
 use md5::Digest;
 use transport_sftp::sshd::{Sshd, sshd_binary};
-use transport_sftp::{Connection, HostKeyCheck, SftpError};
+use transport_sftp::{Connection, Expect, HostKeyCheck, SftpError};
 
 fn server(dir: &std::path::Path) -> Option<Sshd> {
     if sshd_binary().is_none() {
@@ -46,6 +46,7 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
         .and_then(|mut f| f.write_all(&bytes))
         .expect("write");
     let md5 = hex::encode(md5::Md5::digest(&bytes));
+    let sha = Expect::Sha256(hex::encode(sha2::Sha256::digest(&bytes)));
     let size = bytes.len() as u64;
 
     let c = Connection::open(&sshd.target()).expect("connect with a pinned key");
@@ -59,7 +60,7 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
         .expect("partial");
     let mut seen = 0u64;
     let sent = c
-        .upload(&local, &dest, &md5, size, &mut |n| seen += n)
+        .upload(&local, &dest, &sha, size, &mut |n| seen += n)
         .expect("upload");
     assert_eq!(
         sent.resumed_from,
@@ -79,7 +80,7 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
 
     // Already there with its size: nothing sent.
     let again = c
-        .upload(&local, &dest, &md5, size, &mut |_| {})
+        .upload(&local, &dest, &sha, size, &mut |_| {})
         .expect("again");
     assert!(again.already_there && again.bytes == 0);
 
@@ -88,7 +89,7 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
     let stale = format!("{}/stale.bin", remote.display());
     std::fs::write(&stale, b"old").expect("stale");
     let s = c
-        .upload(&local, &stale, &md5, size, &mut |_| {})
+        .upload(&local, &stale, &Expect::Md5(md5.clone()), size, &mut |_| {})
         .expect("over a stale file");
     assert!(!s.already_there);
     assert_eq!(std::fs::read(&stale).expect("read").len(), bytes.len());
@@ -97,7 +98,7 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
     let wrong = c.upload(
         &local,
         &format!("{}/wrong.bin", remote.display()),
-        &"0".repeat(32),
+        &Expect::Md5("0".repeat(32)),
         size,
         &mut |_| {},
     );
