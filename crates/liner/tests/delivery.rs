@@ -723,7 +723,7 @@ fn faults_end_with_one_effect_each() {
     );
     let mut total = upcs.len() * 4;
     // Takedowns of two releases everywhere: ten more deliveries.
-    for upc in &upcs[..2] {
+    for upc in &upcs[..3] {
         let out = w.liner(&[
             "takedown",
             upc,
@@ -769,13 +769,27 @@ fn faults_end_with_one_effect_each() {
             assert_eq!(st.effects.get(m), Some(&1), "{dsp}: {m}");
         }
     }
-    let faults_hit = w
+    let hit: Vec<String> = w
         .mock()
         .dsps
         .iter()
-        .map(|d| format!("{}: {:?}", d.name(), d.faults))
-        .collect::<Vec<_>>();
+        .map(|d| {
+            let (dropped, busy, cut) = d.faults_injected();
+            format!("{}: {dropped} dropped, {busy} 503, {cut} cut", d.name())
+        })
+        .collect();
+    let (dropped, busy, cut) = w
+        .mock()
+        .dsps
+        .iter()
+        .map(|d| d.faults_injected())
+        .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+    assert!(
+        dropped > 0 && busy > 0 && cut > 0,
+        "the faults happened: {hit:?}"
+    );
     eprintln!(
-        "fault test: {total} deliveries acknowledged, {files} files byte-identical at the DSPs, faults {faults_hit:?}"
+        "fault test: {total} deliveries acknowledged, one effect each; {files} files byte-identical at the DSPs; faults injected: {}; killed and resumed once",
+        hit.join("; ")
     );
 }

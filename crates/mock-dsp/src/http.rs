@@ -84,6 +84,9 @@ fn gate(shared: &Shared, dsp: &str, headers: &HeaderMap) -> Result<Arc<Dsp>, Res
                 .lock()
                 .map_err(|_| answer(StatusCode::INTERNAL_SERVER_ERROR, "lock"))?;
             c.http_requests += 1;
+            if c.http_requests % n == 0 {
+                c.http_503s += 1;
+            }
             c.http_requests
         };
         if k % n == 0 {

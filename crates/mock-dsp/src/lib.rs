@@ -109,6 +109,7 @@ pub(crate) struct Counters {
     pub(crate) acks_written: u32,
     pub(crate) file_oks: u32,
     pub(crate) bytes_held: u64,
+    pub(crate) http_503s: u32,
 }
 
 /// One mock DSP: a profile, its folder, its state.
@@ -189,6 +190,14 @@ impl Dsp {
 
     pub fn name(&self) -> &str {
         &self.profile.name
+    }
+
+    /// Faults injected so far: (connections dropped, 503s answered, uploads cut).
+    pub fn faults_injected(&self) -> (u32, u32, u32) {
+        self.counters
+            .lock()
+            .map(|c| (c.disconnects_done, c.http_503s, c.http_cuts_done))
+            .unwrap_or_default()
     }
 
     /// The SFTP user's home: every remote path lives under it.
