@@ -575,6 +575,13 @@ impl Connection {
         })
     }
 
+    /// A plain rename, as the server does it (OpenSSH refuses to overwrite).
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), SftpError> {
+        self.sftp
+            .rename(Path::new(from), Path::new(to), None)
+            .map_err(|e| remote("rename", from, e))
+    }
+
     /// Renames `from` onto `to`. SFTP v3 servers (OpenSSH) refuse to overwrite: the old
     /// `to` is removed first when the plain rename fails because it exists.
     pub fn rename_into_place(&self, from: &str, to: &str) -> Result<(), SftpError> {
