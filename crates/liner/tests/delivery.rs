@@ -738,9 +738,19 @@ fn faults_end_with_one_effect_each() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let titles: Vec<String> = upcs
+        .iter()
+        .map(|u| {
+            let doc: serde_json::Value =
+                serde_json::from_str(&w.ok(&["show", u, "--json"])).expect("json");
+            doc["title"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
     for r in 0..rounds {
-        for upc in &upcs {
-            w.retitle(upc, &format!("Round {r} of {upc}"));
+        // Each round a new revision of every release (titles QC accepts).
+        let edition = ["Deluxe Edition", "Expanded Edition"][r % 2];
+        for (upc, title) in upcs.iter().zip(&titles) {
+            w.retitle(upc, &format!("{title} ({edition})"));
         }
         let out = w.liner(&rerun);
         assert!(out.status.success(), "round {r}: {}", stderr(&out));
@@ -791,5 +801,176 @@ fn faults_end_with_one_effect_each() {
     eprintln!(
         "fault test: {total} deliveries acknowledged, one effect each; {files} files byte-identical at the DSPs; faults injected: {}; killed and resumed once",
         hit.join("; ")
+    );
+}
+
+/// A DSP that acknowledges FileOK and later an error gets the release again; a DSP whose
+/// acknowledgements never come raises an alert and an e-mail; an unreadable acknowledgement
+/// is reported; the daily summary goes to the distributor.
+#[test]
+fn later_errors_overdue_and_unreadable_acknowledgements() {
+    let mut faults = BTreeMap::new();
+    faults.insert(
+        "spotify".to_owned(),
+        mock_dsp::Faults {
+            later_error_every: Some(2),
+            ack_delay_ms: 100,
+            ..Default::default()
+        },
+    );
+    faults.insert(
+        "youtube-music".to_owned(),
+        mock_dsp::Faults {
+            lose_ack_every: Some(1),
+            ..Default::default()
+        },
+    );
+    faults.insert(
+        "deezer".to_owned(),
+        mock_dsp::Faults {
+            corrupt_ack_every: Some(1),
+            ..Default::default()
+        },
+    );
+    let w = World::new(faults);
+    let upcs = w.catalog();
+    std::fs::write(
+        w.dir.path().join("liner.toml"),
+        "[mail]\nfrom = \"Liner <liner@distributor.example>\"\nsummary_to = \"ops@distributor.example\"\n",
+    )
+    .expect("liner.toml");
+
+    // FileOK for both; the second is followed by a ResourceCorrupt.
+    let out = w.liner(&["deliver", &upcs[0], &upcs[1], "--to", "spotify", "--wait"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let later = w
+        .deliveries()
+        .into_iter()
+        .find(|d| {
+            d["dsp"] == "spotify"
+                && w.state("spotify")
+                    .acks
+                    .iter()
+                    .filter(|a| a.0 == d["message_id"].as_str().unwrap_or_default())
+                    .count()
+                    > 1
+        })
+        .or_else(|| {
+            std::thread::sleep(Duration::from_millis(800));
+            w.deliveries().into_iter().find(|d| {
+                d["dsp"] == "spotify"
+                    && w.state("spotify").acks.iter().any(|a| {
+                        a.0 == d["message_id"].as_str().unwrap_or_default()
+                            && a.1 == "ResourceCorrupt"
+                    })
+            })
+        })
+        .expect("one delivery got a later error");
+    let mid = later["message_id"].as_str().expect("id").to_owned();
+    let upc = later["upc"].as_str().expect("upc").to_owned();
+    // `deliveries --refresh` reads it, sends the release again, and the DSP's next FileOK
+    // (the latest) makes it acknowledged again.
+    // (The resend may already have happened while `deliver --wait` was still polling.)
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut said = stderr(&out);
+    loop {
+        let o = w.liner(&["deliveries", "--refresh"]);
+        said.push_str(&stderr(&o));
+        if w.status(&upc, "spotify").as_deref() == Some("acknowledged")
+            && said.contains("asks for a resend")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "not acknowledged again: {said}; DSP acks {:?}; ours {:?}; files {:?}",
+            w.state("spotify").acks,
+            w.deliveries(),
+            std::fs::read_dir(w.mock().dsp("spotify").expect("dsp").jail().join("acknowledgements"))
+                .map(|r| r.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(said.contains("ResourceCorrupt"), "{said}");
+    let db = format!("sqlite://{}", w.dir.path().join("catalog.db").display());
+    let history = w.rt.block_on(async {
+        let s = store::Store::open(&db, store::OpenMode::Existing)
+            .await
+            .expect("store");
+        let a = s.acks("spotify", &mid).await.expect("acks");
+        s.close().await;
+        a
+    });
+    let statuses: Vec<&str> = history.iter().map(|a| a.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["FileOK", "ResourceCorrupt", "FileOK"],
+        "every acknowledgement kept"
+    );
+    assert_eq!(
+        w.state("spotify").effects[&mid],
+        1,
+        "the resend took effect once"
+    );
+
+    // Acknowledgements that never come: past the deadline (0 h here), an alert and an e-mail.
+    let yt = w.dir.path().join("dsps/youtube-music.toml");
+    let text = std::fs::read_to_string(&yt).expect("profile");
+    std::fs::write(
+        &yt,
+        text.replace("ack_deadline_hours = 48", "ack_deadline_hours = 0"),
+    )
+    .expect("profile");
+    let out = w.liner(&["deliver", &upcs[0], "--to", "youtube-music"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    let out = w.liner(&["deliveries", "--refresh", "--json"]);
+    assert!(
+        stderr(&out).contains("ALERT") && stderr(&out).contains("no acknowledgement"),
+        "{}",
+        stderr(&out)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let yt_row = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|d| d["dsp"] == "youtube-music")
+        .expect("row")
+        .clone();
+    assert_eq!(yt_row["status"], "uploaded");
+    assert_eq!(yt_row["ack_overdue"], true);
+
+    // An unreadable acknowledgement: reported, and the delivery is not taken as acknowledged.
+    let out = w.liner(&[
+        "deliver",
+        &upcs[0],
+        "--to",
+        "deezer",
+        "--wait",
+        "--timeout",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is unreadable"), "{}", stderr(&out));
+    assert_eq!(w.status(&upcs[0], "deezer").as_deref(), Some("uploaded"));
+
+    // The daily summary.
+    let out = w.liner(&["deliveries", "--summary"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mails = w.mails();
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("has not acknowledged") && m.contains("youtube-music")),
+        "{mails:#?}"
+    );
+    let summary = mails
+        .iter()
+        .find(|m| m.contains("delivery summary"))
+        .expect("summary mail");
+    assert!(
+        summary.contains("ops@distributor.example") && summary.contains("acknowledged: 2"),
+        "{summary}"
     );
 }
