@@ -53,7 +53,14 @@ pub(crate) fn sftp(mb: usize, runs: usize) -> Result<()> {
         let dest = inbox.join(format!("liner-{run}.bin"));
         let t = Instant::now();
         let c = Connection::open(&target)?;
-        let sent = c.upload(&local, &dest.display().to_string(), &sha, size, &mut |_| {})?;
+        let sent = c.upload(
+            &local,
+            &dest.display().to_string(),
+            &sha,
+            size,
+            None,
+            &mut |_| {},
+        )?;
         c.close();
         let secs = t.elapsed().as_secs_f64();
         ensure!(sent.bytes == size, "sent {} of {size}", sent.bytes);

@@ -666,10 +666,13 @@ async fn upload(ctx: &Ctx, p: &DspProfile, d: &DeliveryRow) -> Result<()> {
     let mut attempt = 0u32;
     let mut total = 0u64;
     let started = Instant::now();
+    // What the server acknowledged of each file, across this run's attempts (see
+    // transport_sftp::Connection::upload: a failed write can leave a hole below the size).
+    let acked: Acked = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
     loop {
         attempt += 1;
         let r = match link(p) {
-            Ok(l) => attempt_upload(ctx, p, &d, &l).await,
+            Ok(l) => attempt_upload(ctx, p, &d, &l, &acked).await,
             Err(e) => Err(Failure::Permanent(format!("{e:#}"))),
         };
         let outcome_text;
@@ -766,11 +769,14 @@ enum Failure {
 
 /// One connection's worth of uploading: every file not yet in place, then (batch) the
 /// manifest. Returns the bytes sent.
+type Acked = Arc<std::sync::Mutex<BTreeMap<i64, u64>>>;
+
 async fn attempt_upload(
     ctx: &Ctx,
     p: &DspProfile,
     d: &DeliveryRow,
     l: &Link,
+    acked: &Acked,
 ) -> Result<u64, Failure> {
     let plan = plan(ctx, p, d)
         .await
@@ -798,6 +804,7 @@ async fn attempt_upload(
             let target = target.clone();
             let root = endpoint.root.clone();
             let files = plan.files.clone();
+            let acked = Arc::clone(acked);
             let manifest = plan.manifest.clone();
             let message = plan.message.clone();
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i64>();
@@ -816,12 +823,18 @@ async fn attempt_upload(
                             let Some(path) = local.get(&f.seq) else {
                                 continue;
                             };
+                            let trusted = acked.lock().ok().and_then(|m| m.get(&f.seq).copied());
                             c.upload(
                                 path,
                                 &dest,
                                 &transport_sftp::Expect::Sha256(f.source.clone()),
                                 f.size as u64,
-                                &mut |_| {},
+                                trusted,
+                                &mut |at| {
+                                    if let Ok(mut m) = acked.lock() {
+                                        m.insert(f.seq, at);
+                                    }
+                                },
                             )?
                         };
                         sent += s.bytes;

@@ -301,6 +301,7 @@ pub(crate) async fn prepare(
     let mut resources = Vec::new();
     for (n, (_, r)) in release.file_refs().into_iter().enumerate() {
         let FileRef::Stored(h) = r else { continue };
+        let mut delivered_as: Option<transcode::Target> = None;
         let mut rec = catalog
             .file(h)
             .await?
@@ -321,13 +322,14 @@ pub(crate) async fn prepare(
             })?;
             for d in &plan.differs {
                 eprintln!(
-                    "warning: {upc} track {n} at {}: {d}; sent as it is (Liner does not resample)",
+                    "warning: {upc} track {n} at {}: {d}; sent as it is (Liner does not remix channels)",
                     p.name
                 );
             }
             if let Some(codec) = plan.convert {
-                rec = derived_audio(catalog, files, h, report, codec).await?;
+                rec = derived_audio(catalog, files, h, report, codec, plan.resample).await?;
             }
+            delivered_as = plan.resample;
         }
         let ext = rec
             .original_name
@@ -355,6 +357,11 @@ pub(crate) async fn prepare(
             f.channels = a.channels;
             f.sample_rate = a.sample_rate;
             f.bits_per_sample = a.bits_per_sample.and_then(|b| u16::try_from(b).ok());
+            // A resampled file states its own rate and depth.
+            if let Some(t) = delivered_as {
+                f.sample_rate = Some(t.rate);
+                f.bits_per_sample = Some(t.bits);
+            }
         }
         resources.push((f.uri.clone(), rec.sha256.clone(), rec.md5.clone(), rec.size));
         facts.insert(r.clone(), f);
@@ -458,20 +465,23 @@ pub(crate) async fn prepare(
     })
 }
 
-/// The lossless re-wrap of a stored master in `codec`: made once with the flac tool (its
-/// decoded audio proven equal to the master's), kept in the file store, found again after.
+/// The file a DSP gets for a stored master: its lossless re-wrap in `codec` (the decoded
+/// audio proven equal to the master's), or its conversion to `resample`'s rate and depth.
+/// Made once, kept in the file store, found again after by (master, key).
 async fn derived_audio(
     catalog: &Store,
     files: &FileStore,
     master: &model::ContentHash,
     report: &audio::AudioReport,
     codec: profiles::AudioCodec,
+    resample: Option<transcode::Target>,
 ) -> Result<store::FileRecord> {
     let (name, ext) = match codec {
         profiles::AudioCodec::Flac => ("flac", "flac"),
         profiles::AudioCodec::Wav => ("wav", "wav"),
     };
-    if let Some(rec) = catalog.derived(master, name).await?
+    let key = resample.map_or_else(|| name.to_owned(), |t| t.key(codec));
+    if let Some(rec) = catalog.derived(master, &key).await?
         && files.contains(&rec.sha256)
     {
         return Ok(rec);
@@ -482,7 +492,10 @@ async fn derived_audio(
     let rec = tokio::task::spawn_blocking(move || -> Result<store::FileRecord> {
         let dir = tempfile::tempdir()?;
         let dst = dir.path().join(format!("master.{ext}"));
-        transcode::convert(&src, &report, codec, &dst)?;
+        match resample {
+            Some(t) => transcode::resample(&src, &report, t, codec, &dst)?,
+            None => transcode::convert(&src, &report, codec, &dst)?,
+        };
         let d = store.put_file(&dst)?;
         Ok(store::FileRecord {
             sha256: d.sha256,
@@ -492,7 +505,7 @@ async fn derived_audio(
         })
     })
     .await??;
-    catalog.record_derived(master, name, &rec).await?;
+    catalog.record_derived(master, &key, &rec).await?;
     Ok(rec)
 }
 

@@ -66,6 +66,7 @@ fn the_plan_keeps_or_rewraps_and_reports_what_differs() {
     let m = audio::analyse(&w);
     let keep = Plan {
         convert: None,
+        resample: None,
         differs: vec![],
     };
     assert_eq!(
@@ -77,16 +78,30 @@ fn the_plan_keeps_or_rewraps_and_reports_what_differs() {
         (flac.convert, flac.differs.len()),
         (Some(AudioCodec::Flac), 0)
     );
-    // What the DSP lists differently is reported, not changed (no resampling).
-    let p = plan(&m, &spec(AudioCodec::Flac, &[48_000], &[16])).unwrap();
-    let said: Vec<String> = p.differs.iter().map(ToString::to_string).collect();
+    // A rate or depth the DSP does not list: converted to the nearest it takes (never
+    // upsampled where a lower rate is listed).
+    let p = plan(&m, &spec(AudioCodec::Flac, &[32_000, 48_000], &[16])).unwrap();
     assert_eq!(
-        said,
-        [
-            "the master's sample rate is 44100 Hz; this DSP takes 48000 Hz",
-            "the master's bit depth is 24 bits; this DSP takes 16 bits"
-        ]
+        (p.convert, p.resample, p.differs.len()),
+        (
+            Some(AudioCodec::Flac),
+            Some(transcode::Target {
+                rate: 32_000,
+                bits: 16
+            }),
+            0
+        )
     );
+    let p = plan(&m, &spec(AudioCodec::Wav, &[48_000], &[16, 24])).unwrap();
+    assert_eq!(
+        p.resample,
+        Some(transcode::Target {
+            rate: 48_000,
+            bits: 24
+        }),
+        "only higher rates listed: the lowest of them"
+    );
+    assert_eq!(p.convert, Some(AudioCodec::Wav), "a WAV DSP gets a new WAV");
     let mono = dir.path().join("mono.wav");
     wav(&mono, 44_100, 16, 1, 44_100);
     let p = plan(
@@ -153,4 +168,55 @@ fn wav_to_flac_and_back_is_the_same_audio() {
     std::fs::write(&junk, b"RIFF....WAVEnope").unwrap();
     let e = convert(&junk, &master, AudioCodec::Flac, &dir.path().join("j.flac")).unwrap_err();
     assert!(e.to_string().contains("junk.wav"), "{e}");
+}
+
+#[test]
+fn resampled_to_what_the_dsp_takes() {
+    if !have_flac() {
+        return;
+    }
+    if std::process::Command::new("sox")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have sox (.ci/run installs it)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("m.wav");
+    wav(&w, 48_000, 24, 2, 48_000 * 3);
+    let master = audio::analyse(&w);
+    let t = transcode::Target {
+        rate: 44_100,
+        bits: 16,
+    };
+    let f = dir.path().join("m.flac");
+    let made = transcode::resample(&w, &master, t, AudioCodec::Flac, &f).unwrap();
+    assert_eq!(made.container, audio::Container::Flac);
+    assert_eq!(
+        (made.sample_rate, made.bits_per_sample, made.channels),
+        (Some(44_100), Some(16), Some(2))
+    );
+    assert!(
+        (i64::try_from(made.decoded_frames).unwrap() - 44_100 * 3).abs() <= 4,
+        "{}",
+        made.decoded_frames
+    );
+    assert!((made.duration_ms as i64 - 3_000).abs() <= 2);
+    // The tone survives: loudness within a fraction of a dB of the master's.
+    let (a, b) = (
+        master.measures.as_ref().map(|m| m.integrated_lufs),
+        made.measures.as_ref().map(|m| m.integrated_lufs),
+    );
+    if let (Some(Some(a)), Some(Some(b))) = (a, b) {
+        assert!((a - b).abs() < 0.2, "{a} vs {b}");
+    }
+    let wv = dir.path().join("m16.wav");
+    let made = transcode::resample(&w, &master, t, AudioCodec::Wav, &wv).unwrap();
+    assert_eq!(made.container, audio::Container::Wav);
+    assert_eq!(made.bits_per_sample, Some(16));
 }

@@ -372,13 +372,21 @@ impl Connection {
     }
 
     /// Uploads a local file to `dest` via `dest.part`, resuming a `.part` already there,
-    /// checking the MD5 over what is sent, then renames it into place.
+    /// checking the digest over what is sent, then renames it into place.
+    ///
+    /// `trusted`: how much of the `.part` the server acknowledged in an earlier attempt of
+    /// this process. A server that failed one write may still have written later pipelined
+    /// ones, leaving a hole below its size: the upload then resumes at the acknowledged
+    /// offset, not at the size. Without it (after a crash of the sender, which leaves no
+    /// holes) the upload resumes [`RESUME_MARGIN`] below the size. `progress` is called with
+    /// the offset acknowledged so far; keep it for the next attempt.
     pub fn upload(
         &self,
         local: &Path,
         dest: &str,
         expect: &Expect,
         size: u64,
+        trusted: Option<u64>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Sent, SftpError> {
         let mut src = std::fs::File::open(local).map_err(|e| SftpError::Local {
@@ -391,6 +399,7 @@ impl Connection {
             dest,
             expect,
             size,
+            trusted,
             progress,
         )
     }
@@ -399,7 +408,15 @@ impl Connection {
     pub fn upload_bytes(&self, bytes: &[u8], dest: &str) -> Result<Sent, SftpError> {
         let md5 = Expect::Md5(hex::encode(Md5::digest(bytes)));
         let mut src = std::io::Cursor::new(bytes);
-        self.put(&mut src, dest, dest, &md5, bytes.len() as u64, &mut |_| {})
+        self.put(
+            &mut src,
+            dest,
+            dest,
+            &md5,
+            bytes.len() as u64,
+            Some(0),
+            &mut |_| {},
+        )
     }
 
     fn put<R: Read + Seek + Send>(
@@ -409,6 +426,7 @@ impl Connection {
         dest: &str,
         expect: &Expect,
         size: u64,
+        trusted: Option<u64>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Sent, SftpError> {
         // Only a verified, complete upload is ever renamed to the final name.
@@ -427,10 +445,10 @@ impl Connection {
         }
         let part = format!("{dest}.part");
         let held = self.size(&part).unwrap_or(0);
-        let from = if held > size {
-            0
-        } else {
-            held.saturating_sub(RESUME_MARGIN)
+        let from = match trusted {
+            _ if held > size => 0,
+            Some(t) => held.min(t),
+            None => held.saturating_sub(RESUME_MARGIN),
         };
         let local_err = |e| SftpError::Local {
             path: what.to_owned(),
@@ -523,7 +541,7 @@ impl Connection {
                     Ok(n) => {
                         start += n;
                         sent += n as u64;
-                        progress(n as u64);
+                        progress(from + sent);
                     }
                     Err(e) => {
                         result = Err(remote("write", &part, e));

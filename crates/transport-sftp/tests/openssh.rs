@@ -60,7 +60,7 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
         .expect("partial");
     let mut seen = 0u64;
     let sent = c
-        .upload(&local, &dest, &sha, size, &mut |n| seen += n)
+        .upload(&local, &dest, &sha, size, None, &mut |at| seen = at)
         .expect("upload");
     assert_eq!(
         sent.resumed_from,
@@ -68,7 +68,7 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
         "5 MiB held, resumed 1 MiB back"
     );
     assert_eq!(sent.bytes, size - sent.resumed_from);
-    assert_eq!(seen, sent.bytes);
+    assert_eq!(seen, size, "progress ends at the whole file");
     let there = std::fs::read(&dest).expect("uploaded file");
     assert_eq!(there.len(), bytes.len());
     assert_eq!(
@@ -78,9 +78,32 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
     );
     assert!(!std::path::Path::new(&part).exists(), "no .part left");
 
+    // A .part with a hole (a server that failed one write and took later ones): resumed
+    // at the offset the server acknowledged, the hole is filled.
+    let holed = format!("{}/holed.bin", remote.display());
+    let mut with_hole = bytes[..8 * 1024 * 1024].to_vec();
+    with_hole[2 * 1024 * 1024..3 * 1024 * 1024].fill(0);
+    c.upload_bytes(&with_hole, &format!("{holed}.part"))
+        .expect("holed part");
+    let s = c
+        .upload(
+            &local,
+            &holed,
+            &sha,
+            size,
+            Some(2 * 1024 * 1024),
+            &mut |_| {},
+        )
+        .expect("resume at the acknowledged offset");
+    assert_eq!(s.resumed_from, 2 * 1024 * 1024);
+    assert_eq!(
+        hex::encode(md5::Md5::digest(std::fs::read(&holed).expect("read"))),
+        md5
+    );
+
     // Already there with its size: nothing sent.
     let again = c
-        .upload(&local, &dest, &sha, size, &mut |_| {})
+        .upload(&local, &dest, &sha, size, None, &mut |_| {})
         .expect("again");
     assert!(again.already_there && again.bytes == 0);
 
@@ -89,7 +112,14 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
     let stale = format!("{}/stale.bin", remote.display());
     std::fs::write(&stale, b"old").expect("stale");
     let s = c
-        .upload(&local, &stale, &Expect::Md5(md5.clone()), size, &mut |_| {})
+        .upload(
+            &local,
+            &stale,
+            &Expect::Md5(md5.clone()),
+            size,
+            None,
+            &mut |_| {},
+        )
         .expect("over a stale file");
     assert!(!s.already_there);
     assert_eq!(std::fs::read(&stale).expect("read").len(), bytes.len());
@@ -100,6 +130,7 @@ fn uploads_resumes_and_renames_like_a_real_dsp_expects() {
         &format!("{}/wrong.bin", remote.display()),
         &Expect::Md5("0".repeat(32)),
         size,
+        None,
         &mut |_| {},
     );
     assert!(matches!(wrong, Err(SftpError::Digest { .. })), "{wrong:?}");
