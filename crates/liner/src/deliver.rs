@@ -1436,3 +1436,92 @@ mod tests {
         assert_eq!(lead_time(d(-400), today, &lt, false), Ok(None));
     }
 }
+
+/// The demo's delivery step: the shipped profiles rewritten to free loopback ports and keys
+/// under `out/dsp`, their mock DSPs started in this process, every deliverable release sent
+/// to every DSP with `--wait`, then what each DSP holds.
+pub(crate) async fn demo(cfg: &Config, out: &Path, upcs: &[String]) -> Result<()> {
+    let keys = out.join("dsp/keys");
+    let dir = out.join("dsps");
+    std::fs::create_dir_all(&dir)?;
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(&cfg.profiles)
+        .with_context(|| format!("reading {}", cfg.profiles.display()))?
+    {
+        let path = e?.path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let text = std::fs::read_to_string(&path)?
+            .replace(".liner/dsp/keys", &keys.display().to_string())
+            .lines()
+            .map(|l| {
+                if l.starts_with("port = ") {
+                    format!("port = {port}")
+                } else if l.starts_with("base_url = \"http://127.0.0.1:") {
+                    let rest = l.split_once("127.0.0.1:").map_or("", |(_, r)| r);
+                    let path = rest.split_once('/').map_or("", |(_, p)| p);
+                    format!("base_url = \"http://127.0.0.1:{port}/{path}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(dir.join(path.file_name().unwrap_or_default()), text)?;
+        names.push(
+            path.file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    names.sort();
+    let dcfg = Config {
+        profiles: dir.clone(),
+        ..cfg.clone()
+    };
+    let profiles = ern_cmd::load_profiles(&dcfg)?;
+    let running = mock_dsp::start(
+        &profiles,
+        &mock_dsp::Settings {
+            root: out.join("dsp"),
+            schemas: ern_cmd::schemas_dir(None),
+            faults: Default::default(),
+            scan_every: Duration::from_millis(100),
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
+    let code = deliver(
+        &dcfg,
+        DeliverArgs {
+            upcs: upcs.to_vec(),
+            to: names.clone(),
+            priority: false,
+            wait: true,
+            timeout: 120,
+            schemas: None,
+            json: false,
+        },
+    )
+    .await?;
+    for d in &running.dsps {
+        let st = d.state();
+        let live = st.catalog.values().filter(|l| l.status == "live").count();
+        eprintln!(
+            "  {:<14} holds {live} live release(s); {} message(s) ingested, {} acknowledgement(s)",
+            d.name(),
+            st.effects.len(),
+            st.acks.len()
+        );
+    }
+    running.stop();
+    if code != ExitCode::SUCCESS {
+        bail!("some deliveries did not end acknowledged (see above; `liner deliveries`)");
+    }
+    Ok(())
+}

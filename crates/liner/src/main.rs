@@ -748,7 +748,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     )
     .with_context(|| format!("generating fixtures in {}", fixtures_dir.display()))?;
     eprintln!(
-        "[1/6] fixtures: {} documents, {} media files synthesized, {} already there",
+        "[1/7] fixtures: {} documents, {} media files synthesized, {} already there",
         report.documents.len(),
         report.synthesized.len(),
         report.kept
@@ -776,7 +776,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         .close()
         .await;
     filestore::FileStore::open(&cfg.files)?;
-    eprintln!("[2/6] catalog: {}", store::redact(&cfg.database));
+    eprintln!("[2/7] catalog: {}", store::redact(&cfg.database));
 
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -786,14 +786,14 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     inputs.push(fixtures_dir.join("sheets/catalog.csv"));
     // The QC showcase: a release with every kind of problem planted.
     inputs.push(fixtures_dir.join("qc/problems"));
-    eprintln!("[3/6] import: {} inputs", inputs.len());
+    eprintln!("[3/7] import: {} inputs", inputs.len());
     let code = import::run(&cfg, &inputs, false).await?;
 
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
     let list = catalog.releases().await?;
     catalog.close().await;
     eprintln!(
-        "[4/6] QC: every release, staff reports in {}",
+        "[4/7] QC: every release, staff reports in {}",
         out.join("qc-<UPC>.html").display()
     );
     for r in &list {
@@ -812,7 +812,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     // ERN for every release QC lets through, to every DSP profile, in each one's version.
     let ern_dir = out.join("ern");
     eprintln!(
-        "[5/6] ERN: messages for releases that passed QC, in {}",
+        "[5/7] ERN: messages for releases that passed QC, in {}",
         ern_dir.display()
     );
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
@@ -854,7 +854,23 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     };
     eprintln!("  {built} ERN messages written, {checked}");
 
-    eprintln!("[6/6] catalog contents:");
+    eprintln!(
+        "[6/7] delivery: to the mock DSPs started in this process on loopback (SFTP batch, SFTP release-by-release, HTTP), acknowledgements awaited"
+    );
+    let deliverable: Vec<String> = {
+        let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+        let mut v = Vec::new();
+        for r in &list {
+            if catalog.gate(&r.upc).await?.is_some_and(|g| g.deliverable()) {
+                v.push(r.upc.clone());
+            }
+        }
+        catalog.close().await;
+        v
+    };
+    deliver::demo(&cfg, out, &deliverable).await?;
+
+    eprintln!("[7/7] catalog contents:");
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
     let list = catalog.releases().await?;
     print_releases(&list);
