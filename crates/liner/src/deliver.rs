@@ -95,8 +95,8 @@ struct Ctx {
 #[derive(Clone)]
 enum Link {
     Sftp {
-        target: transport_sftp::Target,
-        endpoint: SftpEndpoint,
+        target: Box<transport_sftp::Target>,
+        endpoint: Box<SftpEndpoint>,
     },
     Http(transport_http::Client),
 }
@@ -134,15 +134,15 @@ fn link(p: &DspProfile) -> Result<Link> {
                 HostKey::Fingerprint(f) => transport_sftp::HostKeyCheck::Fingerprint(f.clone()),
             };
             Link::Sftp {
-                target: transport_sftp::Target {
+                target: Box::new(transport_sftp::Target {
                     host: e.host.clone(),
                     port: e.port,
                     user: e.user.clone(),
                     auth,
                     host_key,
                     timeout: Duration::from_secs(30),
-                },
-                endpoint: e.clone(),
+                }),
+                endpoint: Box::new(e.clone()),
             }
         }
         Transport::Http(h) => {
@@ -396,9 +396,11 @@ async fn send(
                 upc,
                 Some(p),
                 request,
-                None,
-                ctx.schemas.as_deref(),
-                Some(&delivered),
+                ern_cmd::Options {
+                    ern: None,
+                    schemas: ctx.schemas.as_deref(),
+                    delivered: Some(&delivered),
+                },
             );
             let revision_now = ctx.catalog.gate(upc.as_str()).await?.map(|g| match g {
                 store::Gate::NotChecked { revision }
@@ -1303,8 +1305,8 @@ pub(crate) async fn deliveries(cfg: &Config, a: DeliveriesArgs) -> Result<ExitCo
         println!("{}", serde_json::to_string_pretty(&lines)?);
     } else {
         println!(
-            "{:<14} {:<14} {:<9} {:<13} {:>8} {:>12}  {}",
-            "UPC", "DSP", "INTENT", "STATUS", "ATTEMPTS", "BYTES", "LATEST ACK / ERROR"
+            "{:<14} {:<14} {:<9} {:<13} {:>8} {:>12}  LATEST ACK / ERROR",
+            "UPC", "DSP", "INTENT", "STATUS", "ATTEMPTS", "BYTES"
         );
         for l in &lines {
             let r = l.row;
@@ -1415,28 +1417,6 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lead_time_warns_refuses_and_spares_back_catalogue() {
-        let lt = profiles::LeadTime {
-            warn_days: 14,
-            refuse_days: 7,
-        };
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
-        let d = |n| today + chrono::Duration::days(n);
-        assert_eq!(lead_time(d(30), today, &lt, false), Ok(None));
-        assert!(
-            matches!(lead_time(d(10), today, &lt, false), Ok(Some(w)) if w.contains("10 day(s)"))
-        );
-        assert!(matches!(lead_time(d(3), today, &lt, false), Err(e) if e.contains("--priority")));
-        assert!(matches!(lead_time(d(3), today, &lt, true), Ok(Some(_))));
-        assert_eq!(lead_time(d(-400), today, &lt, false), Ok(None));
-    }
-}
-
 /// The demo's delivery step: the shipped profiles rewritten to free loopback ports and keys
 /// under `out/dsp`, their mock DSPs started in this process, every deliverable release sent
 /// to every DSP with `--wait`, then what each DSP holds.
@@ -1524,4 +1504,26 @@ pub(crate) async fn demo(cfg: &Config, out: &Path, upcs: &[String]) -> Result<()
         bail!("some deliveries did not end acknowledged (see above; `liner deliveries`)");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lead_time_warns_refuses_and_spares_back_catalogue() {
+        let lt = profiles::LeadTime {
+            warn_days: 14,
+            refuse_days: 7,
+        };
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
+        let d = |n| today + chrono::Duration::days(n);
+        assert_eq!(lead_time(d(30), today, &lt, false), Ok(None));
+        assert!(
+            matches!(lead_time(d(10), today, &lt, false), Ok(Some(w)) if w.contains("10 day(s)"))
+        );
+        assert!(matches!(lead_time(d(3), today, &lt, false), Err(e) if e.contains("--priority")));
+        assert!(matches!(lead_time(d(3), today, &lt, true), Ok(Some(_))));
+        assert_eq!(lead_time(d(-400), today, &lt, false), Ok(None));
+    }
 }

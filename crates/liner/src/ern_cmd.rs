@@ -187,9 +187,11 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         &upc,
         profile.as_ref(),
         request,
-        a.ern.as_deref(),
-        schemas_dir(a.schemas.as_deref()).as_deref(),
-        None,
+        Options {
+            ern: a.ern.as_deref(),
+            schemas: schemas_dir(a.schemas.as_deref()).as_deref(),
+            delivered: None,
+        },
     )
     .await?;
     catalog.close().await;
@@ -261,6 +263,17 @@ pub(crate) struct Prepared {
     pub(crate) resources: Vec<(String, model::ContentHash, String, u64)>,
 }
 
+/// How `prepare` builds.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Options<'a> {
+    /// `--ern`: the version, else the profile's, else 4.3.
+    pub(crate) ern: Option<&'a str>,
+    pub(crate) schemas: Option<&'a Path>,
+    /// The message ids that reached the DSP, in order: they decide new or update (else
+    /// every message built for it does).
+    pub(crate) delivered: Option<&'a [String]>,
+}
+
 /// Builds the message for a release and DSP: decides new/update/takedown/purge from the
 /// history, sends audio in the DSP's format, validates against the XSD and the Release
 /// Profile rules, and records it.
@@ -270,10 +283,9 @@ pub(crate) async fn prepare(
     upc: &Icpn,
     profile: Option<&profiles::DspProfile>,
     request: ern::lifecycle::Request,
-    ern_flag: Option<&str>,
-    schemas: Option<&Path>,
-    delivered: Option<&[String]>,
+    o: Options<'_>,
 ) -> Result<Prepared> {
+    let (ern_flag, schemas, delivered) = (o.ern, o.schemas, o.delivered);
     // The release with its files measured: TechnicalDetails state what is delivered.
     let (release, revision, audio, artwork) = crate::qc::measured(catalog, files, upc).await?;
     // --ern, else the DSP profile, else 4.3.

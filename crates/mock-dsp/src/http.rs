@@ -60,29 +60,29 @@ fn answer(code: StatusCode, text: impl Into<String>) -> Response {
 }
 
 /// Authentication and the 503 fault, before anything else.
-fn gate(shared: &Shared, dsp: &str, headers: &HeaderMap) -> Result<Arc<Dsp>, Response> {
+fn gate(shared: &Shared, dsp: &str, headers: &HeaderMap) -> Result<Arc<Dsp>, Box<Response>> {
     let Some((d, token)) = shared.find(dsp) else {
-        return Err(answer(
+        return Err(Box::new(answer(
             StatusCode::NOT_FOUND,
             format!("no DSP {dsp:?} here"),
-        ));
+        )));
     };
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if given != Some(token.as_str()) {
-        return Err(answer(
+        return Err(Box::new(answer(
             StatusCode::UNAUTHORIZED,
             "missing or wrong bearer token",
-        ));
+        )));
     }
     if let Some(n) = d.faults.http_503_every.filter(|n| *n > 0) {
         let k = {
             let mut c = d
                 .counters
                 .lock()
-                .map_err(|_| answer(StatusCode::INTERNAL_SERVER_ERROR, "lock"))?;
+                .map_err(|_| Box::new(answer(StatusCode::INTERNAL_SERVER_ERROR, "lock")))?;
             c.http_requests += 1;
             if c.http_requests % n == 0 {
                 c.http_503s += 1;
@@ -90,18 +90,20 @@ fn gate(shared: &Shared, dsp: &str, headers: &HeaderMap) -> Result<Arc<Dsp>, Res
             c.http_requests
         };
         if k % n == 0 {
-            return Err((
-                StatusCode::SERVICE_UNAVAILABLE,
-                [("retry-after", d.faults.retry_after_secs.to_string())],
-                "busy (fault injection)",
-            )
-                .into_response());
+            return Err(Box::new(
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [("retry-after", d.faults.retry_after_secs.to_string())],
+                    "busy (fault injection)",
+                )
+                    .into_response(),
+            ));
         }
     }
     Ok(d)
 }
 
-fn upload_path(d: &Dsp, key: &str, path: &str) -> Result<PathBuf, Response> {
+fn upload_path(d: &Dsp, key: &str, path: &str) -> Result<PathBuf, Box<Response>> {
     let mut out = d.dir.join("http").join("uploads");
     for part in [key, path] {
         for c in Path::new(part).components() {
@@ -109,10 +111,10 @@ fn upload_path(d: &Dsp, key: &str, path: &str) -> Result<PathBuf, Response> {
                 Component::Normal(s) => out.push(s),
                 Component::CurDir => {}
                 _ => {
-                    return Err(answer(
+                    return Err(Box::new(answer(
                         StatusCode::BAD_REQUEST,
                         format!("path {part:?} is not allowed"),
-                    ));
+                    )));
                 }
             }
         }
@@ -127,11 +129,11 @@ async fn head_upload(
 ) -> Response {
     let d = match gate(&s, &dsp, &headers) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let p = match upload_path(&d, &key, &path) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let held = tokio::fs::metadata(&p).await.map(|m| m.len()).unwrap_or(0);
     (StatusCode::OK, [("upload-offset", held.to_string())]).into_response()
@@ -145,11 +147,11 @@ async fn patch_upload(
 ) -> Response {
     let d = match gate(&s, &dsp, &headers) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let p = match upload_path(&d, &key, &path) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(offset) = headers
         .get("upload-offset")
@@ -241,7 +243,7 @@ async fn post_message(
 ) -> Response {
     let d = match gate(&s, &dsp, &headers) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(key) = headers
         .get("idempotency-key")
@@ -288,7 +290,7 @@ async fn get_acks(
 ) -> Response {
     let d = match gate(&s, &dsp, &headers) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let dir = d.dir.join("http").join("acks");
     let prefix = format!("ACK_{message_id}_");
@@ -316,7 +318,7 @@ async fn get_catalog(
 ) -> Response {
     match gate(&s, &dsp, &headers) {
         Ok(d) => axum::Json(d.state().catalog).into_response(),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 

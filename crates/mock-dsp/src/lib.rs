@@ -599,11 +599,11 @@ impl Dsp {
         let mut folders: Vec<(String, String, PathBuf)> = rd
             .flatten()
             .filter(|e| e.path().is_dir())
-            .filter_map(|e| {
+            .map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 // Order by the timestamp at the end of the name, not the priority letter.
                 let stamp = name.rsplit('_').next().unwrap_or_default().to_owned();
-                Some((stamp, name, e.path()))
+                (stamp, name, e.path())
             })
             .collect();
         folders.sort();

@@ -395,8 +395,7 @@ impl Connection {
         })?;
         self.put(
             &mut src,
-            &local.display().to_string(),
-            dest,
+            (&local.display().to_string(), dest),
             expect,
             size,
             trusted,
@@ -410,8 +409,7 @@ impl Connection {
         let mut src = std::io::Cursor::new(bytes);
         self.put(
             &mut src,
-            dest,
-            dest,
+            (dest, dest),
             &md5,
             bytes.len() as u64,
             Some(0),
@@ -419,11 +417,11 @@ impl Connection {
         )
     }
 
+    /// `(what, dest)`: the source's name for errors, and where it goes.
     fn put<R: Read + Seek + Send>(
         &self,
         src: &mut R,
-        what: &str,
-        dest: &str,
+        (what, dest): (&str, &str),
         expect: &Expect,
         size: u64,
         trusted: Option<u64>,
