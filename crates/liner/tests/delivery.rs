@@ -649,6 +649,28 @@ fn operator_errors_are_clear_mailed_and_nothing_is_delivered() {
         "nothing live at the DSP"
     );
 
+    // 5. QC gates delivery: the release with planted problems is refused, not queued.
+    let problems = fixtures().join("qc/problems");
+    w.ok(&["import", problems.to_str().expect("utf-8")]);
+    let list: serde_json::Value =
+        serde_json::from_str(&w.ok(&["releases", "--json"])).expect("json");
+    let blocked = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["upc"].as_str().unwrap_or_default().to_owned())
+        .find(|u| !upcs.contains(u))
+        .expect("the problems release");
+    assert_eq!(w.liner(&["qc", &blocked]).status.code(), Some(3));
+    let out = w.liner(&["deliver", &blocked, "--to", "spotify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not cleared for delivery"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.status(&blocked, "spotify"), None, "nothing queued");
+
     // Every problem reached the label by e-mail, naming the release and the cause.
     let mails = w.mails();
     let has = |needle: &str| mails.iter().any(|m| m.contains(needle));

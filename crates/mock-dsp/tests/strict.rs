@@ -6,6 +6,13 @@ use std::time::{Duration, Instant};
 
 use transport_sftp::{Auth, Connection, HostKeyCheck, SftpError, Target};
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
 fn profile(dir: &Path, port: u16) -> Vec<profiles::DspProfile> {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/dsps/spotify.toml"),
@@ -37,10 +44,7 @@ fn target(dir: &Path, port: u16, key: &Path) -> Target {
 fn a_strict_sftp_dsp() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
+    let port = free_port();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let running = rt
         .block_on(mock_dsp::start(
@@ -144,5 +148,54 @@ fn a_strict_sftp_dsp() {
     mock_dsp::keys::load_or_make(&other, "other").expect("key");
     let e = Connection::open(&target(dir, port, &other)).expect_err("a stranger's key");
     assert!(matches!(e, SftpError::Auth { .. }), "{e}");
+    running.stop();
+}
+
+#[test]
+fn a_full_disk_refuses_writes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let port = free_port();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut faults = std::collections::BTreeMap::new();
+    faults.insert(
+        "spotify".to_owned(),
+        mock_dsp::Faults {
+            disk_full_after_bytes: Some(100_000),
+            ..Default::default()
+        },
+    );
+    let running = rt
+        .block_on(mock_dsp::start(
+            &profile(dir, port),
+            &mock_dsp::Settings {
+                root: dir.join("dsp-root"),
+                schemas: None,
+                faults,
+                scan_every: Duration::from_millis(50),
+            },
+        ))
+        .expect("start");
+    std::fs::create_dir_all(dir.join("keys")).expect("keys");
+    for f in ["liner_ed25519", "known_hosts"] {
+        std::fs::copy(dir.join("dsp-root/keys").join(f), dir.join("keys").join(f)).expect("copy");
+    }
+    let c = Connection::open(&target(dir, port, &dir.join("keys/liner_ed25519"))).expect("login");
+    c.upload_bytes(&[7u8; 50_000], "/inbox/small.bin")
+        .expect("fits");
+    let e = c
+        .upload_bytes(&[7u8; 200_000], "/inbox/big.bin")
+        .expect_err("the disk is full");
+    assert!(matches!(e, SftpError::Remote { op: "write", .. }), "{e}");
+    assert!(
+        e.is_transient(),
+        "a full disk may clear: retried with backoff"
+    );
+    let jail = running.dsp("spotify").expect("dsp").jail();
+    assert!(
+        !jail.join("inbox/big.bin").exists(),
+        "nothing half-written under the final name"
+    );
+    c.close();
     running.stop();
 }
