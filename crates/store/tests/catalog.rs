@@ -108,6 +108,7 @@ on_both_backends!(
     ern_message_history_is_kept_per_release_and_dsp,
     deliveries_move_along_the_choreography_and_keep_every_ack,
     derived_files_are_found_by_source_and_codec,
+    packages_resume_file_by_file_and_notices_go_once,
 );
 
 const DOC: &str = r#"
@@ -823,5 +824,110 @@ async fn derived_files_are_found_by_source_and_codec(store: &Store) {
     assert_eq!(
         store.derived(&master, "wav").await.expect("other codec"),
         None
+    );
+}
+
+async fn packages_resume_file_by_file_and_notices_go_once(store: &Store) {
+    let new = NewDelivery {
+        upc: "036000291452",
+        dsp: "spotify",
+        revision: 1,
+        message_id: "m-pkg",
+        intent: "new",
+    };
+    let files = vec![
+        (
+            "resources/a.flac".to_owned(),
+            format!("sha256:{}", "a".repeat(64)),
+            "0".repeat(32),
+            10,
+        ),
+        (
+            "036000291452.xml".to_owned(),
+            "message".to_owned(),
+            "1".repeat(32),
+            5,
+        ),
+    ];
+    let d = store
+        .queue_package(&new, "2026-11-26T10:00:00.000Z", true, &files)
+        .await
+        .expect("queue");
+    assert_eq!(
+        (d.package_at.as_deref(), d.priority),
+        (Some("2026-11-26T10:00:00.000Z"), true)
+    );
+    // The same message again: the same delivery, its file list untouched.
+    let again = store
+        .queue_package(&new, "2026-11-26T11:00:00.000Z", false, &files[..1])
+        .await
+        .expect("again");
+    assert_eq!((again.id, again.package_at), (d.id, d.package_at.clone()));
+    let listed = store.delivery_files(d.id).await.expect("files");
+    assert_eq!(listed.len(), 2);
+    assert_eq!((listed[0].seq, listed[1].source.as_str()), (0, "message"));
+    assert!(listed.iter().all(|f| f.sent_at.is_none()));
+    // Marked file by file; a resend the DSP asks for starts a new folder, all unsent.
+    store.mark_sent(d.id, 0).await.expect("mark");
+    let listed = store.delivery_files(d.id).await.expect("files");
+    assert!(listed[0].sent_at.is_some() && listed[1].sent_at.is_none());
+    store
+        .repackage(d.id, "2026-11-26T12:00:00.000Z")
+        .await
+        .expect("repackage");
+    assert!(
+        store
+            .delivery_files(d.id)
+            .await
+            .expect("files")
+            .iter()
+            .all(|f| f.sent_at.is_none())
+    );
+    let latest = store
+        .latest_delivery("036000291452", "spotify")
+        .await
+        .expect("latest")
+        .expect("row");
+    assert_eq!(
+        (latest.id, latest.package_at.as_deref()),
+        (d.id, Some("2026-11-26T12:00:00.000Z"))
+    );
+    assert!(
+        store
+            .latest_delivery("036000291452", "deezer")
+            .await
+            .expect("none")
+            .is_none()
+    );
+    // A notice goes once per delivery, kind and detail.
+    assert!(
+        !store
+            .notice_sent(d.id, "rejected", "ACK_1")
+            .await
+            .expect("sent?")
+    );
+    assert!(
+        store
+            .record_notice(d.id, "rejected", "ACK_1", "label@example.com", "smtp")
+            .await
+            .expect("record")
+    );
+    assert!(
+        !store
+            .record_notice(d.id, "rejected", "ACK_1", "label@example.com", "smtp")
+            .await
+            .expect("twice")
+    );
+    assert!(
+        store
+            .notice_sent(d.id, "rejected", "ACK_1")
+            .await
+            .expect("sent?")
+    );
+    assert!(
+        !store
+            .notice_sent(d.id, "rejected", "ACK_2")
+            .await
+            .expect("other")
     );
 }
