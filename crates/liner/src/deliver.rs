@@ -201,8 +201,24 @@ async fn current_release(ctx: &Ctx, upc: &Icpn) -> Result<model::Release> {
         .release)
 }
 
+/// A package folder's time, to the millisecond, never the same twice in this process: the
+/// batch id is that time, and two deliveries sharing one folder would share one manifest
+/// name (the second would replace the first; a DSP may have taken the batch by then).
 fn stamp() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = Utc::now().timestamp_millis();
+    let mut last = LAST.load(Ordering::Relaxed);
+    let ms = loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => break next,
+            Err(seen) => last = seen,
+        }
+    };
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_else(Utc::now)
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 async fn open_ctx(cfg: &Config, schemas: Option<&Path>) -> Result<Ctx> {
@@ -1509,6 +1525,24 @@ pub(crate) async fn demo(cfg: &Config, out: &Path, upcs: &[String]) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_times_are_never_the_same_twice() {
+        let mut seen = std::collections::BTreeSet::new();
+        let stamps: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..500).map(|_| stamp()).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for t in &stamps {
+            assert!(seen.insert(t.clone()), "{t} twice");
+        }
+        assert_eq!(seen.len(), 2000);
+    }
 
     #[test]
     fn lead_time_warns_refuses_and_spares_back_catalogue() {

@@ -725,7 +725,7 @@ fn faults_end_with_one_effect_each() {
     faults.insert(
         "apple-music".to_owned(),
         mock_dsp::Faults {
-            slow_bytes_per_sec: Some(40_000_000),
+            slow_bytes_per_sec: Some(20_000_000),
             ack_delay_ms: 300,
             ..Default::default()
         },
