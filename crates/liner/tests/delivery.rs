@@ -11,20 +11,7 @@ use std::time::{Duration, Instant};
 use sha2::Digest;
 
 mod common;
-use common::{fixtures, repo};
-
-fn schemas() -> Option<PathBuf> {
-    let p = repo().join("../shared/ddex/xsd");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but ../shared/ddex/xsd is missing"
-        );
-        None
-    }
-}
+use common::{fixtures, repo, schemas};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -10,23 +10,10 @@ use std::process::{Command, Output};
 use md5::Digest;
 
 mod common;
-use common::{fixtures, repo};
+use common::{fixtures, repo, schemas};
 
 struct Env {
     dir: tempfile::TempDir,
-}
-
-fn schemas() -> Option<PathBuf> {
-    let p = repo().join("../shared/ddex/xsd");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but ../shared/ddex/xsd is missing"
-        );
-        None
-    }
 }
 
 impl Env {

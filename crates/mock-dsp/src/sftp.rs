@@ -46,6 +46,17 @@ struct Connection {
     channels: HashMap<ChannelId, Channel<Msg>>,
 }
 
+impl Connection {
+    /// Only the account's user, with the key the mock made for it.
+    fn allow(&self, user: &str, key: &PublicKey) -> Auth {
+        if user == self.user && key.key_data() == self.user_key.key_data() {
+            Auth::Accept
+        } else {
+            Auth::reject()
+        }
+    }
+}
+
 impl russh::server::Handler for Connection {
     type Error = anyhow::Error;
 
@@ -54,13 +65,7 @@ impl russh::server::Handler for Connection {
         user: &str,
         offer: russh::server::PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(
-            if user == self.user && offer.public_key.key_data() == self.user_key.key_data() {
-                Auth::Accept
-            } else {
-                Auth::reject()
-            },
-        )
+        Ok(self.allow(user, offer.public_key))
     }
 
     async fn auth_publickey(
@@ -68,18 +73,15 @@ impl russh::server::Handler for Connection {
         user: &str,
         key: russh::server::VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(
-            if user == self.user && key.public_key.key_data() == self.user_key.key_data() {
-                Auth::Accept
-            } else {
-                tracing::warn!(
-                    dsp = self.dsp.name(),
-                    user,
-                    "refused a key that is not the account's"
-                );
-                Auth::reject()
-            },
-        )
+        let a = self.allow(user, key.public_key);
+        if a != Auth::Accept {
+            tracing::warn!(
+                dsp = self.dsp.name(),
+                user,
+                "refused a key that is not the account's"
+            );
+        }
+        Ok(a)
     }
 
     async fn channel_open_session(

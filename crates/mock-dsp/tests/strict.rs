@@ -40,10 +40,12 @@ fn target(dir: &Path, port: u16, key: &Path) -> Target {
     }
 }
 
-#[test]
-fn a_strict_sftp_dsp() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path();
+/// A mock Spotify on a free port under `dir`, its key and known_hosts where the profile
+/// says; returns the runtime serving it (keep it alive), the mock and the port.
+fn start(
+    dir: &Path,
+    faults: std::collections::BTreeMap<String, mock_dsp::Faults>,
+) -> (tokio::runtime::Runtime, mock_dsp::Running, u16) {
     let port = free_port();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let running = rt
@@ -52,7 +54,7 @@ fn a_strict_sftp_dsp() {
             &mock_dsp::Settings {
                 root: dir.join("dsp-root"),
                 schemas: None,
-                faults: Default::default(),
+                faults,
                 scan_every: Duration::from_millis(50),
             },
         ))
@@ -62,6 +64,14 @@ fn a_strict_sftp_dsp() {
     for f in ["liner_ed25519", "known_hosts"] {
         std::fs::copy(dir.join("dsp-root/keys").join(f), dir.join("keys").join(f)).expect("copy");
     }
+    (rt, running, port)
+}
+
+#[test]
+fn a_strict_sftp_dsp() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let (_rt, running, port) = start(dir, Default::default());
     let c = Connection::open(&target(dir, port, &dir.join("keys/liner_ed25519"))).expect("login");
 
     // Jailed: `..` is refused, `/` is the account's home.
@@ -155,8 +165,6 @@ fn a_strict_sftp_dsp() {
 fn a_full_disk_refuses_writes() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let port = free_port();
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut faults = std::collections::BTreeMap::new();
     faults.insert(
         "spotify".to_owned(),
@@ -165,21 +173,7 @@ fn a_full_disk_refuses_writes() {
             ..Default::default()
         },
     );
-    let running = rt
-        .block_on(mock_dsp::start(
-            &profile(dir, port),
-            &mock_dsp::Settings {
-                root: dir.join("dsp-root"),
-                schemas: None,
-                faults,
-                scan_every: Duration::from_millis(50),
-            },
-        ))
-        .expect("start");
-    std::fs::create_dir_all(dir.join("keys")).expect("keys");
-    for f in ["liner_ed25519", "known_hosts"] {
-        std::fs::copy(dir.join("dsp-root/keys").join(f), dir.join("keys").join(f)).expect("copy");
-    }
+    let (_rt, running, port) = start(dir, faults);
     let c = Connection::open(&target(dir, port, &dir.join("keys/liner_ed25519"))).expect("login");
     c.upload_bytes(&[7u8; 50_000], "/inbox/small.bin")
         .expect("fits");

@@ -103,27 +103,7 @@ impl Store {
     /// Queues a delivery; the same message to the same DSP again returns the existing one
     /// (a message takes effect once).
     pub async fn queue_delivery(&self, d: &NewDelivery<'_>) -> Result<DeliveryRow, StoreError> {
-        let at = now();
-        sqlx::query(
-            "INSERT INTO deliveries (upc, dsp, revision, message_id, intent, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6) ON CONFLICT (dsp, message_id) DO NOTHING",
-        )
-        .bind(d.upc)
-        .bind(d.dsp)
-        .bind(d.revision)
-        .bind(d.message_id)
-        .bind(d.intent)
-        .bind(&at)
-        .execute(&self.pool)
-        .await?;
-        let r = sqlx::query(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE dsp = $1 AND message_id = $2"
-        ))
-        .bind(d.dsp)
-        .bind(d.message_id)
-        .fetch_one(&self.pool)
-        .await?;
-        delivery_row(&r)
+        self.queue(d, None, false, &[]).await
     }
 
     /// Queues a delivery with its files (upload order) and package time, in one
@@ -133,6 +113,16 @@ impl Store {
         &self,
         d: &NewDelivery<'_>,
         package_at: &str,
+        priority: bool,
+        files: &[(String, String, String, i64)],
+    ) -> Result<DeliveryRow, StoreError> {
+        self.queue(d, Some(package_at), priority, files).await
+    }
+
+    async fn queue(
+        &self,
+        d: &NewDelivery<'_>,
+        package_at: Option<&str>,
         priority: bool,
         files: &[(String, String, String, i64)],
     ) -> Result<DeliveryRow, StoreError> {

@@ -30,3 +30,18 @@ pub(crate) fn fixtures() -> PathBuf {
     })
     .clone()
 }
+
+/// The DDEX XSDs beside the checkout; with `CI=true` they must be there.
+#[allow(dead_code)]
+pub(crate) fn schemas() -> Option<PathBuf> {
+    let p = repo().join("../shared/ddex/xsd");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but ../shared/ddex/xsd is missing"
+        );
+        None
+    }
+}
