@@ -45,15 +45,7 @@ impl Env {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.liner(args);
-        assert!(
-            out.status.success(),
-            "liner {args:?} failed ({:?}):\n{}\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
+        common::stdout_of_success(args, self.liner(args))
     }
 
     fn path(&self, name: &str) -> String {

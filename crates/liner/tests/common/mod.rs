@@ -45,3 +45,16 @@ pub(crate) fn schemas() -> Option<PathBuf> {
         None
     }
 }
+
+/// The stdout of a liner run that must have succeeded; otherwise a failure with both streams.
+#[allow(dead_code)]
+pub(crate) fn stdout_of_success(args: &[&str], out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "liner {args:?} failed ({:?}):\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
