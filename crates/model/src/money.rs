@@ -175,6 +175,173 @@ impl JsonSchema for Money {
     }
 }
 
+/// Decimal places of a [`Fine`] amount. DSP lines carry up to 17 decimals (Cargo's
+/// `0.00164130103450794`); 18 keeps every one of them exact, and i128 still holds
+/// 10^20 whole units at this scale.
+pub const FINE_DECIMALS: u32 = 18;
+/// One whole unit (1.00 of a currency) in fine units.
+pub const FINE_ONE: i128 = 1_000_000_000_000_000_000;
+
+/// An exact amount at a fixed fine scale (10^-18 of a currency unit), currency kept beside
+/// it. Report money is carried and allocated at this scale; it becomes [`Money`] (minor
+/// units) only when a payee's period is closed, so rounding happens once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Fine(pub i128);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not an exact decimal amount: {expected}")]
+pub struct FineError {
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl Fine {
+    pub const ZERO: Fine = Fine(0);
+
+    /// Parses `12`, `-0.5`, `0.00164130103450794`, `+3.`, `.25`: decimal digits only, at most
+    /// 18 decimals (more would need rounding, which is refused rather than done silently).
+    pub fn parse(input: &str) -> Result<Fine, FineError> {
+        Fine::parse_bytes(input.as_bytes()).ok_or_else(|| FineError {
+            value: input.to_owned(),
+            expected: "a decimal number with at most 18 decimals, such as 12.5 or -0.00789993",
+        })
+    }
+
+    /// The allocation-free parser behind [`Fine::parse`], for the report hot path.
+    pub fn parse_bytes(b: &[u8]) -> Option<Fine> {
+        let (neg, b) = match b.first() {
+            Some(b'-') => (true, &b[1..]),
+            Some(b'+') => (false, &b[1..]),
+            _ => (false, b),
+        };
+        let mut whole: i128 = 0;
+        let mut frac: i128 = 0;
+        let mut frac_digits = 0u32;
+        let mut seen_dot = false;
+        let mut digits = 0usize;
+        for &c in b {
+            match c {
+                b'0'..=b'9' => {
+                    digits += 1;
+                    let d = i128::from(c - b'0');
+                    if seen_dot {
+                        frac_digits += 1;
+                        if frac_digits > FINE_DECIMALS {
+                            return None;
+                        }
+                        frac = frac * 10 + d;
+                    } else {
+                        whole = whole.checked_mul(10)?.checked_add(d)?;
+                    }
+                }
+                b'.' if !seen_dot => seen_dot = true,
+                _ => return None,
+            }
+        }
+        if digits == 0 {
+            return None;
+        }
+        let v = whole
+            .checked_mul(FINE_ONE)?
+            .checked_add(frac * 10i128.pow(FINE_DECIMALS - frac_digits))?;
+        Some(Fine(if neg { -v } else { v }))
+    }
+
+    /// An amount in minor units of a currency with `exponent` decimals.
+    pub fn from_minor(minor: i64, exponent: u8) -> Fine {
+        Fine(i128::from(minor) * 10i128.pow(FINE_DECIMALS - u32::from(exponent)))
+    }
+
+    /// Floor division into minor units and the remainder left over (always ≥ 0), the two
+    /// inputs of largest-remainder rounding.
+    pub fn floor_minor(self, exponent: u8) -> (i64, i128) {
+        let unit = 10i128.pow(FINE_DECIMALS - u32::from(exponent));
+        let q = self.0.div_euclid(unit);
+        let r = self.0.rem_euclid(unit);
+        (i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX }), r)
+    }
+
+    /// The exact decimal, trailing zeros removed (`12.5`, `-0.00789993`, `3`).
+    pub fn to_decimal(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let one = FINE_ONE.unsigned_abs();
+        let (w, f) = (abs / one, abs % one);
+        if f == 0 {
+            return format!("{sign}{w}");
+        }
+        let frac = format!("{f:018}");
+        format!("{sign}{w}.{}", frac.trim_end_matches('0'))
+    }
+
+    /// The decimal with at most `places` decimals, cut toward zero: for display only.
+    pub fn display(self, places: u32) -> String {
+        let unit = 10i128.pow(FINE_DECIMALS - places.min(FINE_DECIMALS));
+        let cut = self.0 / unit;
+        let sign = if cut < 0 || (cut == 0 && self.0 < 0) { "-" } else { "" };
+        let abs = cut.unsigned_abs();
+        if places == 0 {
+            return format!("{sign}{abs}");
+        }
+        let p = 10u128.pow(places);
+        format!("{sign}{}.{:0width$}", abs / p, abs % p, width = places as usize)
+    }
+
+    /// The raw integer of fine units, as stored in the ledger (TEXT: SQLite integers are 64-bit).
+    pub fn units(self) -> String {
+        self.0.to_string()
+    }
+
+    pub fn from_units(s: &str) -> Option<Fine> {
+        s.parse::<i128>().ok().map(Fine)
+    }
+
+    pub fn checked_add(self, o: Fine) -> Option<Fine> {
+        self.0.checked_add(o.0).map(Fine)
+    }
+}
+
+impl std::ops::Add for Fine {
+    type Output = Fine;
+    fn add(self, o: Fine) -> Fine {
+        Fine(self.0 + o.0)
+    }
+}
+impl std::ops::Sub for Fine {
+    type Output = Fine;
+    fn sub(self, o: Fine) -> Fine {
+        Fine(self.0 - o.0)
+    }
+}
+impl std::ops::Neg for Fine {
+    type Output = Fine;
+    fn neg(self) -> Fine {
+        Fine(-self.0)
+    }
+}
+impl std::ops::AddAssign for Fine {
+    fn add_assign(&mut self, o: Fine) {
+        self.0 += o.0;
+    }
+}
+impl std::iter::Sum for Fine {
+    fn sum<I: Iterator<Item = Fine>>(it: I) -> Fine {
+        Fine(it.map(|f| f.0).sum())
+    }
+}
+
+impl Serialize for Fine {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_decimal())
+    }
+}
+
+impl fmt::Display for Fine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_decimal())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +378,23 @@ mod tests {
             Ok("-1.05".into())
         );
         assert!(Currency::parse("EUX").is_err());
+    }
+
+    #[test]
+    fn fine_amounts_are_exact_to_eighteen_decimals() {
+        let f = Fine::parse("0.00164130103450794").expect("17 decimals");
+        assert_eq!(f.to_decimal(), "0.00164130103450794");
+        assert_eq!(Fine::parse("-12.50").map(|f| f.to_decimal()), Ok("-12.5".into()));
+        assert_eq!(Fine::parse(".25").map(|f| f.0), Ok(FINE_ONE / 4));
+        assert!(Fine::parse("0.0000000000000000001").is_err(), "19 decimals");
+        assert!(Fine::parse("1e3").is_err());
+        assert!(Fine::parse("").is_err());
+        assert!(Fine::parse("1.2.3").is_err());
+        assert_eq!(Fine::parse("-0.015").map(|f| f.floor_minor(2)), Ok((-2, FINE_ONE / 200)));
+        assert_eq!(Fine::from_minor(-150, 2).to_decimal(), "-1.5");
+        assert_eq!(Fine::parse("1.239").map(|f| f.display(2)), Ok("1.23".into()));
+        assert_eq!(Fine::parse("-0.004").map(|f| f.display(2)), Ok("-0.00".into()));
+        let u = Fine::parse("123.456").expect("ok").units();
+        assert_eq!(Fine::from_units(&u).map(|f| f.to_decimal()), Some("123.456".into()));
     }
 }
