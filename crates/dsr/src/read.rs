@@ -801,7 +801,11 @@ impl ReportReader {
                                 .iter()
                                 .find(|r| !rel_ref.is_empty() && r.reference == rel_ref)
                                 .or(if n_rel == 1 { releases.first() } else { None });
-                            if res.is_none() && rel.is_none() {
+                            let dangling = (!res_ref.is_empty() && res.is_none())
+                                || (!rel_ref.is_empty()
+                                    && !releases[..n_rel].iter().any(|r| r.reference == rel_ref))
+                                || (res.is_none() && rel.is_none());
+                            if dangling {
                                 self.find(
                                     Severity::Error,
                                     name,
@@ -809,7 +813,7 @@ impl ReportReader {
                                     rt_full,
                                     format!(
                                         "points to {} which block {block} does not describe",
-                                        if !res_ref.is_empty() {
+                                        if !res_ref.is_empty() && res.is_none() {
                                             format!("resource {res_ref:?}")
                                         } else if !rel_ref.is_empty() {
                                             format!("release {rel_ref:?}")
