@@ -973,9 +973,9 @@ impl ReportReader {
             }
         };
         let amount = match (money("AllocatedNetRevenue"), money("NetRevenue")) {
+            (Err(e), _) | (_, Err(e)) => Err(e),
             (Ok(Some(a)), _) if a != Fine::ZERO => Ok(Some(a)),
             (Ok(_), Ok(n)) => Ok(n),
-            (Err(e), _) | (_, Err(e)) => Err(e),
         };
         let amount = match amount {
             Ok(a) => a,
