@@ -324,6 +324,11 @@ impl std::ops::AddAssign for Fine {
         self.0 += o.0;
     }
 }
+impl std::ops::SubAssign for Fine {
+    fn sub_assign(&mut self, o: Fine) {
+        self.0 -= o.0;
+    }
+}
 impl std::iter::Sum for Fine {
     fn sum<I: Iterator<Item = Fine>>(it: I) -> Fine {
         Fine(it.map(|f| f.0).sum())
