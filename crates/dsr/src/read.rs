@@ -87,6 +87,9 @@ pub struct Summary {
     pub amount: Option<Fine>,
     pub currency_of_transaction: String,
     pub exchange_rate: String,
+    /// The usage period of this context when it differs from HEAD's (CSV layouts); empty
+    /// for DSR, whose usage period is the header's.
+    pub usage_period: String,
 }
 
 /// One usage line (SU01, SU02, SU03) with the identifiers of what it used, resolved through
@@ -1007,6 +1010,7 @@ impl ReportReader {
             amount,
             currency_of_transaction: line.cell(l.get("CurrencyOfTransaction")).into(),
             exchange_rate: line.cell(l.get("ExchangeRate")).into(),
+            usage_period: String::new(),
         };
         if s.currency.is_empty() && s.amount.is_some() {
             self.find(Severity::Error, name, line_no, rt, "money without a currency (CurrencyOfReporting is empty)".into());

@@ -29,6 +29,10 @@ struct ConfigFile {
     allow: Vec<String>,
     /// Where delivery e-mail goes.
     mail: Option<MailFile>,
+    /// Royalty contracts (fees, advances, reserves, withholding): a TOML file.
+    contracts: Option<PathBuf>,
+    /// Folder of CSV sales-report layouts (`*.toml`).
+    report_formats: Option<PathBuf>,
 }
 
 /// `[mail]`: a plain SMTP relay (loopback or a local MTA); without one, e-mail is written
@@ -72,6 +76,8 @@ pub(crate) struct Config {
     pub(crate) allow: Vec<String>,
     pub(crate) mail: notify::Mailer,
     pub(crate) summary_to: Option<String>,
+    pub(crate) contracts: Option<PathBuf>,
+    pub(crate) report_formats: PathBuf,
 }
 
 impl Config {
@@ -105,6 +111,8 @@ impl Config {
         let mut from = "liner@localhost".to_owned();
         let mut outbox = PathBuf::from(DEFAULT_DIR).join("outbox");
         let mut summary_to = None;
+        let mut contracts: Option<PathBuf> = None;
+        let mut report_formats = PathBuf::from("deploy/report-formats");
 
         let explicit = o
             .config
@@ -152,6 +160,10 @@ impl Config {
                 }
                 summary_to = m.summary_to;
             }
+            contracts = file.contracts.map(&rel);
+            if let Some(r) = file.report_formats {
+                report_formats = rel(r);
+            }
             source = path.display().to_string();
         } else if let Some(p) = explicit {
             bail!("config file {} does not exist", p.display());
@@ -188,6 +200,12 @@ impl Config {
             }
             None => None,
         };
+        if let Some(c) = env("LINER_CONTRACTS") {
+            contracts = Some(PathBuf::from(c));
+        }
+        if let Some(r) = env("LINER_REPORT_FORMATS") {
+            report_formats = PathBuf::from(r);
+        }
         if let Some(op) = env("LINER_OPERATOR") {
             operator = Some(op);
         }
@@ -217,6 +235,8 @@ impl Config {
             allow,
             mail: notify::Mailer { smtp, from, outbox },
             summary_to,
+            contracts,
+            report_formats,
         })
     }
 }

@@ -13,6 +13,8 @@ mod deliver;
 mod ern_cmd;
 mod import;
 mod qc;
+mod royalty;
+mod royalty_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -146,6 +148,28 @@ enum Command {
     Takedown(deliver::TakedownArgs),
     /// Deliveries per release and DSP: status, attempts, bytes, latest acknowledgement, errors.
     Deliveries(deliver::DeliveriesArgs),
+    /// Sales reports: import (DSR flat files, CSV exports), list, unmatched usage, rematch.
+    Reports {
+        #[command(subcommand)]
+        action: royalty_cmd::ReportsCommand,
+    },
+    /// The royalty ledger: balances, and a check of every invariant.
+    Ledger {
+        #[command(subcommand)]
+        action: royalty_cmd::LedgerCommand,
+    },
+    /// Royalty statements for a reporting period (CSV and HTML per payee); closes the period.
+    Statements(royalty_cmd::StatementsArgs),
+    /// Payouts: pay balances above threshold, write the payment file, e-mail statements.
+    Payouts {
+        #[command(subcommand)]
+        action: royalty_cmd::PayoutsCommand,
+    },
+    /// Exchange rates used to pay payees in their currency.
+    Fx {
+        #[command(subcommand)]
+        action: royalty_cmd::FxCommand,
+    },
     /// The mock DSPs: `serve` runs them on the profiles' loopback addresses.
     Dsp {
         #[command(subcommand)]
@@ -601,6 +625,11 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
         Command::Deliver(a) => deliver::deliver(&Config::load(&overrides)?, a).await,
         Command::Takedown(a) => deliver::takedown(&Config::load(&overrides)?, a).await,
         Command::Deliveries(a) => deliver::deliveries(&Config::load(&overrides)?, a).await,
+        Command::Reports { action } => royalty_cmd::reports(&Config::load(&overrides)?, action).await,
+        Command::Ledger { action } => royalty_cmd::ledger(&Config::load(&overrides)?, action).await,
+        Command::Statements(a) => royalty_cmd::statements(&Config::load(&overrides)?, a).await,
+        Command::Payouts { action } => royalty_cmd::payouts(&Config::load(&overrides)?, action).await,
+        Command::Fx { action } => royalty_cmd::fx(&Config::load(&overrides)?, action).await,
         Command::Dsp { action } => deliver::dsp(&Config::load(&overrides)?, action).await,
         Command::Ern { action } => match action {
             ErnCommand::Validate {
@@ -770,6 +799,8 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
             outbox: out.join("outbox"),
         },
         summary_to: None,
+        contracts: None,
+        report_formats: PathBuf::from("deploy/report-formats"),
     };
     store::Store::open(&cfg.database, store::OpenMode::Create)
         .await?

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{Message, SmtpTransport, Transport};
 
 /// One e-mail to send.
@@ -17,6 +17,8 @@ pub struct Notice {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// Files sent along: (file name, MIME type, bytes).
+    pub attachments: Vec<(String, String, Vec<u8>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,13 +66,21 @@ fn mailbox(s: &str) -> Result<Mailbox, MailError> {
 
 impl Mailer {
     pub fn send(&self, n: &Notice) -> Result<Sent, MailError> {
-        let msg = Message::builder()
+        let builder = Message::builder()
             .from(mailbox(&self.from)?)
             .to(mailbox(&n.to)?)
-            .subject(&n.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(n.body.clone())
-            .map_err(|e| MailError::Compose(e.to_string()))?;
+            .subject(&n.subject);
+        let msg = if n.attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(n.body.clone())
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(n.body.clone()));
+            for (name, mime, bytes) in &n.attachments {
+                let ct = ContentType::parse(mime).map_err(|e| MailError::Compose(e.to_string()))?;
+                parts = parts.singlepart(Attachment::new(name.clone()).body(bytes.clone(), ct));
+            }
+            builder.multipart(parts)
+        }
+        .map_err(|e| MailError::Compose(e.to_string()))?;
         match &self.smtp {
             Some((host, port)) => {
                 let server = format!("{host}:{port}");
@@ -110,6 +120,25 @@ fn safe(s: &str) -> String {
         .collect()
 }
 
+/// A payee's statement for a period, with its CSV and HTML attached.
+pub fn statement(to: &str, name: &str, period: &str, closing: &str, paid: Option<&str>, csv: &str, html: &str) -> Notice {
+    let paid_line = match paid {
+        Some(p) => format!("A payment of {p} is on its way.\n"),
+        None => "Your balance is below your payout threshold and carries forward to the next period.\n".to_owned(),
+    };
+    Notice {
+        to: to.to_owned(),
+        subject: format!("Your royalty statement for {period}"),
+        body: format!(
+            "Hello {name},\n\nyour royalty statement for {period} is attached (HTML to read or print, CSV with every line and how it was worked out).\n\nClosing balance: {closing}\n{paid_line}\n-- Liner\n"
+        ),
+        attachments: vec![
+            (format!("statement-{period}.html"), "text/html; charset=utf-8".to_owned(), html.as_bytes().to_vec()),
+            (format!("statement-{period}.csv"), "text/csv; charset=utf-8".to_owned(), csv.as_bytes().to_vec()),
+        ],
+    }
+}
+
 /// Facts about one delivery, for the texts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryFacts<'a> {
@@ -122,6 +151,7 @@ pub struct DeliveryFacts<'a> {
 /// A DSP refused a release: what it said, and what the label should do.
 pub fn rejected(to: &str, d: &DeliveryFacts<'_>, status: &str, error: &str) -> Notice {
     Notice {
+        attachments: Vec::new(),
         to: to.to_owned(),
         subject: format!("[Liner] {} rejected {} ({})", d.dsp, d.title, d.upc),
         body: format!(
@@ -140,6 +170,7 @@ pub fn rejected(to: &str, d: &DeliveryFacts<'_>, status: &str, error: &str) -> N
 /// A delivery could not be made (host key, credentials, a missing file, attempts used up).
 pub fn failed(to: &str, d: &DeliveryFacts<'_>, error: &str) -> Notice {
     Notice {
+        attachments: Vec::new(),
         to: to.to_owned(),
         subject: format!(
             "[Liner] delivery of {} to {} failed ({})",
@@ -159,6 +190,7 @@ pub fn failed(to: &str, d: &DeliveryFacts<'_>, error: &str) -> Notice {
 /// No acknowledgement within the DSP's deadline.
 pub fn overdue(to: &str, d: &DeliveryFacts<'_>, uploaded_at: &str, hours: u32) -> Notice {
     Notice {
+        attachments: Vec::new(),
         to: to.to_owned(),
         subject: format!(
             "[Liner] {} has not acknowledged {} ({})",
@@ -203,6 +235,7 @@ pub fn summary(to: &str, day: &str, lines: &[SummaryLine]) -> Notice {
         body.push('\n');
     }
     Notice {
+        attachments: Vec::new(),
         to: to.to_owned(),
         subject: format!("[Liner] delivery summary {day}: {} deliveries", lines.len()),
         body,
@@ -283,6 +316,7 @@ mod tests {
         };
         let sent = m
             .send(&Notice {
+                attachments: Vec::new(),
                 to: "label@example.com".into(),
                 subject: "s".into(),
                 body: "b".into(),
@@ -294,6 +328,7 @@ mod tests {
         let text = std::fs::read_to_string(&files[0]).expect("eml");
         assert!(text.contains("To: label@example.com") && text.contains("Subject: s"));
         let bad = m.send(&Notice {
+            attachments: Vec::new(),
             to: "not an address".into(),
             subject: "s".into(),
             body: "b".into(),

@@ -9,6 +9,7 @@
 //! - [`statement::Statement`]: opening + movements = closing, with CSV and HTML.
 
 pub mod alloc;
+pub mod check;
 pub mod close;
 pub mod contract;
 pub mod period;

@@ -13,9 +13,13 @@ use std::str::FromStr;
 
 mod delivery;
 mod ern;
+mod ledger;
 mod qc;
 pub use delivery::{AckRow, DeliveryFile, DeliveryRow, NewAck, NewDelivery};
 pub use ern::{NewMessage, SentMessage};
+pub use ledger::{
+    DspId, FxRate, NewReport, NewTx, PayeeRow, Payout, Posting, ReportImport, ReportRow, Unmatched,
+};
 pub use qc::{
     Decision, Gate, IndexedTrack, NewDecision, NewQcRun, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED,
     STATUS_QC_PASSED, STATUS_REJECTED,
@@ -51,6 +55,12 @@ pub enum StoreError {
         from: &'static str,
         to: &'static str,
     },
+    #[error("ledger key {key} was posted before (transaction {id}) with other entries; a posted transaction is never changed")]
+    LedgerConflict { key: String, id: i64 },
+    #[error("transaction {key} does not balance: {sums}")]
+    Unbalanced { key: String, sums: String },
+    #[error("exchange rate {what} is recorded as {old}; refusing {new} (rates booked against are never changed)")]
+    RateConflict { what: String, old: String, new: String },
     #[error("stored release {upc} revision {revision} cannot be read back: {why}")]
     Corrupt {
         upc: String,

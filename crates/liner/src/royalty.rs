@@ -1,0 +1,811 @@
+//! `liner reports import`: sales reports into the ledger.
+//!
+//! One streaming pass per report: the reader (DSR or a CSV layout) hands each usage line to
+//! a matcher that finds its track or release in the catalog and adds it to an aggregate per
+//! (sales context, track or release, or unmatched identifiers). Memory grows with the number
+//! of aggregates, never with the number of lines. Summary money is then allocated over the
+//! aggregates by usage (largest remainder, exact), turned into postings by the pure
+//! `royalties` crate, and written with the report row, its unmatched usage and the DSP ids it
+//! taught in one database transaction: a report is imported whole or not at all.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use filestore::FileStore;
+use model::{Fine, Release};
+use royalties::posting::{Income, Share, income_entries, merge, reversal, suspense_entries};
+use royalties::{Contracts, Dims, Entry, Rate, allocate};
+use sha2::{Digest, Sha256};
+use store::{DspId, NewReport, NewTx, ReportImport, Store, Unmatched};
+
+use crate::config::Config;
+
+/// A catalog track as matching sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct TrackInfo {
+    pub(crate) isrc: String,
+    pub(crate) upc: String,
+    pub(crate) label: String,
+    pub(crate) shares: Vec<Share>,
+}
+
+/// The catalog, indexed for matching: ISRC → track, UPC → its tracks, learnt DSP ids.
+#[derive(Debug, Default)]
+pub(crate) struct CatalogIndex {
+    pub(crate) tracks: Vec<TrackInfo>,
+    by_isrc: HashMap<String, u32>,
+    by_upc: HashMap<String, Vec<u32>>,
+    /// (dsp, kind, value) → (isrc, upc)
+    learnt: HashMap<(String, String, String), (String, String)>,
+    pub(crate) payees: BTreeMap<String, store::PayeeRow>,
+}
+
+impl CatalogIndex {
+    pub(crate) async fn load(catalog: &Store) -> Result<CatalogIndex> {
+        let mut ix = CatalogIndex::default();
+        for (upc, doc) in catalog.current_documents().await? {
+            let release: Release = intake::parse_document(Path::new("catalog.json"), &doc).map_err(|e| {
+                anyhow!("stored release {upc} does not read back: {}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+            })?;
+            ix.add_release(&release);
+        }
+        for id in catalog.dsp_ids().await? {
+            ix.learnt.insert((id.dsp, id.kind, id.value), (id.isrc, id.upc));
+        }
+        ix.payees = catalog.payees().await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+        Ok(ix)
+    }
+
+    pub(crate) fn add_release(&mut self, r: &Release) {
+        let upc = r.upc.to_string();
+        for t in &r.tracks {
+            let isrc = t.isrc.to_string();
+            if self.by_isrc.contains_key(&isrc) {
+                // An ISRC on several releases (a single and its album) is paid by its first.
+                self.by_upc.entry(upc.clone()).or_default().push(self.by_isrc[&isrc]);
+                continue;
+            }
+            let i = self.tracks.len() as u32;
+            self.tracks.push(TrackInfo {
+                isrc: isrc.clone(),
+                upc: upc.clone(),
+                label: r.label.name.clone(),
+                shares: t.splits.iter().map(|s| Share { payee: s.payee.to_string(), basis_points: u32::from(s.basis_points) }).collect(),
+            });
+            self.by_isrc.insert(isrc, i);
+            self.by_upc.entry(upc.clone()).or_default().push(i);
+        }
+    }
+
+    fn learnt(&self, dsp: &str, kind: &str, value: &str) -> Option<&(String, String)> {
+        if value.is_empty() {
+            return None;
+        }
+        self.learnt.get(&(dsp.to_owned(), kind.to_owned(), value.to_owned()))
+    }
+
+    /// What a usage line is for: a track, a release, or nothing in the catalog.
+    fn resolve(&self, dsp: &str, isrc: &str, icpn: &str, res_id: &str, rel_id: &str, prop: &str) -> Option<Target> {
+        if !isrc.is_empty()
+            && let Some(&t) = self.by_isrc.get(isrc)
+        {
+            return Some(Target::Track(t));
+        }
+        if let Some((i, _)) = self.learnt(dsp, "resource", res_id)
+            && let Some(&t) = self.by_isrc.get(i.as_str())
+        {
+            return Some(Target::Track(t));
+        }
+        if isrc.is_empty() || res_id.is_empty() {
+            // A release-level sale (or a line that names no recording).
+            let upc = if !icpn.is_empty() && self.by_upc.contains_key(icpn) {
+                Some(icpn.to_owned())
+            } else {
+                self.learnt(dsp, "release", rel_id).or_else(|| self.learnt(dsp, "proprietary", prop)).map(|(_, u)| u.clone())
+            };
+            if let Some(u) = upc
+                && let Some(ts) = self.by_upc.get(&u)
+                && !ts.is_empty()
+            {
+                return Some(Target::Release(u));
+            }
+        }
+        None
+    }
+}
+
+impl CatalogIndex {
+    /// The tracks suspense usage belongs to now, if the catalog (or a learnt id) knows it.
+    pub(crate) fn resolve_for_rematch(&self, dsp: &str, isrc: &str, upc: &str, res: &str, rel: &str, prop: &str) -> Option<Vec<u32>> {
+        match self.resolve(dsp, isrc, upc, res, rel, prop)? {
+            Target::Track(t) => Some(vec![t]),
+            Target::Release(u) => self.by_upc.get(&u).cloned(),
+            Target::Unmatched(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Target {
+    Track(u32),
+    Release(String),
+    Unmatched(u32),
+}
+
+/// The identifiers of unmatched usage, kept to show staff and to rematch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Ids {
+    isrc: String,
+    icpn: String,
+    res: String,
+    rel: String,
+    prop: String,
+    title: String,
+    artist: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Agg {
+    units: i64,
+    money: Fine,
+    lines: u64,
+    first: (usize, u64),
+    last: (usize, u64),
+}
+
+/// Everything one pass over a report gathered.
+#[derive(Debug, Default)]
+pub(crate) struct Gathered {
+    aggs: HashMap<(usize, Target), Agg>,
+    unmatched_ids: Vec<Ids>,
+    unmatched_index: HashMap<Ids, u32>,
+    learnt: BTreeMap<(String, String), (String, String)>,
+    pub(crate) matched_lines: u64,
+    pub(crate) unmatched_lines: u64,
+}
+
+/// The matcher: called for every usage line.
+pub(crate) struct Matcher<'a> {
+    pub(crate) ix: &'a CatalogIndex,
+    pub(crate) dsp: String,
+    pub(crate) g: Gathered,
+}
+
+impl Matcher<'_> {
+    pub(crate) fn line(&mut self, u: &dsr::UsageLine<'_>) {
+        let target = self.ix.resolve(&self.dsp, u.isrc, u.icpn, u.dsp_resource_id, u.dsp_release_id, u.proprietary_id);
+        let target = match target {
+            Some(t) => {
+                self.g.matched_lines += 1;
+                if let Target::Track(i) = &t {
+                    let tr = &self.ix.tracks[*i as usize];
+                    if !u.dsp_resource_id.is_empty() && !self.g.learnt.contains_key(&("resource".to_owned(), u.dsp_resource_id.to_owned())) {
+                        self.g.learnt.insert(("resource".into(), u.dsp_resource_id.into()), (tr.isrc.clone(), tr.upc.clone()));
+                    }
+                    if !u.dsp_release_id.is_empty() && u.icpn == tr.upc && !self.g.learnt.contains_key(&("release".to_owned(), u.dsp_release_id.to_owned())) {
+                        self.g.learnt.insert(("release".into(), u.dsp_release_id.into()), (String::new(), tr.upc.clone()));
+                    }
+                    if !u.proprietary_id.is_empty() && u.icpn == tr.upc && !self.g.learnt.contains_key(&("proprietary".to_owned(), u.proprietary_id.to_owned())) {
+                        self.g.learnt.insert(("proprietary".into(), u.proprietary_id.into()), (String::new(), tr.upc.clone()));
+                    }
+                }
+                t
+            }
+            None => {
+                self.g.unmatched_lines += 1;
+                let ids = Ids {
+                    isrc: u.isrc.into(),
+                    icpn: u.icpn.into(),
+                    res: u.dsp_resource_id.into(),
+                    rel: u.dsp_release_id.into(),
+                    prop: u.proprietary_id.into(),
+                    title: u.title.into(),
+                    artist: u.artist.into(),
+                };
+                let next = self.g.unmatched_ids.len() as u32;
+                let i = *self.g.unmatched_index.entry(ids.clone()).or_insert_with(|| {
+                    next
+                });
+                if i == next {
+                    self.g.unmatched_ids.push(ids);
+                }
+                Target::Unmatched(i)
+            }
+        };
+        let a = self.g.aggs.entry((u.summary, target)).or_insert_with(|| Agg { first: (u.file, u.line), ..Agg::default() });
+        a.units += u.units;
+        if let Some(m) = u.amount {
+            a.money += m;
+        }
+        a.lines += 1;
+        a.last = (u.file, u.line);
+    }
+}
+
+/// A report as read: the reader's info plus what the pass gathered.
+#[derive(Debug)]
+pub(crate) struct ReadReport {
+    pub(crate) info: dsr::ReportInfo,
+    pub(crate) gathered: Gathered,
+    pub(crate) format: String,
+    pub(crate) hashes: Vec<String>,
+    pub(crate) names: Vec<String>,
+}
+
+/// Opens a report file, un-gzipping `.gz`.
+fn open_report(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let r: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f)))
+    } else {
+        Box::new(f)
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 18, r)))
+}
+
+pub(crate) fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 18];
+    loop {
+        let n = f.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Counts bytes read, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    bar: indicatif::ProgressBar,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(b)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+/// Reads one report (all its files, in x-of-y order) through the matcher.
+pub(crate) fn read_report(
+    files: &[PathBuf],
+    format: &report_csv::Format,
+    ix: &CatalogIndex,
+    dsp_hint: Option<&str>,
+    bar: &indicatif::ProgressBar,
+) -> Result<(ReadReport, String)> {
+    let mut hashes = Vec::new();
+    let mut names = Vec::new();
+    for f in files {
+        hashes.push(sha256_file(f)?);
+        names.push(f.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned());
+    }
+    let dsp = dsp_hint.unwrap_or("").to_owned();
+    let mut m = Matcher { ix, dsp: dsp.clone(), g: Gathered::default() };
+    let info = match format {
+        report_csv::Format::Dsr => {
+            // The DSP is needed while matching (learnt ids are per DSP): take it from the
+            // first file's HEAD before the pass.
+            let mut reader = dsr::ReportReader::new();
+            for (f, name) in files.iter().zip(&names) {
+                let input = open_report(f)?;
+                let input = BufReader::with_capacity(1 << 18, Counting { inner: input, bar: bar.clone() });
+                reader
+                    .read_file(name, input, &mut |u| m.line(u))
+                    .with_context(|| format!("reading {}", f.display()))?;
+            }
+            reader.finish()
+        }
+        report_csv::Format::Csv(layout) => {
+            let mut info = dsr::ReportInfo::default();
+            for (i, (f, name)) in files.iter().zip(&names).enumerate() {
+                let input = open_report(f)?;
+                let input = Counting { inner: input, bar: bar.clone() };
+                report_csv::read(layout, name, i, input, &mut info, &mut |u| m.line(u))?;
+            }
+            info
+        }
+    };
+    let fmt = match format {
+        report_csv::Format::Dsr => "dsr".to_owned(),
+        report_csv::Format::Csv(l) => format!("csv:{}", l.name),
+    };
+    Ok((ReadReport { info, gathered: m.g, format: fmt, hashes, names }, dsp))
+}
+
+/// `2026-10-01`/`20261001` and `2026-10-31` → `2026-10`; other spans stay `start--end`.
+pub(crate) fn usage_period(start: &str, end: &str) -> String {
+    let norm = |d: &str| -> String {
+        let d = d.trim();
+        if d.len() == 8 && d.bytes().all(|c| c.is_ascii_digit()) {
+            format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..])
+        } else {
+            d.chars().take(10).collect()
+        }
+    };
+    let (s, e) = (norm(start), norm(end));
+    if s.len() >= 7 && e.len() >= 7 && s[..7] == e[..7] {
+        return s[..7].to_owned();
+    }
+    if s.is_empty() && e.is_empty() {
+        return String::new();
+    }
+    if e.is_empty() || s == e { s } else { format!("{s}--{e}") }
+}
+
+/// What booking a read report produced, before it is written.
+#[derive(Debug)]
+pub(crate) struct Booking {
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) unmatched: Vec<Unmatched>,
+    pub(crate) ids: Vec<DspId>,
+    pub(crate) totals: BTreeMap<String, Fine>,
+}
+
+/// Turns a read report into postings: allocation of summary money over aggregates, fees,
+/// splits, FX, suspense. Pure apart from its inputs.
+pub(crate) fn book(
+    r: &ReadReport,
+    dsp: &str,
+    ix: &CatalogIndex,
+    contracts: &Contracts,
+    rates: &BTreeMap<(String, String), Rate>,
+    period: &str,
+) -> Result<Booking> {
+    let info = &r.info;
+    let uperiod_default = usage_period(&info.header.usage_start, &info.header.usage_end);
+    // Aggregates per summary, in a stable order (the tie-break of the allocation).
+    let mut per_summary: BTreeMap<usize, Vec<(&Target, &Agg)>> = BTreeMap::new();
+    for ((s, t), a) in &r.gathered.aggs {
+        per_summary.entry(*s).or_default().push((t, a));
+    }
+    let mut entries = Vec::new();
+    let mut unmatched = Vec::new();
+    let mut totals: BTreeMap<String, Fine> = BTreeMap::new();
+    let dsp_account = format!("dsp:{dsp}");
+    let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
+    let rate = |from: &str, to: &str| rates.get(&(from.to_owned(), to.to_owned())).cloned();
+    for (si, summary) in info.summaries.iter().enumerate() {
+        let currency = model::Currency::parse(&summary.currency)
+            .map_err(|e| anyhow!("summary {} (line {}): {e}", summary.id, summary.line))?
+            .code()
+            .to_owned();
+        let mut aggs = per_summary.remove(&si).unwrap_or_default();
+        aggs.sort_by(|a, b| a.0.cmp(b.0));
+        let money = info.summary_money(si);
+        if aggs.is_empty() {
+            continue; // a summary with no lines and no money (refused earlier if it had money)
+        }
+        *totals.entry(currency.clone()).or_default() += money;
+        let amounts: Vec<Fine> = if info.lines_carry_money(si) {
+            aggs.iter().map(|(_, a)| a.money).collect()
+        } else {
+            allocate(money.0, &aggs.iter().map(|(_, a)| i128::from(a.units)).collect::<Vec<_>>())
+                .ok_or_else(|| anyhow!("summary {}: amount too large to allocate", summary.id))?
+                .into_iter()
+                .map(Fine)
+                .collect()
+        };
+        let uperiod = if summary.usage_period.is_empty() { uperiod_default.clone() } else { summary.usage_period.clone() };
+        for ((target, a), amount) in aggs.iter().zip(amounts) {
+            let lines = if a.first.0 == a.last.0 {
+                format!("{}#sha256:{} lines {}-{}", r.names[a.first.0], &r.hashes[a.first.0][..16], a.first.1, a.last.1)
+            } else {
+                format!(
+                    "{}#sha256:{} line {} to {}#sha256:{} line {}",
+                    r.names[a.first.0], &r.hashes[a.first.0][..16], a.first.1, r.names[a.last.0], &r.hashes[a.last.0][..16], a.last.1
+                )
+            };
+            let source = format!("{lines} ({} usage lines, summary {})", a.lines, summary.id);
+            let mut dims = Dims {
+                dsp: dsp.to_owned(),
+                territory: summary.territory.clone(),
+                usage_period: uperiod.clone(),
+                commercial_model: summary.commercial_model.clone(),
+                rights_type: summary.rights_type.clone(),
+                isrc: String::new(),
+                upc: String::new(),
+                source,
+            };
+            match target {
+                Target::Track(t) => {
+                    let tr = &ix.tracks[*t as usize];
+                    dims.isrc = tr.isrc.clone();
+                    dims.upc = tr.upc.clone();
+                    let inc = Income {
+                        dims,
+                        currency: currency.clone(),
+                        amount,
+                        units: a.units,
+                        fee_bp: contracts.fee_bp(&tr.label, &tr.upc),
+                        shares: tr.shares.clone(),
+                        label: tr.label.clone(),
+                    };
+                    entries.extend(income_entries(&inc, &dsp_account, &payee_currency, &rate, period)?);
+                }
+                Target::Release(upc) => {
+                    // A release-level sale is shared equally by the release's tracks.
+                    let ts = &ix.by_upc[upc];
+                    let parts = allocate(amount.0, &vec![1; ts.len()]).ok_or_else(|| anyhow!("allocation overflow"))?;
+                    let units = allocate(i128::from(a.units), &vec![1; ts.len()]).unwrap_or_default();
+                    for ((t, p), u) in ts.iter().zip(parts).zip(units) {
+                        let tr = &ix.tracks[*t as usize];
+                        let mut d = dims.clone();
+                        d.isrc = tr.isrc.clone();
+                        d.upc = upc.clone();
+                        d.source = format!("{} (release-level sale shared by {} tracks)", d.source, ts.len());
+                        let inc = Income {
+                            dims: d,
+                            currency: currency.clone(),
+                            amount: Fine(p),
+                            units: u as i64,
+                            fee_bp: contracts.fee_bp(&tr.label, upc),
+                            shares: tr.shares.clone(),
+                            label: tr.label.clone(),
+                        };
+                        entries.extend(income_entries(&inc, &dsp_account, &payee_currency, &rate, period)?);
+                    }
+                }
+                Target::Unmatched(i) => {
+                    let ids = &r.gathered.unmatched_ids[*i as usize];
+                    dims.isrc = ids.isrc.clone();
+                    dims.upc = ids.icpn.clone();
+                    entries.extend(suspense_entries(&dims, &currency, amount, a.units, &dsp_account));
+                    let reason = if !ids.isrc.is_empty() {
+                        format!("ISRC {} is not in the catalog", ids.isrc)
+                    } else if !ids.icpn.is_empty() {
+                        format!("UPC {} is not in the catalog", ids.icpn)
+                    } else if !ids.res.is_empty() || !ids.rel.is_empty() {
+                        format!("DSP id {} was never linked to an ISRC or UPC", if ids.res.is_empty() { &ids.rel } else { &ids.res })
+                    } else {
+                        "the line names no ISRC, UPC or DSP id".into()
+                    };
+                    unmatched.push(Unmatched {
+                        reason,
+                        dsp: dsp.to_owned(),
+                        isrc: ids.isrc.clone(),
+                        upc: ids.icpn.clone(),
+                        dsp_resource_id: ids.res.clone(),
+                        dsp_release_id: ids.rel.clone(),
+                        proprietary_id: ids.prop.clone(),
+                        title: ids.title.clone(),
+                        artist: ids.artist.clone(),
+                        territory: summary.territory.clone(),
+                        usage_period: uperiod.clone(),
+                        commercial_model: summary.commercial_model.clone(),
+                        rights_type: summary.rights_type.clone(),
+                        currency: currency.clone(),
+                        amount,
+                        units: a.units,
+                        lines: a.lines as i64,
+                        source: dims.source.clone(),
+                        ..Unmatched::default()
+                    });
+                }
+            }
+        }
+    }
+    let entries = merge(entries);
+    if !royalties::posting::balanced(&entries) {
+        bail!("internal error: the import's postings do not balance: {:?}", royalties::posting::sums(&entries));
+    }
+    let ids = r
+        .gathered
+        .learnt
+        .iter()
+        .filter(|((kind, value), _)| ix.learnt(dsp, kind, value).is_none())
+        .map(|((kind, value), (isrc, upc))| DspId { dsp: dsp.to_owned(), kind: kind.clone(), value: value.clone(), isrc: isrc.clone(), upc: upc.clone() })
+        .collect();
+    Ok(Booking { entries, unmatched, ids, totals })
+}
+
+/// The import key: the format, and the x-of-y and content hash of every file.
+pub(crate) fn import_key(format: &str, hashes: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(format.as_bytes());
+    for (i, x) in hashes.iter().enumerate() {
+        h.update(format!("\n{}of{}:{x}", i + 1, hashes.len()).as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Which DSP profile sent a report: `--dsp`, else the profile whose DPID is HEAD's sender,
+/// else one whose name or display name matches the sender's name.
+pub(crate) fn dsp_of(header: &dsr::Header, profiles: &[profiles::DspProfile], hint: Option<&str>) -> Result<String> {
+    if let Some(h) = hint {
+        return Ok(h.to_owned());
+    }
+    let name = header.sender_name.to_lowercase();
+    profiles
+        .iter()
+        .find(|p| p.party_id.to_string() == header.sender_party_id)
+        .or_else(|| profiles.iter().find(|p| !name.is_empty() && (p.name == name || p.display_name.to_lowercase() == name)))
+        .map(|p| p.name.clone())
+        .or_else(|| (!header.sender_name.is_empty()).then(|| header.sender_name.to_lowercase().replace(' ', "-")))
+        .ok_or_else(|| anyhow!("cannot tell which DSP sent this report (HEAD names sender {:?} / {:?}); pass --dsp", header.sender_party_id, header.sender_name))
+}
+
+/// Options of one import.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ImportOptions {
+    pub(crate) period: String,
+    pub(crate) dsp: Option<String>,
+    pub(crate) tolerate_money: bool,
+    pub(crate) supersedes: Option<i64>,
+}
+
+/// What an import did, for the summary and `--json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct ImportSummary {
+    pub(crate) files: Vec<String>,
+    pub(crate) outcome: String,
+    pub(crate) report_id: Option<i64>,
+    pub(crate) dsp: String,
+    pub(crate) message_id: String,
+    pub(crate) reporting_period: String,
+    pub(crate) lines: u64,
+    pub(crate) usage_lines: u64,
+    pub(crate) matched_lines: u64,
+    pub(crate) unmatched_lines: u64,
+    pub(crate) totals: BTreeMap<String, String>,
+    pub(crate) suspense: BTreeMap<String, String>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) refusals: Vec<String>,
+    pub(crate) superseded: Option<i64>,
+    pub(crate) seconds: f64,
+}
+
+pub(crate) struct Env<'a> {
+    pub(crate) catalog: &'a Store,
+    pub(crate) files: &'a FileStore,
+    pub(crate) ix: &'a CatalogIndex,
+    pub(crate) profiles: &'a [profiles::DspProfile],
+    pub(crate) contracts: &'a Contracts,
+}
+
+/// The exchange rates recorded for a period, by (base, quote).
+pub(crate) async fn rates_for(catalog: &Store, period: &str) -> Result<BTreeMap<(String, String), Rate>> {
+    Ok(catalog
+        .rates()
+        .await?
+        .into_iter()
+        .filter(|r| r.period == period)
+        .filter_map(|r| Some(((r.base.clone(), r.quote.clone()), Rate::parse(&r.rate, &format!("{} {}", r.source, r.period))?)))
+        .collect())
+}
+
+/// Imports one report (its files in x-of-y order).
+pub(crate) async fn import_one(
+    env: &Env<'_>,
+    files: &[PathBuf],
+    format: &report_csv::Format,
+    opts: &ImportOptions,
+    bar: &indicatif::ProgressBar,
+) -> Result<ImportSummary> {
+    let started = Instant::now();
+    let mut summary = ImportSummary {
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+        outcome: String::new(),
+        report_id: None,
+        dsp: String::new(),
+        message_id: String::new(),
+        reporting_period: opts.period.clone(),
+        lines: 0,
+        usage_lines: 0,
+        matched_lines: 0,
+        unmatched_lines: 0,
+        totals: BTreeMap::new(),
+        suspense: BTreeMap::new(),
+        warnings: Vec::new(),
+        refusals: Vec::new(),
+        superseded: None,
+        seconds: 0.0,
+    };
+    if env.catalog.tx_id_by_key(&format!("close:{}", opts.period)).await?.is_some() {
+        bail!(
+            "reporting period {} is closed (its statements were cut); import into a later period with --period",
+            opts.period
+        );
+    }
+    // Idempotency first: the same bytes are the same report, whatever else happened since.
+    let mut hashes = Vec::new();
+    for f in files {
+        hashes.push(sha256_file(f)?);
+    }
+    let fmt_name = match format {
+        report_csv::Format::Dsr => "dsr".to_owned(),
+        report_csv::Format::Csv(l) => format!("csv:{}", l.name),
+    };
+    let key = import_key(&fmt_name, &hashes);
+    if let Some(old) = env.catalog.report_by_key(&key).await? {
+        summary.outcome = "already imported".into();
+        summary.report_id = Some(old.id);
+        summary.dsp = old.dsp;
+        summary.message_id = old.message_id;
+        summary.reporting_period = old.reporting_period;
+        summary.totals = old.totals;
+        summary.seconds = started.elapsed().as_secs_f64();
+        return Ok(summary);
+    }
+    // The files go into the file store beside the pass (traceability points into them).
+    let store_files: Vec<PathBuf> = files.to_vec();
+    let fs = env.files.clone();
+    let storing = std::thread::spawn(move || -> Result<()> {
+        for f in &store_files {
+            fs.put_file(f).with_context(|| format!("storing {}", f.display()))?;
+        }
+        Ok(())
+    });
+    // A first look at HEAD decides the DSP (matching needs it for learnt ids).
+    let dsp_hint = match (&opts.dsp, format) {
+        (Some(d), _) => Some(d.clone()),
+        (None, report_csv::Format::Dsr) => {
+            let mut head = dsr::ReportReader::new();
+            let first = open_report(&files[0])?;
+            let name = files[0].file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            // Only the first lines are needed: stop reading at the first block.
+            let limited = BufReader::new(first.take(64 * 1024));
+            let _ = head.read_file(name, limited, &mut |_| {});
+            let info = head.finish();
+            Some(dsp_of(&info.header, env.profiles, None)?)
+        }
+        (None, report_csv::Format::Csv(l)) => l.dsp.clone(),
+    };
+    let (read, _) = read_report(files, format, env.ix, dsp_hint.as_deref(), bar)?;
+    storing.join().map_err(|_| anyhow!("the file store thread panicked"))??;
+    let info = &read.info;
+    summary.lines = info.lines;
+    summary.usage_lines = info.usage_lines;
+    summary.matched_lines = read.gathered.matched_lines;
+    summary.unmatched_lines = read.gathered.unmatched_lines;
+    summary.message_id = info.header.message_id.clone();
+    if info.escapes.spec > 0 || info.escapes.lenient > 0 {
+        summary.warnings.push(format!(
+            "escaped pipes seen: {} in the spec's form (\\\\|), {} in the lenient form (\\|)",
+            info.escapes.spec, info.escapes.lenient
+        ));
+    }
+    for f in &info.findings {
+        if f.severity == dsr::Severity::Warning || (f.severity == dsr::Severity::Money && opts.tolerate_money) {
+            summary.warnings.push(f.to_string());
+        } else {
+            summary.refusals.push(f.to_string());
+        }
+    }
+    if info.refused(opts.tolerate_money) {
+        summary.outcome = "refused".into();
+        summary.seconds = started.elapsed().as_secs_f64();
+        return Ok(summary);
+    }
+    let dsp = match dsp_hint {
+        Some(d) => d,
+        None => dsp_of(&info.header, env.profiles, None)?,
+    };
+    summary.dsp = dsp.clone();
+    let rates = rates_for(env.catalog, &opts.period).await?;
+    let booking = book(&read, &dsp, env.ix, env.contracts, &rates, &opts.period)?;
+    // A corrected report (same sender and message id, other bytes) supersedes the old one:
+    // everything the old one posted is reversed in this period, then the new one posts.
+    let sender = if info.header.sender_party_id.is_empty() { dsp.clone() } else { info.header.sender_party_id.clone() };
+    let reports = env.catalog.reports().await?;
+    let old = match opts.supersedes {
+        Some(id) => Some(reports.iter().find(|r| r.id == id).ok_or_else(|| anyhow!("--supersedes {id}: no such report"))?),
+        None => reports
+            .iter()
+            .find(|r| r.sender == sender && r.message_id == info.header.message_id && r.superseded_by.is_none() && !info.header.message_id.is_empty()),
+    };
+    let mut reversals = Vec::new();
+    if let Some(old) = old {
+        if old.superseded_by.is_some() {
+            bail!("report {} was already superseded by report {}", old.id, old.superseded_by.unwrap_or_default());
+        }
+        for t in env.catalog.live_transactions_of_report(old.id).await? {
+            reversals.push(NewTx {
+                key: format!("reversal:{}", t.id),
+                kind: "reversal",
+                period: opts.period.clone(),
+                report_id: Some(old.id),
+                reverses: Some(t.id),
+                memo: format!("report {} superseded", old.id),
+                entries: reversal(&t.entries),
+            });
+        }
+        summary.superseded = Some(old.id);
+    }
+    for (c, v) in &booking.totals {
+        summary.totals.insert(c.clone(), v.to_decimal());
+    }
+    for u in &booking.unmatched {
+        let e = summary.suspense.entry(u.currency.clone()).or_insert_with(|| "0".into());
+        *e = (Fine::parse(e).unwrap_or_default() + u.amount).to_decimal();
+    }
+    let files_json: Vec<serde_json::Value> = read
+        .names
+        .iter()
+        .zip(&read.hashes)
+        .enumerate()
+        .map(|(i, (n, h))| serde_json::json!({"name": n, "sha256": h, "number": i + 1, "of": read.names.len(), "lines": info.files.get(i).map(|f| f.lines)}))
+        .collect();
+    let report = NewReport {
+        import_key: key.clone(),
+        sender,
+        message_id: info.header.message_id.clone(),
+        dsp: dsp.clone(),
+        format: read.format.clone(),
+        files: serde_json::to_string(&files_json)?,
+        reporting_period: opts.period.clone(),
+        usage_start: info.header.usage_start.clone(),
+        usage_end: info.header.usage_end.clone(),
+        lines: info.lines as i64,
+        usage_lines: info.usage_lines as i64,
+        matched_lines: read.gathered.matched_lines as i64,
+        totals: booking.totals.clone(),
+        warnings: summary.warnings.clone(),
+        supersedes: old.map(|o| o.id),
+    };
+    let import = NewTx {
+        key: format!("import:{key}"),
+        kind: "import",
+        period: opts.period.clone(),
+        report_id: None,
+        reverses: None,
+        memo: format!("{} report {} from {dsp}", read.format, info.header.message_id),
+        entries: booking.entries,
+    };
+    match env.catalog.import_report(&report, &reversals, &import, &booking.unmatched, &booking.ids).await? {
+        ReportImport::Imported { report_id, .. } => {
+            summary.outcome = if old.is_some() { "imported (supersedes)".into() } else { "imported".into() };
+            summary.report_id = Some(report_id);
+        }
+        ReportImport::AlreadyImported { report_id } => {
+            summary.outcome = "already imported".into();
+            summary.report_id = Some(report_id);
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Groups the files given on the command line into reports: DSR files by their name without
+/// x-of-y, ordered by part number; every other file is a report of its own.
+pub(crate) fn group_reports(files: &[PathBuf]) -> Vec<Vec<PathBuf>> {
+    let mut dsr_groups: BTreeMap<String, Vec<(u32, PathBuf)>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for f in files {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        match dsr::FileName::parse(name) {
+            Ok(n) => dsr_groups.entry(n.report_stem()).or_default().push((n.number, f.clone())),
+            Err(_) => out.push(vec![f.clone()]),
+        }
+    }
+    for (_, mut g) in dsr_groups {
+        g.sort_by_key(|(n, _)| *n);
+        out.push(g.into_iter().map(|(_, p)| p).collect());
+    }
+    out
+}
+
+/// The current month, the default reporting period.
+pub(crate) fn this_month() -> String {
+    chrono::Utc::now().format("%Y-%m").to_string()
+}
+
+/// Loads the contracts file named in the config (none: the defaults).
+pub(crate) fn load_contracts(cfg: &Config) -> Result<Contracts> {
+    match &cfg.contracts {
+        Some(p) if p.is_file() => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Ok(Contracts::parse(&text, &p.display().to_string())?)
+        }
+        Some(p) => bail!("contracts file {} does not exist", p.display()),
+        None => Ok(Contracts { default_fee_bp: 1500, ..Contracts::default() }),
+    }
+}

@@ -1,0 +1,745 @@
+//! The royalty commands: `reports import|list|unmatched|rematch`, `ledger balance|check`,
+//! `statements`, `payouts run`, `fx import`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use filestore::FileStore;
+use indicatif::{ProgressBar, ProgressStyle};
+use model::Fine;
+use royalties::close::{PayeePeriod, close, release_schedule};
+use royalties::posting::{Income, income_entries};
+use royalties::statement::Statement;
+use royalties::{Dims, Entry, Period};
+use store::{FxRate, NewTx, OpenMode, Payout, Posting, Store};
+
+use crate::config::Config;
+use crate::royalty::{CatalogIndex, Env, ImportOptions, group_reports, import_one, load_contracts, rates_for, this_month};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportsCommand {
+    /// Import sales reports: DSR flat files (.tsv, .tsv.gz; the files of a multi-file report
+    /// together) or CSV exports with --format. Whole or nothing; importing again changes nothing.
+    Import(ImportArgs),
+    /// List imported reports.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Usage that matched nothing in the catalog, with why; its money is in suspense.
+    Unmatched {
+        #[arg(long)]
+        json: bool,
+        /// Also list rows already rematched.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Match suspense usage again (after the catalog was fixed) and move its money to payees.
+    Rematch {
+        /// The reporting period to post into (default: this month).
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// The reporting period the money is booked in (default: this month). Statements are
+    /// cut by it; the usage period travels with every line.
+    #[arg(long)]
+    pub(crate) period: Option<String>,
+    /// The DSP profile the report comes from (default: HEAD's sender, or the CSV layout's).
+    #[arg(long)]
+    pub(crate) dsp: Option<String>,
+    /// A CSV layout from the report-formats folder (spotify, apple, distrokid, tuneore …);
+    /// default: DSR.
+    #[arg(long)]
+    pub(crate) format: Option<String>,
+    /// Import even when usage or money does not add up to the summaries (the line values
+    /// are booked); by default such a report is refused.
+    #[arg(long)]
+    pub(crate) accept_mismatch: bool,
+    /// The report this one corrects (default: the earlier report with the same sender and
+    /// message id).
+    #[arg(long)]
+    pub(crate) supersedes: Option<i64>,
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LedgerCommand {
+    /// Balances per account and currency.
+    Balance {
+        /// Only this payee's accounts (payee, advance, reserve, tax).
+        #[arg(long)]
+        payee: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify every invariant over the whole ledger; exits 1 on any violation.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatementsArgs {
+    /// The reporting period, e.g. 2026-10. Closes it (once) if it is not closed yet.
+    #[arg(long)]
+    pub(crate) period: String,
+    #[arg(long)]
+    pub(crate) payee: Option<String>,
+    /// Where the CSV and HTML statements go (default: statements/<period>).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PayoutsCommand {
+    /// Pay every balance at or above its payee's threshold, write the payment file, e-mail
+    /// each payee their statement.
+    Run {
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FxCommand {
+    /// Record exchange rates from a CSV: period,base,quote,rate[,source].
+    Import { file: PathBuf },
+    /// List recorded rates.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+async fn open(cfg: &Config) -> Result<Store> {
+    Ok(Store::open(&cfg.database, OpenMode::Existing).await?)
+}
+
+fn check_period(p: &str) -> Result<String> {
+    Ok(Period::parse(p).map_err(|e| anyhow!(e))?.to_string())
+}
+
+pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCode> {
+    match cmd {
+        ReportsCommand::Import(a) => import(cfg, a).await,
+        ReportsCommand::List { json } => {
+            let catalog = open(cfg).await?;
+            let list = catalog.reports().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                eprintln!("no reports imported yet: `liner reports import <files>`");
+            } else {
+                println!("{:>4}  {:<14} {:<8} {:<24} {:>10} {:>9}  {:<24} status", "id", "dsp", "period", "message", "lines", "matched", "totals");
+                for r in &list {
+                    let totals: Vec<String> = r.totals.iter().map(|(c, v)| format!("{c} {v}")).collect();
+                    let status = match (r.superseded_by, r.supersedes) {
+                        (Some(n), _) => format!("superseded by {n}"),
+                        (None, Some(o)) => format!("supersedes {o}"),
+                        _ => "posted".into(),
+                    };
+                    println!(
+                        "{:>4}  {:<14} {:<8} {:<24} {:>10} {:>9}  {:<24} {status}",
+                        r.id, r.dsp, r.reporting_period, r.message_id, r.usage_lines, r.matched_lines, totals.join(", ")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReportsCommand::Unmatched { json, all } => {
+            let catalog = open(cfg).await?;
+            let superseded: std::collections::BTreeSet<i64> =
+                catalog.reports().await?.iter().filter(|r| r.superseded_by.is_some()).map(|r| r.id).collect();
+            let list: Vec<store::Unmatched> = catalog
+                .unmatched()
+                .await?
+                .into_iter()
+                .filter(|u| all || (u.rematched_by.is_none() && !superseded.contains(&u.report_id)))
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no unmatched usage");
+            } else {
+                for u in &list {
+                    println!(
+                        "#{} report {} {} {} {}: {} {} ({} units, {} lines) — {}{}",
+                        u.id, u.report_id, u.dsp, u.territory, u.usage_period, u.currency, u.amount, u.units, u.lines, u.reason,
+                        u.rematched_by.map(|t| format!(" [rematched by transaction {t}]")).unwrap_or_default()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReportsCommand::Rematch { period, json } => rematch(cfg, period, json).await,
+    }
+}
+
+async fn import(cfg: &Config, a: ImportArgs) -> Result<ExitCode> {
+    let period = check_period(&a.period.clone().unwrap_or_else(this_month))?;
+    let catalog = open(cfg).await?;
+    let files = FileStore::open(&cfg.files)?;
+    let profiles = crate::ern_cmd::load_profiles(cfg)?;
+    let contracts = load_contracts(cfg)?;
+    let format = match &a.format {
+        None => report_csv::Format::Dsr,
+        Some(f) if f == "dsr" => report_csv::Format::Dsr,
+        Some(f) => {
+            let layouts = report_csv::Layout::load_dir(&cfg.report_formats)?;
+            let l = layouts.get(f).ok_or_else(|| {
+                anyhow!("no report format {f:?} in {}; there are: {}", cfg.report_formats.display(), layouts.keys().cloned().collect::<Vec<_>>().join(", "))
+            })?;
+            report_csv::Format::Csv(Box::new(l.clone()))
+        }
+    };
+    for f in &a.files {
+        if !f.is_file() {
+            bail!("{}: no such file", f.display());
+        }
+    }
+    let groups = match format {
+        report_csv::Format::Dsr => group_reports(&a.files),
+        report_csv::Format::Csv(_) => a.files.iter().map(|f| vec![f.clone()]).collect(),
+    };
+    let mut code = ExitCode::SUCCESS;
+    let mut out = Vec::new();
+    for g in groups {
+        // The index is reloaded per report: a report may teach ids the next one needs.
+        let ix = CatalogIndex::load(&catalog).await?;
+        let env = Env { catalog: &catalog, files: &files, ix: &ix, profiles: &profiles, contracts: &contracts };
+        let total: u64 = g.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(g[0].file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned());
+        if a.json {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let opts = ImportOptions { period: period.clone(), dsp: a.dsp.clone(), tolerate_money: a.accept_mismatch, supersedes: a.supersedes };
+        let s = import_one(&env, &g, &format, &opts, &bar).await;
+        bar.finish_and_clear();
+        let s = match s {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{}: {e:#}", g.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "));
+                code = ExitCode::from(1);
+                continue;
+            }
+        };
+        if s.outcome == "refused" {
+            code = ExitCode::from(1);
+        }
+        if !a.json {
+            print_summary(&s);
+        }
+        out.push(s);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    catalog.close().await;
+    Ok(code)
+}
+
+fn print_summary(s: &crate::royalty::ImportSummary) {
+    let files = s.files.join(" + ");
+    match s.outcome.as_str() {
+        "already imported" => {
+            println!("{files}: already imported as report {}; nothing changed", s.report_id.unwrap_or_default());
+            return;
+        }
+        "refused" => {
+            println!("{files}: REFUSED, nothing was booked ({} lines read)", s.lines);
+            for r in &s.refusals {
+                println!("  {r}");
+            }
+            for w in &s.warnings {
+                println!("  {w}");
+            }
+            return;
+        }
+        _ => {}
+    }
+    let rate = if s.seconds > 0.0 { s.usage_lines as f64 / s.seconds } else { 0.0 };
+    println!(
+        "{files}: {} as report {} from {} (message {}), period {}",
+        s.outcome,
+        s.report_id.unwrap_or_default(),
+        s.dsp,
+        s.message_id,
+        s.reporting_period
+    );
+    println!(
+        "  {} lines, {} usage lines: {} matched, {} unmatched; {:.2} s ({:.0} usage lines/s)",
+        s.lines, s.usage_lines, s.matched_lines, s.unmatched_lines, s.seconds, rate
+    );
+    for (c, v) in &s.totals {
+        let susp = s.suspense.get(c).map(|x| format!(" ({x} in suspense)")).unwrap_or_default();
+        println!("  total {c} {v}{susp}");
+    }
+    if let Some(o) = s.superseded {
+        println!("  report {o} superseded: its postings were reversed in {}", s.reporting_period);
+    }
+    for w in &s.warnings {
+        println!("  {w}");
+    }
+}
+
+async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<ExitCode> {
+    let period = check_period(&period.unwrap_or_else(this_month))?;
+    let catalog = open(cfg).await?;
+    if catalog.tx_id_by_key(&format!("close:{period}")).await?.is_some() {
+        bail!("reporting period {period} is closed; rematch into a later period with --period");
+    }
+    let ix = CatalogIndex::load(&catalog).await?;
+    let contracts = load_contracts(cfg)?;
+    let rates = rates_for(&catalog, &period).await?;
+    let superseded: std::collections::BTreeSet<i64> =
+        catalog.reports().await?.iter().filter(|r| r.superseded_by.is_some()).map(|r| r.id).collect();
+    let mut moved = Vec::new();
+    let mut still = 0usize;
+    for u in catalog.unmatched().await? {
+        if u.rematched_by.is_some() || superseded.contains(&u.report_id) {
+            continue;
+        }
+        let Some(tracks) = ix.resolve_for_rematch(&u.dsp, &u.isrc, &u.upc, &u.dsp_resource_id, &u.dsp_release_id, &u.proprietary_id) else {
+            still += 1;
+            continue;
+        };
+        let parts = royalties::allocate(u.amount.0, &vec![1; tracks.len()]).ok_or_else(|| anyhow!("allocation overflow"))?;
+        let mut entries: Vec<Entry> = Vec::new();
+        let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
+        let rate = |f: &str, t: &str| rates.get(&(f.to_owned(), t.to_owned())).cloned();
+        for (t, p) in tracks.iter().zip(parts) {
+            let tr = &ix.tracks[*t as usize];
+            let inc = Income {
+                dims: Dims {
+                    dsp: u.dsp.clone(),
+                    territory: u.territory.clone(),
+                    usage_period: u.usage_period.clone(),
+                    commercial_model: u.commercial_model.clone(),
+                    rights_type: u.rights_type.clone(),
+                    isrc: tr.isrc.clone(),
+                    upc: tr.upc.clone(),
+                    source: format!("{} (rematched from suspense #{})", u.source, u.id),
+                },
+                currency: u.currency.clone(),
+                amount: Fine(p),
+                units: if tracks.len() == 1 { u.units } else { 0 },
+                fee_bp: contracts.fee_bp(&tr.label, &tr.upc),
+                shares: tr.shares.clone(),
+                label: tr.label.clone(),
+            };
+            entries.extend(income_entries(&inc, "suspense", &payee_currency, &rate, &period)?);
+        }
+        let tx = NewTx {
+            key: format!("rematch:{}", u.id),
+            kind: "rematch",
+            period: period.clone(),
+            report_id: Some(u.report_id),
+            reverses: None,
+            memo: format!("suspense #{} rematched", u.id),
+            entries: royalties::posting::merge(entries),
+        };
+        if let Posting::Posted(id) = catalog.rematch(&tx, &[u.id]).await? {
+            moved.push(serde_json::json!({"unmatched": u.id, "transaction": id, "currency": u.currency, "amount": u.amount.to_decimal(), "isrc": u.isrc, "upc": u.upc}));
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"rematched": moved, "still_unmatched": still}))?);
+    } else {
+        for m in &moved {
+            println!("suspense #{} → transaction {}: {} {}", m["unmatched"], m["transaction"], m["currency"].as_str().unwrap_or(""), m["amount"].as_str().unwrap_or(""));
+        }
+        println!("{} rematched, {still} still unmatched", moved.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode> {
+    let catalog = open(cfg).await?;
+    match cmd {
+        LedgerCommand::Balance { payee, json } => {
+            let txs = catalog.transactions().await?;
+            let mut b: BTreeMap<(String, String), Fine> = BTreeMap::new();
+            for t in &txs {
+                for e in &t.entries {
+                    *b.entry((e.account.clone(), e.currency.clone())).or_default() += e.amount;
+                }
+            }
+            let keep = |a: &str| match &payee {
+                None => true,
+                Some(p) => a.split_once(':').is_some_and(|(_, id)| id == p),
+            };
+            let rows: Vec<serde_json::Value> = b
+                .iter()
+                .filter(|((a, _), _)| keep(a))
+                .map(|((a, c), v)| serde_json::json!({"account": a, "currency": c, "balance": v.to_decimal()}))
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for r in &rows {
+                    println!("{:<36} {} {:>24}", r["account"].as_str().unwrap_or(""), r["currency"].as_str().unwrap_or(""), r["balance"].as_str().unwrap_or(""));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LedgerCommand::Check { json } => {
+            let r = check_all(&catalog).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("{} transactions, {} entries, {} reports checked", r.transactions, r.entries, r.reports);
+                for v in &r.violations {
+                    println!("VIOLATION: {v}");
+                }
+                if r.violations.is_empty() {
+                    println!("ledger OK: every transaction and every currency balances, the hash chain is intact, every report's import equals its total, statements add up");
+                }
+            }
+            Ok(if r.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}
+
+/// Every invariant: the pure checks over transactions and reports, the append-only
+/// triggers still in place, and every closed period's statements adding up and chaining
+/// (closing of one period = opening of the next).
+pub(crate) async fn check_all(catalog: &Store) -> Result<royalties::check::CheckResult> {
+    let txs = catalog.transactions().await?;
+    let reports = catalog.stored_reports().await?;
+    let head = catalog.ledger_head().await?;
+    let mut r = royalties::check::check(&txs, &reports, &head);
+    let payees = catalog.payees().await?;
+    let posted = catalog.posted("payee:").await?;
+    let mut periods: Vec<String> = txs.iter().filter(|t| t.kind == "close").map(|t| t.period.clone()).collect();
+    periods.sort();
+    periods.dedup();
+    for p in &payees {
+        let exp = model::Currency::parse(&p.currency).map(|c| c.exponent()).unwrap_or(2);
+        let mut prev_closing: Option<Fine> = None;
+        for period in &periods {
+            let s = Statement::build(&p.id, &p.name, &p.currency, exp, period, &posted);
+            if !s.adds_up() {
+                r.violations.push(format!("statement {period} of {}: opening + movements ≠ closing", p.id));
+            }
+            if let Some(c) = prev_closing
+                && c != s.opening
+                && Period::parse(period).ok().map(|x| x.prev().to_string()) == periods.iter().find(|q| *q < period).cloned()
+            {
+                r.violations.push(format!("statement {period} of {}: opening {} ≠ the previous closing {}", p.id, s.opening, c));
+            }
+            prev_closing = Some(s.closing);
+        }
+    }
+    Ok(r)
+}
+
+/// Posts the advances the contracts name (once each, by id).
+async fn post_advances(catalog: &Store, contracts: &royalties::Contracts, payees: &BTreeMap<String, store::PayeeRow>) -> Result<()> {
+    for a in &contracts.advance {
+        let p = payees.get(&a.payee).ok_or_else(|| anyhow!("advance {}: payee {:?} is not in the catalog", a.id, a.payee))?;
+        let amount = Fine::parse(&a.amount)?;
+        let period = a.date.get(..7).unwrap_or_default().to_owned();
+        Period::parse(&period).map_err(|e| anyhow!("advance {}: date {:?}: {e}", a.id, a.date))?;
+        let dims = Dims::default();
+        let e = |account: String, v: Fine| Entry { account, currency: p.currency.clone(), amount: v, units: 0, dims: dims.clone(), formula: format!("advance {} paid {}", a.id, a.date) };
+        catalog
+            .post(&NewTx {
+                key: format!("advance:{}", a.id),
+                kind: "advance",
+                period,
+                report_id: None,
+                reverses: None,
+                memo: format!("advance {} to {}", a.id, a.payee),
+                entries: vec![e(format!("advance:{}", a.payee), -amount), e("cash".into(), amount)],
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Closes a period once: rounding, reserves, recoupment, tax for every payee.
+pub(crate) async fn close_period(cfg: &Config, catalog: &Store, period: &str) -> Result<bool> {
+    let key = format!("close:{period}");
+    if catalog.tx_id_by_key(&key).await?.is_some() {
+        return Ok(false);
+    }
+    let this = Period::parse(period).map_err(|e| anyhow!(e))?;
+    let contracts = load_contracts(cfg)?;
+    let payees: BTreeMap<String, store::PayeeRow> = catalog.payees().await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    post_advances(catalog, &contracts, &payees).await?;
+    let txs = catalog.transactions().await?;
+    // Periods close in order: an earlier period with postings must be closed first.
+    let closed: std::collections::BTreeSet<&str> = txs.iter().filter(|t| t.kind == "close").map(|t| t.period.as_str()).collect();
+    if let Some(open) = txs
+        .iter()
+        .filter(|t| t.kind != "close" && t.kind != "advance" && t.period.as_str() < period && !closed.contains(t.period.as_str()))
+        .map(|t| t.period.clone())
+        .min()
+    {
+        bail!("period {open} has postings and is not closed: cut its statements first (`liner statements --period {open}`)");
+    }
+    let mut pp = Vec::new();
+    for p in payees.values() {
+        let cur = model::Currency::parse(&p.currency)?;
+        let (mut balance, mut income, mut advance, mut release) = (Fine::ZERO, Fine::ZERO, Fine::ZERO, Fine::ZERO);
+        let acct = format!("payee:{}", p.id);
+        for t in txs.iter().filter(|t| t.period.as_str() <= period) {
+            for e in t.entries.iter().filter(|e| e.currency == p.currency) {
+                if e.account == acct {
+                    balance += e.amount;
+                    if t.period == period && matches!(t.kind.as_str(), "import" | "reversal" | "rematch") {
+                        income += e.amount;
+                    }
+                }
+                if e.account == format!("advance:{}", p.id) {
+                    advance -= e.amount;
+                }
+                // Reserves held in an earlier period fall due over the next `periods`.
+                if e.account == format!("reserve:{}", p.id) && t.kind == "close" && e.amount.0 > 0
+                    && let Some(r) = contracts.reserve_for(&p.id)
+                    && let Ok(held_in) = Period::parse(&t.period)
+                {
+                    let k = this.months_since(held_in);
+                    if k >= 1 && k <= i64::from(r.periods) {
+                        release += release_schedule(e.amount, r.periods, cur.exponent())[(k - 1) as usize];
+                    }
+                }
+            }
+        }
+        pp.push(PayeePeriod {
+            payee: p.id.clone(),
+            currency: p.currency.clone(),
+            exponent: cur.exponent(),
+            balance,
+            income,
+            outstanding_advance: if advance.0 > 0 { advance } else { Fine::ZERO },
+            reserve_bp: contracts.reserve_for(&p.id).map_or(0, |r| r.bp),
+            reserve_release: release,
+            withholding_bp: contracts.withholding_bp(&p.id),
+        });
+    }
+    let (entries, _) = close(&pp);
+    catalog
+        .post(&NewTx { key, kind: "close", period: period.to_owned(), report_id: None, reverses: None, memo: format!("period {period} closed"), entries })
+        .await?;
+    Ok(true)
+}
+
+fn write_statement(dir: &Path, s: &Statement) -> Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let csv = dir.join(format!("{}-{}.csv", s.payee, s.period));
+    let html = dir.join(format!("{}-{}.html", s.payee, s.period));
+    std::fs::write(&csv, s.csv()).with_context(|| format!("writing {}", csv.display()))?;
+    std::fs::write(&html, s.html()).with_context(|| format!("writing {}", html.display()))?;
+    Ok((csv, html))
+}
+
+/// Builds (closing the period first if needed) and writes the statements of a period.
+pub(crate) async fn statements_for(cfg: &Config, catalog: &Store, period: &str, only: Option<&str>, out: &Path) -> Result<Vec<Statement>> {
+    let closed_now = close_period(cfg, catalog, period).await?;
+    if closed_now {
+        eprintln!("period {period} closed: balances rounded once, reserves, recoupment and withholding posted");
+    }
+    let posted = catalog.posted("payee:").await?;
+    let mut out_list = Vec::new();
+    for p in catalog.payees().await? {
+        if only.is_some_and(|o| o != p.id) {
+            continue;
+        }
+        let exp = model::Currency::parse(&p.currency)?.exponent();
+        let s = Statement::build(&p.id, &p.name, &p.currency, exp, period, &posted);
+        write_statement(out, &s)?;
+        out_list.push(s);
+    }
+    if let Some(o) = only
+        && out_list.is_empty()
+    {
+        bail!("no payee {o:?} in the catalog");
+    }
+    Ok(out_list)
+}
+
+pub(crate) async fn statements(cfg: &Config, a: StatementsArgs) -> Result<ExitCode> {
+    let period = check_period(&a.period)?;
+    let catalog = open(cfg).await?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("statements").join(&period));
+    let list = statements_for(cfg, &catalog, &period, a.payee.as_deref(), &out).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        for s in &list {
+            let m = |f: Fine| f.display(u32::from(s.exponent));
+            println!(
+                "{:<14} {} opening {:>10}  income {:>10}  reserve {:>8}  recouped {:>8}  tax {:>8}  paid {:>8}  closing {:>10}  ({} lines)",
+                s.payee, s.currency, m(s.opening), m(s.income + s.rounding), m(s.reserve_released - s.reserve_held), m(s.recouped), m(s.tax), m(s.payouts), m(s.closing), s.lines.len()
+            );
+        }
+        println!("statements written to {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn payouts(cfg: &Config, cmd: PayoutsCommand) -> Result<ExitCode> {
+    let PayoutsCommand::Run { period, out, json } = cmd;
+    let period = check_period(&period)?;
+    let catalog = open(cfg).await?;
+    let out = out.unwrap_or_else(|| PathBuf::from("statements").join(&period));
+    let report = run_payouts(cfg, &catalog, &period, &out).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for p in &report.paid {
+            println!("paid {} {} {} ({})", p.payee, p.currency, minor_text(p.amount_minor, &p.currency), p.reference);
+        }
+        for c in &report.carried {
+            println!("carried forward: {c}");
+        }
+        for m in &report.mail {
+            println!("{m}");
+        }
+        println!("payment file: {}", report.payment_file.display());
+    }
+    Ok(if report.mail_errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn minor_text(minor: i64, currency: &str) -> String {
+    let exp = model::Currency::parse(currency).map(|c| c.exponent()).unwrap_or(2);
+    Fine::from_minor(minor, exp).display(u32::from(exp))
+}
+
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct PayoutReport {
+    pub(crate) paid: Vec<Payout>,
+    pub(crate) carried: Vec<String>,
+    pub(crate) payment_file: PathBuf,
+    pub(crate) mail: Vec<String>,
+    pub(crate) mail_errors: usize,
+}
+
+/// Pays every balance at or above its threshold (once per payee and period), writes the
+/// payment file and e-mails each payee their statement.
+pub(crate) async fn run_payouts(cfg: &Config, catalog: &Store, period: &str, out: &Path) -> Result<PayoutReport> {
+    statements_for(cfg, catalog, period, None, out).await?;
+    let posted = catalog.posted("payee:").await?;
+    let already: BTreeMap<String, Payout> = catalog.payouts().await?.into_iter().filter(|p| p.period == period).map(|p| (p.payee.clone(), p)).collect();
+    let mut report = PayoutReport { paid: Vec::new(), carried: Vec::new(), payment_file: out.join(format!("payments-{period}.csv")), mail: Vec::new(), mail_errors: 0 };
+    let mut csv = String::from("payee,name,payment_ref,currency,amount,reference\n");
+    for p in catalog.payees().await? {
+        let cur = model::Currency::parse(&p.currency)?;
+        let exp = cur.exponent();
+        let s = Statement::build(&p.id, &p.name, &p.currency, exp, period, &posted);
+        let (minor, rest) = s.closing.floor_minor(exp);
+        let payout = if let Some(done) = already.get(&p.id) {
+            Some(done.clone())
+        } else if minor > 0 && minor >= p.threshold_minor && rest == 0 {
+            let amount = Fine::from_minor(minor, exp);
+            let reference = format!("LINER-{period}-{}", p.id);
+            let e = |account: String, v: Fine| Entry { account, currency: p.currency.clone(), amount: v, units: 0, dims: Dims::default(), formula: format!("payout {reference}") };
+            let tx = NewTx {
+                key: format!("payout:{}:{period}", p.id),
+                kind: "payout",
+                period: period.to_owned(),
+                report_id: None,
+                reverses: None,
+                memo: format!("payout to {}", p.id),
+                entries: vec![e(format!("payee:{}", p.id), -amount), e("cash".into(), amount)],
+            };
+            let row = Payout { payee: p.id.clone(), period: period.to_owned(), currency: p.currency.clone(), amount_minor: minor, tx_id: 0, reference, created_at: String::new() };
+            let id = catalog.record_payout(&tx, &row).await?.id();
+            Some(Payout { tx_id: id, ..row })
+        } else {
+            report.carried.push(format!(
+                "{} {} {} (threshold {})",
+                p.id,
+                p.currency,
+                s.closing.display(u32::from(exp)),
+                minor_text(p.threshold_minor, &p.currency)
+            ));
+            None
+        };
+        // The statement as sent includes the payout.
+        let posted_now = catalog.posted(&format!("payee:{}", p.id)).await?;
+        let s = Statement::build(&p.id, &p.name, &p.currency, exp, period, &posted_now);
+        write_statement(out, &s)?;
+        if let Some(py) = &payout {
+            csv.push_str(&format!("{},{},{},{},{},{}\n", p.id, p.name.replace(',', " "), p.payment_ref, p.currency, minor_text(py.amount_minor, &p.currency), py.reference));
+            report.paid.push(py.clone());
+        }
+        if already.contains_key(&p.id) {
+            continue; // e-mailed when it was paid
+        }
+        let paid_text = payout.as_ref().map(|py| format!("{} {}", minor_text(py.amount_minor, &p.currency), p.currency));
+        let notice = notify::statement(&p.email, &p.name, period, &format!("{} {}", s.closing.display(u32::from(exp)), p.currency), paid_text.as_deref(), &s.csv(), &s.html());
+        match cfg.mail.send(&notice) {
+            Ok(sent) => report.mail.push(format!("statement to {}: {sent}", p.email)),
+            Err(e) => {
+                report.mail_errors += 1;
+                report.mail.push(format!("statement to {} NOT sent: {e}", p.email));
+            }
+        }
+    }
+    std::fs::create_dir_all(out)?;
+    std::fs::write(&report.payment_file, csv).with_context(|| format!("writing {}", report.payment_file.display()))?;
+    Ok(report)
+}
+
+pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
+    let catalog = open(cfg).await?;
+    match cmd {
+        FxCommand::Import { file } => {
+            let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(&file).with_context(|| format!("opening {}", file.display()))?;
+            let mut rates = Vec::new();
+            for (i, rec) in rdr.records().enumerate() {
+                let line = i + 2;
+                let rec = rec.with_context(|| format!("{}:{line}", file.display()))?;
+                let get = |k: usize| rec.get(k).unwrap_or("").trim().to_owned();
+                let period = check_period(&get(0)).map_err(|e| anyhow!("{}:{line}: period: {e}", file.display()))?;
+                let base = model::Currency::parse(&get(1)).map_err(|e| anyhow!("{}:{line}: base: {e}", file.display()))?;
+                let quote = model::Currency::parse(&get(2)).map_err(|e| anyhow!("{}:{line}: quote: {e}", file.display()))?;
+                let rate = get(3);
+                if royalties::Rate::parse(&rate, "").is_none() {
+                    bail!("{}:{line}: rate {rate:?} is not a positive decimal", file.display());
+                }
+                let source = if get(4).is_empty() { file.file_name().and_then(|n| n.to_str()).unwrap_or("fx").to_owned() } else { get(4) };
+                rates.push(FxRate { period, base: base.code().into(), quote: quote.code().into(), rate, source });
+            }
+            let (added, same) = catalog.record_rates(&rates).await?;
+            println!("{added} rates recorded, {same} already there");
+        }
+        FxCommand::List { json } => {
+            let r = catalog.rates().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                for x in r {
+                    println!("{} {}→{} {} ({})", x.period, x.base, x.quote, x.rate, x.source);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
