@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod http;
 pub mod keys;
+pub mod reports;
 pub mod sftp;
 
 /// Faults a DSP injects, from `faults.toml` under the mock's root (`[spotify]`, …) or set
@@ -84,6 +85,17 @@ pub struct Live {
     /// (URI, MD5, size) of the files as received.
     pub files: Vec<(String, String, u64)>,
     pub updated_at: String,
+    /// The sound recordings as delivered: what the DSP streams and reports sales for.
+    #[serde(default)]
+    pub recordings: Vec<Recording>,
+}
+
+/// A delivered sound recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    pub isrc: String,
+    pub title: String,
+    pub artist: String,
 }
 
 /// The DSP's persistent state (`state.json` in its folder).
@@ -448,6 +460,21 @@ impl Dsp {
                 main.and_then(|r| r.release_date.clone()),
             )
         };
+        let recordings: Vec<Recording> = if status == "purged" {
+            Vec::new()
+        } else {
+            msg.resources
+                .iter()
+                .filter(|r| r.kind == ern::ResourceKind::SoundRecording)
+                .filter_map(|r| {
+                    Some(Recording {
+                        isrc: r.isrc.clone()?,
+                        title: r.title.clone().unwrap_or_default(),
+                        artist: r.display_artist_name.clone().unwrap_or_else(|| artist.clone()),
+                    })
+                })
+                .collect()
+        };
         let same = st
             .catalog
             .get(&upc)
@@ -467,6 +494,7 @@ impl Dsp {
                 release_date,
                 files,
                 updated_at: now(),
+                recordings,
             },
         );
         // The same message again (a resend) re-applies without a second effect.

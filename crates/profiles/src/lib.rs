@@ -149,6 +149,28 @@ struct ProfileFile {
     #[serde(default)]
     lifecycle: Lifecycle,
     delivery: Option<transport::DeliveryFile>,
+    #[serde(default)]
+    sales_reports: SalesReports,
+}
+
+/// Where and how the DSP leaves its sales reports for the distributor.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SalesReports {
+    /// `dsr` (DDEX DSR flat file, Basic Audio profile) or `csv:<layout>` (a layout in the
+    /// report-formats folder, e.g. `csv:spotify`).
+    pub format: String,
+    /// The folder on the DSP's side (in its SFTP area or under its HTTP API) where reports
+    /// appear, relative to the delivery root.
+    pub folder: String,
+    /// The currency the DSP reports in.
+    pub currency: String,
+}
+
+impl Default for SalesReports {
+    fn default() -> SalesReports {
+        SalesReports { format: "dsr".into(), folder: "reports".into(), currency: "USD".into() }
+    }
 }
 
 /// How a DSP wants takedowns and purges (ERN life cycle).
@@ -189,6 +211,7 @@ pub struct DspProfile {
     pub lead_time: LeadTime,
     pub qc: QcOverrides,
     pub lifecycle: Lifecycle,
+    pub sales_reports: SalesReports,
     /// How Liner reaches this DSP; absent, the profile serves QC and ERN only.
     pub delivery: Option<Delivery>,
 }
@@ -330,6 +353,7 @@ impl DspProfile {
             lead_time: file.lead_time,
             qc: file.qc,
             lifecycle: file.lifecycle,
+            sales_reports: file.sales_reports,
             delivery,
         })
     }
