@@ -1372,6 +1372,18 @@ pub(crate) enum DspCommand {
         #[arg(long, default_value = ".liner/dsp")]
         root: PathBuf,
     },
+    /// Have a mock DSP write its sales report for a month (of what it has live) into the
+    /// folder its profile names; prints the files written.
+    Report {
+        dsp: String,
+        #[arg(long)]
+        period: String,
+        /// A corrected report: same message id, other usage.
+        #[arg(long, default_value_t = 0)]
+        revision: u32,
+        #[arg(long, default_value = ".liner/dsp")]
+        root: PathBuf,
+    },
 }
 
 pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
@@ -1413,6 +1425,26 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
             );
             tokio::signal::ctrl_c().await?;
             running.stop();
+            Ok(ExitCode::SUCCESS)
+        }
+        DspCommand::Report { dsp, period, revision, root } => {
+            let profiles = ern_cmd::load_profiles(cfg)?;
+            let p = profiles
+                .into_iter()
+                .find(|p| p.name == dsp)
+                .ok_or_else(|| anyhow!("no DSP profile {dsp:?} in {}", cfg.profiles.display()))?;
+            let d = mock_dsp::Dsp::new(p, &root, None, Default::default()).map_err(|e| anyhow!("{e}"))?;
+            let me = ern_cmd::sender();
+            let files = mock_dsp::reports::write_sales_report(
+                &d,
+                &period,
+                revision,
+                &mock_dsp::reports::Recipient { dpid: me.party_id.clone(), name: me.name.clone().unwrap_or_default() },
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+            for f in files {
+                println!("{}", f.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         DspCommand::Catalog { dsp, root } => {

@@ -16,7 +16,7 @@ use crate::config::Config;
 
 /// Liner's own DPID as a sender. Configuration of the distributor's identity arrives with
 /// the delivery work; until then the environment can set it.
-fn sender() -> MessageParty {
+pub(crate) fn sender() -> MessageParty {
     MessageParty {
         party_id: std::env::var("LINER_DPID").unwrap_or_else(|_| "PADPIDA2026112601L".into()),
         name: Some(std::env::var("LINER_SENDER_NAME").unwrap_or_else(|_| "Liner".into())),

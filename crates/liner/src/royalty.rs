@@ -396,7 +396,9 @@ pub(crate) fn book(
         };
         let uperiod = if summary.usage_period.is_empty() { uperiod_default.clone() } else { summary.usage_period.clone() };
         for ((target, a), amount) in aggs.iter().zip(amounts) {
-            let lines = if a.first.0 == a.last.0 {
+            let lines = if a.first == a.last {
+                format!("{}#sha256:{} line {}", r.names[a.first.0], &r.hashes[a.first.0][..16], a.first.1)
+            } else if a.first.0 == a.last.0 {
                 format!("{}#sha256:{} lines {}-{}", r.names[a.first.0], &r.hashes[a.first.0][..16], a.first.1, a.last.1)
             } else {
                 format!(
@@ -404,7 +406,7 @@ pub(crate) fn book(
                     r.names[a.first.0], &r.hashes[a.first.0][..16], a.first.1, r.names[a.last.0], &r.hashes[a.last.0][..16], a.last.1
                 )
             };
-            let source = format!("{lines} ({} usage lines, summary {})", a.lines, summary.id);
+            let source = format!("{lines} ({} usage line{}, summary {})", a.lines, if a.lines == 1 { "" } else { "s" }, summary.id);
             let mut dims = Dims {
                 dsp: dsp.to_owned(),
                 territory: summary.territory.clone(),

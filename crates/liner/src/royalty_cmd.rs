@@ -49,8 +49,9 @@ pub(crate) enum ReportsCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
-    #[arg(required = true)]
-    pub(crate) files: Vec<PathBuf>,
+    /// Report files (named `reports` here: `--files` is the global file-store flag).
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) reports: Vec<PathBuf>,
     /// The reporting period the money is booked in (default: this month). Statements are
     /// cut by it; the usage period travels with every line.
     #[arg(long)]
@@ -211,14 +212,14 @@ async fn import(cfg: &Config, a: ImportArgs) -> Result<ExitCode> {
             report_csv::Format::Csv(Box::new(l.clone()))
         }
     };
-    for f in &a.files {
+    for f in &a.reports {
         if !f.is_file() {
             bail!("{}: no such file", f.display());
         }
     }
     let groups = match format {
-        report_csv::Format::Dsr => group_reports(&a.files),
-        report_csv::Format::Csv(_) => a.files.iter().map(|f| vec![f.clone()]).collect(),
+        report_csv::Format::Dsr => group_reports(&a.reports),
+        report_csv::Format::Csv(_) => a.reports.iter().map(|f| vec![f.clone()]).collect(),
     };
     let mut code = ExitCode::SUCCESS;
     let mut out = Vec::new();

@@ -161,7 +161,9 @@ impl Statement {
             ("payouts", -self.payouts),
             ("closing", self.closing),
         ] {
-            let _ = writeln!(o, "{what},,,,,,,,{},{},,", if what == "income_total" { v.to_decimal() } else { self.money(v) }, self.currency);
+            // Income and its rounding are shown exactly: they are what rounding reconciles.
+            let shown = if what == "income_total" || what == "rounding" { v.to_decimal() } else { self.money(v) };
+            let _ = writeln!(o, "{what},,,,,,,,{shown},{},,", self.currency);
         }
         o
     }
