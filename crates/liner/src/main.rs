@@ -777,7 +777,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     )
     .with_context(|| format!("generating fixtures in {}", fixtures_dir.display()))?;
     eprintln!(
-        "[1/7] fixtures: {} documents, {} media files synthesized, {} already there",
+        "[1/8] fixtures: {} documents, {} media files synthesized, {} already there",
         report.documents.len(),
         report.synthesized.len(),
         report.kept
@@ -799,7 +799,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
             outbox: out.join("outbox"),
         },
         summary_to: None,
-        contracts: None,
+        contracts: Some(PathBuf::from("deploy/contracts.example.toml")),
         report_formats: PathBuf::from("deploy/report-formats"),
     };
     store::Store::open(&cfg.database, store::OpenMode::Create)
@@ -807,7 +807,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         .close()
         .await;
     filestore::FileStore::open(&cfg.files)?;
-    eprintln!("[2/7] catalog: {}", store::redact(&cfg.database));
+    eprintln!("[2/8] catalog: {}", store::redact(&cfg.database));
 
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -817,14 +817,14 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     inputs.push(fixtures_dir.join("sheets/catalog.csv"));
     // The QC showcase: a release with every kind of problem planted.
     inputs.push(fixtures_dir.join("qc/problems"));
-    eprintln!("[3/7] import: {} inputs", inputs.len());
+    eprintln!("[3/8] import: {} inputs", inputs.len());
     let code = import::run(&cfg, &inputs, false).await?;
 
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
     let list = catalog.releases().await?;
     catalog.close().await;
     eprintln!(
-        "[4/7] QC: every release, staff reports in {}",
+        "[4/8] QC: every release, staff reports in {}",
         out.join("qc-<UPC>.html").display()
     );
     for r in &list {
@@ -843,7 +843,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     // ERN for every release QC lets through, to every DSP profile, in each one's version.
     let ern_dir = out.join("ern");
     eprintln!(
-        "[5/7] ERN: messages for releases that passed QC, in {}",
+        "[5/8] ERN: messages for releases that passed QC, in {}",
         ern_dir.display()
     );
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
@@ -886,7 +886,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     eprintln!("  {built} ERN messages written, {checked}");
 
     eprintln!(
-        "[6/7] delivery: to the mock DSPs started in this process on loopback (SFTP batch, SFTP release-by-release, HTTP), acknowledgements awaited"
+        "[6/8] delivery: to the mock DSPs started in this process on loopback (SFTP batch, SFTP release-by-release, HTTP), acknowledgements awaited"
     );
     let deliverable: Vec<String> = {
         let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
@@ -901,7 +901,12 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     };
     deliver::demo(&cfg, out, &deliverable).await?;
 
-    eprintln!("[7/7] catalog contents:");
+    eprintln!(
+        "[7/8] royalties: the mock DSPs' sales reports (DSR and CSV) imported, statements cut, payouts run"
+    );
+    royalty_cmd::demo(&cfg, out).await?;
+
+    eprintln!("[8/8] catalog contents:");
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
     let list = catalog.releases().await?;
     print_releases(&list);

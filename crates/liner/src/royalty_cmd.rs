@@ -416,6 +416,12 @@ pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode>
                 for v in &r.violations {
                     println!("VIOLATION: {v}");
                 }
+                for (cur, rc) in &r.reconciliation {
+                    println!(
+                        "{cur}: reported {} + converted in {} = fees {} + payees {} + labels {} + suspense {} + converted out {}",
+                        rc.reported, rc.converted_in, rc.fees, rc.payees, rc.labels, rc.suspense, rc.converted_out
+                    );
+                }
                 if r.violations.is_empty() {
                     println!("ledger OK: every transaction and every currency balances, the hash chain is intact, every report's import equals its total, statements add up");
                 }
@@ -435,6 +441,19 @@ pub(crate) async fn check_all(catalog: &Store) -> Result<royalties::check::Check
     let mut r = royalties::check::check(&txs, &reports, &head);
     let payees = catalog.payees().await?;
     let posted = catalog.posted("payee:").await?;
+    // The statements' income, summed over payees, is the payees' share of what was reported.
+    let mut statement_income: BTreeMap<String, Fine> = BTreeMap::new();
+    for p in &posted {
+        if matches!(p.kind.as_str(), "import" | "reversal" | "rematch") {
+            *statement_income.entry(p.entry.currency.clone()).or_default() += p.entry.amount;
+        }
+    }
+    for (cur, rc) in &r.reconciliation {
+        let s = statement_income.get(cur).copied().unwrap_or_default();
+        if s != rc.payees {
+            r.violations.push(format!("{cur}: statements show income {s}, the imports credited payees {}", rc.payees));
+        }
+    }
     let mut periods: Vec<String> = txs.iter().filter(|t| t.kind == "close").map(|t| t.period.clone()).collect();
     periods.sort();
     periods.dedup();
@@ -743,4 +762,89 @@ pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's royalty step: each mock DSP writes its sales report for last month of what it
+/// has live, Liner imports them into this month's reporting period, cuts the statements and
+/// pays out (e-mail to the outbox), then checks the whole ledger.
+pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
+    let now = Period::parse(&this_month()).map_err(|e| anyhow!(e))?;
+    let (usage, period) = (now.prev().to_string(), now.to_string());
+    let catalog = open(cfg).await?;
+    // Demo rates, recorded like `liner fx import` would (fixed, not market data).
+    let mut rates = Vec::new();
+    for (b, q, r) in [("USD", "EUR", "0.9231"), ("USD", "GBP", "0.7912"), ("USD", "JPY", "151.37"), ("EUR", "USD", "1.0833"), ("EUR", "GBP", "0.8571"), ("EUR", "JPY", "163.98")] {
+        rates.push(FxRate { period: period.clone(), base: b.into(), quote: q.into(), rate: r.into(), source: "demo rates".into() });
+    }
+    catalog.record_rates(&rates).await?;
+    let profiles = crate::ern_cmd::load_profiles(cfg)?;
+    let me = crate::ern_cmd::sender();
+    let to = mock_dsp::reports::Recipient { dpid: me.party_id.clone(), name: me.name.clone().unwrap_or_default() };
+    let files = FileStore::open(&cfg.files)?;
+    let contracts = load_contracts(cfg)?;
+    let layouts = report_csv::Layout::load_dir(&cfg.report_formats)?;
+    let mut totals: BTreeMap<String, Fine> = BTreeMap::new();
+    for p in &profiles {
+        let dsp = mock_dsp::Dsp::new(p.clone(), &out.join("dsp"), None, Default::default()).map_err(|e| anyhow!("{e}"))?;
+        let written = mock_dsp::reports::write_sales_report(&dsp, &usage, 0, &to).map_err(|e| anyhow!("{e}"))?;
+        let format = match p.sales_reports.format.strip_prefix("csv:") {
+            Some(l) => report_csv::Format::Csv(Box::new(layouts.get(l).ok_or_else(|| anyhow!("no report layout {l:?}"))?.clone())),
+            None => report_csv::Format::Dsr,
+        };
+        let ix = CatalogIndex::load(&catalog).await?;
+        let env = Env { catalog: &catalog, files: &files, ix: &ix, profiles: &profiles, contracts: &contracts };
+        let opts = ImportOptions { period: period.clone(), dsp: Some(p.name.clone()), ..ImportOptions::default() };
+        let s = import_one(&env, &written, &format, &opts, &ProgressBar::hidden()).await?;
+        if s.outcome == "refused" {
+            bail!("the {} report was refused: {}", p.name, s.refusals.join("; "));
+        }
+        let t: Vec<String> = s.totals.iter().map(|(c, v)| format!("{c} {v}")).collect();
+        for (c, v) in &s.totals {
+            *totals.entry(c.clone()).or_default() += Fine::parse(v)?;
+        }
+        eprintln!(
+            "  {:<14} {} usage lines ({}), {} matched, {} unmatched: {}",
+            p.name,
+            s.usage_lines,
+            if matches!(format, report_csv::Format::Dsr) { "DSR" } else { "CSV" },
+            s.matched_lines,
+            s.unmatched_lines,
+            t.join(", ")
+        );
+    }
+    let dir = out.join("statements").join(&period);
+    let report = run_payouts(cfg, &catalog, &period, &dir).await?;
+    let check = check_all(&catalog).await?;
+    if !check.violations.is_empty() {
+        bail!("ledger check failed: {}", check.violations.join("; "));
+    }
+    let posted = catalog.posted("payee:").await?;
+    println!("\nRoyalties, reporting period {period} (usage {usage}):");
+    for (c, v) in &totals {
+        println!("  reported by the DSPs: {c} {v}");
+    }
+    for p in catalog.payees().await? {
+        let exp = model::Currency::parse(&p.currency)?.exponent();
+        let s = Statement::build(&p.id, &p.name, &p.currency, exp, &period, &posted);
+        let paid = report.paid.iter().find(|x| x.payee == p.id).map(|x| format!("paid {}", minor_text(x.amount_minor, &p.currency))).unwrap_or_else(|| "carried forward".into());
+        println!(
+            "  {:<16} {} income {:>10}  recouped {:>8}  reserve {:>8}  tax {:>8}  → {paid}, closing {}",
+            p.id,
+            p.currency,
+            (s.income + s.rounding).display(u32::from(exp)),
+            s.recouped.display(u32::from(exp)),
+            (s.reserve_held - s.reserve_released).display(u32::from(exp)),
+            s.tax.display(u32::from(exp)),
+            s.closing.display(u32::from(exp))
+        );
+    }
+    eprintln!(
+        "  statements (CSV + HTML) and the payment file in {}; e-mails in {}; ledger check: {} transactions, {} entries, all invariants hold",
+        dir.display(),
+        cfg.mail.outbox.display(),
+        check.transactions,
+        check.entries
+    );
+    catalog.close().await;
+    Ok(())
 }

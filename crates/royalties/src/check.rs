@@ -69,6 +69,27 @@ pub struct CheckResult {
     pub reports: usize,
     pub violations: Vec<String>,
     pub balances: BTreeMap<String, BTreeMap<String, String>>,
+    /// Per currency, where the reported money went (I5): reported + converted in =
+    /// fees + payees + converted out + suspense + labels, to the last unit.
+    pub reconciliation: BTreeMap<String, Reconciliation>,
+}
+
+/// Where a currency's reported money went, over every import, reversal and rematch.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Reconciliation {
+    pub reported: Fine,
+    pub fees: Fine,
+    pub payees: Fine,
+    pub labels: Fine,
+    pub suspense: Fine,
+    pub converted_out: Fine,
+    pub converted_in: Fine,
+}
+
+impl Reconciliation {
+    pub fn holds(&self) -> bool {
+        self.reported + self.converted_in == self.fees + self.payees + self.labels + self.suspense + self.converted_out
+    }
 }
 
 /// Checks I1 (each transaction sums to zero per currency), I2 (all balances sum to zero),
@@ -96,6 +117,22 @@ pub fn check(txs: &[StoredTx], reports: &[StoredReport], head_chain: &str) -> Ch
         }
         prev = t.chain.clone();
         let mut sums: BTreeMap<&str, Fine> = BTreeMap::new();
+        if matches!(t.kind.as_str(), "import" | "reversal" | "rematch") {
+            for e in &t.entries {
+                let rc = r.reconciliation.entry(e.currency.clone()).or_default();
+                let a = e.amount;
+                match e.account.split_once(':').map_or(e.account.as_str(), |(k, _)| k) {
+                    "dsp" => rc.reported -= a,
+                    "fee" => rc.fees += a,
+                    "payee" => rc.payees += a,
+                    "label" => rc.labels += a,
+                    "suspense" => rc.suspense += a,
+                    "fx" if a.0 > 0 => rc.converted_out += a,
+                    "fx" => rc.converted_in -= a,
+                    _ => {}
+                }
+            }
+        }
         for e in &t.entries {
             *sums.entry(&e.currency).or_default() += e.amount;
             *totals.entry(e.currency.clone()).or_default() += e.amount;
@@ -155,6 +192,11 @@ pub fn check(txs: &[StoredTx], reports: &[StoredReport], head_chain: &str) -> Ch
             {
                 r.violations.push(format!("report {} supersedes report {old}, whose import {} was never reversed", rep.id, o.id));
             }
+        }
+    }
+    for (cur, rc) in &r.reconciliation {
+        if !rc.holds() {
+            r.violations.push(format!("{cur}: reported {} + converted in {} ≠ fees {} + payees {} + labels {} + suspense {} + converted out {}", rc.reported, rc.converted_in, rc.fees, rc.payees, rc.labels, rc.suspense, rc.converted_out));
         }
     }
     for ((acct, cur), v) in balances {
