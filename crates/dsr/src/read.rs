@@ -183,10 +183,26 @@ impl ReportInfo {
     }
 }
 
-/// Columns of one record type, by field name.
+/// Columns of one record type, by field name, with the hot usage-line columns resolved
+/// once (a usage line must not pay for hashing field names).
 #[derive(Debug, Clone, Default)]
 struct Layout {
     cols: HashMap<&'static str, usize>,
+    su: SuCols,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct SuCols {
+    block: Option<usize>,
+    summary: Option<usize>,
+    tx: Option<usize>,
+    release: Option<usize>,
+    resource: Option<usize>,
+    dsp_ref: Option<usize>,
+    streams: Option<usize>,
+    usages: Option<usize>,
+    returns: Option<usize>,
+    net: Option<usize>,
 }
 
 impl Layout {
@@ -211,7 +227,20 @@ impl Layout {
                 cols.insert(field, i);
             }
         }
-        Layout { cols }
+        let g = |f: &str| cols.get(f).copied();
+        let su = SuCols {
+            block: g("BlockId"),
+            summary: g("SummaryRecordId"),
+            tx: g("SalesTransactionId"),
+            release: g("TransactedRelease"),
+            resource: g("TransactedResource"),
+            dsp_ref: g("DspReleaseId"),
+            streams: g("NumberOfStreams"),
+            usages: g("Usages"),
+            returns: g("Returns"),
+            net: g("NetRevenue"),
+        };
+        Layout { cols, su }
     }
 
     fn get(&self, f: &str) -> Option<usize> {
@@ -375,7 +404,8 @@ struct BlockResource {
 #[derive(Debug, Default)]
 pub struct ReportReader {
     info: ReportInfo,
-    layouts: HashMap<String, Layout>,
+    /// Per record type (a handful): a short list beats hashing on every line.
+    layouts: Vec<(String, std::sync::Arc<Layout>)>,
     summary_index: HashMap<String, usize>,
     /// The SY lines of the first file, to check every later file repeats them exactly.
     first_sy: Vec<String>,
@@ -515,12 +545,19 @@ impl ReportReader {
         }
     }
 
-    fn layout(&mut self, base: &str) -> Option<&Layout> {
-        if !self.layouts.contains_key(base) {
-            let names = default_layout(base)?;
-            self.layouts.insert(base.to_owned(), Layout::of(&names));
+    fn layout(&mut self, base: &str) -> Option<std::sync::Arc<Layout>> {
+        if let Some((_, l)) = self.layouts.iter().find(|(b, _)| b == base) {
+            return Some(l.clone());
         }
-        self.layouts.get(base)
+        let names = default_layout(base)?;
+        let l = std::sync::Arc::new(Layout::of(&names));
+        self.layouts.push((base.to_owned(), l.clone()));
+        Some(l)
+    }
+
+    fn set_layout(&mut self, base: &str, l: Layout) {
+        self.layouts.retain(|(b, _)| b != base);
+        self.layouts.push((base.to_owned(), std::sync::Arc::new(l)));
     }
 
     /// Reads one file of the report. `name` is its file name (checked against the standard
@@ -602,7 +639,7 @@ impl ReportReader {
                         let layout = Layout::of(&full);
                         // A HEAD caption describes FHEA too in the legacy files, but not its
                         // columns: only adopt captions whose record type actually appears.
-                        self.layouts.insert(base.to_owned(), layout);
+                        self.set_layout(base, layout);
                     }
                 }
                 continue;
@@ -621,9 +658,9 @@ impl ReportReader {
                 "HEAD" | "FHEA" => {
                     if base == "FHEA" {
                         // Legacy files caption HEAD but write FHEA: the caption does not fit.
-                        self.layouts.remove("FHEA");
+                        self.layouts.retain(|(b, _)| b != "FHEA");
                     }
-                    let Some(l) = self.layout(base).cloned() else { continue };
+                    let Some(l) = self.layout(base) else { continue };
                     header_in_file = true;
                     let h = Header {
                         message_version: line.cell(l.get("MessageVersion")).into(),
@@ -655,11 +692,11 @@ impl ReportReader {
                     if file_idx > 0 {
                         continue; // repeated set; compared with the first file's below
                     }
-                    let Some(l) = self.layout(base).cloned() else { continue };
+                    let Some(l) = self.layout(base) else { continue };
                     self.add_summary(name, line_no, rt_full, &line, &l);
                 }
                 "FOOT" | "FFOO" | "SRFO" => {
-                    let Some(l) = self.layout(base).cloned() else { continue };
+                    let Some(l) = self.layout(base) else { continue };
                     let vals = [
                         "NumberOfLinesInFile",
                         "NumberOfLinesInReport",
@@ -674,12 +711,13 @@ impl ReportReader {
                 }
                 _ => {
                     // A block record: BlockId in column 1 by every profile.
-                    let Some(l) = self.layout(base).cloned().or_else(|| {
-                        Some(Layout::of(&["RecordType", "BlockId"]))
+                    let Some(l) = self.layout(base).or_else(|| {
+                        Some(std::sync::Arc::new(Layout::of(&["RecordType", "BlockId"])))
                     }) else {
                         continue;
                     };
-                    let Some(block) = parse_int(line.cell(l.get("BlockId")).as_bytes())
+                    let su = l.su;
+                    let Some(block) = parse_int(line.cell(su.block).as_bytes())
                         .and_then(|b| u64::try_from(b).ok())
                     else {
                         self.find(
@@ -687,7 +725,7 @@ impl ReportReader {
                             name,
                             line_no,
                             rt_full,
-                            format!("BlockId {:?} is not a number", line.cell(l.get("BlockId"))),
+                            format!("BlockId {:?} is not a number", line.cell(su.block)),
                         );
                         continue;
                     };
@@ -740,7 +778,7 @@ impl ReportReader {
                         }
                         "SU01" | "SU02" | "SU03" => {
                             fi.usage_lines += 1;
-                            let sid = line.cell(l.get("SummaryRecordId"));
+                            let sid = line.cell(su.summary);
                             let Some(&summary) = self.summary_index.get(sid) else {
                                 self.find(
                                     Severity::Error,
@@ -751,8 +789,9 @@ impl ReportReader {
                                 );
                                 continue;
                             };
-                            let units_col = if base == "SU02" { "NumberOfStreams" } else { "Usages" };
-                            let units_raw = line.cell(l.get(units_col));
+                            let (units_col, units_idx) =
+                                if base == "SU02" { ("NumberOfStreams", su.streams) } else { ("Usages", su.usages) };
+                            let units_raw = line.cell(units_idx);
                             let Some(mut units) = parse_int(units_raw.as_bytes()) else {
                                 self.find(
                                     Severity::Error,
@@ -764,12 +803,12 @@ impl ReportReader {
                                 continue;
                             };
                             if base == "SU01"
-                                && let Some(r) = parse_int(line.cell(l.get("Returns")).as_bytes())
+                                && let Some(r) = parse_int(line.cell(su.returns).as_bytes())
                             {
                                 units -= r;
                             }
                             let amount = if base == "SU03" {
-                                let raw = line.cell(l.get("NetRevenue"));
+                                let raw = line.cell(su.net);
                                 if raw.is_empty() {
                                     None
                                 } else {
@@ -786,9 +825,9 @@ impl ReportReader {
                             };
                             // What the line used: TransactedResource/Release point into the
                             // block; UGC lines name the DSP id; a one-resource block needs neither.
-                            let res_ref = line.cell(l.get("TransactedResource"));
-                            let rel_ref = line.cell(l.get("TransactedRelease"));
-                            let dsp_ref = line.cell(l.get("DspReleaseId"));
+                            let res_ref = line.cell(su.resource);
+                            let rel_ref = line.cell(su.release);
+                            let dsp_ref = line.cell(su.dsp_ref);
                             let res = resources[..n_res].iter().find(|r| {
                                 (!res_ref.is_empty() && r.reference == res_ref)
                                     || (!dsp_ref.is_empty() && r.dsp_id == first_value(dsp_ref))
@@ -840,7 +879,7 @@ impl ReportReader {
                                 record: rt_full,
                                 block,
                                 summary,
-                                transaction_id: line.cell(l.get("SalesTransactionId")),
+                                transaction_id: line.cell(su.tx),
                                 isrc: if by_release { "" } else { res.map_or("", |r| r.isrc.as_str()) },
                                 icpn: rel.map_or("", |r| r.icpn.as_str()),
                                 dsp_resource_id: if by_release { "" } else { res.map_or("", |r| r.dsp_id.as_str()) },

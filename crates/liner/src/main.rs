@@ -7,6 +7,7 @@
 mod bench;
 mod bench_ern;
 mod bench_qc;
+mod bench_royalties;
 mod bench_sftp;
 mod config;
 mod deliver;
@@ -246,6 +247,20 @@ enum ReviewCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchTarget {
+    /// DSR parse rate (lines per CPU-second, against Python's csv.reader on the same file)
+    /// and the whole import into the ledger (SQLite; PostgreSQL with --postgres), with peak RSS.
+    Royalties {
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+        /// A second, larger import for the memory figure (0: skip).
+        #[arg(long, default_value_t = 0)]
+        big: u64,
+        /// A PostgreSQL URL to a fresh, empty database for the PostgreSQL figure.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value = "fixtures")]
+        fixtures: PathBuf,
+    },
     /// Full audio analysis vs ffmpeg `ebur128=peak=true` (speed ratio), and loudness /
     /// true-peak accuracy vs ffmpeg on EBU Tech 3341-style signals. Needs ffmpeg.
     Qc {
@@ -558,6 +573,12 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 },
         } => {
             bench_ern::ern(python.as_deref(), seconds, samples)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            target: BenchTarget::Royalties { lines, big, postgres, fixtures },
+        } => {
+            bench_royalties::bench(lines, big, postgres, &fixtures).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

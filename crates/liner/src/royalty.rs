@@ -563,6 +563,8 @@ pub(crate) struct ImportSummary {
     pub(crate) refusals: Vec<String>,
     pub(crate) superseded: Option<i64>,
     pub(crate) seconds: f64,
+    /// Peak resident memory of the importing process so far (Linux), MiB.
+    pub(crate) peak_rss_mib: f64,
 }
 
 pub(crate) struct Env<'a> {
@@ -610,6 +612,7 @@ pub(crate) async fn import_one(
         refusals: Vec::new(),
         superseded: None,
         seconds: 0.0,
+        peak_rss_mib: 0.0,
     };
     if env.catalog.tx_id_by_key(&format!("close:{}", opts.period)).await?.is_some() {
         bail!(
@@ -773,6 +776,7 @@ pub(crate) async fn import_one(
         }
     }
     summary.seconds = started.elapsed().as_secs_f64();
+    summary.peak_rss_mib = crate::bench_royalties::peak_rss_mib();
     Ok(summary)
 }
 

@@ -37,6 +37,18 @@ pub(crate) enum ReportsCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Write a large valid Basic Audio report over the catalog's tracks (for benchmarks and
+    /// the crash test).
+    Generate {
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+        #[arg(long, default_value_t = 1)]
+        files: u32,
+        #[arg(long, default_value = "GENERATED-1")]
+        message_id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Match suspense usage again (after the catalog was fixed) and move its money to payees.
     Rematch {
         /// The reporting period to post into (default: this month).
@@ -192,6 +204,14 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         ReportsCommand::Rematch { period, json } => rematch(cfg, period, json).await,
+        ReportsCommand::Generate { lines, files, message_id, out } => {
+            let catalog = open(cfg).await?;
+            let ix = CatalogIndex::load(&catalog).await?;
+            for p in crate::bench_royalties::generate(&out, lines, &crate::bench_royalties::tracks_of(&ix), files, &message_id)? {
+                println!("{}", p.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 use std::sync::OnceLock;
 
 pub(crate) fn repo() -> PathBuf {
@@ -58,3 +59,83 @@ pub(crate) fn stdout_of_success(args: &[&str], out: std::process::Output) -> Str
     );
     String::from_utf8(out.stdout).expect("utf-8")
 }
+
+#[allow(dead_code)]
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A real SMTP server (aiosmtpd, from PyPI) writing a Maildir; stopped on drop.
+#[allow(dead_code)]
+pub(crate) struct Smtp {
+    child: std::process::Child,
+    pub(crate) port: u16,
+    maildir: PathBuf,
+}
+
+impl Smtp {
+    #[allow(dead_code)]
+    pub(crate) fn start(dir: &Path) -> Option<Smtp> {
+        let ok = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but aiosmtpd is not installed (pip install aiosmtpd)"
+            );
+            eprintln!("aiosmtpd not installed: e-mail goes to the outbox only");
+            return None;
+        }
+        let maildir = dir.join("maildir");
+        for d in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(maildir.join(d)).expect("maildir");
+        }
+        let port = free_port();
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .spawn()
+            .expect("start aiosmtpd");
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < until, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Smtp {
+            child,
+            port,
+            maildir,
+        })
+    }
+
+    /// Every message received so far, as text.
+    #[allow(dead_code)]
+    pub(crate) fn received(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in ["new", "cur"] {
+            for e in std::fs::read_dir(self.maildir.join(d))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
