@@ -713,6 +713,12 @@ impl Store {
             .collect()
     }
 
+    /// Runs one SQL statement as is: for maintenance scripts and for tests that prove the
+    /// append-only triggers refuse edits. Nothing in Liner calls it.
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+
     pub async fn tx_id_by_key(&self, key: &str) -> Result<Option<i64>, StoreError> {
         let r = sqlx::query("SELECT id FROM ledger_transactions WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(r.map(|r| r.try_get("id")).transpose()?)
