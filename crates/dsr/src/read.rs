@@ -585,7 +585,7 @@ impl ReportReader {
         let mut cells: Vec<(usize, usize)> = Vec::with_capacity(32);
         let mut line_no: u64 = 0;
         let mut sy_lines: Vec<String> = Vec::new();
-        let mut footer: Option<(u64, Vec<Option<i64>>)> = None;
+        let mut footer: Option<(u64, Vec<Option<i64>>, String)> = None;
         let mut header_in_file = false;
         let mut current_block: Option<u64> = None;
         let mut releases: Vec<BlockRelease> = Vec::new();
@@ -707,7 +707,7 @@ impl ReportReader {
                     .iter()
                     .map(|f| parse_int(line.cell(l.get(f)).as_bytes()))
                     .collect();
-                    footer = Some((line_no, vals));
+                    footer = Some((line_no, vals, base.to_owned()));
                 }
                 _ => {
                     // A block record: BlockId in column 1 by every profile.
@@ -922,8 +922,8 @@ impl ReportReader {
         }
         match footer {
             None => self.find(Severity::Error, name, 0, "FOOT", "the file has no FOOT record".into()),
-            Some((fl, vals)) => {
-                let rt = "FOOT";
+            Some((fl, vals, rt)) => {
+                let rt = rt.as_str();
                 let claim = |what: &str, got: Option<i64>, actual: u64, this: &mut Self| {
                     if let Some(g) = got
                         && g != actual as i64

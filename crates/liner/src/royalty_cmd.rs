@@ -42,8 +42,9 @@ pub(crate) enum ReportsCommand {
     Generate {
         #[arg(long, default_value_t = 1_000_000)]
         lines: u64,
+        /// How many files (x of y) to split the report into.
         #[arg(long, default_value_t = 1)]
-        files: u32,
+        parts: u32,
         #[arg(long, default_value = "GENERATED-1")]
         message_id: String,
         #[arg(long)]
@@ -204,10 +205,10 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         ReportsCommand::Rematch { period, json } => rematch(cfg, period, json).await,
-        ReportsCommand::Generate { lines, files, message_id, out } => {
+        ReportsCommand::Generate { lines, parts, message_id, out } => {
             let catalog = open(cfg).await?;
             let ix = CatalogIndex::load(&catalog).await?;
-            for p in crate::bench_royalties::generate(&out, lines, &crate::bench_royalties::tracks_of(&ix), files, &message_id)? {
+            for p in crate::bench_royalties::generate(&out, lines, &crate::bench_royalties::tracks_of(&ix), parts, &message_id)? {
                 println!("{}", p.display());
             }
             Ok(ExitCode::SUCCESS)
