@@ -235,21 +235,38 @@ fn killing_an_import_at_random_points_leaves_no_partial_import() {
     let fx = dir.path().join("fx.csv");
     std::fs::write(&fx, "period,base,quote,rate\n2026-10,USD,EUR,0.9231\n2026-10,USD,GBP,0.7912\n2026-10,USD,JPY,151.37\n").expect("fx");
     l.ok(&["fx", "import", &fx.display().to_string()]);
-    let out = dir.path().join("gen").display().to_string();
-    let report = l.ok(&["reports", "generate", "--lines", "300000", "--parts", "2", "--out", &out]);
-    let files: Vec<&str> = report.lines().collect();
-    assert_eq!(files.len(), 2);
+    let generate = |id: &str| -> Vec<String> {
+        let out = dir.path().join(id).display().to_string();
+        let report = l.ok(&["reports", "generate", "--lines", "600000", "--parts", "2", "--message-id", id, "--out", &out]);
+        report.lines().map(str::to_owned).collect()
+    };
+    let import_args = |files: &[String]| -> Vec<String> {
+        let mut a: Vec<String> = ["reports", "import", "--period", "2026-10", "--json"].iter().map(|s| (*s).to_owned()).collect();
+        a.extend(files.iter().cloned());
+        a
+    };
+    // How long a whole import takes here: the kills are spread over that time.
+    let cal = generate("CAL");
+    let t0 = Instant::now();
+    let a = import_args(&cal);
+    let s = l.json(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(s[0]["outcome"], "imported", "{s}");
+    let whole = t0.elapsed();
     let kills: usize = std::env::var("LINER_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let mut killed_before_commit = 0;
     for k in 0..kills {
-        let mut args = vec!["reports", "import", "--period", "2026-10"];
-        args.extend(&files);
-        let mut child = l.cmd(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn import");
+        let files = generate(&format!("CRASH-{k}"));
+        let a = import_args(&files);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let reports_before = l.json(&["reports", "list", "--json"]).as_array().map_or(0, Vec::len);
+        let mut child = l.cmd(&a).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn import");
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let wait = Duration::from_millis(20 + rng % 1500);
+        // Half the kills anywhere in the run, half near its end, where the commit is.
+        let frac = if k % 2 == 0 { (rng % 1000) as f64 / 1000.0 } else { 0.85 + (rng % 300) as f64 / 1000.0 };
+        let wait = whole.mul_f64(frac);
         std::thread::sleep(wait);
         let finished = child.try_wait().expect("try_wait").is_some();
         let _ = child.kill(); // SIGKILL: no chance to clean up
@@ -257,21 +274,22 @@ fn killing_an_import_at_random_points_leaves_no_partial_import() {
         let check = l.run(&["ledger", "check", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&check.stdout).expect("check json");
         assert_eq!(check.status.code(), Some(0), "kill {k} after {wait:?}: {v}");
-        let n = l.json(&["reports", "list", "--json"]).as_array().map_or(0, Vec::len);
+        let n = l.json(&["reports", "list", "--json"]).as_array().map_or(0, Vec::len) - reports_before;
         assert!(n <= 1, "kill {k}: {n} reports");
         if n == 0 {
             killed_before_commit += 1;
-            assert_eq!(v["transactions"], 0, "kill {k}: a report-less ledger has no postings");
         }
-        eprintln!("kill {k} after {wait:?}: {} (reports: {n})", if finished { "had finished" } else { "killed" });
+        eprintln!("kill {k} at {:.0}% of an import ({wait:?}): {} (new reports: {n})", frac * 100.0, if finished { "had finished" } else { "killed" });
+        // Whatever happened, importing again ends with the report booked exactly once.
+        let s = l.json(&a);
+        assert!(s[0]["outcome"] == "imported" || s[0]["outcome"] == "already imported", "{s}");
+        assert_eq!(l.json(&["reports", "list", "--json"]).as_array().map_or(0, Vec::len), reports_before + 1);
+        for f in &files {
+            std::fs::remove_file(f).ok();
+        }
     }
-    // Whatever happened, importing now ends with the report booked exactly once.
-    let mut args = vec!["reports", "import", "--period", "2026-10", "--json"];
-    args.extend(&files);
-    let s = l.json(&args);
-    assert!(s[0]["outcome"] == "imported" || s[0]["outcome"] == "already imported", "{s}");
-    assert_eq!(l.json(&["reports", "list", "--json"]).as_array().map(Vec::len), Some(1));
     let check = l.json(&["ledger", "check", "--json"]);
     assert_eq!(check["violations"].as_array().map(Vec::len), Some(0), "{check}");
-    eprintln!("{kills} kills, {killed_before_commit} before the commit; ledger check passed after each");
+    assert_eq!(check["reports"], kills + 1);
+    eprintln!("{kills} kills ({whole:?} per import), {killed_before_commit} before the commit; ledger check passed after each");
 }
