@@ -400,6 +400,46 @@ struct BlockResource {
     artist: String,
 }
 
+/// The block ids seen, as sorted disjoint ranges: ids run 1, 2, 3… across a report, so this
+/// stays a single range however many blocks there are (memory flat as the report grows),
+/// while any repeat is still caught.
+#[derive(Debug, Default)]
+struct IdRanges {
+    ranges: Vec<(u64, u64)>,
+}
+
+impl IdRanges {
+    /// Adds an id; false if it was there already.
+    fn insert(&mut self, id: u64) -> bool {
+        // Fast path: the next id in sequence.
+        if let Some(last) = self.ranges.last_mut() {
+            if id == last.1 + 1 {
+                last.1 = id;
+                return true;
+            }
+            if id >= last.0 && id <= last.1 {
+                return false;
+            }
+        }
+        let i = self.ranges.partition_point(|r| r.1 < id);
+        if i < self.ranges.len() && self.ranges[i].0 <= id {
+            return false;
+        }
+        let joins_prev = i > 0 && self.ranges[i - 1].1 + 1 == id;
+        let joins_next = i < self.ranges.len() && self.ranges[i].0 == id + 1;
+        match (joins_prev, joins_next) {
+            (true, true) => {
+                self.ranges[i - 1].1 = self.ranges[i].1;
+                self.ranges.remove(i);
+            }
+            (true, false) => self.ranges[i - 1].1 = id,
+            (false, true) => self.ranges[i].0 = id,
+            (false, false) => self.ranges.insert(i, (id, id)),
+        }
+        true
+    }
+}
+
 /// Reads the files of one report in order and checks them as a whole.
 #[derive(Debug, Default)]
 pub struct ReportReader {
@@ -409,7 +449,7 @@ pub struct ReportReader {
     summary_index: HashMap<String, usize>,
     /// The SY lines of the first file, to check every later file repeats them exactly.
     first_sy: Vec<String>,
-    block_ids: HashSet<u64>,
+    block_ids: IdRanges,
     warned_versions: HashSet<String>,
     /// Footer claims of the last file read, checked against the whole report at the end.
     last_footer: Option<(String, u64, Option<u64>, Option<u64>)>,
@@ -1159,4 +1199,27 @@ impl ReportReader {
 fn set(dst: &mut String, src: &str) {
     dst.clear();
     dst.push_str(src);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdRanges;
+
+    #[test]
+    fn id_ranges_catch_every_repeat_in_any_order() {
+        let mut r = IdRanges::default();
+        let mut seen = std::collections::HashSet::new();
+        let mut x = 7u64;
+        for _ in 0..5000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let id = (x >> 33) % 600;
+            assert_eq!(r.insert(id), seen.insert(id), "id {id}");
+        }
+        let mut seq = IdRanges::default();
+        for id in 1..=100_000 {
+            assert!(seq.insert(id));
+        }
+        assert_eq!(seq.ranges.len(), 1, "a sequential report is one range");
+        assert!(!seq.insert(5));
+    }
 }
