@@ -37,13 +37,23 @@ impl FileName {
             .split_once("of")
             .and_then(|(x, y)| Some((x.parse::<u32>().ok()?, y.parse::<u32>().ok()?)))
             .filter(|(x, y)| *x >= 1 && x <= y)
-            .ok_or_else(|| format!("{name}: file part {:?} is not XofY with 1 ≤ X ≤ Y", parts[6]))?;
+            .ok_or_else(|| {
+                format!(
+                    "{name}: file part {:?} is not XofY with 1 ≤ X ≤ Y",
+                    parts[6]
+                )
+            })?;
         let ts = parts[7];
         let ts_ok = ts.len() == 15
             && ts.as_bytes()[8] == b'T'
-            && ts.bytes().enumerate().all(|(i, c)| i == 8 || c.is_ascii_digit());
+            && ts
+                .bytes()
+                .enumerate()
+                .all(|(i, c)| i == 8 || c.is_ascii_digit());
         if !ts_ok {
-            return Err(format!("{name}: creation time {ts:?} is not yyyymmddThhmmss"));
+            return Err(format!(
+                "{name}: creation time {ts:?} is not yyyymmddThhmmss"
+            ));
         }
         Ok(FileName {
             recipient: parts[1].to_owned(),

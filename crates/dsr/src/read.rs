@@ -42,7 +42,11 @@ impl std::fmt::Display for Finding {
             Severity::Error => "error",
         };
         if self.line > 0 {
-            write!(f, "{sev}: {}:{}: {}: {}", self.file, self.line, self.record, self.message)
+            write!(
+                f,
+                "{sev}: {}:{}: {}: {}",
+                self.file, self.line, self.record, self.message
+            )
         } else {
             write!(f, "{sev}: {}: {}", self.file, self.message)
         }
@@ -306,62 +310,164 @@ const FIELDS: &[&str] = &[
 /// Built-in columns (Basic Audio 1.2 and UGC 1.2), used when a file has no caption line.
 fn default_layout(record: &str) -> Option<Vec<&'static str>> {
     const SY02: &[&str] = &[
-        "RecordType", "SummaryRecordId", "DistributionChannel", "DistributionChannelDPID",
-        "CommercialModel", "UseType", "Territory", "ServiceDescription", "Usages", "Users",
-        "CurrencyOfReporting", "NetRevenue", "RightsController", "RightsControllerPartyId",
-        "AllocatedUsages", "AllocatedRevenue", "AllocatedNetRevenue", "RightsType",
-        "ContentCategory", "CurrencyOfTransaction", "ExchangeRate", "RightsTypePercentage",
+        "RecordType",
+        "SummaryRecordId",
+        "DistributionChannel",
+        "DistributionChannelDPID",
+        "CommercialModel",
+        "UseType",
+        "Territory",
+        "ServiceDescription",
+        "Usages",
+        "Users",
+        "CurrencyOfReporting",
+        "NetRevenue",
+        "RightsController",
+        "RightsControllerPartyId",
+        "AllocatedUsages",
+        "AllocatedRevenue",
+        "AllocatedNetRevenue",
+        "RightsType",
+        "ContentCategory",
+        "CurrencyOfTransaction",
+        "ExchangeRate",
+        "RightsTypePercentage",
     ];
     let v: &[&str] = match record {
         "HEAD" => &[
-            "RecordType", "MessageVersion", "Profile", "ProfileVersion", "MessageId",
-            "MessageCreatedDateTime", "FileNumber", "NumberOfFiles", "UsageStartDate",
-            "UsageEndDate", "SenderPartyId", "SenderName", "ServiceDescription",
-            "RecipientPartyId", "RecipientName", "RepresentedRepertoire",
+            "RecordType",
+            "MessageVersion",
+            "Profile",
+            "ProfileVersion",
+            "MessageId",
+            "MessageCreatedDateTime",
+            "FileNumber",
+            "NumberOfFiles",
+            "UsageStartDate",
+            "UsageEndDate",
+            "SenderPartyId",
+            "SenderName",
+            "ServiceDescription",
+            "RecipientPartyId",
+            "RecipientName",
+            "RepresentedRepertoire",
         ],
         // The legacy header of early test files.
         "FHEA" => &["RecordType", "MessageId", "FileNumber", "NumberOfFiles"],
         "FOOT" => &[
-            "RecordType", "NumberOfLinesInFile", "NumberOfLinesInReport",
-            "NumberOfSummaryRecords", "NumberOfBlocksInFile", "NumberOfBlocksInReport",
+            "RecordType",
+            "NumberOfLinesInFile",
+            "NumberOfLinesInReport",
+            "NumberOfSummaryRecords",
+            "NumberOfBlocksInFile",
+            "NumberOfBlocksInReport",
         ],
         "FFOO" => &["RecordType", "NumberOfLinesInFile"],
         "SY01" | "SY06" => &[
-            "RecordType", "SummaryRecordId", "DistributionChannel", "DistributionChannelDPID",
-            "CommercialModel", "UseType", "Territory", "ServiceDescription", "Usages",
-            "Subscribers", "CurrencyOfReporting", "NetRevenue", "IndirectNetRevenue",
-            "CurrencyOfTransaction", "ExchangeRate",
+            "RecordType",
+            "SummaryRecordId",
+            "DistributionChannel",
+            "DistributionChannelDPID",
+            "CommercialModel",
+            "UseType",
+            "Territory",
+            "ServiceDescription",
+            "Usages",
+            "Subscribers",
+            "CurrencyOfReporting",
+            "NetRevenue",
+            "IndirectNetRevenue",
+            "CurrencyOfTransaction",
+            "ExchangeRate",
         ],
         "SY02" | "SY03" => SY02,
         "SY09" => &[
-            "RecordType", "SummaryRecordId", "CommercialModel", "UseType", "Territory",
-            "ServiceDescription", "SubscriberType", "RightsController", "RightsControllerPartyId",
-            "RightsType", "TotalUsages", "AllocatedUsages", "NetRevenue", "IndirectNetRevenue",
-            "RightsControllerMarketShare", "CurrencyOfReporting", "CurrencyOfTransaction",
-            "ExchangeRate", "RightsTypePercentage",
+            "RecordType",
+            "SummaryRecordId",
+            "CommercialModel",
+            "UseType",
+            "Territory",
+            "ServiceDescription",
+            "SubscriberType",
+            "RightsController",
+            "RightsControllerPartyId",
+            "RightsType",
+            "TotalUsages",
+            "AllocatedUsages",
+            "NetRevenue",
+            "IndirectNetRevenue",
+            "RightsControllerMarketShare",
+            "CurrencyOfReporting",
+            "CurrencyOfTransaction",
+            "ExchangeRate",
+            "RightsTypePercentage",
         ],
         "RE01" => &[
-            "RecordType", "BlockId", "ReleaseReference", "DspReleaseId", "ProprietaryReleaseId",
-            "CatalogNumber", "ICPN", "DisplayArtistName", "DisplayArtistPartyId", "Title",
-            "SubTitle", "ReleaseType", "Label", "PLine", "DataProvider",
+            "RecordType",
+            "BlockId",
+            "ReleaseReference",
+            "DspReleaseId",
+            "ProprietaryReleaseId",
+            "CatalogNumber",
+            "ICPN",
+            "DisplayArtistName",
+            "DisplayArtistPartyId",
+            "Title",
+            "SubTitle",
+            "ReleaseType",
+            "Label",
+            "PLine",
+            "DataProvider",
         ],
         "AS01" | "AS02" | "AS03" => &[
-            "RecordType", "BlockId", "ResourceReference", "DspResourceId", "ISRC", "Title",
-            "SubTitle", "DisplayArtistName", "DisplayArtistPartyId", "Duration", "ResourceType",
+            "RecordType",
+            "BlockId",
+            "ResourceReference",
+            "DspResourceId",
+            "ISRC",
+            "Title",
+            "SubTitle",
+            "DisplayArtistName",
+            "DisplayArtistPartyId",
+            "Duration",
+            "ResourceType",
         ],
         "SU01" => &[
-            "RecordType", "BlockId", "SummaryRecordId", "SalesTransactionId", "TransactedRelease",
-            "TransactedResource", "IsRoyaltyBearing", "SalesUpgrade", "Usages", "Returns",
-            "PriceConsumerPaidExcSalesTax", "PromotionalActivity",
+            "RecordType",
+            "BlockId",
+            "SummaryRecordId",
+            "SalesTransactionId",
+            "TransactedRelease",
+            "TransactedResource",
+            "IsRoyaltyBearing",
+            "SalesUpgrade",
+            "Usages",
+            "Returns",
+            "PriceConsumerPaidExcSalesTax",
+            "PromotionalActivity",
         ],
         "SU02" => &[
-            "RecordType", "BlockId", "SummaryRecordId", "SalesTransactionId", "TransactedRelease",
-            "TransactedResource", "IsRoyaltyBearing", "NumberOfStreams",
-            "PriceConsumerPaidExcSalesTax", "PromotionalActivity",
+            "RecordType",
+            "BlockId",
+            "SummaryRecordId",
+            "SalesTransactionId",
+            "TransactedRelease",
+            "TransactedResource",
+            "IsRoyaltyBearing",
+            "NumberOfStreams",
+            "PriceConsumerPaidExcSalesTax",
+            "PromotionalActivity",
         ],
         "SU03" => &[
-            "RecordType", "BlockId", "SalesTransactionId", "SummaryRecordId", "DspResourceId",
-            "Usages", "NetRevenue", "ValidityPeriodStart", "ValidityPeriodEnd",
+            "RecordType",
+            "BlockId",
+            "SalesTransactionId",
+            "SummaryRecordId",
+            "DspResourceId",
+            "Usages",
+            "NetRevenue",
+            "ValidityPeriodStart",
+            "ValidityPeriodEnd",
         ],
         _ => return None,
     };
@@ -612,13 +718,21 @@ impl ReportReader {
         let parsed_name = match FileName::parse(name) {
             Ok(n) => Some(n),
             Err(e) => {
-                self.find(Severity::Warning, name, 0, "", format!("non-standard file name: {e}"));
+                self.find(
+                    Severity::Warning,
+                    name,
+                    0,
+                    "",
+                    format!("non-standard file name: {e}"),
+                );
                 None
             }
         };
         let mut fi = FileInfo {
             name: name.to_owned(),
-            number: parsed_name.as_ref().map_or(file_idx as u32 + 1, |n| n.number),
+            number: parsed_name
+                .as_ref()
+                .map_or(file_idx as u32 + 1, |n| n.number),
             ..FileInfo::default()
         };
         let mut buf: Vec<u8> = Vec::with_capacity(4096);
@@ -685,7 +799,10 @@ impl ReportReader {
                 continue;
             }
             let escaped = split_cells(raw, &mut cells);
-            let line = Line { text, cells: &cells };
+            let line = Line {
+                text,
+                cells: &cells,
+            };
             let rt_full = line.cell(Some(0));
             let (base, minor) = rt_full.split_once('.').unwrap_or((rt_full, ""));
             if !known_version(base, minor) && self.warned_versions.insert(rt_full.to_owned()) {
@@ -726,7 +843,13 @@ impl ReportReader {
                 }
                 b if b.starts_with("SY") => {
                     if in_blocks {
-                        self.find(Severity::Error, name, line_no, rt_full, "summary record after the first block".into());
+                        self.find(
+                            Severity::Error,
+                            name,
+                            line_no,
+                            rt_full,
+                            "summary record after the first block".into(),
+                        );
                     }
                     sy_lines.push(text.to_owned());
                     if file_idx > 0 {
@@ -788,7 +911,11 @@ impl ReportReader {
                         n_res = 0;
                     }
                     let mut esc = |s: &str| -> String {
-                        if escaped { unescape(s, &mut self.info.escapes) } else { s.to_owned() }
+                        if escaped {
+                            unescape(s, &mut self.info.escapes)
+                        } else {
+                            s.to_owned()
+                        }
                     };
                     match base {
                         "RE01" => {
@@ -800,7 +927,10 @@ impl ReportReader {
                             set(&mut r.reference, line.cell(l.get("ReleaseReference")));
                             set(&mut r.icpn, first_value(line.cell(l.get("ICPN"))));
                             set(&mut r.dsp_id, first_value(line.cell(l.get("DspReleaseId"))));
-                            set(&mut r.proprietary, first_value(line.cell(l.get("ProprietaryReleaseId"))));
+                            set(
+                                &mut r.proprietary,
+                                first_value(line.cell(l.get("ProprietaryReleaseId"))),
+                            );
                         }
                         "AS01" | "AS02" | "AS03" => {
                             if resources.len() <= n_res {
@@ -812,7 +942,10 @@ impl ReportReader {
                             n_res += 1;
                             set(&mut r.reference, line.cell(l.get("ResourceReference")));
                             set(&mut r.isrc, first_value(line.cell(l.get("ISRC"))));
-                            set(&mut r.dsp_id, first_value(line.cell(l.get("DspResourceId"))));
+                            set(
+                                &mut r.dsp_id,
+                                first_value(line.cell(l.get("DspResourceId"))),
+                            );
                             r.title = title;
                             r.artist = artist;
                         }
@@ -825,12 +958,17 @@ impl ReportReader {
                                     name,
                                     line_no,
                                     rt_full,
-                                    format!("SummaryRecordId {sid:?} resolves to no summary record"),
+                                    format!(
+                                        "SummaryRecordId {sid:?} resolves to no summary record"
+                                    ),
                                 );
                                 continue;
                             };
-                            let (units_col, units_idx) =
-                                if base == "SU02" { ("NumberOfStreams", su.streams) } else { ("Usages", su.usages) };
+                            let (units_col, units_idx) = if base == "SU02" {
+                                ("NumberOfStreams", su.streams)
+                            } else {
+                                ("Usages", su.usages)
+                            };
                             let units_raw = line.cell(units_idx);
                             let Some(mut units) = parse_int(units_raw.as_bytes()) else {
                                 self.find(
@@ -920,9 +1058,17 @@ impl ReportReader {
                                 block,
                                 summary,
                                 transaction_id: line.cell(su.tx),
-                                isrc: if by_release { "" } else { res.map_or("", |r| r.isrc.as_str()) },
+                                isrc: if by_release {
+                                    ""
+                                } else {
+                                    res.map_or("", |r| r.isrc.as_str())
+                                },
                                 icpn: rel.map_or("", |r| r.icpn.as_str()),
-                                dsp_resource_id: if by_release { "" } else { res.map_or("", |r| r.dsp_id.as_str()) },
+                                dsp_resource_id: if by_release {
+                                    ""
+                                } else {
+                                    res.map_or("", |r| r.dsp_id.as_str())
+                                },
                                 dsp_release_id: rel.map_or("", |r| r.dsp_id.as_str()),
                                 proprietary_id: rel.map_or("", |r| r.proprietary.as_str()),
                                 title: res.map_or("", |r| r.title.as_str()),
@@ -940,12 +1086,24 @@ impl ReportReader {
         fi.lines = line_no;
         fi.blocks = blocks_in_file;
         if !header_in_file {
-            self.find(Severity::Error, name, 0, "HEAD", "the file has no HEAD record".into());
+            self.find(
+                Severity::Error,
+                name,
+                0,
+                "HEAD",
+                "the file has no HEAD record".into(),
+            );
         }
         if file_idx == 0 {
             self.first_sy = sy_lines;
             if self.info.summaries.is_empty() {
-                self.find(Severity::Error, name, 0, "SY", "the report has no summary record (SYxx)".into());
+                self.find(
+                    Severity::Error,
+                    name,
+                    0,
+                    "SY",
+                    "the report has no summary record (SYxx)".into(),
+                );
             }
         } else if sy_lines != self.first_sy {
             self.find(
@@ -961,7 +1119,13 @@ impl ReportReader {
             );
         }
         match footer {
-            None => self.find(Severity::Error, name, 0, "FOOT", "the file has no FOOT record".into()),
+            None => self.find(
+                Severity::Error,
+                name,
+                0,
+                "FOOT",
+                "the file has no FOOT record".into(),
+            ),
             Some((fl, vals, rt)) => {
                 let rt = rt.as_str();
                 let claim = |what: &str, got: Option<i64>, actual: u64, this: &mut Self| {
@@ -978,7 +1142,12 @@ impl ReportReader {
                     }
                 };
                 claim("NumberOfLinesInFile", vals[0], line_no, self);
-                claim("NumberOfSummaryRecords", vals[2], self.first_sy.len() as u64, self);
+                claim(
+                    "NumberOfSummaryRecords",
+                    vals[2],
+                    self.first_sy.len() as u64,
+                    self,
+                );
                 claim("NumberOfBlocksInFile", vals[3], blocks_in_file, self);
                 self.last_footer = Some((
                     name.to_owned(),
@@ -1014,12 +1183,30 @@ impl ReportReader {
             if let Some(f) = h.file_number
                 && f != n.number
             {
-                self.find(Severity::Error, name, line, rt, format!("FileNumber is {f}, the file name says {}of{}", n.number, n.of));
+                self.find(
+                    Severity::Error,
+                    name,
+                    line,
+                    rt,
+                    format!(
+                        "FileNumber is {f}, the file name says {}of{}",
+                        n.number, n.of
+                    ),
+                );
             }
             if let Some(y) = h.number_of_files
                 && y != n.of
             {
-                self.find(Severity::Error, name, line, rt, format!("NumberOfFiles is {y}, the file name says {}of{}", n.number, n.of));
+                self.find(
+                    Severity::Error,
+                    name,
+                    line,
+                    rt,
+                    format!(
+                        "NumberOfFiles is {y}, the file name says {}of{}",
+                        n.number, n.of
+                    ),
+                );
             }
             if !h.recipient_party_id.is_empty()
                 && h.recipient_party_id != n.recipient
@@ -1037,7 +1224,16 @@ impl ReportReader {
         if file_idx > 0 && self.header_seen {
             let first = &self.info.header;
             if first.message_id != h.message_id {
-                self.find(Severity::Error, name, line, rt, format!("MessageId {:?} differs from the first file's {:?}", h.message_id, first.message_id));
+                self.find(
+                    Severity::Error,
+                    name,
+                    line,
+                    rt,
+                    format!(
+                        "MessageId {:?} differs from the first file's {:?}",
+                        h.message_id, first.message_id
+                    ),
+                );
             }
         }
     }
@@ -1068,11 +1264,21 @@ impl ReportReader {
         };
         let usages_raw = {
             let a = line.cell(l.get("AllocatedUsages"));
-            if a.is_empty() { line.cell(l.get("Usages")) } else { a }
+            if a.is_empty() {
+                line.cell(l.get("Usages"))
+            } else {
+                a
+            }
         };
         let usages = parse_int(usages_raw.as_bytes());
         if !usages_raw.is_empty() && usages.is_none() {
-            self.find(Severity::Error, name, line_no, rt, format!("Usages {usages_raw:?} is not a whole number"));
+            self.find(
+                Severity::Error,
+                name,
+                line_no,
+                rt,
+                format!("Usages {usages_raw:?} is not a whole number"),
+            );
         }
         let s = Summary {
             id: id.clone(),
@@ -1092,10 +1298,22 @@ impl ReportReader {
             usage_period: String::new(),
         };
         if s.currency.is_empty() && s.amount.is_some() {
-            self.find(Severity::Error, name, line_no, rt, "money without a currency (CurrencyOfReporting is empty)".into());
+            self.find(
+                Severity::Error,
+                name,
+                line_no,
+                rt,
+                "money without a currency (CurrencyOfReporting is empty)".into(),
+            );
         }
         if id.is_empty() {
-            self.find(Severity::Error, name, line_no, rt, "SummaryRecordId is empty".into());
+            self.find(
+                Severity::Error,
+                name,
+                line_no,
+                rt,
+                "SummaryRecordId is empty".into(),
+            );
         } else if let Some(&prev) = self.summary_index.get(&id) {
             let p = self.info.summaries[prev].line;
             self.find(
@@ -1116,16 +1334,29 @@ impl ReportReader {
 
     /// Finishes the report: the checks that need all its files.
     pub fn finish(mut self) -> ReportInfo {
-        let first_name = self.info.files.first().map(|f| f.name.clone()).unwrap_or_default();
-        let last_name = self.info.files.last().map(|f| f.name.clone()).unwrap_or_default();
+        let first_name = self
+            .info
+            .files
+            .first()
+            .map(|f| f.name.clone())
+            .unwrap_or_default();
+        let last_name = self
+            .info
+            .files
+            .last()
+            .map(|f| f.name.clone())
+            .unwrap_or_default();
         // Every part present, once, in order.
         if let Some(y) = self.info.names.first().map(|n| n.of) {
             let mut have: Vec<u32> = self.info.names.iter().map(|n| n.number).collect();
             have.sort_unstable();
             let want: Vec<u32> = (1..=y).collect();
             if have != want {
-                let missing: Vec<String> =
-                    want.iter().filter(|w| !have.contains(w)).map(|w| format!("{w}of{y}")).collect();
+                let missing: Vec<String> = want
+                    .iter()
+                    .filter(|w| !have.contains(w))
+                    .map(|w| format!("{w}of{y}"))
+                    .collect();
                 let msg = if missing.is_empty() {
                     format!("files {have:?} given for a report of {y}: each part once")
                 } else {
@@ -1138,12 +1369,30 @@ impl ReportReader {
             if let Some(l) = lines_in_report
                 && l != self.info.lines
             {
-                self.find(Severity::Error, &fname, fl, "FOOT", format!("NumberOfLinesInReport says {l}, the report has {}", self.info.lines));
+                self.find(
+                    Severity::Error,
+                    &fname,
+                    fl,
+                    "FOOT",
+                    format!(
+                        "NumberOfLinesInReport says {l}, the report has {}",
+                        self.info.lines
+                    ),
+                );
             }
             if let Some(b) = blocks_in_report
                 && b != self.info.blocks
             {
-                self.find(Severity::Error, &fname, fl, "FOOT", format!("NumberOfBlocksInReport says {b}, the report has {}", self.info.blocks));
+                self.find(
+                    Severity::Error,
+                    &fname,
+                    fl,
+                    "FOOT",
+                    format!(
+                        "NumberOfBlocksInReport says {b}, the report has {}",
+                        self.info.blocks
+                    ),
+                );
             }
         }
         // Usage and money of the lines against their summaries.
@@ -1188,7 +1437,12 @@ impl ReportReader {
                     &last_name,
                     s.line,
                     &s.record,
-                    format!("SummaryRecordId {:?} has {} {} but no usage line points to it", s.id, s.amount.unwrap_or_default(), s.currency),
+                    format!(
+                        "SummaryRecordId {:?} has {} {} but no usage line points to it",
+                        s.id,
+                        s.amount.unwrap_or_default(),
+                        s.currency
+                    ),
                 );
             }
         }
@@ -1211,7 +1465,9 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         let mut x = 7u64;
         for _ in 0..5000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let id = (x >> 33) % 600;
             assert_eq!(r.insert(id), seen.insert(id), "id {id}");
         }

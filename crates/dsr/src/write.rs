@@ -26,6 +26,10 @@ pub struct Head {
     /// The file name's period element (`2026-10`) and territory element (`WW` or a code).
     pub period: String,
     pub territory: String,
+    /// The file name's creation time, `yyyymmddThhmmss`.
+    pub created_compact: String,
+    /// Whether the names end in `.tsv.gz` (the caller compresses).
+    pub gzip: bool,
 }
 
 /// A sales context: one SY02.02 row.
@@ -83,15 +87,13 @@ const CAPTIONS: &[&str] = &[
 ];
 
 /// Writes the report as `files` files, opening each through `open` with its standard name.
-/// Returns the names written. `created_compact` is the name's `yyyymmddThhmmss`.
+/// Returns the names written.
 pub fn write_basic_audio<'s, W: Write>(
     head: &Head,
-    created_compact: &str,
     contexts: &[Context],
     tracks: &[Track],
     sales: &dyn Fn() -> Box<dyn Iterator<Item = Sale> + 's>,
     files: u32,
-    gzip_names: bool,
     open: &mut dyn FnMut(&FileName) -> io::Result<W>,
 ) -> io::Result<Vec<FileName>> {
     // Pass 1: usages per context and the block count.
@@ -121,8 +123,8 @@ pub fn write_basic_audio<'s, W: Write>(
             territory: head.territory.clone(),
             number: f,
             of: files,
-            created: created_compact.to_owned(),
-            gzip: gzip_names,
+            created: head.created_compact.clone(),
+            gzip: head.gzip,
         };
         let mut w = io::BufWriter::with_capacity(1 << 16, open(&name)?);
         let mut lines: u64 = 0;
@@ -166,7 +168,9 @@ pub fn write_basic_audio<'s, W: Write>(
         let mut in_file: u64 = 0;
         let mut itoa_buf = itoa_lite::Buffer::default();
         while in_file < per_file || f == files {
-            let Some(first) = it.peek().copied() else { break };
+            let Some(first) = it.peek().copied() else {
+                break;
+            };
             block_id += 1;
             in_file += 1;
             let t = &tracks[first.track];
@@ -208,8 +212,16 @@ pub fn write_basic_audio<'s, W: Write>(
         }
         lines += 1;
         total_lines += lines;
-        let in_report = if f == files { total_lines.to_string() } else { String::new() };
-        let blocks_report = if f == files { blocks.to_string() } else { String::new() };
+        let in_report = if f == files {
+            total_lines.to_string()
+        } else {
+            String::new()
+        };
+        let blocks_report = if f == files {
+            blocks.to_string()
+        } else {
+            String::new()
+        };
         writeln!(
             w,
             "FOOT\t{lines}\t{in_report}\t{}\t{in_file}\t{blocks_report}",

@@ -23,8 +23,10 @@ fn read(names: &[&str]) -> (dsr::ReportInfo, Vec<(String, i64)>) {
         } else {
             Box::new(file)
         };
-        r.read_file(n, BufReader::new(input), &mut |u| seen.push((u.isrc.to_owned(), u.units)))
-            .expect("read");
+        r.read_file(n, BufReader::new(input), &mut |u| {
+            seen.push((u.isrc.to_owned(), u.units))
+        })
+        .expect("read");
     }
     (r.finish(), seen)
 }
@@ -55,12 +57,20 @@ fn youtube_ugc_sample_is_read_and_refused_for_its_duplicated_summary_ids_and_mon
     assert_eq!(info.header.message_id, "1453417766009915");
     assert_eq!(info.header.profile, "UGCProfile");
     // Four SY02.01 rows share SummaryRecordId 1.
-    assert!(m.iter().any(|s| s.contains(":11: SY02.01: SummaryRecordId \"1\" is already used by line 10")), "{m:#?}");
+    assert!(
+        m.iter()
+            .any(|s| s.contains(":11: SY02.01: SummaryRecordId \"1\" is already used by line 10")),
+        "{m:#?}"
+    );
     // Six SU03.01 lines, matched through their block's AS01 to an ISRC.
     assert_eq!(seen.len(), 6, "{seen:?}");
     assert_eq!(seen[0], ("USSM19803037".to_owned(), 7810));
     assert!(info.refused(false));
-    assert!(m.iter().any(|s| s.starts_with("money:") && s.contains("usage lines add up to 10210 usages, the summary says 537927")), "{m:#?}");
+    assert!(
+        m.iter().any(|s| s.starts_with("money:")
+            && s.contains("usage lines add up to 10210 usages, the summary says 537927")),
+        "{m:#?}"
+    );
 }
 
 #[test]
@@ -68,8 +78,15 @@ fn youtube_sample_with_a_wrong_footer_is_refused_with_the_count() {
     let n = "DSR_TEST2_YouTube_AdSupport-music_2015-Q4_IS_1of1_20160121T150926.tsv";
     let (info, _) = read(&[n]);
     let m = messages(&info);
-    assert!(m.iter().any(|s| s.contains(":34: FOOT: NumberOfLinesInFile says 35, the file has 34")), "{m:#?}");
-    assert!(info.refused(true), "a count error refuses even when money is tolerated");
+    assert!(
+        m.iter()
+            .any(|s| s.contains(":34: FOOT: NumberOfLinesInFile says 35, the file has 34")),
+        "{m:#?}"
+    );
+    assert!(
+        info.refused(true),
+        "a count error refuses even when money is tolerated"
+    );
 }
 
 #[test]
@@ -80,7 +97,9 @@ fn the_two_part_sample_repeats_block_one_and_is_refused() {
     ]);
     let m = messages(&info);
     assert!(
-        m.iter().any(|s| s.contains("2of2_20150723T092522.tsv:5: RE01: BlockId 1 was used before in this report")),
+        m.iter().any(|s| s.contains(
+            "2of2_20150723T092522.tsv:5: RE01: BlockId 1 was used before in this report"
+        )),
         "{m:#?}"
     );
     assert!(info.refused(true));
@@ -97,7 +116,11 @@ fn legacy_and_old_layout_samples_are_refused_with_precise_reasons() {
         let (info, _) = read(&[n]);
         let m = messages(&info);
         assert!(info.refused(true), "{n}: {m:#?}");
-        assert!(m.iter().any(|s| s.contains(": NumberOfLinesInFile says 123, the file has 7")), "{n}: {m:#?}");
+        assert!(
+            m.iter()
+                .any(|s| s.contains(": NumberOfLinesInFile says 123, the file has 7")),
+            "{n}: {m:#?}"
+        );
     }
     // The escaped pipe of the legacy file is read as a literal `|`, in the lenient form.
     let (info, _) = read(&["test_file_parser.tsv"]);
@@ -117,22 +140,57 @@ fn fixture_report(files: u32, sales: Vec<Sale>) -> Vec<(String, Vec<u8>)> {
         service: "Premium".into(),
         period: "2026-10".into(),
         territory: "WW".into(),
+        created_compact: "20261103T100000".into(),
+        gzip: false,
     };
     let contexts = vec![
-        Context { commercial_model: "SubscriptionModel".into(), use_type: "OnDemandStream".into(), territory: "FR".into(), currency: "EUR".into(), amount: Fine::parse("12.3456789").expect("amount") },
-        Context { commercial_model: "AdvertisementSupportedModel".into(), use_type: "OnDemandStream".into(), territory: "US".into(), currency: "USD".into(), amount: Fine::parse("0.5").expect("amount") },
+        Context {
+            commercial_model: "SubscriptionModel".into(),
+            use_type: "OnDemandStream".into(),
+            territory: "FR".into(),
+            currency: "EUR".into(),
+            amount: Fine::parse("12.3456789").expect("amount"),
+        },
+        Context {
+            commercial_model: "AdvertisementSupportedModel".into(),
+            use_type: "OnDemandStream".into(),
+            territory: "US".into(),
+            currency: "USD".into(),
+            amount: Fine::parse("0.5").expect("amount"),
+        },
     ];
     let tracks = vec![
-        Track { isrc: "FRZ032600001".into(), icpn: "196543210010".into(), title: "Tab\there | pipe \\ slash".into(), artist: "Nova".into(), dsp_resource_id: "r1".into(), dsp_release_id: "a1".into() },
-        Track { isrc: "FRZ032600002".into(), icpn: "196543210010".into(), title: "Two".into(), artist: "Nova".into(), dsp_resource_id: "r2".into(), dsp_release_id: "a1".into() },
+        Track {
+            isrc: "FRZ032600001".into(),
+            icpn: "196543210010".into(),
+            title: "Tab\there | pipe \\ slash".into(),
+            artist: "Nova".into(),
+            dsp_resource_id: "r1".into(),
+            dsp_release_id: "a1".into(),
+        },
+        Track {
+            isrc: "FRZ032600002".into(),
+            icpn: "196543210010".into(),
+            title: "Two".into(),
+            artist: "Nova".into(),
+            dsp_resource_id: "r2".into(),
+            dsp_release_id: "a1".into(),
+        },
     ];
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
     let mut bufs: Vec<std::rc::Rc<std::cell::RefCell<Vec<u8>>>> = Vec::new();
-    let names = write_basic_audio(&head, "20261103T100000", &contexts, &tracks, &|| Box::new(sales.clone().into_iter()), files, false, &mut |_n| {
-        let b = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-        bufs.push(b.clone());
-        Ok(Shared(b))
-    })
+    let names = write_basic_audio(
+        &head,
+        &contexts,
+        &tracks,
+        &|| Box::new(sales.clone().into_iter()),
+        files,
+        &mut |_n| {
+            let b = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+            bufs.push(b.clone());
+            Ok(Shared(b))
+        },
+    )
     .expect("write");
     for (n, b) in names.iter().zip(bufs) {
         out.push((n.render(), b.borrow().clone()));
@@ -155,8 +213,10 @@ fn read_bytes(files: &[(String, Vec<u8>)]) -> (dsr::ReportInfo, Vec<(String, Str
     let mut r = ReportReader::new();
     let mut seen = Vec::new();
     for (n, b) in files {
-        r.read_file(n, &b[..], &mut |u| seen.push((u.isrc.to_owned(), u.title.to_owned(), u.units, u.summary)))
-            .expect("read");
+        r.read_file(n, &b[..], &mut |u| {
+            seen.push((u.isrc.to_owned(), u.title.to_owned(), u.units, u.summary))
+        })
+        .expect("read");
     }
     (r.finish(), seen)
 }
@@ -164,9 +224,21 @@ fn read_bytes(files: &[(String, Vec<u8>)]) -> (dsr::ReportInfo, Vec<(String, Str
 #[test]
 fn written_reports_read_back_clean_in_one_or_several_files() {
     let sales = vec![
-        Sale { track: 0, context: 0, streams: 100 },
-        Sale { track: 0, context: 1, streams: 7 },
-        Sale { track: 1, context: 0, streams: 50 },
+        Sale {
+            track: 0,
+            context: 0,
+            streams: 100,
+        },
+        Sale {
+            track: 0,
+            context: 1,
+            streams: 7,
+        },
+        Sale {
+            track: 1,
+            context: 0,
+            streams: 50,
+        },
     ];
     for files in [1, 2] {
         let report = fixture_report(files, sales.clone());
@@ -176,29 +248,66 @@ fn written_reports_read_back_clean_in_one_or_several_files() {
         assert_eq!(seen.len(), 3);
         assert_eq!(seen[0].1, "Tab\there | pipe \\ slash", "escapes round-trip");
         assert_eq!(info.summary_units, vec![150, 7]);
-        assert_eq!(info.totals().get("EUR").map(|f| f.to_decimal()), Some("12.3456789".into()));
+        assert_eq!(
+            info.totals().get("EUR").map(|f| f.to_decimal()),
+            Some("12.3456789".into())
+        );
         assert_eq!(info.escapes.spec, 1);
     }
 }
 
 #[test]
 fn tampered_reports_are_caught_line_by_line() {
-    let sales = vec![Sale { track: 0, context: 0, streams: 100 }, Sale { track: 1, context: 1, streams: 3 }];
+    let sales = vec![
+        Sale {
+            track: 0,
+            context: 0,
+            streams: 100,
+        },
+        Sale {
+            track: 1,
+            context: 1,
+            streams: 3,
+        },
+    ];
     let report = fixture_report(1, sales);
     let text = String::from_utf8(report[0].1.clone()).expect("utf8");
     let name = report[0].0.clone();
     let cases: Vec<(String, &str)> = vec![
-        (text.replacen("\ttrue\t100\t", "\ttrue\t101\t", 1), "usage lines add up to 101 usages, the summary says 100"),
-        (text.replacen("SU02\t2\tS2", "SU02\t2\tS9", 1), "SummaryRecordId \"S9\" resolves to no summary record"),
-        (text.replacen("\nFOOT\t", "\nFOOT\t1", 1), "NumberOfLinesInFile says 1"),
-        (text.replacen("SU02\t2\tS2\tT2\t\tA1", "SU02\t2\tS2\tT2\t\tA7", 1), "resource \"A7\" which block 2 does not describe"),
-        (text.replacen("RE01\t2", "RE01\t1", 1).replacen("AS01.01\t2", "AS01.01\t1", 1).replacen("SU02\t2", "SU02\t1", 1), "NumberOfBlocksInFile says 2, the file has 1"),
-        (text.replacen("\t12.3456789\t", "\t12.3.4\t", 1), "NetRevenue \"12.3.4\" is not an exact decimal amount"),
+        (
+            text.replacen("\ttrue\t100\t", "\ttrue\t101\t", 1),
+            "usage lines add up to 101 usages, the summary says 100",
+        ),
+        (
+            text.replacen("SU02\t2\tS2", "SU02\t2\tS9", 1),
+            "SummaryRecordId \"S9\" resolves to no summary record",
+        ),
+        (
+            text.replacen("\nFOOT\t", "\nFOOT\t1", 1),
+            "NumberOfLinesInFile says 1",
+        ),
+        (
+            text.replacen("SU02\t2\tS2\tT2\t\tA1", "SU02\t2\tS2\tT2\t\tA7", 1),
+            "resource \"A7\" which block 2 does not describe",
+        ),
+        (
+            text.replacen("RE01\t2", "RE01\t1", 1)
+                .replacen("AS01.01\t2", "AS01.01\t1", 1)
+                .replacen("SU02\t2", "SU02\t1", 1),
+            "NumberOfBlocksInFile says 2, the file has 1",
+        ),
+        (
+            text.replacen("\t12.3456789\t", "\t12.3.4\t", 1),
+            "NetRevenue \"12.3.4\" is not an exact decimal amount",
+        ),
     ];
     for (t, want) in cases {
         let (info, _) = read_bytes(&[(name.clone(), t.into_bytes())]);
         let m = messages(&info);
-        assert!(m.iter().any(|s| s.contains(want)), "want {want:?} in {m:#?}");
+        assert!(
+            m.iter().any(|s| s.contains(want)),
+            "want {want:?} in {m:#?}"
+        );
         assert!(info.refused(false));
     }
 }

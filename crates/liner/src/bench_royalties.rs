@@ -16,28 +16,54 @@ use model::Fine;
 /// Five sales contexts, as in the measured baseline (5 × SY02.02).
 fn contexts(currency: &str) -> Vec<(String, String)> {
     let _ = currency;
-    [("SubscriptionModel", "US"), ("SubscriptionModel", "GB"), ("AdvertisementSupportedModel", "US"), ("SubscriptionModel", "DE"), ("AdvertisementSupportedModel", "BR")]
-        .iter()
-        .map(|(m, t)| ((*m).to_owned(), (*t).to_owned()))
-        .collect()
+    [
+        ("SubscriptionModel", "US"),
+        ("SubscriptionModel", "GB"),
+        ("AdvertisementSupportedModel", "US"),
+        ("SubscriptionModel", "DE"),
+        ("AdvertisementSupportedModel", "BR"),
+    ]
+    .iter()
+    .map(|(m, t)| ((*m).to_owned(), (*t).to_owned()))
+    .collect()
 }
 
 /// Writes a valid BAP 1.2 report of `lines` SU02 lines over `tracks` (blocks of RE01 + AS01 +
 /// 5 × SU02), in `files` files, into `dir`. Deterministic. Returns the paths.
-pub(crate) fn generate(dir: &Path, lines: u64, tracks: &[Track], files: u32, message_id: &str) -> Result<Vec<PathBuf>> {
+pub(crate) fn generate(
+    dir: &Path,
+    lines: u64,
+    tracks: &[Track],
+    files: u32,
+    message_id: &str,
+) -> Result<Vec<PathBuf>> {
     if tracks.is_empty() {
         bail!("no tracks to report on");
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let ctx = contexts("USD");
-    let per_stream = [Fine(4_100_000_000_000_000), Fine(3_800_000_000_000_000), Fine(900_000_000_000_000), Fine(3_600_000_000_000_000), Fine(300_000_000_000_000)];
+    let per_stream = [
+        Fine(4_100_000_000_000_000),
+        Fine(3_800_000_000_000_000),
+        Fine(900_000_000_000_000),
+        Fine(3_600_000_000_000_000),
+        Fine(300_000_000_000_000),
+    ];
     let blocks = lines.div_ceil(5);
     let sales = move || -> Box<dyn Iterator<Item = Sale>> {
         Box::new((0..blocks).flat_map(move |b| {
-            let per = if b + 1 == blocks && lines % 5 != 0 { lines % 5 } else { 5 };
+            let per = if b + 1 == blocks && !lines.is_multiple_of(5) {
+                lines % 5
+            } else {
+                5
+            };
             (0..per).map(move |c| {
                 let x = b.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ c;
-                Sale { track: (b % tracks.len() as u64) as usize, context: c as usize, streams: (x % 900 + 1) as i64 }
+                Sale {
+                    track: (b % tracks.len() as u64) as usize,
+                    context: c as usize,
+                    streams: (x % 900 + 1) as i64,
+                }
             })
         }))
     };
@@ -49,7 +75,13 @@ pub(crate) fn generate(dir: &Path, lines: u64, tracks: &[Track], files: u32, mes
     let sy: Vec<SyContext> = ctx
         .iter()
         .enumerate()
-        .map(|(i, (m, t))| SyContext { commercial_model: m.clone(), use_type: "OnDemandStream".into(), territory: t.clone(), currency: "USD".into(), amount: Fine(per_stream[i].0 * streams[i]) })
+        .map(|(i, (m, t))| SyContext {
+            commercial_model: m.clone(),
+            use_type: "OnDemandStream".into(),
+            territory: t.clone(),
+            currency: "USD".into(),
+            amount: Fine(per_stream[i].0 * streams[i]),
+        })
         .collect();
     let head = Head {
         message_id: message_id.to_owned(),
@@ -63,9 +95,11 @@ pub(crate) fn generate(dir: &Path, lines: u64, tracks: &[Track], files: u32, mes
         service: "Spotify".into(),
         period: "2026-10".into(),
         territory: "WW".into(),
+        created_compact: "20261103T100000".into(),
+        gzip: false,
     };
     let mut paths = Vec::new();
-    write_basic_audio(&head, "20261103T100000", &sy, tracks, &|| sales(), files, false, &mut |n| {
+    write_basic_audio(&head, &sy, tracks, &|| sales(), files, &mut |n| {
         let p = dir.join(n.render());
         paths.push(p.clone());
         std::fs::File::create(&p)
@@ -103,7 +137,11 @@ fn cpu_seconds() -> f64 {
 pub(crate) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -113,25 +151,47 @@ fn run(exe: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String> {
     for (k, v) in env {
         c.env(k, v);
     }
-    let out = c.output().with_context(|| format!("running liner {args:?}"))?;
+    let out = c
+        .output()
+        .with_context(|| format!("running liner {args:?}"))?;
     if !out.status.success() {
-        bail!("liner {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "liner {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Sets up a catalog with the fixture releases and demo rates, in `dir`, on `database`.
-fn setup(exe: &Path, dir: &Path, database: &str, fixtures: &Path) -> Result<Vec<(&'static str, String)>> {
-    let env = vec![("LINER_DATABASE", database.to_owned()), ("LINER_FILES", dir.join("files").display().to_string())];
+fn setup(
+    exe: &Path,
+    dir: &Path,
+    database: &str,
+    fixtures: &Path,
+) -> Result<Vec<(&'static str, String)>> {
+    let env = vec![
+        ("LINER_DATABASE", database.to_owned()),
+        ("LINER_FILES", dir.join("files").display().to_string()),
+    ];
     run(exe, &["init"], &env)?;
     let mut args: Vec<String> = vec!["import".into()];
-    for d in ["releases/night-drives", "releases/paper-boats", "releases/hoshizora", "sheets/catalog.csv"] {
+    for d in [
+        "releases/night-drives",
+        "releases/paper-boats",
+        "releases/hoshizora",
+        "sheets/catalog.csv",
+    ] {
         args.push(fixtures.join(d).display().to_string());
     }
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     run(exe, &a, &env)?;
     let fx = dir.join("fx.csv");
-    std::fs::write(&fx, "period,base,quote,rate\n2026-10,USD,EUR,0.9231\n2026-10,USD,GBP,0.7912\n2026-10,USD,JPY,151.37\n")?;
+    std::fs::write(
+        &fx,
+        "period,base,quote,rate\n2026-10,USD,EUR,0.9231\n2026-10,USD,GBP,0.7912\n2026-10,USD,JPY,151.37\n",
+    )?;
     run(exe, &["fx", "import", &fx.display().to_string()], &env)?;
     Ok(env)
 }
@@ -148,16 +208,31 @@ with open(sys.argv[1], newline='') as f:
             s += int(row[7])
 print(n / (time.process_time() - t))
 "#;
-    let out = Command::new("python3").arg("-c").arg(script).arg(path).output().ok()?;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .ok()?;
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
-pub(crate) async fn bench(lines: u64, big: u64, postgres: Option<String>, fixtures: &Path) -> Result<()> {
+pub(crate) async fn bench(
+    lines: u64,
+    big: u64,
+    postgres: Option<String>,
+    fixtures: &Path,
+) -> Result<()> {
     let exe = std::env::current_exe()?;
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
     println!("royalty benchmark: {lines} usage lines (and {big} for memory), fixtures catalog");
-    let env = setup(&exe, &dir.join("sqlite"), &store::sqlite_url(&dir.join("sqlite/catalog.db")), fixtures)?;
+    let env = setup(
+        &exe,
+        &dir.join("sqlite"),
+        &store::sqlite_url(&dir.join("sqlite/catalog.db")),
+        fixtures,
+    )?;
     let catalog = store::Store::open(&env[0].1, store::OpenMode::Existing).await?;
     let ix = crate::royalty::CatalogIndex::load(&catalog).await?;
     catalog.close().await;
@@ -165,7 +240,12 @@ pub(crate) async fn bench(lines: u64, big: u64, postgres: Option<String>, fixtur
     let t = Instant::now();
     let files = generate(&dir.join("r1"), lines, &tracks, 1, "BENCH-1")?;
     let size = std::fs::metadata(&files[0])?.len();
-    println!("generated {} ({:.1} MB) in {:.2} s", files[0].file_name().and_then(|n| n.to_str()).unwrap_or(""), size as f64 / 1e6, t.elapsed().as_secs_f64());
+    println!(
+        "generated {} ({:.1} MB) in {:.2} s",
+        files[0].file_name().and_then(|n| n.to_str()).unwrap_or(""),
+        size as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
 
     // Parse only: the streaming reader with all its checks, a no-op sink.
     let mut best = f64::MAX;
@@ -175,7 +255,11 @@ pub(crate) async fn bench(lines: u64, big: u64, postgres: Option<String>, fixtur
         let mut r = dsr::ReportReader::new();
         let f = std::fs::File::open(&files[0])?;
         let mut units = 0i64;
-        r.read_file(files[0].file_name().and_then(|n| n.to_str()).unwrap_or(""), std::io::BufReader::with_capacity(1 << 18, f), &mut |u| units += u.units)?;
+        r.read_file(
+            files[0].file_name().and_then(|n| n.to_str()).unwrap_or(""),
+            std::io::BufReader::with_capacity(1 << 18, f),
+            &mut |u| units += u.units,
+        )?;
         let info = r.finish();
         if !info.findings.is_empty() {
             bail!("generated report has findings: {:?}", &info.findings[..1]);
@@ -185,7 +269,10 @@ pub(crate) async fn bench(lines: u64, big: u64, postgres: Option<String>, fixtur
     }
     let parse_rate = total_lines as f64 / best;
     let py = python_reference(&files[0]);
-    println!("parse+check: {total_lines} lines in {best:.2} CPU-s = {:.2} M lines per CPU-second", parse_rate / 1e6);
+    println!(
+        "parse+check: {total_lines} lines in {best:.2} CPU-s = {:.2} M lines per CPU-second",
+        parse_rate / 1e6
+    );
     match py {
         Some(p) => println!(
             "  reference, same file, same run: Python csv.reader + Σ streams {:.0} lines/CPU-s → Liner {:.1}× (dsrf measured at 20 400 lines/s in the domain notes → {:.0}×)",
@@ -198,14 +285,23 @@ pub(crate) async fn bench(lines: u64, big: u64, postgres: Option<String>, fixtur
 
     // Whole import, end to end, in a child process (as an operator runs it), SQLite.
     let import = |env: &[(&str, String)], files: &[PathBuf]| -> Result<serde_json::Value> {
-        let mut args = vec!["reports".to_owned(), "import".into(), "--period".into(), "2026-10".into(), "--json".into()];
+        let mut args = vec![
+            "reports".to_owned(),
+            "import".into(),
+            "--period".into(),
+            "2026-10".into(),
+            "--json".into(),
+        ];
         args.extend(files.iter().map(|f| f.display().to_string()));
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let t = Instant::now();
         let out = run(&exe, &a, env)?;
         let wall = t.elapsed().as_secs_f64();
         let mut v: serde_json::Value = serde_json::from_str(&out)?;
-        let s = v.get_mut(0).ok_or_else(|| anyhow!("no import summary"))?.take();
+        let s = v
+            .get_mut(0)
+            .ok_or_else(|| anyhow!("no import summary"))?
+            .take();
         if s["outcome"] != "imported" {
             bail!("import did not import: {s}");
         }

@@ -1427,19 +1427,28 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
             running.stop();
             Ok(ExitCode::SUCCESS)
         }
-        DspCommand::Report { dsp, period, revision, root } => {
+        DspCommand::Report {
+            dsp,
+            period,
+            revision,
+            root,
+        } => {
             let profiles = ern_cmd::load_profiles(cfg)?;
             let p = profiles
                 .into_iter()
                 .find(|p| p.name == dsp)
                 .ok_or_else(|| anyhow!("no DSP profile {dsp:?} in {}", cfg.profiles.display()))?;
-            let d = mock_dsp::Dsp::new(p, &root, None, Default::default()).map_err(|e| anyhow!("{e}"))?;
+            let d = mock_dsp::Dsp::new(p, &root, None, Default::default())
+                .map_err(|e| anyhow!("{e}"))?;
             let me = ern_cmd::sender();
             let files = mock_dsp::reports::write_sales_report(
                 &d,
                 &period,
                 revision,
-                &mock_dsp::reports::Recipient { dpid: me.party_id.clone(), name: me.name.clone().unwrap_or_default() },
+                &mock_dsp::reports::Recipient {
+                    dpid: me.party_id.clone(),
+                    name: me.name.clone().unwrap_or_default(),
+                },
             )
             .map_err(|e| anyhow!("{e}"))?;
             for f in files {

@@ -576,7 +576,13 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
-            target: BenchTarget::Royalties { lines, big, postgres, fixtures },
+            target:
+                BenchTarget::Royalties {
+                    lines,
+                    big,
+                    postgres,
+                    fixtures,
+                },
         } => {
             bench_royalties::bench(lines, big, postgres, &fixtures).await?;
             Ok(ExitCode::SUCCESS)
@@ -646,10 +652,14 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
         Command::Deliver(a) => deliver::deliver(&Config::load(&overrides)?, a).await,
         Command::Takedown(a) => deliver::takedown(&Config::load(&overrides)?, a).await,
         Command::Deliveries(a) => deliver::deliveries(&Config::load(&overrides)?, a).await,
-        Command::Reports { action } => royalty_cmd::reports(&Config::load(&overrides)?, action).await,
+        Command::Reports { action } => {
+            royalty_cmd::reports(&Config::load(&overrides)?, action).await
+        }
         Command::Ledger { action } => royalty_cmd::ledger(&Config::load(&overrides)?, action).await,
         Command::Statements(a) => royalty_cmd::statements(&Config::load(&overrides)?, a).await,
-        Command::Payouts { action } => royalty_cmd::payouts(&Config::load(&overrides)?, action).await,
+        Command::Payouts { action } => {
+            royalty_cmd::payouts(&Config::load(&overrides)?, action).await
+        }
         Command::Fx { action } => royalty_cmd::fx(&Config::load(&overrides)?, action).await,
         Command::Dsp { action } => deliver::dsp(&Config::load(&overrides)?, action).await,
         Command::Ern { action } => match action {

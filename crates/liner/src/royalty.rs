@@ -47,15 +47,28 @@ impl CatalogIndex {
     pub(crate) async fn load(catalog: &Store) -> Result<CatalogIndex> {
         let mut ix = CatalogIndex::default();
         for (upc, doc) in catalog.current_documents().await? {
-            let release: Release = intake::parse_document(Path::new("catalog.json"), &doc).map_err(|e| {
-                anyhow!("stored release {upc} does not read back: {}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
-            })?;
+            let release: Release = intake::parse_document(Path::new("catalog.json"), &doc)
+                .map_err(|e| {
+                    anyhow!(
+                        "stored release {upc} does not read back: {}",
+                        e.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                })?;
             ix.add_release(&release);
         }
         for id in catalog.dsp_ids().await? {
-            ix.learnt.insert((id.dsp, id.kind, id.value), (id.isrc, id.upc));
+            ix.learnt
+                .insert((id.dsp, id.kind, id.value), (id.isrc, id.upc));
         }
-        ix.payees = catalog.payees().await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+        ix.payees = catalog
+            .payees()
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
         Ok(ix)
     }
 
@@ -65,7 +78,10 @@ impl CatalogIndex {
             let isrc = t.isrc.to_string();
             if self.by_isrc.contains_key(&isrc) {
                 // An ISRC on several releases (a single and its album) is paid by its first.
-                self.by_upc.entry(upc.clone()).or_default().push(self.by_isrc[&isrc]);
+                self.by_upc
+                    .entry(upc.clone())
+                    .or_default()
+                    .push(self.by_isrc[&isrc]);
                 continue;
             }
             let i = self.tracks.len() as u32;
@@ -73,7 +89,14 @@ impl CatalogIndex {
                 isrc: isrc.clone(),
                 upc: upc.clone(),
                 label: r.label.name.clone(),
-                shares: t.splits.iter().map(|s| Share { payee: s.payee.to_string(), basis_points: u32::from(s.basis_points) }).collect(),
+                shares: t
+                    .splits
+                    .iter()
+                    .map(|s| Share {
+                        payee: s.payee.to_string(),
+                        basis_points: u32::from(s.basis_points),
+                    })
+                    .collect(),
             });
             self.by_isrc.insert(isrc, i);
             self.by_upc.entry(upc.clone()).or_default().push(i);
@@ -84,11 +107,20 @@ impl CatalogIndex {
         if value.is_empty() {
             return None;
         }
-        self.learnt.get(&(dsp.to_owned(), kind.to_owned(), value.to_owned()))
+        self.learnt
+            .get(&(dsp.to_owned(), kind.to_owned(), value.to_owned()))
     }
 
     /// What a usage line is for: a track, a release, or nothing in the catalog.
-    fn resolve(&self, dsp: &str, isrc: &str, icpn: &str, res_id: &str, rel_id: &str, prop: &str) -> Option<Target> {
+    fn resolve(
+        &self,
+        dsp: &str,
+        isrc: &str,
+        icpn: &str,
+        res_id: &str,
+        rel_id: &str,
+        prop: &str,
+    ) -> Option<Target> {
         if !isrc.is_empty()
             && let Some(&t) = self.by_isrc.get(isrc)
         {
@@ -104,7 +136,9 @@ impl CatalogIndex {
             let upc = if !icpn.is_empty() && self.by_upc.contains_key(icpn) {
                 Some(icpn.to_owned())
             } else {
-                self.learnt(dsp, "release", rel_id).or_else(|| self.learnt(dsp, "proprietary", prop)).map(|(_, u)| u.clone())
+                self.learnt(dsp, "release", rel_id)
+                    .or_else(|| self.learnt(dsp, "proprietary", prop))
+                    .map(|(_, u)| u.clone())
             };
             if let Some(u) = upc
                 && let Some(ts) = self.by_upc.get(&u)
@@ -119,7 +153,15 @@ impl CatalogIndex {
 
 impl CatalogIndex {
     /// The tracks suspense usage belongs to now, if the catalog (or a learnt id) knows it.
-    pub(crate) fn resolve_for_rematch(&self, dsp: &str, isrc: &str, upc: &str, res: &str, rel: &str, prop: &str) -> Option<Vec<u32>> {
+    pub(crate) fn resolve_for_rematch(
+        &self,
+        dsp: &str,
+        isrc: &str,
+        upc: &str,
+        res: &str,
+        rel: &str,
+        prop: &str,
+    ) -> Option<Vec<u32>> {
         match self.resolve(dsp, isrc, upc, res, rel, prop)? {
             Target::Track(t) => Some(vec![t]),
             Target::Release(u) => self.by_upc.get(&u).cloned(),
@@ -176,20 +218,53 @@ pub(crate) struct Matcher<'a> {
 
 impl Matcher<'_> {
     pub(crate) fn line(&mut self, u: &dsr::UsageLine<'_>) {
-        let target = self.ix.resolve(&self.dsp, u.isrc, u.icpn, u.dsp_resource_id, u.dsp_release_id, u.proprietary_id);
+        let target = self.ix.resolve(
+            &self.dsp,
+            u.isrc,
+            u.icpn,
+            u.dsp_resource_id,
+            u.dsp_release_id,
+            u.proprietary_id,
+        );
         let target = match target {
             Some(t) => {
                 self.g.matched_lines += 1;
                 if let Target::Track(i) = &t {
                     let tr = &self.ix.tracks[*i as usize];
-                    if !u.dsp_resource_id.is_empty() && !self.g.learnt.contains_key(&("resource".to_owned(), u.dsp_resource_id.to_owned())) {
-                        self.g.learnt.insert(("resource".into(), u.dsp_resource_id.into()), (tr.isrc.clone(), tr.upc.clone()));
+                    if !u.dsp_resource_id.is_empty()
+                        && !self
+                            .g
+                            .learnt
+                            .contains_key(&("resource".to_owned(), u.dsp_resource_id.to_owned()))
+                    {
+                        self.g.learnt.insert(
+                            ("resource".into(), u.dsp_resource_id.into()),
+                            (tr.isrc.clone(), tr.upc.clone()),
+                        );
                     }
-                    if !u.dsp_release_id.is_empty() && u.icpn == tr.upc && !self.g.learnt.contains_key(&("release".to_owned(), u.dsp_release_id.to_owned())) {
-                        self.g.learnt.insert(("release".into(), u.dsp_release_id.into()), (String::new(), tr.upc.clone()));
+                    if !u.dsp_release_id.is_empty()
+                        && u.icpn == tr.upc
+                        && !self
+                            .g
+                            .learnt
+                            .contains_key(&("release".to_owned(), u.dsp_release_id.to_owned()))
+                    {
+                        self.g.learnt.insert(
+                            ("release".into(), u.dsp_release_id.into()),
+                            (String::new(), tr.upc.clone()),
+                        );
                     }
-                    if !u.proprietary_id.is_empty() && u.icpn == tr.upc && !self.g.learnt.contains_key(&("proprietary".to_owned(), u.proprietary_id.to_owned())) {
-                        self.g.learnt.insert(("proprietary".into(), u.proprietary_id.into()), (String::new(), tr.upc.clone()));
+                    if !u.proprietary_id.is_empty()
+                        && u.icpn == tr.upc
+                        && !self
+                            .g
+                            .learnt
+                            .contains_key(&("proprietary".to_owned(), u.proprietary_id.to_owned()))
+                    {
+                        self.g.learnt.insert(
+                            ("proprietary".into(), u.proprietary_id.into()),
+                            (String::new(), tr.upc.clone()),
+                        );
                     }
                 }
                 t
@@ -206,16 +281,25 @@ impl Matcher<'_> {
                     artist: u.artist.into(),
                 };
                 let next = self.g.unmatched_ids.len() as u32;
-                let i = *self.g.unmatched_index.entry(ids.clone()).or_insert_with(|| {
-                    next
-                });
+                let i = *self
+                    .g
+                    .unmatched_index
+                    .entry(ids.clone())
+                    .or_insert_with(|| next);
                 if i == next {
                     self.g.unmatched_ids.push(ids);
                 }
                 Target::Unmatched(i)
             }
         };
-        let a = self.g.aggs.entry((u.summary, target)).or_insert_with(|| Agg { first: (u.file, u.line), ..Agg::default() });
+        let a = self
+            .g
+            .aggs
+            .entry((u.summary, target))
+            .or_insert_with(|| Agg {
+                first: (u.file, u.line),
+                ..Agg::default()
+            });
         a.units += u.units;
         if let Some(m) = u.amount {
             a.money += m;
@@ -239,7 +323,10 @@ pub(crate) struct ReadReport {
 fn open_report(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let r: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f)))
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            f,
+        )))
     } else {
         Box::new(f)
     };
@@ -251,7 +338,9 @@ pub(crate) fn sha256_file(path: &Path) -> Result<String> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 18];
     loop {
-        let n = f.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -286,10 +375,19 @@ pub(crate) fn read_report(
     let mut names = Vec::new();
     for f in files {
         hashes.push(sha256_file(f)?);
-        names.push(f.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned());
+        names.push(
+            f.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
     let dsp = dsp_hint.unwrap_or("").to_owned();
-    let mut m = Matcher { ix, dsp: dsp.clone(), g: Gathered::default() };
+    let mut m = Matcher {
+        ix,
+        dsp: dsp.clone(),
+        g: Gathered::default(),
+    };
     let info = match format {
         report_csv::Format::Dsr => {
             // The DSP is needed while matching (learnt ids are per DSP): take it from the
@@ -297,7 +395,13 @@ pub(crate) fn read_report(
             let mut reader = dsr::ReportReader::new();
             for (f, name) in files.iter().zip(&names) {
                 let input = open_report(f)?;
-                let input = BufReader::with_capacity(1 << 18, Counting { inner: input, bar: bar.clone() });
+                let input = BufReader::with_capacity(
+                    1 << 18,
+                    Counting {
+                        inner: input,
+                        bar: bar.clone(),
+                    },
+                );
                 reader
                     .read_file(name, input, &mut |u| m.line(u))
                     .with_context(|| format!("reading {}", f.display()))?;
@@ -308,7 +412,10 @@ pub(crate) fn read_report(
             let mut info = dsr::ReportInfo::default();
             for (i, (f, name)) in files.iter().zip(&names).enumerate() {
                 let input = open_report(f)?;
-                let input = Counting { inner: input, bar: bar.clone() };
+                let input = Counting {
+                    inner: input,
+                    bar: bar.clone(),
+                };
                 report_csv::read(layout, name, i, input, &mut info, &mut |u| m.line(u))?;
             }
             info
@@ -318,7 +425,16 @@ pub(crate) fn read_report(
         report_csv::Format::Dsr => "dsr".to_owned(),
         report_csv::Format::Csv(l) => format!("csv:{}", l.name),
     };
-    Ok((ReadReport { info, gathered: m.g, format: fmt, hashes, names }, dsp))
+    Ok((
+        ReadReport {
+            info,
+            gathered: m.g,
+            format: fmt,
+            hashes,
+            names,
+        },
+        dsp,
+    ))
 }
 
 /// `2026-10-01`/`20261001` and `2026-10-31` → `2026-10`; other spans stay `start--end`.
@@ -338,7 +454,11 @@ pub(crate) fn usage_period(start: &str, end: &str) -> String {
     if s.is_empty() && e.is_empty() {
         return String::new();
     }
-    if e.is_empty() || s == e { s } else { format!("{s}--{e}") }
+    if e.is_empty() || s == e {
+        s
+    } else {
+        format!("{s}--{e}")
+    }
 }
 
 /// What booking a read report produced, before it is written.
@@ -388,25 +508,56 @@ pub(crate) fn book(
         let amounts: Vec<Fine> = if info.lines_carry_money(si) {
             aggs.iter().map(|(_, a)| a.money).collect()
         } else {
-            allocate(money.0, &aggs.iter().map(|(_, a)| i128::from(a.units)).collect::<Vec<_>>())
-                .ok_or_else(|| anyhow!("summary {}: amount too large to allocate", summary.id))?
-                .into_iter()
-                .map(Fine)
-                .collect()
+            allocate(
+                money.0,
+                &aggs
+                    .iter()
+                    .map(|(_, a)| i128::from(a.units))
+                    .collect::<Vec<_>>(),
+            )
+            .ok_or_else(|| anyhow!("summary {}: amount too large to allocate", summary.id))?
+            .into_iter()
+            .map(Fine)
+            .collect()
         };
-        let uperiod = if summary.usage_period.is_empty() { uperiod_default.clone() } else { summary.usage_period.clone() };
+        let uperiod = if summary.usage_period.is_empty() {
+            uperiod_default.clone()
+        } else {
+            summary.usage_period.clone()
+        };
         for ((target, a), amount) in aggs.iter().zip(amounts) {
             let lines = if a.first == a.last {
-                format!("{}#sha256:{} line {}", r.names[a.first.0], &r.hashes[a.first.0][..16], a.first.1)
+                format!(
+                    "{}#sha256:{} line {}",
+                    r.names[a.first.0],
+                    &r.hashes[a.first.0][..16],
+                    a.first.1
+                )
             } else if a.first.0 == a.last.0 {
-                format!("{}#sha256:{} lines {}-{}", r.names[a.first.0], &r.hashes[a.first.0][..16], a.first.1, a.last.1)
+                format!(
+                    "{}#sha256:{} lines {}-{}",
+                    r.names[a.first.0],
+                    &r.hashes[a.first.0][..16],
+                    a.first.1,
+                    a.last.1
+                )
             } else {
                 format!(
                     "{}#sha256:{} line {} to {}#sha256:{} line {}",
-                    r.names[a.first.0], &r.hashes[a.first.0][..16], a.first.1, r.names[a.last.0], &r.hashes[a.last.0][..16], a.last.1
+                    r.names[a.first.0],
+                    &r.hashes[a.first.0][..16],
+                    a.first.1,
+                    r.names[a.last.0],
+                    &r.hashes[a.last.0][..16],
+                    a.last.1
                 )
             };
-            let source = format!("{lines} ({} usage line{}, summary {})", a.lines, if a.lines == 1 { "" } else { "s" }, summary.id);
+            let source = format!(
+                "{lines} ({} usage line{}, summary {})",
+                a.lines,
+                if a.lines == 1 { "" } else { "s" },
+                summary.id
+            );
             let mut dims = Dims {
                 dsp: dsp.to_owned(),
                 territory: summary.territory.clone(),
@@ -431,19 +582,31 @@ pub(crate) fn book(
                         shares: tr.shares.clone(),
                         label: tr.label.clone(),
                     };
-                    entries.extend(income_entries(&inc, &dsp_account, &payee_currency, &rate, period)?);
+                    entries.extend(income_entries(
+                        &inc,
+                        &dsp_account,
+                        &payee_currency,
+                        &rate,
+                        period,
+                    )?);
                 }
                 Target::Release(upc) => {
                     // A release-level sale is shared equally by the release's tracks.
                     let ts = &ix.by_upc[upc];
-                    let parts = allocate(amount.0, &vec![1; ts.len()]).ok_or_else(|| anyhow!("allocation overflow"))?;
-                    let units = allocate(i128::from(a.units), &vec![1; ts.len()]).unwrap_or_default();
+                    let parts = allocate(amount.0, &vec![1; ts.len()])
+                        .ok_or_else(|| anyhow!("allocation overflow"))?;
+                    let units =
+                        allocate(i128::from(a.units), &vec![1; ts.len()]).unwrap_or_default();
                     for ((t, p), u) in ts.iter().zip(parts).zip(units) {
                         let tr = &ix.tracks[*t as usize];
                         let mut d = dims.clone();
                         d.isrc = tr.isrc.clone();
                         d.upc = upc.clone();
-                        d.source = format!("{} (release-level sale shared by {} tracks)", d.source, ts.len());
+                        d.source = format!(
+                            "{} (release-level sale shared by {} tracks)",
+                            d.source,
+                            ts.len()
+                        );
                         let inc = Income {
                             dims: d,
                             currency: currency.clone(),
@@ -453,20 +616,39 @@ pub(crate) fn book(
                             shares: tr.shares.clone(),
                             label: tr.label.clone(),
                         };
-                        entries.extend(income_entries(&inc, &dsp_account, &payee_currency, &rate, period)?);
+                        entries.extend(income_entries(
+                            &inc,
+                            &dsp_account,
+                            &payee_currency,
+                            &rate,
+                            period,
+                        )?);
                     }
                 }
                 Target::Unmatched(i) => {
                     let ids = &r.gathered.unmatched_ids[*i as usize];
                     dims.isrc = ids.isrc.clone();
                     dims.upc = ids.icpn.clone();
-                    entries.extend(suspense_entries(&dims, &currency, amount, a.units, &dsp_account));
+                    entries.extend(suspense_entries(
+                        &dims,
+                        &currency,
+                        amount,
+                        a.units,
+                        &dsp_account,
+                    ));
                     let reason = if !ids.isrc.is_empty() {
                         format!("ISRC {} is not in the catalog", ids.isrc)
                     } else if !ids.icpn.is_empty() {
                         format!("UPC {} is not in the catalog", ids.icpn)
                     } else if !ids.res.is_empty() || !ids.rel.is_empty() {
-                        format!("DSP id {} was never linked to an ISRC or UPC", if ids.res.is_empty() { &ids.rel } else { &ids.res })
+                        format!(
+                            "DSP id {} was never linked to an ISRC or UPC",
+                            if ids.res.is_empty() {
+                                &ids.rel
+                            } else {
+                                &ids.res
+                            }
+                        )
                     } else {
                         "the line names no ISRC, UPC or DSP id".into()
                     };
@@ -497,16 +679,30 @@ pub(crate) fn book(
     }
     let entries = merge(entries);
     if !royalties::posting::balanced(&entries) {
-        bail!("internal error: the import's postings do not balance: {:?}", royalties::posting::sums(&entries));
+        bail!(
+            "internal error: the import's postings do not balance: {:?}",
+            royalties::posting::sums(&entries)
+        );
     }
     let ids = r
         .gathered
         .learnt
         .iter()
         .filter(|((kind, value), _)| ix.learnt(dsp, kind, value).is_none())
-        .map(|((kind, value), (isrc, upc))| DspId { dsp: dsp.to_owned(), kind: kind.clone(), value: value.clone(), isrc: isrc.clone(), upc: upc.clone() })
+        .map(|((kind, value), (isrc, upc))| DspId {
+            dsp: dsp.to_owned(),
+            kind: kind.clone(),
+            value: value.clone(),
+            isrc: isrc.clone(),
+            upc: upc.clone(),
+        })
         .collect();
-    Ok(Booking { entries, unmatched, ids, totals })
+    Ok(Booking {
+        entries,
+        unmatched,
+        ids,
+        totals,
+    })
 }
 
 /// The import key: the format, and the x-of-y and content hash of every file.
@@ -521,7 +717,11 @@ pub(crate) fn import_key(format: &str, hashes: &[String]) -> String {
 
 /// Which DSP profile sent a report: `--dsp`, else the profile whose DPID is HEAD's sender,
 /// else one whose name or display name matches the sender's name.
-pub(crate) fn dsp_of(header: &dsr::Header, profiles: &[profiles::DspProfile], hint: Option<&str>) -> Result<String> {
+pub(crate) fn dsp_of(
+    header: &dsr::Header,
+    profiles: &[profiles::DspProfile],
+    hint: Option<&str>,
+) -> Result<String> {
     if let Some(h) = hint {
         return Ok(h.to_owned());
     }
@@ -576,13 +776,21 @@ pub(crate) struct Env<'a> {
 }
 
 /// The exchange rates recorded for a period, by (base, quote).
-pub(crate) async fn rates_for(catalog: &Store, period: &str) -> Result<BTreeMap<(String, String), Rate>> {
+pub(crate) async fn rates_for(
+    catalog: &Store,
+    period: &str,
+) -> Result<BTreeMap<(String, String), Rate>> {
     Ok(catalog
         .rates()
         .await?
         .into_iter()
         .filter(|r| r.period == period)
-        .filter_map(|r| Some(((r.base.clone(), r.quote.clone()), Rate::parse(&r.rate, &format!("{} {}", r.source, r.period))?)))
+        .filter_map(|r| {
+            Some((
+                (r.base.clone(), r.quote.clone()),
+                Rate::parse(&r.rate, &format!("{} {}", r.source, r.period))?,
+            ))
+        })
         .collect())
 }
 
@@ -614,7 +822,12 @@ pub(crate) async fn import_one(
         seconds: 0.0,
         peak_rss_mib: 0.0,
     };
-    if env.catalog.tx_id_by_key(&format!("close:{}", opts.period)).await?.is_some() {
+    if env
+        .catalog
+        .tx_id_by_key(&format!("close:{}", opts.period))
+        .await?
+        .is_some()
+    {
         bail!(
             "reporting period {} is closed (its statements were cut); import into a later period with --period",
             opts.period
@@ -645,7 +858,8 @@ pub(crate) async fn import_one(
     let fs = env.files.clone();
     let storing = std::thread::spawn(move || -> Result<()> {
         for f in &store_files {
-            fs.put_file(f).with_context(|| format!("storing {}", f.display()))?;
+            fs.put_file(f)
+                .with_context(|| format!("storing {}", f.display()))?;
         }
         Ok(())
     });
@@ -655,7 +869,10 @@ pub(crate) async fn import_one(
         (None, report_csv::Format::Dsr) => {
             let mut head = dsr::ReportReader::new();
             let first = open_report(&files[0])?;
-            let name = files[0].file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = files[0]
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             // Only the first lines are needed: stop reading at the first block.
             let limited = BufReader::new(first.take(64 * 1024));
             let _ = head.read_file(name, limited, &mut |_| {});
@@ -665,7 +882,9 @@ pub(crate) async fn import_one(
         (None, report_csv::Format::Csv(l)) => l.dsp.clone(),
     };
     let (read, _) = read_report(files, format, env.ix, dsp_hint.as_deref(), bar)?;
-    storing.join().map_err(|_| anyhow!("the file store thread panicked"))??;
+    storing
+        .join()
+        .map_err(|_| anyhow!("the file store thread panicked"))??;
     let info = &read.info;
     summary.lines = info.lines;
     summary.usage_lines = info.usage_lines;
@@ -679,7 +898,9 @@ pub(crate) async fn import_one(
         ));
     }
     for f in &info.findings {
-        if f.severity == dsr::Severity::Warning || (f.severity == dsr::Severity::Money && opts.tolerate_money) {
+        if f.severity == dsr::Severity::Warning
+            || (f.severity == dsr::Severity::Money && opts.tolerate_money)
+        {
             summary.warnings.push(f.to_string());
         } else {
             summary.refusals.push(f.to_string());
@@ -699,18 +920,34 @@ pub(crate) async fn import_one(
     let booking = book(&read, &dsp, env.ix, env.contracts, &rates, &opts.period)?;
     // A corrected report (same sender and message id, other bytes) supersedes the old one:
     // everything the old one posted is reversed in this period, then the new one posts.
-    let sender = if info.header.sender_party_id.is_empty() { dsp.clone() } else { info.header.sender_party_id.clone() };
+    let sender = if info.header.sender_party_id.is_empty() {
+        dsp.clone()
+    } else {
+        info.header.sender_party_id.clone()
+    };
     let reports = env.catalog.reports().await?;
     let old = match opts.supersedes {
-        Some(id) => Some(reports.iter().find(|r| r.id == id).ok_or_else(|| anyhow!("--supersedes {id}: no such report"))?),
-        None => reports
-            .iter()
-            .find(|r| r.sender == sender && r.message_id == info.header.message_id && r.superseded_by.is_none() && !info.header.message_id.is_empty()),
+        Some(id) => Some(
+            reports
+                .iter()
+                .find(|r| r.id == id)
+                .ok_or_else(|| anyhow!("--supersedes {id}: no such report"))?,
+        ),
+        None => reports.iter().find(|r| {
+            r.sender == sender
+                && r.message_id == info.header.message_id
+                && r.superseded_by.is_none()
+                && !info.header.message_id.is_empty()
+        }),
     };
     let mut reversals = Vec::new();
     if let Some(old) = old {
         if old.superseded_by.is_some() {
-            bail!("report {} was already superseded by report {}", old.id, old.superseded_by.unwrap_or_default());
+            bail!(
+                "report {} was already superseded by report {}",
+                old.id,
+                old.superseded_by.unwrap_or_default()
+            );
         }
         for t in env.catalog.live_transactions_of_report(old.id).await? {
             reversals.push(NewTx {
@@ -729,7 +966,10 @@ pub(crate) async fn import_one(
         summary.totals.insert(c.clone(), v.to_decimal());
     }
     for u in &booking.unmatched {
-        let e = summary.suspense.entry(u.currency.clone()).or_insert_with(|| "0".into());
+        let e = summary
+            .suspense
+            .entry(u.currency.clone())
+            .or_insert_with(|| "0".into());
         *e = (Fine::parse(e).unwrap_or_default() + u.amount).to_decimal();
     }
     let files_json: Vec<serde_json::Value> = read
@@ -762,12 +1002,29 @@ pub(crate) async fn import_one(
         period: opts.period.clone(),
         report_id: None,
         reverses: None,
-        memo: format!("{} report {} from {dsp}", read.format, info.header.message_id),
+        memo: format!(
+            "{} report {} from {dsp}",
+            read.format, info.header.message_id
+        ),
         entries: booking.entries,
     };
-    match env.catalog.import_report(&report, &reversals, &import, &booking.unmatched, &booking.ids).await? {
+    match env
+        .catalog
+        .import_report(
+            &report,
+            &reversals,
+            &import,
+            &booking.unmatched,
+            &booking.ids,
+        )
+        .await?
+    {
         ReportImport::Imported { report_id, .. } => {
-            summary.outcome = if old.is_some() { "imported (supersedes)".into() } else { "imported".into() };
+            summary.outcome = if old.is_some() {
+                "imported (supersedes)".into()
+            } else {
+                "imported".into()
+            };
             summary.report_id = Some(report_id);
         }
         ReportImport::AlreadyImported { report_id } => {
@@ -788,7 +1045,10 @@ pub(crate) fn group_reports(files: &[PathBuf]) -> Vec<Vec<PathBuf>> {
     for f in files {
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         match dsr::FileName::parse(name) {
-            Ok(n) => dsr_groups.entry(n.report_stem()).or_default().push((n.number, f.clone())),
+            Ok(n) => dsr_groups
+                .entry(n.report_stem())
+                .or_default()
+                .push((n.number, f.clone())),
             Err(_) => out.push(vec![f.clone()]),
         }
     }
@@ -808,10 +1068,14 @@ pub(crate) fn this_month() -> String {
 pub(crate) fn load_contracts(cfg: &Config) -> Result<Contracts> {
     match &cfg.contracts {
         Some(p) if p.is_file() => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             Ok(Contracts::parse(&text, &p.display().to_string())?)
         }
         Some(p) => bail!("contracts file {} does not exist", p.display()),
-        None => Ok(Contracts { default_fee_bp: 1500, ..Contracts::default() }),
+        None => Ok(Contracts {
+            default_fee_bp: 1500,
+            ..Contracts::default()
+        }),
     }
 }

@@ -17,7 +17,10 @@ use royalties::{Dims, Entry, Period};
 use store::{FxRate, NewTx, OpenMode, Payout, Posting, Store};
 
 use crate::config::Config;
-use crate::royalty::{CatalogIndex, Env, ImportOptions, group_reports, import_one, load_contracts, rates_for, this_month};
+use crate::royalty::{
+    CatalogIndex, Env, ImportOptions, group_reports, import_one, load_contracts, rates_for,
+    this_month,
+};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ReportsCommand {
@@ -163,9 +166,13 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
             } else if list.is_empty() {
                 eprintln!("no reports imported yet: `liner reports import <files>`");
             } else {
-                println!("{:>4}  {:<14} {:<8} {:<24} {:>10} {:>9}  {:<24} status", "id", "dsp", "period", "message", "lines", "matched", "totals");
+                println!(
+                    "{:>4}  {:<14} {:<8} {:<24} {:>10} {:>9}  {:<24} status",
+                    "id", "dsp", "period", "message", "lines", "matched", "totals"
+                );
                 for r in &list {
-                    let totals: Vec<String> = r.totals.iter().map(|(c, v)| format!("{c} {v}")).collect();
+                    let totals: Vec<String> =
+                        r.totals.iter().map(|(c, v)| format!("{c} {v}")).collect();
                     let status = match (r.superseded_by, r.supersedes) {
                         (Some(n), _) => format!("superseded by {n}"),
                         (None, Some(o)) => format!("supersedes {o}"),
@@ -173,7 +180,13 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                     };
                     println!(
                         "{:>4}  {:<14} {:<8} {:<24} {:>10} {:>9}  {:<24} {status}",
-                        r.id, r.dsp, r.reporting_period, r.message_id, r.usage_lines, r.matched_lines, totals.join(", ")
+                        r.id,
+                        r.dsp,
+                        r.reporting_period,
+                        r.message_id,
+                        r.usage_lines,
+                        r.matched_lines,
+                        totals.join(", ")
                     );
                 }
             }
@@ -181,8 +194,13 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
         }
         ReportsCommand::Unmatched { json, all } => {
             let catalog = open(cfg).await?;
-            let superseded: std::collections::BTreeSet<i64> =
-                catalog.reports().await?.iter().filter(|r| r.superseded_by.is_some()).map(|r| r.id).collect();
+            let superseded: std::collections::BTreeSet<i64> = catalog
+                .reports()
+                .await?
+                .iter()
+                .filter(|r| r.superseded_by.is_some())
+                .map(|r| r.id)
+                .collect();
             let list: Vec<store::Unmatched> = catalog
                 .unmatched()
                 .await?
@@ -197,18 +215,40 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                 for u in &list {
                     println!(
                         "#{} report {} {} {} {}: {} {} ({} units, {} lines) — {}{}",
-                        u.id, u.report_id, u.dsp, u.territory, u.usage_period, u.currency, u.amount, u.units, u.lines, u.reason,
-                        u.rematched_by.map(|t| format!(" [rematched by transaction {t}]")).unwrap_or_default()
+                        u.id,
+                        u.report_id,
+                        u.dsp,
+                        u.territory,
+                        u.usage_period,
+                        u.currency,
+                        u.amount,
+                        u.units,
+                        u.lines,
+                        u.reason,
+                        u.rematched_by
+                            .map(|t| format!(" [rematched by transaction {t}]"))
+                            .unwrap_or_default()
                     );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         ReportsCommand::Rematch { period, json } => rematch(cfg, period, json).await,
-        ReportsCommand::Generate { lines, parts, message_id, out } => {
+        ReportsCommand::Generate {
+            lines,
+            parts,
+            message_id,
+            out,
+        } => {
             let catalog = open(cfg).await?;
             let ix = CatalogIndex::load(&catalog).await?;
-            for p in crate::bench_royalties::generate(&out, lines, &crate::bench_royalties::tracks_of(&ix), parts, &message_id)? {
+            for p in crate::bench_royalties::generate(
+                &out,
+                lines,
+                &crate::bench_royalties::tracks_of(&ix),
+                parts,
+                &message_id,
+            )? {
                 println!("{}", p.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -228,7 +268,11 @@ async fn import(cfg: &Config, a: ImportArgs) -> Result<ExitCode> {
         Some(f) => {
             let layouts = report_csv::Layout::load_dir(&cfg.report_formats)?;
             let l = layouts.get(f).ok_or_else(|| {
-                anyhow!("no report format {f:?} in {}; there are: {}", cfg.report_formats.display(), layouts.keys().cloned().collect::<Vec<_>>().join(", "))
+                anyhow!(
+                    "no report format {f:?} in {}; there are: {}",
+                    cfg.report_formats.display(),
+                    layouts.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
             })?;
             report_csv::Format::Csv(Box::new(l.clone()))
         }
@@ -247,24 +291,52 @@ async fn import(cfg: &Config, a: ImportArgs) -> Result<ExitCode> {
     for g in groups {
         // The index is reloaded per report: a report may teach ids the next one needs.
         let ix = CatalogIndex::load(&catalog).await?;
-        let env = Env { catalog: &catalog, files: &files, ix: &ix, profiles: &profiles, contracts: &contracts };
-        let total: u64 = g.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+        let env = Env {
+            catalog: &catalog,
+            files: &files,
+            ix: &ix,
+            profiles: &profiles,
+            contracts: &contracts,
+        };
+        let total: u64 = g
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
         let bar = ProgressBar::new(total);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} {msg} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        bar.set_message(g[0].file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned());
+        bar.set_message(
+            g[0].file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned(),
+        );
         if a.json {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
-        let opts = ImportOptions { period: period.clone(), dsp: a.dsp.clone(), tolerate_money: a.accept_mismatch, supersedes: a.supersedes };
+        let opts = ImportOptions {
+            period: period.clone(),
+            dsp: a.dsp.clone(),
+            tolerate_money: a.accept_mismatch,
+            supersedes: a.supersedes,
+        };
         let s = import_one(&env, &g, &format, &opts, &bar).await;
         bar.finish_and_clear();
         let s = match s {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("{}: {e:#}", g.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "));
+                eprintln!(
+                    "{}: {e:#}",
+                    g.iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                );
                 code = ExitCode::from(1);
                 continue;
             }
@@ -288,11 +360,17 @@ fn print_summary(s: &crate::royalty::ImportSummary) {
     let files = s.files.join(" + ");
     match s.outcome.as_str() {
         "already imported" => {
-            println!("{files}: already imported as report {}; nothing changed", s.report_id.unwrap_or_default());
+            println!(
+                "{files}: already imported as report {}; nothing changed",
+                s.report_id.unwrap_or_default()
+            );
             return;
         }
         "refused" => {
-            println!("{files}: REFUSED, nothing was booked ({} lines read)", s.lines);
+            println!(
+                "{files}: REFUSED, nothing was booked ({} lines read)",
+                s.lines
+            );
             for r in &s.refusals {
                 println!("  {r}");
             }
@@ -303,7 +381,11 @@ fn print_summary(s: &crate::royalty::ImportSummary) {
         }
         _ => {}
     }
-    let rate = if s.seconds > 0.0 { s.usage_lines as f64 / s.seconds } else { 0.0 };
+    let rate = if s.seconds > 0.0 {
+        s.usage_lines as f64 / s.seconds
+    } else {
+        0.0
+    };
     println!(
         "{files}: {} as report {} from {} (message {}), period {}",
         s.outcome,
@@ -317,11 +399,18 @@ fn print_summary(s: &crate::royalty::ImportSummary) {
         s.lines, s.usage_lines, s.matched_lines, s.unmatched_lines, s.seconds, rate
     );
     for (c, v) in &s.totals {
-        let susp = s.suspense.get(c).map(|x| format!(" ({x} in suspense)")).unwrap_or_default();
+        let susp = s
+            .suspense
+            .get(c)
+            .map(|x| format!(" ({x} in suspense)"))
+            .unwrap_or_default();
         println!("  total {c} {v}{susp}");
     }
     if let Some(o) = s.superseded {
-        println!("  report {o} superseded: its postings were reversed in {}", s.reporting_period);
+        println!(
+            "  report {o} superseded: its postings were reversed in {}",
+            s.reporting_period
+        );
     }
     for w in &s.warnings {
         println!("  {w}");
@@ -331,25 +420,42 @@ fn print_summary(s: &crate::royalty::ImportSummary) {
 async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<ExitCode> {
     let period = check_period(&period.unwrap_or_else(this_month))?;
     let catalog = open(cfg).await?;
-    if catalog.tx_id_by_key(&format!("close:{period}")).await?.is_some() {
+    if catalog
+        .tx_id_by_key(&format!("close:{period}"))
+        .await?
+        .is_some()
+    {
         bail!("reporting period {period} is closed; rematch into a later period with --period");
     }
     let ix = CatalogIndex::load(&catalog).await?;
     let contracts = load_contracts(cfg)?;
     let rates = rates_for(&catalog, &period).await?;
-    let superseded: std::collections::BTreeSet<i64> =
-        catalog.reports().await?.iter().filter(|r| r.superseded_by.is_some()).map(|r| r.id).collect();
+    let superseded: std::collections::BTreeSet<i64> = catalog
+        .reports()
+        .await?
+        .iter()
+        .filter(|r| r.superseded_by.is_some())
+        .map(|r| r.id)
+        .collect();
     let mut moved = Vec::new();
     let mut still = 0usize;
     for u in catalog.unmatched().await? {
         if u.rematched_by.is_some() || superseded.contains(&u.report_id) {
             continue;
         }
-        let Some(tracks) = ix.resolve_for_rematch(&u.dsp, &u.isrc, &u.upc, &u.dsp_resource_id, &u.dsp_release_id, &u.proprietary_id) else {
+        let Some(tracks) = ix.resolve_for_rematch(
+            &u.dsp,
+            &u.isrc,
+            &u.upc,
+            &u.dsp_resource_id,
+            &u.dsp_release_id,
+            &u.proprietary_id,
+        ) else {
             still += 1;
             continue;
         };
-        let parts = royalties::allocate(u.amount.0, &vec![1; tracks.len()]).ok_or_else(|| anyhow!("allocation overflow"))?;
+        let parts = royalties::allocate(u.amount.0, &vec![1; tracks.len()])
+            .ok_or_else(|| anyhow!("allocation overflow"))?;
         let mut entries: Vec<Entry> = Vec::new();
         let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
         let rate = |f: &str, t: &str| rates.get(&(f.to_owned(), t.to_owned())).cloned();
@@ -373,7 +479,13 @@ async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<Exi
                 shares: tr.shares.clone(),
                 label: tr.label.clone(),
             };
-            entries.extend(income_entries(&inc, "suspense", &payee_currency, &rate, &period)?);
+            entries.extend(income_entries(
+                &inc,
+                "suspense",
+                &payee_currency,
+                &rate,
+                &period,
+            )?);
         }
         let tx = NewTx {
             key: format!("rematch:{}", u.id),
@@ -389,10 +501,21 @@ async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<Exi
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"rematched": moved, "still_unmatched": still}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"rematched": moved, "still_unmatched": still})
+            )?
+        );
     } else {
         for m in &moved {
-            println!("suspense #{} → transaction {}: {} {}", m["unmatched"], m["transaction"], m["currency"].as_str().unwrap_or(""), m["amount"].as_str().unwrap_or(""));
+            println!(
+                "suspense #{} → transaction {}: {} {}",
+                m["unmatched"],
+                m["transaction"],
+                m["currency"].as_str().unwrap_or(""),
+                m["amount"].as_str().unwrap_or("")
+            );
         }
         println!("{} rematched, {still} still unmatched", moved.len());
     }
@@ -407,7 +530,8 @@ pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode>
             let mut b: BTreeMap<(String, String), Fine> = BTreeMap::new();
             for t in &txs {
                 for e in &t.entries {
-                    *b.entry((e.account.clone(), e.currency.clone())).or_default() += e.amount;
+                    *b.entry((e.account.clone(), e.currency.clone()))
+                        .or_default() += e.amount;
                 }
             }
             let keep = |a: &str| match &payee {
@@ -423,7 +547,12 @@ pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode>
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 for r in &rows {
-                    println!("{:<36} {} {:>24}", r["account"].as_str().unwrap_or(""), r["currency"].as_str().unwrap_or(""), r["balance"].as_str().unwrap_or(""));
+                    println!(
+                        "{:<36} {} {:>24}",
+                        r["account"].as_str().unwrap_or(""),
+                        r["currency"].as_str().unwrap_or(""),
+                        r["balance"].as_str().unwrap_or("")
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -433,21 +562,36 @@ pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode>
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!("{} transactions, {} entries, {} reports checked", r.transactions, r.entries, r.reports);
+                println!(
+                    "{} transactions, {} entries, {} reports checked",
+                    r.transactions, r.entries, r.reports
+                );
                 for v in &r.violations {
                     println!("VIOLATION: {v}");
                 }
                 for (cur, rc) in &r.reconciliation {
                     println!(
                         "{cur}: reported {} + converted in {} = fees {} + payees {} + labels {} + suspense {} + converted out {}",
-                        rc.reported, rc.converted_in, rc.fees, rc.payees, rc.labels, rc.suspense, rc.converted_out
+                        rc.reported,
+                        rc.converted_in,
+                        rc.fees,
+                        rc.payees,
+                        rc.labels,
+                        rc.suspense,
+                        rc.converted_out
                     );
                 }
                 if r.violations.is_empty() {
-                    println!("ledger OK: every transaction and every currency balances, the hash chain is intact, every report's import equals its total, statements add up");
+                    println!(
+                        "ledger OK: every transaction and every currency balances, the hash chain is intact, every report's import equals its total, statements add up"
+                    );
                 }
             }
-            Ok(if r.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if r.violations.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }
@@ -466,31 +610,49 @@ pub(crate) async fn check_all(catalog: &Store) -> Result<royalties::check::Check
     let mut statement_income: BTreeMap<String, Fine> = BTreeMap::new();
     for p in &posted {
         if matches!(p.kind.as_str(), "import" | "reversal" | "rematch") {
-            *statement_income.entry(p.entry.currency.clone()).or_default() += p.entry.amount;
+            *statement_income
+                .entry(p.entry.currency.clone())
+                .or_default() += p.entry.amount;
         }
     }
     for (cur, rc) in &r.reconciliation {
         let s = statement_income.get(cur).copied().unwrap_or_default();
         if s != rc.payees {
-            r.violations.push(format!("{cur}: statements show income {s}, the imports credited payees {}", rc.payees));
+            r.violations.push(format!(
+                "{cur}: statements show income {s}, the imports credited payees {}",
+                rc.payees
+            ));
         }
     }
-    let mut periods: Vec<String> = txs.iter().filter(|t| t.kind == "close").map(|t| t.period.clone()).collect();
+    let mut periods: Vec<String> = txs
+        .iter()
+        .filter(|t| t.kind == "close")
+        .map(|t| t.period.clone())
+        .collect();
     periods.sort();
     periods.dedup();
     for p in &payees {
-        let exp = model::Currency::parse(&p.currency).map(|c| c.exponent()).unwrap_or(2);
+        let exp = model::Currency::parse(&p.currency)
+            .map(|c| c.exponent())
+            .unwrap_or(2);
         let mut prev_closing: Option<Fine> = None;
         for period in &periods {
             let s = Statement::build(&p.id, &p.name, &p.currency, exp, period, &posted);
             if !s.adds_up() {
-                r.violations.push(format!("statement {period} of {}: opening + movements ≠ closing", p.id));
+                r.violations.push(format!(
+                    "statement {period} of {}: opening + movements ≠ closing",
+                    p.id
+                ));
             }
             if let Some(c) = prev_closing
                 && c != s.opening
-                && Period::parse(period).ok().map(|x| x.prev().to_string()) == periods.iter().find(|q| *q < period).cloned()
+                && Period::parse(period).ok().map(|x| x.prev().to_string())
+                    == periods.iter().find(|q| *q < period).cloned()
             {
-                r.violations.push(format!("statement {period} of {}: opening {} ≠ the previous closing {}", p.id, s.opening, c));
+                r.violations.push(format!(
+                    "statement {period} of {}: opening {} ≠ the previous closing {}",
+                    p.id, s.opening, c
+                ));
             }
             prev_closing = Some(s.closing);
         }
@@ -499,14 +661,31 @@ pub(crate) async fn check_all(catalog: &Store) -> Result<royalties::check::Check
 }
 
 /// Posts the advances the contracts name (once each, by id).
-async fn post_advances(catalog: &Store, contracts: &royalties::Contracts, payees: &BTreeMap<String, store::PayeeRow>) -> Result<()> {
+async fn post_advances(
+    catalog: &Store,
+    contracts: &royalties::Contracts,
+    payees: &BTreeMap<String, store::PayeeRow>,
+) -> Result<()> {
     for a in &contracts.advance {
-        let p = payees.get(&a.payee).ok_or_else(|| anyhow!("advance {}: payee {:?} is not in the catalog", a.id, a.payee))?;
+        let p = payees.get(&a.payee).ok_or_else(|| {
+            anyhow!(
+                "advance {}: payee {:?} is not in the catalog",
+                a.id,
+                a.payee
+            )
+        })?;
         let amount = Fine::parse(&a.amount)?;
         let period = a.date.get(..7).unwrap_or_default().to_owned();
         Period::parse(&period).map_err(|e| anyhow!("advance {}: date {:?}: {e}", a.id, a.date))?;
         let dims = Dims::default();
-        let e = |account: String, v: Fine| Entry { account, currency: p.currency.clone(), amount: v, units: 0, dims: dims.clone(), formula: format!("advance {} paid {}", a.id, a.date) };
+        let e = |account: String, v: Fine| Entry {
+            account,
+            currency: p.currency.clone(),
+            amount: v,
+            units: 0,
+            dims: dims.clone(),
+            formula: format!("advance {} paid {}", a.id, a.date),
+        };
         catalog
             .post(&NewTx {
                 key: format!("advance:{}", a.id),
@@ -515,7 +694,10 @@ async fn post_advances(catalog: &Store, contracts: &royalties::Contracts, payees
                 report_id: None,
                 reverses: None,
                 memo: format!("advance {} to {}", a.id, a.payee),
-                entries: vec![e(format!("advance:{}", a.payee), -amount), e("cash".into(), amount)],
+                entries: vec![
+                    e(format!("advance:{}", a.payee), -amount),
+                    e("cash".into(), amount),
+                ],
             })
             .await?;
     }
@@ -530,29 +712,48 @@ pub(crate) async fn close_period(cfg: &Config, catalog: &Store, period: &str) ->
     }
     let this = Period::parse(period).map_err(|e| anyhow!(e))?;
     let contracts = load_contracts(cfg)?;
-    let payees: BTreeMap<String, store::PayeeRow> = catalog.payees().await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let payees: BTreeMap<String, store::PayeeRow> = catalog
+        .payees()
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
     post_advances(catalog, &contracts, &payees).await?;
     let txs = catalog.transactions().await?;
     // Periods close in order: an earlier period with postings must be closed first.
-    let closed: std::collections::BTreeSet<&str> = txs.iter().filter(|t| t.kind == "close").map(|t| t.period.as_str()).collect();
+    let closed: std::collections::BTreeSet<&str> = txs
+        .iter()
+        .filter(|t| t.kind == "close")
+        .map(|t| t.period.as_str())
+        .collect();
     if let Some(open) = txs
         .iter()
-        .filter(|t| t.kind != "close" && t.kind != "advance" && t.period.as_str() < period && !closed.contains(t.period.as_str()))
+        .filter(|t| {
+            t.kind != "close"
+                && t.kind != "advance"
+                && t.period.as_str() < period
+                && !closed.contains(t.period.as_str())
+        })
         .map(|t| t.period.clone())
         .min()
     {
-        bail!("period {open} has postings and is not closed: cut its statements first (`liner statements --period {open}`)");
+        bail!(
+            "period {open} has postings and is not closed: cut its statements first (`liner statements --period {open}`)"
+        );
     }
     let mut pp = Vec::new();
     for p in payees.values() {
         let cur = model::Currency::parse(&p.currency)?;
-        let (mut balance, mut income, mut advance, mut release) = (Fine::ZERO, Fine::ZERO, Fine::ZERO, Fine::ZERO);
+        let (mut balance, mut income, mut advance, mut release) =
+            (Fine::ZERO, Fine::ZERO, Fine::ZERO, Fine::ZERO);
         let acct = format!("payee:{}", p.id);
         for t in txs.iter().filter(|t| t.period.as_str() <= period) {
             for e in t.entries.iter().filter(|e| e.currency == p.currency) {
                 if e.account == acct {
                     balance += e.amount;
-                    if t.period == period && matches!(t.kind.as_str(), "import" | "reversal" | "rematch") {
+                    if t.period == period
+                        && matches!(t.kind.as_str(), "import" | "reversal" | "rematch")
+                    {
                         income += e.amount;
                     }
                 }
@@ -560,13 +761,16 @@ pub(crate) async fn close_period(cfg: &Config, catalog: &Store, period: &str) ->
                     advance -= e.amount;
                 }
                 // Reserves held in an earlier period fall due over the next `periods`.
-                if e.account == format!("reserve:{}", p.id) && t.kind == "close" && e.amount.0 > 0
+                if e.account == format!("reserve:{}", p.id)
+                    && t.kind == "close"
+                    && e.amount.0 > 0
                     && let Some(r) = contracts.reserve_for(&p.id)
                     && let Ok(held_in) = Period::parse(&t.period)
                 {
                     let k = this.months_since(held_in);
                     if k >= 1 && k <= i64::from(r.periods) {
-                        release += release_schedule(e.amount, r.periods, cur.exponent())[(k - 1) as usize];
+                        release +=
+                            release_schedule(e.amount, r.periods, cur.exponent())[(k - 1) as usize];
                     }
                 }
             }
@@ -585,7 +789,15 @@ pub(crate) async fn close_period(cfg: &Config, catalog: &Store, period: &str) ->
     }
     let (entries, _) = close(&pp);
     catalog
-        .post(&NewTx { key, kind: "close", period: period.to_owned(), report_id: None, reverses: None, memo: format!("period {period} closed"), entries })
+        .post(&NewTx {
+            key,
+            kind: "close",
+            period: period.to_owned(),
+            report_id: None,
+            reverses: None,
+            memo: format!("period {period} closed"),
+            entries,
+        })
         .await?;
     Ok(true)
 }
@@ -600,10 +812,18 @@ fn write_statement(dir: &Path, s: &Statement) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// Builds (closing the period first if needed) and writes the statements of a period.
-pub(crate) async fn statements_for(cfg: &Config, catalog: &Store, period: &str, only: Option<&str>, out: &Path) -> Result<Vec<Statement>> {
+pub(crate) async fn statements_for(
+    cfg: &Config,
+    catalog: &Store,
+    period: &str,
+    only: Option<&str>,
+    out: &Path,
+) -> Result<Vec<Statement>> {
     let closed_now = close_period(cfg, catalog, period).await?;
     if closed_now {
-        eprintln!("period {period} closed: balances rounded once, reserves, recoupment and withholding posted");
+        eprintln!(
+            "period {period} closed: balances rounded once, reserves, recoupment and withholding posted"
+        );
     }
     let posted = catalog.posted("payee:").await?;
     let mut out_list = Vec::new();
@@ -627,7 +847,10 @@ pub(crate) async fn statements_for(cfg: &Config, catalog: &Store, period: &str, 
 pub(crate) async fn statements(cfg: &Config, a: StatementsArgs) -> Result<ExitCode> {
     let period = check_period(&a.period)?;
     let catalog = open(cfg).await?;
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("statements").join(&period));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("statements").join(&period));
     let list = statements_for(cfg, &catalog, &period, a.payee.as_deref(), &out).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&list)?);
@@ -636,7 +859,16 @@ pub(crate) async fn statements(cfg: &Config, a: StatementsArgs) -> Result<ExitCo
             let m = |f: Fine| f.display(u32::from(s.exponent));
             println!(
                 "{:<14} {} opening {:>10}  income {:>10}  reserve {:>8}  recouped {:>8}  tax {:>8}  paid {:>8}  closing {:>10}  ({} lines)",
-                s.payee, s.currency, m(s.opening), m(s.income + s.rounding), m(s.reserve_released - s.reserve_held), m(s.recouped), m(s.tax), m(s.payouts), m(s.closing), s.lines.len()
+                s.payee,
+                s.currency,
+                m(s.opening),
+                m(s.income + s.rounding),
+                m(s.reserve_released - s.reserve_held),
+                m(s.recouped),
+                m(s.tax),
+                m(s.payouts),
+                m(s.closing),
+                s.lines.len()
             );
         }
         println!("statements written to {}", out.display());
@@ -654,7 +886,13 @@ pub(crate) async fn payouts(cfg: &Config, cmd: PayoutsCommand) -> Result<ExitCod
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for p in &report.paid {
-            println!("paid {} {} {} ({})", p.payee, p.currency, minor_text(p.amount_minor, &p.currency), p.reference);
+            println!(
+                "paid {} {} {} ({})",
+                p.payee,
+                p.currency,
+                minor_text(p.amount_minor, &p.currency),
+                p.reference
+            );
         }
         for c in &report.carried {
             println!("carried forward: {c}");
@@ -664,11 +902,17 @@ pub(crate) async fn payouts(cfg: &Config, cmd: PayoutsCommand) -> Result<ExitCod
         }
         println!("payment file: {}", report.payment_file.display());
     }
-    Ok(if report.mail_errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.mail_errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn minor_text(minor: i64, currency: &str) -> String {
-    let exp = model::Currency::parse(currency).map(|c| c.exponent()).unwrap_or(2);
+    let exp = model::Currency::parse(currency)
+        .map(|c| c.exponent())
+        .unwrap_or(2);
     Fine::from_minor(minor, exp).display(u32::from(exp))
 }
 
@@ -683,11 +927,28 @@ pub(crate) struct PayoutReport {
 
 /// Pays every balance at or above its threshold (once per payee and period), writes the
 /// payment file and e-mails each payee their statement.
-pub(crate) async fn run_payouts(cfg: &Config, catalog: &Store, period: &str, out: &Path) -> Result<PayoutReport> {
+pub(crate) async fn run_payouts(
+    cfg: &Config,
+    catalog: &Store,
+    period: &str,
+    out: &Path,
+) -> Result<PayoutReport> {
     statements_for(cfg, catalog, period, None, out).await?;
     let posted = catalog.posted("payee:").await?;
-    let already: BTreeMap<String, Payout> = catalog.payouts().await?.into_iter().filter(|p| p.period == period).map(|p| (p.payee.clone(), p)).collect();
-    let mut report = PayoutReport { paid: Vec::new(), carried: Vec::new(), payment_file: out.join(format!("payments-{period}.csv")), mail: Vec::new(), mail_errors: 0 };
+    let already: BTreeMap<String, Payout> = catalog
+        .payouts()
+        .await?
+        .into_iter()
+        .filter(|p| p.period == period)
+        .map(|p| (p.payee.clone(), p))
+        .collect();
+    let mut report = PayoutReport {
+        paid: Vec::new(),
+        carried: Vec::new(),
+        payment_file: out.join(format!("payments-{period}.csv")),
+        mail: Vec::new(),
+        mail_errors: 0,
+    };
     let mut csv = String::from("payee,name,payment_ref,currency,amount,reference\n");
     for p in catalog.payees().await? {
         let cur = model::Currency::parse(&p.currency)?;
@@ -699,7 +960,14 @@ pub(crate) async fn run_payouts(cfg: &Config, catalog: &Store, period: &str, out
         } else if minor > 0 && minor >= p.threshold_minor && rest == 0 {
             let amount = Fine::from_minor(minor, exp);
             let reference = format!("LINER-{period}-{}", p.id);
-            let e = |account: String, v: Fine| Entry { account, currency: p.currency.clone(), amount: v, units: 0, dims: Dims::default(), formula: format!("payout {reference}") };
+            let e = |account: String, v: Fine| Entry {
+                account,
+                currency: p.currency.clone(),
+                amount: v,
+                units: 0,
+                dims: Dims::default(),
+                formula: format!("payout {reference}"),
+            };
             let tx = NewTx {
                 key: format!("payout:{}:{period}", p.id),
                 kind: "payout",
@@ -707,9 +975,20 @@ pub(crate) async fn run_payouts(cfg: &Config, catalog: &Store, period: &str, out
                 report_id: None,
                 reverses: None,
                 memo: format!("payout to {}", p.id),
-                entries: vec![e(format!("payee:{}", p.id), -amount), e("cash".into(), amount)],
+                entries: vec![
+                    e(format!("payee:{}", p.id), -amount),
+                    e("cash".into(), amount),
+                ],
             };
-            let row = Payout { payee: p.id.clone(), period: period.to_owned(), currency: p.currency.clone(), amount_minor: minor, tx_id: 0, reference, created_at: String::new() };
+            let row = Payout {
+                payee: p.id.clone(),
+                period: period.to_owned(),
+                currency: p.currency.clone(),
+                amount_minor: minor,
+                tx_id: 0,
+                reference,
+                created_at: String::new(),
+            };
             let id = catalog.record_payout(&tx, &row).await?.id();
             Some(Payout { tx_id: id, ..row })
         } else {
@@ -727,24 +1006,51 @@ pub(crate) async fn run_payouts(cfg: &Config, catalog: &Store, period: &str, out
         let s = Statement::build(&p.id, &p.name, &p.currency, exp, period, &posted_now);
         write_statement(out, &s)?;
         if let Some(py) = &payout {
-            csv.push_str(&format!("{},{},{},{},{},{}\n", p.id, p.name.replace(',', " "), p.payment_ref, p.currency, minor_text(py.amount_minor, &p.currency), py.reference));
+            csv.push_str(&format!(
+                "{},{},{},{},{},{}\n",
+                p.id,
+                p.name.replace(',', " "),
+                p.payment_ref,
+                p.currency,
+                minor_text(py.amount_minor, &p.currency),
+                py.reference
+            ));
             report.paid.push(py.clone());
         }
         if already.contains_key(&p.id) {
             continue; // e-mailed when it was paid
         }
-        let paid_text = payout.as_ref().map(|py| format!("{} {}", minor_text(py.amount_minor, &p.currency), p.currency));
-        let notice = notify::statement(&p.email, &p.name, period, &format!("{} {}", s.closing.display(u32::from(exp)), p.currency), paid_text.as_deref(), &s.csv(), &s.html());
+        let paid_text = payout.as_ref().map(|py| {
+            format!(
+                "{} {}",
+                minor_text(py.amount_minor, &p.currency),
+                p.currency
+            )
+        });
+        let notice = notify::statement(
+            &p.email,
+            &p.name,
+            period,
+            &format!("{} {}", s.closing.display(u32::from(exp)), p.currency),
+            paid_text.as_deref(),
+            &s.csv(),
+            &s.html(),
+        );
         match cfg.mail.send(&notice) {
-            Ok(sent) => report.mail.push(format!("statement to {}: {sent}", p.email)),
+            Ok(sent) => report
+                .mail
+                .push(format!("statement to {}: {sent}", p.email)),
             Err(e) => {
                 report.mail_errors += 1;
-                report.mail.push(format!("statement to {} NOT sent: {e}", p.email));
+                report
+                    .mail
+                    .push(format!("statement to {} NOT sent: {e}", p.email));
             }
         }
     }
     std::fs::create_dir_all(out)?;
-    std::fs::write(&report.payment_file, csv).with_context(|| format!("writing {}", report.payment_file.display()))?;
+    std::fs::write(&report.payment_file, csv)
+        .with_context(|| format!("writing {}", report.payment_file.display()))?;
     Ok(report)
 }
 
@@ -752,21 +1058,43 @@ pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
     let catalog = open(cfg).await?;
     match cmd {
         FxCommand::Import { file } => {
-            let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(&file).with_context(|| format!("opening {}", file.display()))?;
+            let mut rdr = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_path(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
             let mut rates = Vec::new();
             for (i, rec) in rdr.records().enumerate() {
                 let line = i + 2;
                 let rec = rec.with_context(|| format!("{}:{line}", file.display()))?;
                 let get = |k: usize| rec.get(k).unwrap_or("").trim().to_owned();
-                let period = check_period(&get(0)).map_err(|e| anyhow!("{}:{line}: period: {e}", file.display()))?;
-                let base = model::Currency::parse(&get(1)).map_err(|e| anyhow!("{}:{line}: base: {e}", file.display()))?;
-                let quote = model::Currency::parse(&get(2)).map_err(|e| anyhow!("{}:{line}: quote: {e}", file.display()))?;
+                let period = check_period(&get(0))
+                    .map_err(|e| anyhow!("{}:{line}: period: {e}", file.display()))?;
+                let base = model::Currency::parse(&get(1))
+                    .map_err(|e| anyhow!("{}:{line}: base: {e}", file.display()))?;
+                let quote = model::Currency::parse(&get(2))
+                    .map_err(|e| anyhow!("{}:{line}: quote: {e}", file.display()))?;
                 let rate = get(3);
                 if royalties::Rate::parse(&rate, "").is_none() {
-                    bail!("{}:{line}: rate {rate:?} is not a positive decimal", file.display());
+                    bail!(
+                        "{}:{line}: rate {rate:?} is not a positive decimal",
+                        file.display()
+                    );
                 }
-                let source = if get(4).is_empty() { file.file_name().and_then(|n| n.to_str()).unwrap_or("fx").to_owned() } else { get(4) };
-                rates.push(FxRate { period, base: base.code().into(), quote: quote.code().into(), rate, source });
+                let source = if get(4).is_empty() {
+                    file.file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or("fx")
+                        .to_owned()
+                } else {
+                    get(4)
+                };
+                rates.push(FxRate {
+                    period,
+                    base: base.code().into(),
+                    quote: quote.code().into(),
+                    rate,
+                    source,
+                });
             }
             let (added, same) = catalog.record_rates(&rates).await?;
             println!("{added} rates recorded, {same} already there");
@@ -777,7 +1105,10 @@ pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 for x in r {
-                    println!("{} {}→{} {} ({})", x.period, x.base, x.quote, x.rate, x.source);
+                    println!(
+                        "{} {}→{} {} ({})",
+                        x.period, x.base, x.quote, x.rate, x.source
+                    );
                 }
             }
         }
@@ -794,30 +1125,67 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
     let catalog = open(cfg).await?;
     // Demo rates, recorded like `liner fx import` would (fixed, not market data).
     let mut rates = Vec::new();
-    for (b, q, r) in [("USD", "EUR", "0.9231"), ("USD", "GBP", "0.7912"), ("USD", "JPY", "151.37"), ("EUR", "USD", "1.0833"), ("EUR", "GBP", "0.8571"), ("EUR", "JPY", "163.98")] {
-        rates.push(FxRate { period: period.clone(), base: b.into(), quote: q.into(), rate: r.into(), source: "demo rates".into() });
+    for (b, q, r) in [
+        ("USD", "EUR", "0.9231"),
+        ("USD", "GBP", "0.7912"),
+        ("USD", "JPY", "151.37"),
+        ("EUR", "USD", "1.0833"),
+        ("EUR", "GBP", "0.8571"),
+        ("EUR", "JPY", "163.98"),
+    ] {
+        rates.push(FxRate {
+            period: period.clone(),
+            base: b.into(),
+            quote: q.into(),
+            rate: r.into(),
+            source: "demo rates".into(),
+        });
     }
     catalog.record_rates(&rates).await?;
     let profiles = crate::ern_cmd::load_profiles(cfg)?;
     let me = crate::ern_cmd::sender();
-    let to = mock_dsp::reports::Recipient { dpid: me.party_id.clone(), name: me.name.clone().unwrap_or_default() };
+    let to = mock_dsp::reports::Recipient {
+        dpid: me.party_id.clone(),
+        name: me.name.clone().unwrap_or_default(),
+    };
     let files = FileStore::open(&cfg.files)?;
     let contracts = load_contracts(cfg)?;
     let layouts = report_csv::Layout::load_dir(&cfg.report_formats)?;
     let mut totals: BTreeMap<String, Fine> = BTreeMap::new();
     for p in &profiles {
-        let dsp = mock_dsp::Dsp::new(p.clone(), &out.join("dsp"), None, Default::default()).map_err(|e| anyhow!("{e}"))?;
-        let written = mock_dsp::reports::write_sales_report(&dsp, &usage, 0, &to).map_err(|e| anyhow!("{e}"))?;
+        let dsp = mock_dsp::Dsp::new(p.clone(), &out.join("dsp"), None, Default::default())
+            .map_err(|e| anyhow!("{e}"))?;
+        let written = mock_dsp::reports::write_sales_report(&dsp, &usage, 0, &to)
+            .map_err(|e| anyhow!("{e}"))?;
         let format = match p.sales_reports.format.strip_prefix("csv:") {
-            Some(l) => report_csv::Format::Csv(Box::new(layouts.get(l).ok_or_else(|| anyhow!("no report layout {l:?}"))?.clone())),
+            Some(l) => report_csv::Format::Csv(Box::new(
+                layouts
+                    .get(l)
+                    .ok_or_else(|| anyhow!("no report layout {l:?}"))?
+                    .clone(),
+            )),
             None => report_csv::Format::Dsr,
         };
         let ix = CatalogIndex::load(&catalog).await?;
-        let env = Env { catalog: &catalog, files: &files, ix: &ix, profiles: &profiles, contracts: &contracts };
-        let opts = ImportOptions { period: period.clone(), dsp: Some(p.name.clone()), ..ImportOptions::default() };
+        let env = Env {
+            catalog: &catalog,
+            files: &files,
+            ix: &ix,
+            profiles: &profiles,
+            contracts: &contracts,
+        };
+        let opts = ImportOptions {
+            period: period.clone(),
+            dsp: Some(p.name.clone()),
+            ..ImportOptions::default()
+        };
         let s = import_one(&env, &written, &format, &opts, &ProgressBar::hidden()).await?;
         if s.outcome == "refused" {
-            bail!("the {} report was refused: {}", p.name, s.refusals.join("; "));
+            bail!(
+                "the {} report was refused: {}",
+                p.name,
+                s.refusals.join("; ")
+            );
         }
         let t: Vec<String> = s.totals.iter().map(|(c, v)| format!("{c} {v}")).collect();
         for (c, v) in &s.totals {
@@ -827,7 +1195,11 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
             "  {:<14} {} usage lines ({}), {} matched, {} unmatched: {}",
             p.name,
             s.usage_lines,
-            if matches!(format, report_csv::Format::Dsr) { "DSR" } else { "CSV" },
+            if matches!(format, report_csv::Format::Dsr) {
+                "DSR"
+            } else {
+                "CSV"
+            },
             s.matched_lines,
             s.unmatched_lines,
             t.join(", ")
@@ -847,7 +1219,12 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
     for p in catalog.payees().await? {
         let exp = model::Currency::parse(&p.currency)?.exponent();
         let s = Statement::build(&p.id, &p.name, &p.currency, exp, &period, &posted);
-        let paid = report.paid.iter().find(|x| x.payee == p.id).map(|x| format!("paid {}", minor_text(x.amount_minor, &p.currency))).unwrap_or_else(|| "carried forward".into());
+        let paid = report
+            .paid
+            .iter()
+            .find(|x| x.payee == p.id)
+            .map(|x| format!("paid {}", minor_text(x.amount_minor, &p.currency)))
+            .unwrap_or_else(|| "carried forward".into());
         println!(
             "  {:<16} {} income {:>10}  recouped {:>8}  reserve {:>8}  tax {:>8}  → {paid}, closing {}",
             p.id,

@@ -4,7 +4,6 @@
 //! server (aiosmtpd) on loopback.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 

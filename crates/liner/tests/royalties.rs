@@ -22,10 +22,16 @@ impl Liner {
         let mut c = Command::new(env!("CARGO_BIN_EXE_liner"));
         c.current_dir(repo())
             .args(args)
-            .env("LINER_DATABASE", store::sqlite_url(&self.dir.join("catalog.db")))
+            .env(
+                "LINER_DATABASE",
+                store::sqlite_url(&self.dir.join("catalog.db")),
+            )
             .env("LINER_FILES", self.dir.join("files"))
             .env("LINER_OUTBOX", self.dir.join("outbox"))
-            .env("LINER_CONTRACTS", repo().join("deploy/contracts.example.toml"))
+            .env(
+                "LINER_CONTRACTS",
+                repo().join("deploy/contracts.example.toml"),
+            )
             .env_remove("LINER_CONFIG")
             .env_remove("DATABASE_URL");
         if let Some(p) = self.smtp {
@@ -48,13 +54,19 @@ impl Liner {
 }
 
 fn sample(name: &str) -> String {
-    repo().join("../shared/reports/samples").join(name).display().to_string()
+    repo()
+        .join("../shared/reports/samples")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn this_and_next_month() -> (String, String) {
     let now = chrono::Utc::now().date_naive();
     let this = now.format("%Y-%m").to_string();
-    let next = (now.with_day(1).expect("day 1") + chrono::Months::new(1)).format("%Y-%m").to_string();
+    let next = (now.with_day(1).expect("day 1") + chrono::Months::new(1))
+        .format("%Y-%m")
+        .to_string();
     (this, next)
 }
 
@@ -63,31 +75,69 @@ use chrono::Datelike;
 #[test]
 fn the_dsr_samples_are_refused_with_precise_reasons() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let l = Liner { dir: dir.path().to_owned(), smtp: None };
+    let l = Liner {
+        dir: dir.path().to_owned(),
+        smtp: None,
+    };
     l.ok(&["init"]);
     let cases: [(&[&str], &str); 5] = [
         (
-            &["DSR_PADPIDA2014999999Z_PADPIDA2014111801Y_AdSupport_2015-02_AU_1of2_20150723T092522.tsv", "DSR_PADPIDA2014999999Z_PADPIDA2014111801Y_AdSupport_2015-02_AU_2of2_20150723T092522.tsv"],
+            &[
+                "DSR_PADPIDA2014999999Z_PADPIDA2014111801Y_AdSupport_2015-02_AU_1of2_20150723T092522.tsv",
+                "DSR_PADPIDA2014999999Z_PADPIDA2014111801Y_AdSupport_2015-02_AU_2of2_20150723T092522.tsv",
+            ],
             "2of2_20150723T092522.tsv:5: RE01: BlockId 1 was used before in this report",
         ),
-        (&["DSR_TEST_YouTube_AdSupport-music_2015-Q4_IS_1of1_20160121T150926.tsv"], ":11: SY02.01: SummaryRecordId \"1\" is already used by line 10"),
-        (&["DSR_TEST2_YouTube_AdSupport-music_2015-Q4_IS_1of1_20160121T150926.tsv"], ":34: FOOT: NumberOfLinesInFile says 35, the file has 34"),
-        (&["DSR_PADPIDA2014999999Z_PADPIDA2014111801Y_AdSupport_2015-02_AU_1of1_20140617T092522.tsv"], ":7: FOOT: NumberOfLinesInFile says 123, the file has 7"),
-        (&["test_file_parser.tsv.gz"], "test_file_parser.tsv.gz:7: FFOO: NumberOfLinesInFile says 123, the file has 7"),
+        (
+            &["DSR_TEST_YouTube_AdSupport-music_2015-Q4_IS_1of1_20160121T150926.tsv"],
+            ":11: SY02.01: SummaryRecordId \"1\" is already used by line 10",
+        ),
+        (
+            &["DSR_TEST2_YouTube_AdSupport-music_2015-Q4_IS_1of1_20160121T150926.tsv"],
+            ":34: FOOT: NumberOfLinesInFile says 35, the file has 34",
+        ),
+        (
+            &[
+                "DSR_PADPIDA2014999999Z_PADPIDA2014111801Y_AdSupport_2015-02_AU_1of1_20140617T092522.tsv",
+            ],
+            ":7: FOOT: NumberOfLinesInFile says 123, the file has 7",
+        ),
+        (
+            &["test_file_parser.tsv.gz"],
+            "test_file_parser.tsv.gz:7: FFOO: NumberOfLinesInFile says 123, the file has 7",
+        ),
     ];
     for (files, reason) in cases {
-        let mut args = vec!["reports".to_owned(), "import".into(), "--period".into(), "2026-10".into(), "--dsp".into(), "youtube-music".into()];
+        let mut args = vec![
+            "reports".to_owned(),
+            "import".into(),
+            "--period".into(),
+            "2026-10".into(),
+            "--dsp".into(),
+            "youtube-music".into(),
+        ];
         args.extend(files.iter().map(|f| sample(f)));
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = l.run(&a);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{files:?} must be refused:\n{text}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{files:?} must be refused:\n{text}"
+        );
         assert!(text.contains("REFUSED, nothing was booked"), "{text}");
-        assert!(text.contains(reason), "{files:?}: want {reason:?} in\n{text}");
+        assert!(
+            text.contains(reason),
+            "{files:?}: want {reason:?} in\n{text}"
+        );
     }
     // A one-part report given alone names the missing part.
     let out = l.run(&["reports", "import", "--period", "2026-10", "--dsp", "youtube-music", &sample("DSR_PADPIDA2014999999Z_PADPIDA2014111801Y_AdSupport_2015-02_AU_1of2_20150723T092522.tsv")]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("the report has 2 files; missing 2of2"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("the report has 2 files; missing 2of2"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let check = l.json(&["ledger", "check", "--json"]);
     assert_eq!(check["transactions"], 0, "refused reports book nothing");
     assert_eq!(check["violations"].as_array().map(Vec::len), Some(0));
@@ -109,7 +159,10 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         .expect("demo");
     let text = stdout_of_success(&["demo"], out);
     assert!(text.contains("Royalties, reporting period"), "{text}");
-    let l = Liner { dir: demo.clone(), smtp: smtp.as_ref().map(|s| s.port) };
+    let l = Liner {
+        dir: demo.clone(),
+        smtp: smtp.as_ref().map(|s| s.port),
+    };
     let (this, next) = this_and_next_month();
 
     // Every report the mocks wrote is in, 100% matched, and nothing sits in suspense.
@@ -121,28 +174,55 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         assert!(r["usage_lines"].as_i64().unwrap_or(0) > 20, "{r}");
         assert_eq!(r["reporting_period"], this.as_str());
     }
-    assert!(reports.iter().any(|r| r["format"] == "csv:apple"), "one CSV layout");
-    assert_eq!(l.json(&["reports", "unmatched", "--json"]).as_array().map(Vec::len), Some(0));
+    assert!(
+        reports.iter().any(|r| r["format"] == "csv:apple"),
+        "one CSV layout"
+    );
+    assert_eq!(
+        l.json(&["reports", "unmatched", "--json"])
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
 
     // The ledger reconciles: per currency, reported = fees + payees + FX out − FX in, and
     // the payees' statements show exactly what the imports credited them.
     let check = l.json(&["ledger", "check", "--json"]);
-    assert_eq!(check["violations"].as_array().map(Vec::len), Some(0), "{check}");
+    assert_eq!(
+        check["violations"].as_array().map(Vec::len),
+        Some(0),
+        "{check}"
+    );
     let usd = &check["reconciliation"]["USD"];
-    let reported: model::Fine = model::Fine::parse(usd["reported"].as_str().expect("USD reported")).expect("fine");
+    let reported: model::Fine =
+        model::Fine::parse(usd["reported"].as_str().expect("USD reported")).expect("fine");
     let report_total: model::Fine = reports
         .iter()
         .filter_map(|r| r["totals"]["USD"].as_str())
         .map(|v| model::Fine::parse(v).expect("fine"))
         .sum();
-    assert_eq!(reported, report_total, "the USD booked is the USD reported, to the last unit");
+    assert_eq!(
+        reported, report_total,
+        "the USD booked is the USD reported, to the last unit"
+    );
     let stmts = demo.join("statements").join(&this);
     let mut income = std::collections::BTreeMap::<String, model::Fine>::new();
-    for p in ["nova-lune", "kai-sato", "marin-vale", "dex-marlow", "yuki-takahashi"] {
-        let csv = std::fs::read_to_string(stmts.join(format!("{p}-{this}.csv"))).expect("statement csv");
-        let html = std::fs::read_to_string(stmts.join(format!("{p}-{this}.html"))).expect("statement html");
+    for p in [
+        "nova-lune",
+        "kai-sato",
+        "marin-vale",
+        "dex-marlow",
+        "yuki-takahashi",
+    ] {
+        let csv =
+            std::fs::read_to_string(stmts.join(format!("{p}-{this}.csv"))).expect("statement csv");
+        let html = std::fs::read_to_string(stmts.join(format!("{p}-{this}.html")))
+            .expect("statement html");
         assert!(html.contains("id=\"closing\""), "{p}");
-        let total = csv.lines().find(|l| l.starts_with("income_total,")).expect("income_total");
+        let total = csv
+            .lines()
+            .find(|l| l.starts_with("income_total,"))
+            .expect("income_total");
         let cur = total.split(',').nth(9).expect("currency").to_owned();
         let v = model::Fine::parse(total.split(',').nth(8).expect("amount")).expect("fine");
         let sum: model::Fine = csv
@@ -151,12 +231,23 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
             .map(|l| model::Fine::parse(l.split(',').nth(8).expect("amount")).expect("fine"))
             .sum();
         assert_eq!(sum, v, "{p}: the statement's lines add up to its income");
-        assert!(csv.contains("sha256:"), "{p}: lines point into the stored report");
+        assert!(
+            csv.contains("sha256:"),
+            "{p}: lines point into the stored report"
+        );
         *income.entry(cur).or_default() += v;
     }
     for (cur, v) in &income {
-        let payees = model::Fine::parse(check["reconciliation"][cur]["payees"].as_str().expect("payees")).expect("fine");
-        assert_eq!(*v, payees, "{cur}: statements add up to the payees' share of the reports");
+        let payees = model::Fine::parse(
+            check["reconciliation"][cur]["payees"]
+                .as_str()
+                .expect("payees"),
+        )
+        .expect("fine");
+        assert_eq!(
+            *v, payees,
+            "{cur}: statements add up to the payees' share of the reports"
+        );
     }
     // Contract rules applied at closing: the advance was recouped, the reserve held, tax withheld.
     let marin = std::fs::read_to_string(stmts.join(format!("marin-vale-{this}.csv"))).expect("csv");
@@ -172,42 +263,91 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         format!("period,base,quote,rate,source\n{next},USD,EUR,0.9188,test\n{next},USD,GBP,0.7801,test\n{next},USD,JPY,149.02,test\n{next},EUR,USD,1.0884,test\n{next},EUR,GBP,0.8490,test\n{next},EUR,JPY,162.19,test\n"),
     )
     .expect("fx");
-    assert!(l.ok(&["fx", "import", &fx.display().to_string()]).contains("6 rates recorded"));
+    assert!(
+        l.ok(&["fx", "import", &fx.display().to_string()])
+            .contains("6 rates recorded")
+    );
 
     // Importing the same files again changes nothing, and says so.
     let dsr_files: Vec<String> = ["spotify", "youtube-music", "deezer"]
         .iter()
-        .flat_map(|d| std::fs::read_dir(demo.join("dsp").join(d).join("files/reports")).expect("reports dir").flatten().map(|e| e.path().display().to_string()))
+        .flat_map(|d| {
+            std::fs::read_dir(demo.join("dsp").join(d).join("files/reports"))
+                .expect("reports dir")
+                .flatten()
+                .map(|e| e.path().display().to_string())
+        })
         .collect();
     let before = l.json(&["ledger", "check", "--json"])["transactions"].clone();
     let mut args = vec!["reports", "import", "--period", next.as_str()];
     args.extend(dsr_files.iter().map(String::as_str));
     let again = l.ok(&args);
-    assert_eq!(again.matches("already imported as report").count(), 3, "{again}");
-    assert_eq!(l.json(&["ledger", "check", "--json"])["transactions"], before);
+    assert_eq!(
+        again.matches("already imported as report").count(),
+        3,
+        "{again}"
+    );
+    assert_eq!(
+        l.json(&["ledger", "check", "--json"])["transactions"],
+        before
+    );
 
     // A corrected Spotify report (same message id) supersedes the first: reversed, then posted.
     let usage = reports[0]["usage_start"].as_str().expect("usage start")[..7].to_owned();
     let root = demo.join("dsp").display().to_string();
-    let written = l.ok(&["dsp", "report", "spotify", "--period", &usage, "--revision", "1", "--root", &root]);
+    let written = l.ok(&[
+        "dsp",
+        "report",
+        "spotify",
+        "--period",
+        &usage,
+        "--revision",
+        "1",
+        "--root",
+        &root,
+    ]);
     let corrected = written.trim().to_owned();
     let s = l.json(&["reports", "import", "--period", &next, "--json", &corrected]);
     assert_eq!(s[0]["outcome"], "imported (supersedes)", "{s}");
     let old_id = s[0]["superseded"].as_i64().expect("superseded id");
     let list = l.json(&["reports", "list", "--json"]);
-    let old = list.as_array().expect("list").iter().find(|r| r["id"] == old_id).expect("old report");
+    let old = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|r| r["id"] == old_id)
+        .expect("old report");
     assert_eq!(old["superseded_by"], s[0]["report_id"]);
     let balance = l.json(&["ledger", "balance", "--json"]);
-    let spotify = balance.as_array().expect("rows").iter().find(|r| r["account"] == "dsp:spotify").expect("spotify");
-    assert_eq!(format!("-{}", s[0]["totals"]["USD"].as_str().expect("total")), spotify["balance"].as_str().expect("balance"), "only the correction's total remains owed");
+    let spotify = balance
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["account"] == "dsp:spotify")
+        .expect("spotify");
+    assert_eq!(
+        format!("-{}", s[0]["totals"]["USD"].as_str().expect("total")),
+        spotify["balance"].as_str().expect("balance"),
+        "only the correction's total remains owed"
+    );
     let check = l.json(&["ledger", "check", "--json"]);
-    assert_eq!(check["violations"].as_array().map(Vec::len), Some(0), "{check}");
+    assert_eq!(
+        check["violations"].as_array().map(Vec::len),
+        Some(0),
+        "{check}"
+    );
 
     // Next period: statements (opening = last closing) and payouts e-mailed over real SMTP.
     let out_dir = dir.path().join("st");
     let out_s = out_dir.display().to_string();
-    let pay = l.json(&["payouts", "run", "--period", &next, "--out", &out_s, "--json"]);
-    assert!(pay["payment_file"].as_str().is_some_and(|p| Path::new(p).is_file()));
+    let pay = l.json(&[
+        "payouts", "run", "--period", &next, "--out", &out_s, "--json",
+    ]);
+    assert!(
+        pay["payment_file"]
+            .as_str()
+            .is_some_and(|p| Path::new(p).is_file())
+    );
     if let Some(smtp) = &smtp {
         let until = Instant::now() + Duration::from_secs(10);
         while smtp.received().len() < 5 && Instant::now() < until {
@@ -215,33 +355,68 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         }
         let mail = smtp.received();
         assert_eq!(mail.len(), 5, "one statement e-mail per payee");
-        assert!(mail.iter().all(|m| m.contains(&format!("Your royalty statement for {next}")) && m.contains(&format!("statement-{next}.html"))), "{mail:?}");
+        assert!(
+            mail.iter().all(
+                |m| m.contains(&format!("Your royalty statement for {next}"))
+                    && m.contains(&format!("statement-{next}.html"))
+            ),
+            "{mail:?}"
+        );
     }
     // Paying again pays nobody twice.
-    let again = l.json(&["payouts", "run", "--period", &next, "--out", &out_s, "--json"]);
+    let again = l.json(&[
+        "payouts", "run", "--period", &next, "--out", &out_s, "--json",
+    ]);
     assert_eq!(again["paid"], pay["paid"]);
     let check = l.json(&["ledger", "check", "--json"]);
-    assert_eq!(check["violations"].as_array().map(Vec::len), Some(0), "{check}");
+    assert_eq!(
+        check["violations"].as_array().map(Vec::len),
+        Some(0),
+        "{check}"
+    );
 }
 
 #[test]
 fn killing_an_import_at_random_points_leaves_no_partial_import() {
     fixtures();
     let dir = tempfile::tempdir().expect("tempdir");
-    let l = Liner { dir: dir.path().to_owned(), smtp: None };
+    let l = Liner {
+        dir: dir.path().to_owned(),
+        smtp: None,
+    };
     l.ok(&["init"]);
     let f = repo().join("fixtures");
-    l.ok(&["import", &f.join("releases/night-drives").display().to_string(), &f.join("releases/paper-boats").display().to_string(), &f.join("releases/hoshizora").display().to_string(), &f.join("sheets/catalog.csv").display().to_string()]);
+    l.ok(&[
+        "import",
+        &f.join("releases/night-drives").display().to_string(),
+        &f.join("releases/paper-boats").display().to_string(),
+        &f.join("releases/hoshizora").display().to_string(),
+        &f.join("sheets/catalog.csv").display().to_string(),
+    ]);
     let fx = dir.path().join("fx.csv");
     std::fs::write(&fx, "period,base,quote,rate\n2026-10,USD,EUR,0.9231\n2026-10,USD,GBP,0.7912\n2026-10,USD,JPY,151.37\n").expect("fx");
     l.ok(&["fx", "import", &fx.display().to_string()]);
     let generate = |id: &str| -> Vec<String> {
         let out = dir.path().join(id).display().to_string();
-        let report = l.ok(&["reports", "generate", "--lines", "600000", "--parts", "2", "--message-id", id, "--out", &out]);
+        let report = l.ok(&[
+            "reports",
+            "generate",
+            "--lines",
+            "600000",
+            "--parts",
+            "2",
+            "--message-id",
+            id,
+            "--out",
+            &out,
+        ]);
         report.lines().map(str::to_owned).collect()
     };
     let import_args = |files: &[String]| -> Vec<String> {
-        let mut a: Vec<String> = ["reports", "import", "--period", "2026-10", "--json"].iter().map(|s| (*s).to_owned()).collect();
+        let mut a: Vec<String> = ["reports", "import", "--period", "2026-10", "--json"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         a.extend(files.iter().cloned());
         a
     };
@@ -252,20 +427,35 @@ fn killing_an_import_at_random_points_leaves_no_partial_import() {
     let s = l.json(&a.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(s[0]["outcome"], "imported", "{s}");
     let whole = t0.elapsed();
-    let kills: usize = std::env::var("LINER_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let kills: usize = std::env::var("LINER_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let mut killed_before_commit = 0;
     for k in 0..kills {
         let files = generate(&format!("CRASH-{k}"));
         let a = import_args(&files);
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        let reports_before = l.json(&["reports", "list", "--json"]).as_array().map_or(0, Vec::len);
-        let mut child = l.cmd(&a).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn import");
+        let reports_before = l
+            .json(&["reports", "list", "--json"])
+            .as_array()
+            .map_or(0, Vec::len);
+        let mut child = l
+            .cmd(&a)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn import");
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
         // Half the kills anywhere in the run, half near its end, where the commit is.
-        let frac = if k % 2 == 0 { (rng % 1000) as f64 / 1000.0 } else { 0.85 + (rng % 300) as f64 / 1000.0 };
+        let frac = if k % 2 == 0 {
+            (rng % 1000) as f64 / 1000.0
+        } else {
+            0.85 + (rng % 300) as f64 / 1000.0
+        };
         let wait = whole.mul_f64(frac);
         std::thread::sleep(wait);
         let finished = child.try_wait().expect("try_wait").is_some();
@@ -274,22 +464,44 @@ fn killing_an_import_at_random_points_leaves_no_partial_import() {
         let check = l.run(&["ledger", "check", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&check.stdout).expect("check json");
         assert_eq!(check.status.code(), Some(0), "kill {k} after {wait:?}: {v}");
-        let n = l.json(&["reports", "list", "--json"]).as_array().map_or(0, Vec::len) - reports_before;
+        let n = l
+            .json(&["reports", "list", "--json"])
+            .as_array()
+            .map_or(0, Vec::len)
+            - reports_before;
         assert!(n <= 1, "kill {k}: {n} reports");
         if n == 0 {
             killed_before_commit += 1;
         }
-        eprintln!("kill {k} at {:.0}% of an import ({wait:?}): {} (new reports: {n})", frac * 100.0, if finished { "had finished" } else { "killed" });
+        eprintln!(
+            "kill {k} at {:.0}% of an import ({wait:?}): {} (new reports: {n})",
+            frac * 100.0,
+            if finished { "had finished" } else { "killed" }
+        );
         // Whatever happened, importing again ends with the report booked exactly once.
         let s = l.json(&a);
-        assert!(s[0]["outcome"] == "imported" || s[0]["outcome"] == "already imported", "{s}");
-        assert_eq!(l.json(&["reports", "list", "--json"]).as_array().map_or(0, Vec::len), reports_before + 1);
+        assert!(
+            s[0]["outcome"] == "imported" || s[0]["outcome"] == "already imported",
+            "{s}"
+        );
+        assert_eq!(
+            l.json(&["reports", "list", "--json"])
+                .as_array()
+                .map_or(0, Vec::len),
+            reports_before + 1
+        );
         for f in &files {
             std::fs::remove_file(f).ok();
         }
     }
     let check = l.json(&["ledger", "check", "--json"]);
-    assert_eq!(check["violations"].as_array().map(Vec::len), Some(0), "{check}");
+    assert_eq!(
+        check["violations"].as_array().map(Vec::len),
+        Some(0),
+        "{check}"
+    );
     assert_eq!(check["reports"], kills + 1);
-    eprintln!("{kills} kills ({whole:?} per import), {killed_before_commit} before the commit; ledger check passed after each");
+    eprintln!(
+        "{kills} kills ({whole:?} per import), {killed_before_commit} before the commit; ledger check passed after each"
+    );
 }

@@ -470,7 +470,10 @@ impl Dsp {
                     Some(Recording {
                         isrc: r.isrc.clone()?,
                         title: r.title.clone().unwrap_or_default(),
-                        artist: r.display_artist_name.clone().unwrap_or_else(|| artist.clone()),
+                        artist: r
+                            .display_artist_name
+                            .clone()
+                            .unwrap_or_else(|| artist.clone()),
                     })
                 })
                 .collect()

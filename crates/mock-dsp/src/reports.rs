@@ -15,7 +15,11 @@ use crate::{Dsp, DspError};
 /// Per-stream rates in the reporting currency, by commercial model and territory: enough
 /// variety that allocation and rounding are exercised.
 fn rate(model: &str, territory: &str) -> Fine {
-    let base: i128 = if model == "SubscriptionModel" { 4_100 } else { 900 }; // 10^-6 units
+    let base: i128 = if model == "SubscriptionModel" {
+        4_100
+    } else {
+        900
+    }; // 10^-6 units
     let factor: i128 = match territory {
         "US" => 100,
         "GB" => 93,
@@ -38,7 +42,8 @@ fn splitmix(mut x: u64) -> u64 {
 
 fn seed(parts: &[&str]) -> u64 {
     parts.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, p| {
-        p.bytes().fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+        p.bytes()
+            .fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
     })
 }
 
@@ -72,11 +77,15 @@ fn usage(dsp: &Dsp, period: &str, revision: u32) -> Usage {
     let mut contexts: Vec<Context> = Vec::new();
     let mut sales = Vec::new();
     for live in st.catalog.values().filter(|l| l.status == "live") {
-        let territories: Vec<String> = if live.territories.iter().any(|t| t == "Worldwide") || live.territories.is_empty() {
-            ["US", "GB", "DE", "FR", "JP", "BR"].iter().map(|s| (*s).to_owned()).collect()
-        } else {
-            live.territories.iter().take(6).cloned().collect()
-        };
+        let territories: Vec<String> =
+            if live.territories.iter().any(|t| t == "Worldwide") || live.territories.is_empty() {
+                ["US", "GB", "DE", "FR", "JP", "BR"]
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            } else {
+                live.territories.iter().take(6).cloned().collect()
+            };
         for r in &live.recordings {
             let t = tracks.len();
             tracks.push(Track {
@@ -91,7 +100,7 @@ fn usage(dsp: &Dsp, period: &str, revision: u32) -> Usage {
                 for m in &models {
                     let x = splitmix(seed(&[dsp.name(), period, &r.isrc, terr, m]));
                     let mut streams = (x % 5_000) as i64;
-                    if x % 7 == 0 {
+                    if x.is_multiple_of(7) {
                         streams = 0; // not every track is played everywhere
                     }
                     if revision > 0 && sales.is_empty() {
@@ -100,7 +109,10 @@ fn usage(dsp: &Dsp, period: &str, revision: u32) -> Usage {
                     if streams == 0 {
                         continue;
                     }
-                    let ci = match contexts.iter().position(|c| c.territory == *terr && c.commercial_model == *m) {
+                    let ci = match contexts
+                        .iter()
+                        .position(|c| c.territory == *terr && c.commercial_model == *m)
+                    {
                         Some(i) => i,
                         None => {
                             contexts.push(Context {
@@ -114,12 +126,20 @@ fn usage(dsp: &Dsp, period: &str, revision: u32) -> Usage {
                         }
                     };
                     contexts[ci].amount += Fine(rate(m, terr).0 * i128::from(streams));
-                    sales.push(Sale { track: t, context: ci, streams });
+                    sales.push(Sale {
+                        track: t,
+                        context: ci,
+                        streams,
+                    });
                 }
             }
         }
     }
-    Usage { tracks, contexts, sales }
+    Usage {
+        tracks,
+        contexts,
+        sales,
+    }
 }
 
 fn month_end(period: &str) -> Result<(String, String), DspError> {
@@ -134,11 +154,19 @@ fn month_end(period: &str) -> Result<(String, String), DspError> {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     };
-    Ok((format!("{y:04}-{m:02}-01"), format!("{y:04}-{m:02}-{days:02}")))
+    Ok((
+        format!("{y:04}-{m:02}-01"),
+        format!("{y:04}-{m:02}-{days:02}"),
+    ))
 }
 
 /// Writes the DSP's sales report for a month into its reports folder; the paths written.
-pub fn write_sales_report(dsp: &Dsp, period: &str, revision: u32, to: &Recipient) -> Result<Vec<PathBuf>, DspError> {
+pub fn write_sales_report(
+    dsp: &Dsp,
+    period: &str,
+    revision: u32,
+    to: &Recipient,
+) -> Result<Vec<PathBuf>, DspError> {
     let (start, end) = month_end(period)?;
     let u = usage(dsp, period, revision);
     let dir = dsp.jail().join(&dsp.profile.sales_reports.folder);
@@ -147,14 +175,30 @@ pub fn write_sales_report(dsp: &Dsp, period: &str, revision: u32, to: &Recipient
     let format = dsp.profile.sales_reports.format.clone();
     if let Some(layout) = format.strip_prefix("csv:") {
         if layout != "apple" {
-            return Err(DspError::Config(format!("the mock writes CSV only in the apple layout, not {layout:?}")));
+            return Err(DspError::Config(format!(
+                "the mock writes CSV only in the apple layout, not {layout:?}"
+            )));
         }
-        let name = format!("{}_sales_{period}{}.csv", dsp.name(), if revision > 0 { format!("_r{revision}") } else { String::new() });
+        let name = format!(
+            "{}_sales_{period}{}.csv",
+            dsp.name(),
+            if revision > 0 {
+                format!("_r{revision}")
+            } else {
+                String::new()
+            }
+        );
         let mut out = String::from(
             "Provider,Vendor Identifier,UPC,ISRC,Artist,Title,Product Type Identifier,Units,Extended Partner Share,Partner Share Currency,Begin Date,End Date,Country Code,Apple Identifier\n",
         );
         let (y, m) = (&start[..4], &start[5..7]);
-        let q = |s: &str| if s.contains([',', '"']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() };
+        let q = |s: &str| {
+            if s.contains([',', '"']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        };
         for s in &u.sales {
             let t = &u.tracks[s.track];
             let c = &u.contexts[s.context];
@@ -167,7 +211,11 @@ pub fn write_sales_report(dsp: &Dsp, period: &str, revision: u32, to: &Recipient
                 t.isrc,
                 q(&t.artist),
                 q(&t.title),
-                if c.commercial_model == "SubscriptionModel" { "STR-SUB" } else { "STR-AD" },
+                if c.commercial_model == "SubscriptionModel" {
+                    "STR-SUB"
+                } else {
+                    "STR-AD"
+                },
                 s.streams,
                 amount,
                 c.currency,
@@ -192,16 +240,16 @@ pub fn write_sales_report(dsp: &Dsp, period: &str, revision: u32, to: &Recipient
         service: dsp.profile.display_name.replace([' ', '_'], ""),
         period: period.to_owned(),
         territory: "WW".into(),
+        created_compact: created_compact.clone(),
+        gzip: false,
     };
     let mut written: Vec<(PathBuf, PathBuf)> = Vec::new();
     let names = write_basic_audio(
         &head,
-        &created_compact,
         &u.contexts,
         &u.tracks,
         &|| Box::new(u.sales.iter().copied()),
         1,
-        false,
         &mut |n| {
             let path = dir.join(n.render());
             let tmp = dir.join(format!(".{}.part", n.render()));
@@ -213,7 +261,8 @@ pub fn write_sales_report(dsp: &Dsp, period: &str, revision: u32, to: &Recipient
     let _ = names;
     let mut out = Vec::new();
     for (tmp, path) in written {
-        std::fs::rename(&tmp, &path).map_err(|e| DspError::Io(format!("{}: {e}", path.display())))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| DspError::Io(format!("{}: {e}", path.display())))?;
         out.push(path);
     }
     Ok(out)

@@ -258,7 +258,10 @@ impl Fine {
         let unit = 10i128.pow(FINE_DECIMALS - u32::from(exponent));
         let q = self.0.div_euclid(unit);
         let r = self.0.rem_euclid(unit);
-        (i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX }), r)
+        (
+            i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX }),
+            r,
+        )
     }
 
     /// The exact decimal, trailing zeros removed (`12.5`, `-0.00789993`, `3`).
@@ -278,13 +281,22 @@ impl Fine {
     pub fn display(self, places: u32) -> String {
         let unit = 10i128.pow(FINE_DECIMALS - places.min(FINE_DECIMALS));
         let cut = self.0 / unit;
-        let sign = if cut < 0 || (cut == 0 && self.0 < 0) { "-" } else { "" };
+        let sign = if cut < 0 || (cut == 0 && self.0 < 0) {
+            "-"
+        } else {
+            ""
+        };
         let abs = cut.unsigned_abs();
         if places == 0 {
             return format!("{sign}{abs}");
         }
         let p = 10u128.pow(places);
-        format!("{sign}{}.{:0width$}", abs / p, abs % p, width = places as usize)
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / p,
+            abs % p,
+            width = places as usize
+        )
     }
 
     /// The raw integer of fine units, as stored in the ledger (TEXT: SQLite integers are 64-bit).
@@ -389,17 +401,32 @@ mod tests {
     fn fine_amounts_are_exact_to_eighteen_decimals() {
         let f = Fine::parse("0.00164130103450794").expect("17 decimals");
         assert_eq!(f.to_decimal(), "0.00164130103450794");
-        assert_eq!(Fine::parse("-12.50").map(|f| f.to_decimal()), Ok("-12.5".into()));
+        assert_eq!(
+            Fine::parse("-12.50").map(|f| f.to_decimal()),
+            Ok("-12.5".into())
+        );
         assert_eq!(Fine::parse(".25").map(|f| f.0), Ok(FINE_ONE / 4));
         assert!(Fine::parse("0.0000000000000000001").is_err(), "19 decimals");
         assert!(Fine::parse("1e3").is_err());
         assert!(Fine::parse("").is_err());
         assert!(Fine::parse("1.2.3").is_err());
-        assert_eq!(Fine::parse("-0.015").map(|f| f.floor_minor(2)), Ok((-2, FINE_ONE / 200)));
+        assert_eq!(
+            Fine::parse("-0.015").map(|f| f.floor_minor(2)),
+            Ok((-2, FINE_ONE / 200))
+        );
         assert_eq!(Fine::from_minor(-150, 2).to_decimal(), "-1.5");
-        assert_eq!(Fine::parse("1.239").map(|f| f.display(2)), Ok("1.23".into()));
-        assert_eq!(Fine::parse("-0.004").map(|f| f.display(2)), Ok("-0.00".into()));
+        assert_eq!(
+            Fine::parse("1.239").map(|f| f.display(2)),
+            Ok("1.23".into())
+        );
+        assert_eq!(
+            Fine::parse("-0.004").map(|f| f.display(2)),
+            Ok("-0.00".into())
+        );
         let u = Fine::parse("123.456").expect("ok").units();
-        assert_eq!(Fine::from_units(&u).map(|f| f.to_decimal()), Some("123.456".into()));
+        assert_eq!(
+            Fine::from_units(&u).map(|f| f.to_decimal()),
+            Some("123.456".into())
+        );
     }
 }

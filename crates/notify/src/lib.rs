@@ -121,10 +121,21 @@ fn safe(s: &str) -> String {
 }
 
 /// A payee's statement for a period, with its CSV and HTML attached.
-pub fn statement(to: &str, name: &str, period: &str, closing: &str, paid: Option<&str>, csv: &str, html: &str) -> Notice {
+pub fn statement(
+    to: &str,
+    name: &str,
+    period: &str,
+    closing: &str,
+    paid: Option<&str>,
+    csv: &str,
+    html: &str,
+) -> Notice {
     let paid_line = match paid {
         Some(p) => format!("A payment of {p} is on its way.\n"),
-        None => "Your balance is below your payout threshold and carries forward to the next period.\n".to_owned(),
+        None => {
+            "Your balance is below your payout threshold and carries forward to the next period.\n"
+                .to_owned()
+        }
     };
     Notice {
         to: to.to_owned(),
@@ -133,8 +144,16 @@ pub fn statement(to: &str, name: &str, period: &str, closing: &str, paid: Option
             "Hello {name},\n\nyour royalty statement for {period} is attached (HTML to read or print, CSV with every line and how it was worked out).\n\nClosing balance: {closing}\n{paid_line}\n-- Liner\n"
         ),
         attachments: vec![
-            (format!("statement-{period}.html"), "text/html; charset=utf-8".to_owned(), html.as_bytes().to_vec()),
-            (format!("statement-{period}.csv"), "text/csv; charset=utf-8".to_owned(), csv.as_bytes().to_vec()),
+            (
+                format!("statement-{period}.html"),
+                "text/html; charset=utf-8".to_owned(),
+                html.as_bytes().to_vec(),
+            ),
+            (
+                format!("statement-{period}.csv"),
+                "text/csv; charset=utf-8".to_owned(),
+                csv.as_bytes().to_vec(),
+            ),
         ],
     }
 }

@@ -169,7 +169,11 @@ pub struct SalesReports {
 
 impl Default for SalesReports {
     fn default() -> SalesReports {
-        SalesReports { format: "dsr".into(), folder: "reports".into(), currency: "USD".into() }
+        SalesReports {
+            format: "dsr".into(),
+            folder: "reports".into(),
+            currency: "USD".into(),
+        }
     }
 }
 

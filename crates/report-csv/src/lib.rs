@@ -105,18 +105,32 @@ pub struct LayoutError {
 impl Layout {
     pub fn parse(text: &str, path: &Path) -> Result<Layout, LayoutError> {
         let file = path.display().to_string();
-        let mut l: Layout = toml::from_str(text).map_err(|e| LayoutError { file: file.clone(), message: e.to_string() })?;
+        let mut l: Layout = toml::from_str(text).map_err(|e| LayoutError {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
         if l.name.is_empty() {
-            l.name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+            l.name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
         }
         if l.delimiter == "tab" {
             l.delimiter = "\t".into();
         }
-        let bad = |m: &str| Err(LayoutError { file: file.clone(), message: m.to_owned() });
+        let bad = |m: &str| {
+            Err(LayoutError {
+                file: file.clone(),
+                message: m.to_owned(),
+            })
+        };
         if l.delimiter.len() != 1 {
             return bad("delimiter must be one character (or \"tab\")");
         }
-        if l.columns.amount.is_none() && (l.columns.transaction_amount.is_none() || l.columns.exchange_rate.is_none()) {
+        if l.columns.amount.is_none()
+            && (l.columns.transaction_amount.is_none() || l.columns.exchange_rate.is_none())
+        {
             return bad("columns: name `amount`, or both `transaction_amount` and `exchange_rate`");
         }
         if l.columns.currency.is_none() && l.defaults.currency.is_none() {
@@ -125,18 +139,31 @@ impl Layout {
         if !matches!(l.date_order.as_str(), "mdy" | "dmy") {
             return bad("date_order is mdy or dmy");
         }
-        l.commercial_models = l.commercial_models.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
+        l.commercial_models = l
+            .commercial_models
+            .into_iter()
+            .map(|(k, v)| (k.to_lowercase(), v))
+            .collect();
         Ok(l)
     }
 
     /// All layouts in a folder, by name.
     pub fn load_dir(dir: &Path) -> Result<BTreeMap<String, Layout>, LayoutError> {
         let mut out = BTreeMap::new();
-        let rd = std::fs::read_dir(dir).map_err(|e| LayoutError { file: dir.display().to_string(), message: e.to_string() })?;
-        let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+        let rd = std::fs::read_dir(dir).map_err(|e| LayoutError {
+            file: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut paths: Vec<_> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
         paths.sort();
         for p in paths {
-            let text = std::fs::read_to_string(&p).map_err(|e| LayoutError { file: p.display().to_string(), message: e.to_string() })?;
+            let text = std::fs::read_to_string(&p).map_err(|e| LayoutError {
+                file: p.display().to_string(),
+                message: e.to_string(),
+            })?;
             let l = Layout::parse(&text, &p)?;
             out.insert(l.name.clone(), l);
         }
@@ -148,25 +175,56 @@ impl Layout {
 /// `WW` and `Worldwide` stay `Worldwide`.
 pub fn country(s: &str) -> Option<&'static str> {
     let t = s.trim();
-    if t.eq_ignore_ascii_case("ww") || t.eq_ignore_ascii_case("worldwide") || t.eq_ignore_ascii_case("world") {
+    if t.eq_ignore_ascii_case("ww")
+        || t.eq_ignore_ascii_case("worldwide")
+        || t.eq_ignore_ascii_case("world")
+    {
         return Some("Worldwide");
     }
     countries::COUNTRIES.iter().find_map(|(a2, a3, names)| {
-        (t.eq_ignore_ascii_case(a2) || t.eq_ignore_ascii_case(a3) || names.iter().any(|n| n.eq_ignore_ascii_case(t))).then_some(*a2)
+        (t.eq_ignore_ascii_case(a2)
+            || t.eq_ignore_ascii_case(a3)
+            || names.iter().any(|n| n.eq_ignore_ascii_case(t)))
+        .then_some(*a2)
     })
 }
 
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 
 /// A date as reports write it → `YYYY-MM-DD`, or `YYYY-MM` when only the month is given.
 /// `mdy` says how to read `1/2/2026`.
 pub fn date(s: &str, mdy: bool) -> Option<String> {
     let t = s.trim();
     let digits = |x: &str| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit());
-    let ym = |y: i32, m: u32| ((1900..=2200).contains(&y) && (1..=12).contains(&m)).then(|| format!("{y:04}-{m:02}"));
+    let ym = |y: i32, m: u32| {
+        ((1900..=2200).contains(&y) && (1..=12).contains(&m)).then(|| format!("{y:04}-{m:02}"))
+    };
     let ymd = |y: i32, m: u32, d: u32| {
-        let days = [31, if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-        ((1900..=2200).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= days[(m - 1) as usize]).then(|| format!("{y:04}-{m:02}-{d:02}"))
+        let days = [
+            31,
+            if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 {
+                29
+            } else {
+                28
+            },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        ((1900..=2200).contains(&y)
+            && (1..=12).contains(&m)
+            && d >= 1
+            && d <= days[(m - 1) as usize])
+            .then(|| format!("{y:04}-{m:02}-{d:02}"))
     };
     // 2026-10, 2026-10-15, 2026/10/15
     let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
@@ -177,11 +235,21 @@ pub fn date(s: &str, mdy: bool) -> Option<String> {
             (3, 4) => return ymd(n[0] as i32, n[1] as u32, n[2] as u32),
             (2, _) if parts[1].len() == 4 => return ym(n[1] as i32, n[0] as u32), // 10/2026
             (3, _) if parts[2].len() == 4 => {
-                let (m, d) = if mdy && !t.contains('.') { (n[0], n[1]) } else { (n[1], n[0]) };
+                let (m, d) = if mdy && !t.contains('.') {
+                    (n[0], n[1])
+                } else {
+                    (n[1], n[0])
+                };
                 return ymd(n[2] as i32, m as u32, d as u32);
             }
-            (1, 6) => return ym(n[0] as i32 / 100, (n[0] % 100) as u32),          // 202610
-            (1, 8) => return ymd((n[0] / 10000) as i32, ((n[0] / 100) % 100) as u32, (n[0] % 100) as u32), // 20261015
+            (1, 6) => return ym(n[0] as i32 / 100, (n[0] % 100) as u32), // 202610
+            (1, 8) => {
+                return ymd(
+                    (n[0] / 10000) as i32,
+                    ((n[0] / 100) % 100) as u32,
+                    (n[0] % 100) as u32,
+                );
+            } // 20261015
             (1, 5) => {
                 // An Excel serial day (1900 system, counting its phantom 29 Feb 1900).
                 let days = n[0] - 25569; // days since 1970-01-01
@@ -201,7 +269,12 @@ pub fn date(s: &str, mdy: bool) -> Option<String> {
     // Oct 2026, October 2026, 2026 Oct
     let words: Vec<&str> = t.split([' ', '-']).filter(|w| !w.is_empty()).collect();
     if words.len() == 2 {
-        let month = |w: &str| MONTHS.iter().position(|m| w.len() >= 3 && w.to_lowercase().starts_with(m)).map(|i| i as u32 + 1);
+        let month = |w: &str| {
+            MONTHS
+                .iter()
+                .position(|m| w.len() >= 3 && w.to_lowercase().starts_with(m))
+                .map(|i| i as u32 + 1)
+        };
         if let (Some(m), true) = (month(words[0]), digits(words[1])) {
             return ym(words[1].parse().ok()?, m);
         }
@@ -233,7 +306,10 @@ fn money_cell(s: &str) -> Option<Fine> {
         Some(inner) => (true, inner),
         None => (false, t),
     };
-    let cleaned: String = t.chars().filter(|c| !matches!(c, ',' | '$' | '€' | '£' | ' ')).collect();
+    let cleaned: String = t
+        .chars()
+        .filter(|c| !matches!(c, ',' | '$' | '€' | '£' | ' '))
+        .collect();
     let f = Fine::parse(&cleaned).ok()?;
     Some(if neg { -f } else { f })
 }
@@ -257,7 +333,13 @@ pub fn read(
     let mut line: u64 = 0;
     let finding = |info: &mut dsr::ReportInfo, line: u64, message: String| {
         if info.findings.len() < 200 {
-            info.findings.push(dsr::Finding { severity: dsr::Severity::Error, file: name.to_owned(), line, record: "CSV".into(), message });
+            info.findings.push(dsr::Finding {
+                severity: dsr::Severity::Error,
+                file: name.to_owned(),
+                line,
+                record: "CSV".into(),
+                message,
+            });
         }
     };
     // Preamble, then the header row.
@@ -278,16 +360,41 @@ pub fn read(
             None => Ok(None),
             Some(n) => header
                 .iter()
-                .position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(n))
+                .position(|h| {
+                    h.trim()
+                        .trim_start_matches('\u{feff}')
+                        .eq_ignore_ascii_case(n)
+                })
                 .map(Some)
-                .ok_or_else(|| format!("the header row has no column {n:?} (layout {}); it has: {}", layout.name, header.iter().collect::<Vec<_>>().join(", "))),
+                .ok_or_else(|| {
+                    format!(
+                        "the header row has no column {n:?} (layout {}); it has: {}",
+                        layout.name,
+                        header.iter().collect::<Vec<_>>().join(", ")
+                    )
+                }),
         }
     };
     let c = &layout.columns;
     let resolved: Result<Vec<Option<usize>>, String> = [
-        &c.isrc, &c.upc, &c.dsp_track_id, &c.dsp_release_id, &c.title, &c.artist, &c.territory, &Some(c.units.clone()), &c.returns,
-        &c.amount, &c.currency, &c.transaction_amount, &c.exchange_rate, &c.usage_date, &c.usage_start, &c.usage_end,
-        &c.commercial_model, &c.service,
+        &c.isrc,
+        &c.upc,
+        &c.dsp_track_id,
+        &c.dsp_release_id,
+        &c.title,
+        &c.artist,
+        &c.territory,
+        &Some(c.units.clone()),
+        &c.returns,
+        &c.amount,
+        &c.currency,
+        &c.transaction_amount,
+        &c.exchange_rate,
+        &c.usage_date,
+        &c.usage_start,
+        &c.usage_end,
+        &c.commercial_model,
+        &c.service,
     ]
     .iter()
     .map(|n| col(n))
@@ -299,15 +406,42 @@ pub fn read(
             return Ok(());
         }
     };
-    let [isrc, upc, track_id, release_id, title, artist, territory, units, returns, amount, currency, tx_amount, rate, udate, ustart, uend, model, service] =
-        cols[..]
+    let [
+        isrc,
+        upc,
+        track_id,
+        release_id,
+        title,
+        artist,
+        territory,
+        units,
+        returns,
+        amount,
+        currency,
+        tx_amount,
+        rate,
+        udate,
+        ustart,
+        uend,
+        model,
+        service,
+    ] = cols[..]
     else {
         return Ok(());
     };
     let mdy = layout.date_order == "mdy";
     let mut contexts: HashMap<(String, String, String, String, String), usize> = HashMap::new();
     for (i, s) in info.summaries.iter().enumerate() {
-        contexts.insert((s.territory.clone(), s.commercial_model.clone(), s.currency.clone(), s.usage_period.clone(), s.service.clone()), i);
+        contexts.insert(
+            (
+                s.territory.clone(),
+                s.commercial_model.clone(),
+                s.currency.clone(),
+                s.usage_period.clone(),
+                s.service.clone(),
+            ),
+            i,
+        );
     }
     if info.header.message_id.is_empty() {
         info.header.message_id = name.to_owned();
@@ -325,7 +459,14 @@ pub fn read(
         let cname = |n: &Option<String>| n.clone().unwrap_or_default();
         let u_raw = get(units);
         let Ok(mut u) = u_raw.replace(',', "").parse::<i64>() else {
-            finding(info, line, format!("column {:?}: {u_raw:?} is not a whole number of units", c.units));
+            finding(
+                info,
+                line,
+                format!(
+                    "column {:?}: {u_raw:?} is not a whole number of units",
+                    c.units
+                ),
+            );
             continue;
         };
         if let Some(r) = returns {
@@ -334,7 +475,14 @@ pub fn read(
                 Ok(v) => u -= v,
                 Err(_) if raw.is_empty() => {}
                 Err(_) => {
-                    finding(info, line, format!("column {:?}: {raw:?} is not a whole number", cname(&c.returns)));
+                    finding(
+                        info,
+                        line,
+                        format!(
+                            "column {:?}: {raw:?} is not a whole number",
+                            cname(&c.returns)
+                        ),
+                    );
                     continue;
                 }
             }
@@ -344,7 +492,14 @@ pub fn read(
             match money_cell(raw) {
                 Some(m) => m,
                 None => {
-                    finding(info, line, format!("column {:?}: {raw:?} is not a decimal amount", cname(&c.amount)));
+                    finding(
+                        info,
+                        line,
+                        format!(
+                            "column {:?}: {raw:?} is not a decimal amount",
+                            cname(&c.amount)
+                        ),
+                    );
                     continue;
                 }
             }
@@ -360,12 +515,24 @@ pub fn read(
                     }
                 },
                 _ => {
-                    finding(info, line, format!("columns {:?} / {:?}: {ta:?} × {tr:?} is not an amount and a positive rate", cname(&c.transaction_amount), cname(&c.exchange_rate)));
+                    finding(
+                        info,
+                        line,
+                        format!(
+                            "columns {:?} / {:?}: {ta:?} × {tr:?} is not an amount and a positive rate",
+                            cname(&c.transaction_amount),
+                            cname(&c.exchange_rate)
+                        ),
+                    );
                     continue;
                 }
             }
         };
-        let cur_raw = if currency.is_some() { get(currency).to_owned() } else { layout.defaults.currency.clone().unwrap_or_default() };
+        let cur_raw = if currency.is_some() {
+            get(currency).to_owned()
+        } else {
+            layout.defaults.currency.clone().unwrap_or_default()
+        };
         let cur = match model::Currency::parse(&cur_raw) {
             Ok(c) => c.code().to_owned(),
             Err(e) => {
@@ -373,9 +540,24 @@ pub fn read(
                 continue;
             }
         };
-        let terr_raw = if territory.is_some() { get(territory).to_owned() } else { layout.defaults.territory.clone().unwrap_or_else(|| "Worldwide".into()) };
+        let terr_raw = if territory.is_some() {
+            get(territory).to_owned()
+        } else {
+            layout
+                .defaults
+                .territory
+                .clone()
+                .unwrap_or_else(|| "Worldwide".into())
+        };
         let Some(terr) = country(&terr_raw) else {
-            finding(info, line, format!("column {:?}: {terr_raw:?} is not a country code or name", cname(&c.territory)));
+            finding(
+                info,
+                line,
+                format!(
+                    "column {:?}: {terr_raw:?} is not a country code or name",
+                    cname(&c.territory)
+                ),
+            );
             continue;
         };
         let period = if udate.is_some() {
@@ -383,27 +565,56 @@ pub fn read(
             match date(raw, mdy) {
                 Some(d) => d[..7].to_owned(),
                 None => {
-                    finding(info, line, format!("column {:?}: {raw:?} is not a date", cname(&c.usage_date)));
+                    finding(
+                        info,
+                        line,
+                        format!("column {:?}: {raw:?} is not a date", cname(&c.usage_date)),
+                    );
                     continue;
                 }
             }
         } else if ustart.is_some() {
             let (s, e) = (get(ustart), get(uend));
-            match (date(s, mdy), if uend.is_some() { date(e, mdy) } else { date(s, mdy) }) {
+            match (
+                date(s, mdy),
+                if uend.is_some() {
+                    date(e, mdy)
+                } else {
+                    date(s, mdy)
+                },
+            ) {
                 (Some(a), Some(b)) if a[..7] == b[..7] => a[..7].to_owned(),
                 (Some(a), Some(b)) => format!("{a}--{b}"),
                 _ => {
-                    finding(info, line, format!("usage dates {s:?} / {e:?} are not dates"));
+                    finding(
+                        info,
+                        line,
+                        format!("usage dates {s:?} / {e:?} are not dates"),
+                    );
                     continue;
                 }
             }
         } else {
             String::new()
         };
-        let m_raw = if model.is_some() { get(model).to_owned() } else { layout.defaults.commercial_model.clone().unwrap_or_default() };
-        let cm = layout.commercial_models.get(&m_raw.to_lowercase()).cloned().unwrap_or(m_raw);
+        let m_raw = if model.is_some() {
+            get(model).to_owned()
+        } else {
+            layout.defaults.commercial_model.clone().unwrap_or_default()
+        };
+        let cm = layout
+            .commercial_models
+            .get(&m_raw.to_lowercase())
+            .cloned()
+            .unwrap_or(m_raw);
         let svc = get(service).to_owned();
-        let key = (terr.to_owned(), cm.clone(), cur.clone(), period.clone(), svc.clone());
+        let key = (
+            terr.to_owned(),
+            cm.clone(),
+            cur.clone(),
+            period.clone(),
+            svc.clone(),
+        );
         let si = match contexts.get(&key) {
             Some(&i) => i,
             None => {
@@ -432,14 +643,15 @@ pub fn read(
                 i
             }
         };
-        for d in [&period] {
-            let (s, e) = d.split_once("--").unwrap_or((d, d));
-            if !s.is_empty() && (info.header.usage_start.is_empty() || s < info.header.usage_start.as_str()) {
-                info.header.usage_start = s.to_owned();
-            }
-            if !e.is_empty() && e > info.header.usage_end.as_str() {
-                info.header.usage_end = e.to_owned();
-            }
+        // The report's usage span: the earliest start and latest end of its lines.
+        let (start, end) = period.split_once("--").unwrap_or((&period, &period));
+        if !start.is_empty()
+            && (info.header.usage_start.is_empty() || start < info.header.usage_start.as_str())
+        {
+            info.header.usage_start = start.to_owned();
+        }
+        if !end.is_empty() && end > info.header.usage_end.as_str() {
+            info.header.usage_end = end.to_owned();
         }
         info.summary_units[si] += u;
         info.summary_line_money[si] += money;
@@ -466,7 +678,13 @@ pub fn read(
     }
     info.lines += line;
     info.usage_lines += usage_lines;
-    info.files.push(dsr::read::FileInfo { name: name.to_owned(), number: file as u32 + 1, lines: line, blocks: 0, usage_lines });
+    info.files.push(dsr::read::FileInfo {
+        name: name.to_owned(),
+        number: file as u32 + 1,
+        lines: line,
+        blocks: 0,
+        usage_lines,
+    });
 
     Ok(())
 }
@@ -504,7 +722,15 @@ mod tests {
 
     #[test]
     fn countries_by_code_or_name() {
-        for (s, want) in [("US", "US"), ("usa", "US"), ("United States", "US"), ("UNITED STATES", "US"), ("GBR", "GB"), ("France", "FR"), ("WW", "Worldwide")] {
+        for (s, want) in [
+            ("US", "US"),
+            ("usa", "US"),
+            ("United States", "US"),
+            ("UNITED STATES", "US"),
+            ("GBR", "GB"),
+            ("France", "FR"),
+            ("WW", "Worldwide"),
+        ] {
             assert_eq!(country(s), Some(want), "{s}");
         }
         assert_eq!(country("Atlantis"), None);
@@ -512,9 +738,18 @@ mod tests {
 
     #[test]
     fn money_cells() {
-        assert_eq!(money_cell("1,234.56").map(|f| f.to_decimal()), Some("1234.56".into()));
-        assert_eq!(money_cell("(1.20)").map(|f| f.to_decimal()), Some("-1.2".into()));
-        assert_eq!(money_cell("$0.00789993").map(|f| f.to_decimal()), Some("0.00789993".into()));
+        assert_eq!(
+            money_cell("1,234.56").map(|f| f.to_decimal()),
+            Some("1234.56".into())
+        );
+        assert_eq!(
+            money_cell("(1.20)").map(|f| f.to_decimal()),
+            Some("-1.2".into())
+        );
+        assert_eq!(
+            money_cell("$0.00789993").map(|f| f.to_decimal()),
+            Some("0.00789993".into())
+        );
         assert_eq!(money_cell("1.2e3"), None);
     }
 }

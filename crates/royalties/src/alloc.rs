@@ -12,7 +12,8 @@ pub fn allocate(total: i128, weights: &[i128]) -> Option<Vec<i128>> {
         return if total == 0 { Some(Vec::new()) } else { None };
     }
     if total < 0 {
-        return allocate(total.checked_neg()?, weights).map(|v| v.into_iter().map(|x| -x).collect());
+        return allocate(total.checked_neg()?, weights)
+            .map(|v| v.into_iter().map(|x| -x).collect());
     }
     let mut w: Vec<i128> = weights.iter().map(|&x| x.max(0)).collect();
     let mut sum: i128 = w.iter().try_fold(0i128, |a, &x| a.checked_add(x))?;

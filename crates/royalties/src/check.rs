@@ -17,8 +17,19 @@ pub fn digest(key: &str, kind: &str, period: &str, entries: &[Entry]) -> String 
         h.update(
             format!(
                 "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                e.account, e.currency, e.amount.units(), e.units, d.dsp, d.territory, d.usage_period,
-                d.commercial_model, d.rights_type, d.isrc, d.upc, d.source, e.formula
+                e.account,
+                e.currency,
+                e.amount.units(),
+                e.units,
+                d.dsp,
+                d.territory,
+                d.usage_period,
+                d.commercial_model,
+                d.rights_type,
+                d.isrc,
+                d.upc,
+                d.source,
+                e.formula
             )
             .as_bytes(),
         );
@@ -88,7 +99,8 @@ pub struct Reconciliation {
 
 impl Reconciliation {
     pub fn holds(&self) -> bool {
-        self.reported + self.converted_in == self.fees + self.payees + self.labels + self.suspense + self.converted_out
+        self.reported + self.converted_in
+            == self.fees + self.payees + self.labels + self.suspense + self.converted_out
     }
 }
 
@@ -96,7 +108,11 @@ impl Reconciliation {
 /// I3 (the hash chain: no stored transaction was changed or removed), I5 (each report's
 /// import booked exactly its total) and that reversals mirror what they reverse.
 pub fn check(txs: &[StoredTx], reports: &[StoredReport], head_chain: &str) -> CheckResult {
-    let mut r = CheckResult { transactions: txs.len(), reports: reports.len(), ..CheckResult::default() };
+    let mut r = CheckResult {
+        transactions: txs.len(),
+        reports: reports.len(),
+        ..CheckResult::default()
+    };
     let mut prev = String::new();
     let mut totals: BTreeMap<String, Fine> = BTreeMap::new();
     let mut balances: BTreeMap<(String, String), Fine> = BTreeMap::new();
@@ -105,7 +121,13 @@ pub fn check(txs: &[StoredTx], reports: &[StoredReport], head_chain: &str) -> Ch
     for t in txs {
         r.entries += t.entries.len();
         if t.entries.len() as i64 != t.entry_count {
-            r.violations.push(format!("transaction {} ({}) lists {} entries, {} are stored", t.id, t.key, t.entry_count, t.entries.len()));
+            r.violations.push(format!(
+                "transaction {} ({}) lists {} entries, {} are stored",
+                t.id,
+                t.key,
+                t.entry_count,
+                t.entries.len()
+            ));
         }
         let d = digest(&t.key, &t.kind, &t.period, &t.entries);
         if d != t.digest {
@@ -121,7 +143,11 @@ pub fn check(txs: &[StoredTx], reports: &[StoredReport], head_chain: &str) -> Ch
             for e in &t.entries {
                 let rc = r.reconciliation.entry(e.currency.clone()).or_default();
                 let a = e.amount;
-                match e.account.split_once(':').map_or(e.account.as_str(), |(k, _)| k) {
+                match e
+                    .account
+                    .split_once(':')
+                    .map_or(e.account.as_str(), |(k, _)| k)
+                {
                     "dsp" => rc.reported -= a,
                     "fee" => rc.fees += a,
                     "payee" => rc.payees += a,
@@ -136,26 +162,46 @@ pub fn check(txs: &[StoredTx], reports: &[StoredReport], head_chain: &str) -> Ch
         for e in &t.entries {
             *sums.entry(&e.currency).or_default() += e.amount;
             *totals.entry(e.currency.clone()).or_default() += e.amount;
-            *balances.entry((e.account.clone(), e.currency.clone())).or_default() += e.amount;
+            *balances
+                .entry((e.account.clone(), e.currency.clone()))
+                .or_default() += e.amount;
         }
         for (cur, s) in sums {
             if s != Fine::ZERO {
-                r.violations.push(format!("transaction {} ({}) sums to {s} {cur}, not zero", t.id, t.key));
+                r.violations.push(format!(
+                    "transaction {} ({}) sums to {s} {cur}, not zero",
+                    t.id, t.key
+                ));
             }
         }
         if let Some(rev) = t.reverses {
             if !reversed.insert(rev) {
-                r.violations.push(format!("transaction {rev} is reversed more than once"));
+                r.violations
+                    .push(format!("transaction {rev} is reversed more than once"));
             }
             match by_id.get(&rev) {
-                None => r.violations.push(format!("transaction {} reverses {rev}, which does not exist", t.id)),
+                None => r.violations.push(format!(
+                    "transaction {} reverses {rev}, which does not exist",
+                    t.id
+                )),
                 Some(o) => {
-                    let mut a: Vec<(String, String, i128)> = o.entries.iter().map(|e| (e.account.clone(), e.currency.clone(), -e.amount.0)).collect();
-                    let mut b: Vec<(String, String, i128)> = t.entries.iter().map(|e| (e.account.clone(), e.currency.clone(), e.amount.0)).collect();
+                    let mut a: Vec<(String, String, i128)> = o
+                        .entries
+                        .iter()
+                        .map(|e| (e.account.clone(), e.currency.clone(), -e.amount.0))
+                        .collect();
+                    let mut b: Vec<(String, String, i128)> = t
+                        .entries
+                        .iter()
+                        .map(|e| (e.account.clone(), e.currency.clone(), e.amount.0))
+                        .collect();
                     a.sort();
                     b.sort();
                     if a != b {
-                        r.violations.push(format!("transaction {} does not mirror transaction {rev}, which it reverses", t.id));
+                        r.violations.push(format!(
+                            "transaction {} does not mirror transaction {rev}, which it reverses",
+                            t.id
+                        ));
                     }
                 }
             }
@@ -166,31 +212,51 @@ pub fn check(txs: &[StoredTx], reports: &[StoredReport], head_chain: &str) -> Ch
     }
     for (cur, s) in &totals {
         if *s != Fine::ZERO {
-            r.violations.push(format!("all balances in {cur} sum to {s}, not zero"));
+            r.violations
+                .push(format!("all balances in {cur} sum to {s}, not zero"));
         }
     }
     for rep in reports {
-        let imports: Vec<&&StoredTx> = by_id.values().filter(|t| t.report_id == Some(rep.id) && t.kind == "import").collect();
+        let imports: Vec<&&StoredTx> = by_id
+            .values()
+            .filter(|t| t.report_id == Some(rep.id) && t.kind == "import")
+            .collect();
         if imports.len() != 1 {
-            r.violations.push(format!("report {} has {} import transactions, expected exactly 1", rep.id, imports.len()));
+            r.violations.push(format!(
+                "report {} has {} import transactions, expected exactly 1",
+                rep.id,
+                imports.len()
+            ));
             continue;
         }
         let mut booked: BTreeMap<String, Fine> = BTreeMap::new();
-        for e in imports[0].entries.iter().filter(|e| e.account.starts_with("dsp:")) {
+        for e in imports[0]
+            .entries
+            .iter()
+            .filter(|e| e.account.starts_with("dsp:"))
+        {
             *booked.entry(e.currency.clone()).or_default() -= e.amount;
         }
         booked.retain(|_, v| *v != Fine::ZERO);
         let mut want = rep.totals.clone();
         want.retain(|_, v| *v != Fine::ZERO);
         if booked != want {
-            r.violations.push(format!("report {}: the import booked {booked:?}, the report's total is {want:?}", rep.id));
+            r.violations.push(format!(
+                "report {}: the import booked {booked:?}, the report's total is {want:?}",
+                rep.id
+            ));
         }
         if let Some(old) = rep.supersedes {
-            let old_import = by_id.values().find(|t| t.report_id == Some(old) && t.kind == "import");
+            let old_import = by_id
+                .values()
+                .find(|t| t.report_id == Some(old) && t.kind == "import");
             if let Some(o) = old_import
                 && !reversed.contains(&o.id)
             {
-                r.violations.push(format!("report {} supersedes report {old}, whose import {} was never reversed", rep.id, o.id));
+                r.violations.push(format!(
+                    "report {} supersedes report {old}, whose import {} was never reversed",
+                    rep.id, o.id
+                ));
             }
         }
     }
@@ -200,7 +266,10 @@ pub fn check(txs: &[StoredTx], reports: &[StoredReport], head_chain: &str) -> Ch
         }
     }
     for ((acct, cur), v) in balances {
-        r.balances.entry(acct).or_default().insert(cur, v.to_decimal());
+        r.balances
+            .entry(acct)
+            .or_default()
+            .insert(cur, v.to_decimal());
     }
     r
 }

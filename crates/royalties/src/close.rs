@@ -75,7 +75,14 @@ pub fn close(payees: &[PayeePeriod]) -> (Vec<Entry>, Vec<Closed>) {
         let floors: Vec<i128> = ps.iter().map(|p| p.balance.0.div_euclid(u)).collect();
         let mut left = target - floors.iter().sum::<i128>();
         let mut order: Vec<usize> = (0..ps.len()).collect();
-        order.sort_by(|&a, &b| ps[b].balance.0.rem_euclid(u).cmp(&ps[a].balance.0.rem_euclid(u)).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            ps[b]
+                .balance
+                .0
+                .rem_euclid(u)
+                .cmp(&ps[a].balance.0.rem_euclid(u))
+                .then(a.cmp(&b))
+        });
         let mut rounded: Vec<i128> = floors.iter().map(|f| f * u).collect();
         let mut k = 0;
         while left > 0 && !order.is_empty() {
@@ -93,28 +100,55 @@ pub fn close(payees: &[PayeePeriod]) -> (Vec<Entry>, Vec<Closed>) {
             formula,
         };
         for (i, p) in ps.iter().enumerate() {
-            let mut c = Closed { payee: p.payee.clone(), ..Closed::default() };
+            let mut c = Closed {
+                payee: p.payee.clone(),
+                ..Closed::default()
+            };
             let acct = format!("payee:{}", p.payee);
             let adj = Fine(rounded[i] - p.balance.0);
             if adj != Fine::ZERO {
-                entries.push(mk(acct.clone(), adj, "rounded once for the period (largest remainder)".into()));
-                entries.push(mk("rounding".into(), -adj, format!("rounding of {}", p.payee)));
+                entries.push(mk(
+                    acct.clone(),
+                    adj,
+                    "rounded once for the period (largest remainder)".into(),
+                ));
+                entries.push(mk(
+                    "rounding".into(),
+                    -adj,
+                    format!("rounding of {}", p.payee),
+                ));
             }
             c.rounding = adj;
             let earned = p.income + adj;
             c.reserve_held = portion(earned, p.reserve_bp, exp);
             if c.reserve_held != Fine::ZERO {
-                let f = format!("{} of positive income {} held in reserve", bp_text(p.reserve_bp), earned.display(u32::from(exp)));
+                let f = format!(
+                    "{} of positive income {} held in reserve",
+                    bp_text(p.reserve_bp),
+                    earned.display(u32::from(exp))
+                );
                 entries.push(mk(acct.clone(), -c.reserve_held, f.clone()));
                 entries.push(mk(format!("reserve:{}", p.payee), c.reserve_held, f));
             }
             c.reserve_released = Fine(p.reserve_release.0.div_euclid(u) * u);
             if c.reserve_released != Fine::ZERO {
-                entries.push(mk(acct.clone(), c.reserve_released, "reserve released".into()));
-                entries.push(mk(format!("reserve:{}", p.payee), -c.reserve_released, "reserve released".into()));
+                entries.push(mk(
+                    acct.clone(),
+                    c.reserve_released,
+                    "reserve released".into(),
+                ));
+                entries.push(mk(
+                    format!("reserve:{}", p.payee),
+                    -c.reserve_released,
+                    "reserve released".into(),
+                ));
             }
             let after_reserve = earned - c.reserve_held;
-            let recoupable = if after_reserve.0 > 0 { after_reserve } else { Fine::ZERO };
+            let recoupable = if after_reserve.0 > 0 {
+                after_reserve
+            } else {
+                Fine::ZERO
+            };
             c.recouped = Fine(recoupable.0.min(p.outstanding_advance.0).max(0));
             if c.recouped != Fine::ZERO {
                 let f = format!(
@@ -127,7 +161,11 @@ pub fn close(payees: &[PayeePeriod]) -> (Vec<Entry>, Vec<Closed>) {
             }
             c.tax = portion(after_reserve - c.recouped, p.withholding_bp, exp);
             if c.tax != Fine::ZERO {
-                let f = format!("{} withholding on {}", bp_text(p.withholding_bp), (after_reserve - c.recouped).display(u32::from(exp)));
+                let f = format!(
+                    "{} withholding on {}",
+                    bp_text(p.withholding_bp),
+                    (after_reserve - c.recouped).display(u32::from(exp))
+                );
                 entries.push(mk(acct.clone(), -c.tax, f.clone()));
                 entries.push(mk(format!("tax:{}", p.payee), c.tax, f));
             }

@@ -86,26 +86,42 @@ impl Contracts {
             file: file.to_owned(),
             message: e.to_string(),
         })?;
-        let bad = |message: String| ContractError { file: file.to_owned(), message };
+        let bad = |message: String| ContractError {
+            file: file.to_owned(),
+            message,
+        };
         if c.default_fee_bp > 10_000 {
-            return Err(bad(format!("default_fee_bp = {} is above 10000 (100%)", c.default_fee_bp)));
+            return Err(bad(format!(
+                "default_fee_bp = {} is above 10000 (100%)",
+                c.default_fee_bp
+            )));
         }
         for (i, f) in c.fee.iter().enumerate() {
             if f.fee_bp > 10_000 {
-                return Err(bad(format!("fee[{i}].fee_bp = {} is above 10000 (100%)", f.fee_bp)));
+                return Err(bad(format!(
+                    "fee[{i}].fee_bp = {} is above 10000 (100%)",
+                    f.fee_bp
+                )));
             }
             if f.label.is_some() == f.release.is_some() {
-                return Err(bad(format!("fee[{i}] names exactly one of label or release")));
+                return Err(bad(format!(
+                    "fee[{i}] names exactly one of label or release"
+                )));
             }
         }
         for (i, r) in c.reserve.iter().enumerate() {
             if r.bp > 10_000 || r.periods == 0 {
-                return Err(bad(format!("reserve[{i}]: bp must be 0..=10000 and periods at least 1")));
+                return Err(bad(format!(
+                    "reserve[{i}]: bp must be 0..=10000 and periods at least 1"
+                )));
             }
         }
         for (i, w) in c.withholding.iter().enumerate() {
             if w.bp > 10_000 {
-                return Err(bad(format!("withholding[{i}].bp = {} is above 10000", w.bp)));
+                return Err(bad(format!(
+                    "withholding[{i}].bp = {} is above 10000",
+                    w.bp
+                )));
             }
         }
         let mut ids = std::collections::BTreeSet::new();
@@ -114,7 +130,10 @@ impl Contracts {
                 return Err(bad(format!("advance id {:?} appears twice", a.id)));
             }
             if model::Fine::parse(&a.amount).is_err() {
-                return Err(bad(format!("advance {:?}: amount {:?} is not a decimal amount", a.id, a.amount)));
+                return Err(bad(format!(
+                    "advance {:?}: amount {:?} is not a decimal amount",
+                    a.id, a.amount
+                )));
             }
         }
         Ok(c)
@@ -135,6 +154,9 @@ impl Contracts {
     }
 
     pub fn withholding_bp(&self, payee: &str) -> u32 {
-        self.withholding.iter().find(|w| w.payee == payee).map_or(0, |w| w.bp)
+        self.withholding
+            .iter()
+            .find(|w| w.payee == payee)
+            .map_or(0, |w| w.bp)
     }
 }

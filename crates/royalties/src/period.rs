@@ -21,11 +21,31 @@ impl Period {
     }
 
     pub fn next(self) -> Period {
-        if self.month == 12 { Period { year: self.year + 1, month: 1 } } else { Period { month: self.month + 1, ..self } }
+        if self.month == 12 {
+            Period {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Period {
+                month: self.month + 1,
+                ..self
+            }
+        }
     }
 
     pub fn prev(self) -> Period {
-        if self.month == 1 { Period { year: self.year - 1, month: 12 } } else { Period { month: self.month - 1, ..self } }
+        if self.month == 1 {
+            Period {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Period {
+                month: self.month - 1,
+                ..self
+            }
+        }
     }
 
     /// Months from `earlier` to `self` (negative if `earlier` is later).

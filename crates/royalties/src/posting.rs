@@ -56,7 +56,12 @@ impl Rate {
             num /= 10;
             den /= 10;
         }
-        Some(Rate { num, den, text: f.to_decimal(), source: source.to_owned() })
+        Some(Rate {
+            num,
+            den,
+            text: f.to_decimal(),
+            source: source.to_owned(),
+        })
     }
 
     /// Converts exactly to the fine scale, cutting toward zero below 10^-18.
@@ -67,8 +72,15 @@ impl Rate {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PostingError {
-    #[error("no {from}→{to} exchange rate for {period}: record one with `liner fx import` (payee {payee} is paid in {to})")]
-    NoRate { from: String, to: String, period: String, payee: String },
+    #[error(
+        "no {from}→{to} exchange rate for {period}: record one with `liner fx import` (payee {payee} is paid in {to})"
+    )]
+    NoRate {
+        from: String,
+        to: String,
+        period: String,
+        payee: String,
+    },
     #[error("payee {0:?} is named in a split but not in the catalog's payees")]
     UnknownPayee(String),
     #[error("amount too large to allocate exactly: {0}")]
@@ -128,8 +140,11 @@ pub fn income_entries(
         formula: String::new(),
     }];
     let overflow = || PostingError::Overflow(format!("{} {}", inc.amount, c));
-    let split = allocate(inc.amount.0, &[i128::from(inc.fee_bp), i128::from(10_000 - inc.fee_bp)])
-        .ok_or_else(overflow)?;
+    let split = allocate(
+        inc.amount.0,
+        &[i128::from(inc.fee_bp), i128::from(10_000 - inc.fee_bp)],
+    )
+    .ok_or_else(overflow)?;
     let (fee, net) = (Fine(split[0]), Fine(split[1]));
     out.push(Entry {
         account: "fee:distributor".into(),
@@ -154,11 +169,18 @@ pub fn income_entries(
     // Shares in payee order, so the largest-remainder tie-break is by payee id.
     let mut shares = inc.shares.clone();
     shares.sort_by(|a, b| a.payee.cmp(&b.payee));
-    let parts = allocate(net.0, &shares.iter().map(|s| i128::from(s.basis_points)).collect::<Vec<_>>())
-        .ok_or_else(overflow)?;
+    let parts = allocate(
+        net.0,
+        &shares
+            .iter()
+            .map(|s| i128::from(s.basis_points))
+            .collect::<Vec<_>>(),
+    )
+    .ok_or_else(overflow)?;
     for (s, part) in shares.iter().zip(parts) {
         let part = Fine(part);
-        let pc = payee_currency(&s.payee).ok_or_else(|| PostingError::UnknownPayee(s.payee.clone()))?;
+        let pc =
+            payee_currency(&s.payee).ok_or_else(|| PostingError::UnknownPayee(s.payee.clone()))?;
         let formula = format!("{base} × {} split", pct(s.basis_points));
         if &pc == c {
             out.push(Entry {
@@ -179,8 +201,22 @@ pub fn income_entries(
         })?;
         let conv = r.convert(part).ok_or_else(overflow)?;
         let fx = format!("fx:{c}-{pc}");
-        out.push(Entry { account: fx.clone(), currency: c.clone(), amount: part, units: 0, dims: inc.dims.clone(), formula: String::new() });
-        out.push(Entry { account: fx, currency: pc.clone(), amount: -conv, units: 0, dims: inc.dims.clone(), formula: String::new() });
+        out.push(Entry {
+            account: fx.clone(),
+            currency: c.clone(),
+            amount: part,
+            units: 0,
+            dims: inc.dims.clone(),
+            formula: String::new(),
+        });
+        out.push(Entry {
+            account: fx,
+            currency: pc.clone(),
+            amount: -conv,
+            units: 0,
+            dims: inc.dims.clone(),
+            formula: String::new(),
+        });
         out.push(Entry {
             account: format!("payee:{}", s.payee),
             currency: pc.clone(),
@@ -196,10 +232,30 @@ pub fn income_entries(
 
 /// Money that matched nothing in the catalog: held in suspense, so the import still books
 /// the report's whole total.
-pub fn suspense_entries(dims: &Dims, currency: &str, amount: Fine, units: i64, dsp_account: &str) -> Vec<Entry> {
+pub fn suspense_entries(
+    dims: &Dims,
+    currency: &str,
+    amount: Fine,
+    units: i64,
+    dsp_account: &str,
+) -> Vec<Entry> {
     vec![
-        Entry { account: dsp_account.to_owned(), currency: currency.to_owned(), amount: -amount, units, dims: dims.clone(), formula: String::new() },
-        Entry { account: "suspense".into(), currency: currency.to_owned(), amount, units, dims: dims.clone(), formula: "unmatched: held until rematched".into() },
+        Entry {
+            account: dsp_account.to_owned(),
+            currency: currency.to_owned(),
+            amount: -amount,
+            units,
+            dims: dims.clone(),
+            formula: String::new(),
+        },
+        Entry {
+            account: "suspense".into(),
+            currency: currency.to_owned(),
+            amount,
+            units,
+            dims: dims.clone(),
+            formula: "unmatched: held until rematched".into(),
+        },
     ]
 }
 
@@ -207,7 +263,12 @@ pub fn suspense_entries(dims: &Dims, currency: &str, amount: Fine, units: i64, d
 pub fn reversal(entries: &[Entry]) -> Vec<Entry> {
     entries
         .iter()
-        .map(|e| Entry { amount: -e.amount, units: -e.units, formula: format!("reversal of: {}", e.formula), ..e.clone() })
+        .map(|e| Entry {
+            amount: -e.amount,
+            units: -e.units,
+            formula: format!("reversal of: {}", e.formula),
+            ..e.clone()
+        })
         .collect()
 }
 

@@ -55,7 +55,14 @@ pub struct Statement {
 
 impl Statement {
     /// Builds the statement from the entries on `payee:<id>` up to and including `period`.
-    pub fn build(payee: &str, name: &str, currency: &str, exponent: u8, period: &str, posted: &[Posted]) -> Statement {
+    pub fn build(
+        payee: &str,
+        name: &str,
+        currency: &str,
+        exponent: u8,
+        period: &str,
+        posted: &[Posted],
+    ) -> Statement {
         let mut s = Statement {
             payee: payee.into(),
             name: name.into(),
@@ -74,7 +81,10 @@ impl Statement {
             closing: Fine::ZERO,
         };
         let acct = format!("payee:{payee}");
-        for p in posted.iter().filter(|p| p.entry.account == acct && p.entry.currency == currency) {
+        for p in posted
+            .iter()
+            .filter(|p| p.entry.account == acct && p.entry.currency == currency)
+        {
             let a = p.entry.amount;
             if p.period.as_str() < period {
                 s.opening += a;
@@ -112,13 +122,23 @@ impl Statement {
             }
         }
         s.closing += s.opening;
-        s.lines.sort_by(|a, b| (&a.dsp, &a.territory, &a.isrc, &a.usage_period).cmp(&(&b.dsp, &b.territory, &b.isrc, &b.usage_period)));
+        s.lines.sort_by(|a, b| {
+            (&a.dsp, &a.territory, &a.isrc, &a.usage_period).cmp(&(
+                &b.dsp,
+                &b.territory,
+                &b.isrc,
+                &b.usage_period,
+            ))
+        });
         s
     }
 
     /// The identity every statement satisfies (checked by `ledger check` and the tests).
     pub fn adds_up(&self) -> bool {
-        self.opening + self.income + self.rounding - self.reserve_held + self.reserve_released - self.recouped - self.tax - self.payouts
+        self.opening + self.income + self.rounding - self.reserve_held + self.reserve_released
+            - self.recouped
+            - self.tax
+            - self.payouts
             == self.closing
     }
 
@@ -138,17 +158,37 @@ impl Statement {
     }
 
     pub fn csv(&self) -> String {
-        let mut o = String::from("section,dsp,territory,isrc,upc,usage_period,commercial_model,units,amount,currency,formula,source\n");
+        let mut o = String::from(
+            "section,dsp,territory,isrc,upc,usage_period,commercial_model,units,amount,currency,formula,source\n",
+        );
         let q = |s: &str| {
-            if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
         };
-        let _ = writeln!(o, "opening,,,,,,,,{},{},,", self.money(self.opening), self.currency);
+        let _ = writeln!(
+            o,
+            "opening,,,,,,,,{},{},,",
+            self.money(self.opening),
+            self.currency
+        );
         for l in &self.lines {
             let _ = writeln!(
                 o,
                 "income,{},{},{},{},{},{},{},{},{},{},{}",
-                q(&l.dsp), q(&l.territory), q(&l.isrc), q(&l.upc), q(&l.usage_period), q(&l.commercial_model),
-                l.units, l.amount, self.currency, q(&l.formula), q(&l.source)
+                q(&l.dsp),
+                q(&l.territory),
+                q(&l.isrc),
+                q(&l.upc),
+                q(&l.usage_period),
+                q(&l.commercial_model),
+                l.units,
+                l.amount,
+                self.currency,
+                q(&l.formula),
+                q(&l.source)
             );
         }
         for (what, v) in [
@@ -162,14 +202,23 @@ impl Statement {
             ("closing", self.closing),
         ] {
             // Income and its rounding are shown exactly: they are what rounding reconciles.
-            let shown = if what == "income_total" || what == "rounding" { v.to_decimal() } else { self.money(v) };
+            let shown = if what == "income_total" || what == "rounding" {
+                v.to_decimal()
+            } else {
+                self.money(v)
+            };
             let _ = writeln!(o, "{what},,,,,,,,{shown},{},,", self.currency);
         }
         o
     }
 
     pub fn html(&self) -> String {
-        let e = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+        let e = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
         let mut o = String::new();
         let _ = write!(
             o,
@@ -195,20 +244,46 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-ali
             ("Paid out", self.payouts, -1),
         ] {
             let shown = if sign < 0 { -v } else { v };
-            let txt = if label == "Income" { format!("{} ({})", self.money(shown), shown) } else { self.money(shown) };
-            let _ = write!(o, "<tr><td>{label}</td><td class=\"n\">{}</td></tr>", e(&txt));
+            let txt = if label == "Income" {
+                format!("{} ({})", self.money(shown), shown)
+            } else {
+                self.money(shown)
+            };
+            let _ = write!(
+                o,
+                "<tr><td>{label}</td><td class=\"n\">{}</td></tr>",
+                e(&txt)
+            );
         }
-        let _ = write!(o, "<tr><th>Closing balance</th><th class=\"n\" id=\"closing\">{}</th></tr></table>", self.money(self.closing));
+        let _ = write!(
+            o,
+            "<tr><th>Closing balance</th><th class=\"n\" id=\"closing\">{}</th></tr></table>",
+            self.money(self.closing)
+        );
         o.push_str("<h2>Income by DSP and territory</h2><table><tr><th>DSP</th><th>Territory</th><th class=\"n\">Units</th><th class=\"n\">Amount</th></tr>");
         for ((dsp, t), (u, a)) in self.by_dsp_territory() {
-            let _ = write!(o, "<tr><td>{}</td><td>{}</td><td class=\"n\">{u}</td><td class=\"n\">{}</td></tr>", e(&dsp), e(&t), a);
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{u}</td><td class=\"n\">{}</td></tr>",
+                e(&dsp),
+                e(&t),
+                a
+            );
         }
         o.push_str("</table><h2>Income lines</h2><table id=\"lines\"><tr><th>DSP</th><th>Territory</th><th>Track</th><th>Usage period</th><th class=\"n\">Units</th><th class=\"n\">Amount</th><th>How it was worked out</th></tr>");
         for l in &self.lines {
             let _ = write!(
                 o,
                 "<tr><td>{}</td><td>{}</td><td>{}<br><span class=\"f\">{}</span></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"f\">{}<br>from {}</td></tr>",
-                e(&l.dsp), e(&l.territory), e(&l.isrc), e(&l.upc), e(&l.usage_period), l.units, l.amount, e(&l.formula), e(&l.source)
+                e(&l.dsp),
+                e(&l.territory),
+                e(&l.isrc),
+                e(&l.upc),
+                e(&l.usage_period),
+                l.units,
+                l.amount,
+                e(&l.formula),
+                e(&l.source)
             );
         }
         o.push_str("</table><p class=\"f\">Amounts are exact until the period is closed; the payee's balance is rounded once per period (largest remainder), and the difference is shown above.</p></body></html>\n");

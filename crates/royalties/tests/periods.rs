@@ -11,7 +11,14 @@ use royalties::statement::{Posted, Statement};
 const UNIT: i128 = 10_000_000_000_000_000; // one cent at 10^-18
 
 fn income(payee: &str, amount: i128) -> Entry {
-    Entry { account: format!("payee:{payee}"), currency: "EUR".into(), amount: Fine(amount), units: 1, dims: Dims::default(), formula: "income".into() }
+    Entry {
+        account: format!("payee:{payee}"),
+        currency: "EUR".into(),
+        amount: Fine(amount),
+        units: 1,
+        dims: Dims::default(),
+        formula: "income".into(),
+    }
 }
 
 proptest! {

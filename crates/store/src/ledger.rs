@@ -164,7 +164,10 @@ async fn post_in(t: &mut Transaction<'_, Any>, tx: &NewTx) -> Result<Posting, St
         let id: i64 = r.try_get("id")?;
         let old: String = r.try_get("digest")?;
         if old != d {
-            return Err(StoreError::LedgerConflict { key: tx.key.clone(), id });
+            return Err(StoreError::LedgerConflict {
+                key: tx.key.clone(),
+                id,
+            });
         }
         return Ok(Posting::AlreadyPosted(id));
     }
@@ -350,20 +353,27 @@ impl Store {
     }
 
     pub async fn report_by_key(&self, key: &str) -> Result<Option<ReportRow>, StoreError> {
-        let r = sqlx::query(&format!("SELECT {REPORT_COLS} FROM sales_reports WHERE import_key = $1"))
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let r = sqlx::query(&format!(
+            "SELECT {REPORT_COLS} FROM sales_reports WHERE import_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
         r.as_ref().map(report_of).transpose()
     }
 
     /// Every report, oldest first, with which later report superseded it.
     pub async fn reports(&self) -> Result<Vec<ReportRow>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {REPORT_COLS} FROM sales_reports ORDER BY id"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {REPORT_COLS} FROM sales_reports ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         let mut out: Vec<ReportRow> = rows.iter().map(report_of).collect::<Result<_, _>>()?;
-        let by: BTreeMap<i64, i64> = out.iter().filter_map(|r| r.supersedes.map(|s| (s, r.id))).collect();
+        let by: BTreeMap<i64, i64> = out
+            .iter()
+            .filter_map(|r| r.supersedes.map(|s| (s, r.id)))
+            .collect();
         for r in &mut out {
             r.superseded_by = by.get(&r.id).copied();
         }
@@ -387,9 +397,15 @@ impl Store {
             .fetch_optional(&mut *t)
             .await?
         {
-            return Ok(ReportImport::AlreadyImported { report_id: r.try_get("id")? });
+            return Ok(ReportImport::AlreadyImported {
+                report_id: r.try_get("id")?,
+            });
         }
-        let totals: BTreeMap<&String, String> = report.totals.iter().map(|(k, v)| (k, v.to_decimal())).collect();
+        let totals: BTreeMap<&String, String> = report
+            .totals
+            .iter()
+            .map(|(k, v)| (k, v.to_decimal()))
+            .collect();
         let report_id: i64 = sqlx::query(
             "INSERT INTO sales_reports (import_key, sender, message_id, dsp, format, files, reporting_period, usage_start, usage_end, lines, usage_lines, matched_lines, totals, warnings, supersedes, imported_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
@@ -481,9 +497,11 @@ impl Store {
     }
 
     pub async fn dsp_ids(&self) -> Result<Vec<DspId>, StoreError> {
-        let rows = sqlx::query("SELECT dsp, kind, value, isrc, upc FROM dsp_ids ORDER BY dsp, kind, value")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT dsp, kind, value, isrc, upc FROM dsp_ids ORDER BY dsp, kind, value",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(DspId {
@@ -498,12 +516,18 @@ impl Store {
     }
 
     /// The transactions of a report (its import, rematches) not yet reversed.
-    pub async fn live_transactions_of_report(&self, report_id: i64) -> Result<Vec<StoredTx>, StoreError> {
+    pub async fn live_transactions_of_report(
+        &self,
+        report_id: i64,
+    ) -> Result<Vec<StoredTx>, StoreError> {
         let all = self.transactions().await?;
-        let reversed: std::collections::BTreeSet<i64> = all.iter().filter_map(|t| t.reverses).collect();
+        let reversed: std::collections::BTreeSet<i64> =
+            all.iter().filter_map(|t| t.reverses).collect();
         Ok(all
             .into_iter()
-            .filter(|t| t.report_id == Some(report_id) && t.kind != "reversal" && !reversed.contains(&t.id))
+            .filter(|t| {
+                t.report_id == Some(report_id) && t.kind != "reversal" && !reversed.contains(&t.id)
+            })
             .collect())
     }
 
@@ -532,7 +556,9 @@ impl Store {
                 entries: Vec::new(),
             });
         }
-        let rows = sqlx::query("SELECT * FROM ledger_entries ORDER BY id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM ledger_entries ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
         for r in &rows {
             let tx: i64 = r.try_get("tx_id")?;
             let e = entry_of(r)?;
@@ -551,7 +577,10 @@ impl Store {
     }
 
     pub async fn ledger_head(&self) -> Result<String, StoreError> {
-        Ok(sqlx::query("SELECT chain FROM ledger_head WHERE id = 1").fetch_one(&self.pool).await?.try_get("chain")?)
+        Ok(sqlx::query("SELECT chain FROM ledger_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("chain")?)
     }
 
     /// The reports as `ledger check` needs them.
@@ -562,7 +591,11 @@ impl Store {
             .into_iter()
             .map(|r| StoredReport {
                 id: r.id,
-                totals: r.totals.iter().filter_map(|(k, v)| Some((k.clone(), Fine::parse(v).ok()?))).collect(),
+                totals: r
+                    .totals
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), Fine::parse(v).ok()?)))
+                    .collect(),
                 supersedes: r.supersedes,
             })
             .collect())
@@ -604,12 +637,14 @@ impl Store {
         let p = post_in(&mut t, tx).await?;
         if let Posting::Posted(id) = p {
             for u in unmatched_ids {
-                sqlx::query("INSERT INTO rematches (unmatched_id, tx_id, created_at) VALUES ($1, $2, $3)")
-                    .bind(u)
-                    .bind(id)
-                    .bind(now())
-                    .execute(&mut *t)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO rematches (unmatched_id, tx_id, created_at) VALUES ($1, $2, $3)",
+                )
+                .bind(u)
+                .bind(id)
+                .bind(now())
+                .execute(&mut *t)
+                .await?;
             }
         }
         t.commit().await?;
@@ -622,12 +657,14 @@ impl Store {
         let mut t = self.pool.begin().await?;
         let (mut added, mut same) = (0, 0);
         for r in rates {
-            let old = sqlx::query("SELECT rate FROM fx_rates WHERE period = $1 AND base = $2 AND quote = $3")
-                .bind(&r.period)
-                .bind(&r.base)
-                .bind(&r.quote)
-                .fetch_optional(&mut *t)
-                .await?;
+            let old = sqlx::query(
+                "SELECT rate FROM fx_rates WHERE period = $1 AND base = $2 AND quote = $3",
+            )
+            .bind(&r.period)
+            .bind(&r.base)
+            .bind(&r.quote)
+            .fetch_optional(&mut *t)
+            .await?;
             if let Some(o) = old {
                 let o: String = o.try_get("rate")?;
                 if Fine::parse(&o).ok() == Fine::parse(&r.rate).ok() {
@@ -656,9 +693,11 @@ impl Store {
     }
 
     pub async fn rates(&self) -> Result<Vec<FxRate>, StoreError> {
-        let rows = sqlx::query("SELECT period, base, quote, rate, source FROM fx_rates ORDER BY period, base, quote")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT period, base, quote, rate, source FROM fx_rates ORDER BY period, base, quote",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(FxRate {
@@ -720,7 +759,10 @@ impl Store {
     }
 
     pub async fn tx_id_by_key(&self, key: &str) -> Result<Option<i64>, StoreError> {
-        let r = sqlx::query("SELECT id FROM ledger_transactions WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        let r = sqlx::query("SELECT id FROM ledger_transactions WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(r.map(|r| r.try_get("id")).transpose()?)
     }
 

@@ -55,12 +55,20 @@ pub enum StoreError {
         from: &'static str,
         to: &'static str,
     },
-    #[error("ledger key {key} was posted before (transaction {id}) with other entries; a posted transaction is never changed")]
+    #[error(
+        "ledger key {key} was posted before (transaction {id}) with other entries; a posted transaction is never changed"
+    )]
     LedgerConflict { key: String, id: i64 },
     #[error("transaction {key} does not balance: {sums}")]
     Unbalanced { key: String, sums: String },
-    #[error("exchange rate {what} is recorded as {old}; refusing {new} (rates booked against are never changed)")]
-    RateConflict { what: String, old: String, new: String },
+    #[error(
+        "exchange rate {what} is recorded as {old}; refusing {new} (rates booked against are never changed)"
+    )]
+    RateConflict {
+        what: String,
+        old: String,
+        new: String,
+    },
     #[error("stored release {upc} revision {revision} cannot be read back: {why}")]
     Corrupt {
         upc: String,

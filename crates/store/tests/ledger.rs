@@ -39,7 +39,10 @@ impl Rng {
 const PAYEES: [(&str, &str); 3] = [("ana", "EUR"), ("ben", "USD"), ("cai", "GBP")];
 
 fn payee_currency(p: &str) -> Option<String> {
-    PAYEES.iter().find(|(id, _)| *id == p).map(|(_, c)| (*c).to_owned())
+    PAYEES
+        .iter()
+        .find(|(id, _)| *id == p)
+        .map(|(_, c)| (*c).to_owned())
 }
 
 fn rate(from: &str, to: &str) -> Option<Rate> {
@@ -71,7 +74,8 @@ fn random_report(rng: &mut Rng, tag: &str, message_id: &str) -> Report {
     let mut total = Fine::ZERO;
     for i in 0..(1 + rng.below(6)) {
         // Amounts with up to 17 decimals, some negative (returns, adjustments).
-        let mut amount = Fine(i128::from(rng.below(50_000_000)) * 10i128.pow(10) + i128::from(rng.below(1000)));
+        let mut amount =
+            Fine(i128::from(rng.below(50_000_000)) * 10i128.pow(10) + i128::from(rng.below(1000)));
         if rng.below(7) == 0 {
             amount = -amount;
         }
@@ -108,12 +112,30 @@ fn random_report(rng: &mut Rng, tag: &str, message_id: &str) -> Report {
         let n = 1 + rng.below(3) as usize;
         let mut left = 10_000u32;
         for (k, (p, _)) in PAYEES.iter().take(n).enumerate() {
-            let bp = if k + 1 == n { left } else { (rng.below(u64::from(left)) as u32).max(1).min(left) };
+            let bp = if k + 1 == n {
+                left
+            } else {
+                (rng.below(u64::from(left)) as u32).max(1).min(left)
+            };
             left -= bp;
-            shares.push(Share { payee: (*p).into(), basis_points: bp });
+            shares.push(Share {
+                payee: (*p).into(),
+                basis_points: bp,
+            });
         }
-        let inc = Income { dims, currency: currency.into(), amount, units: 10, fee_bp: rng.below(3001) as u32, shares, label: "L".into() };
-        entries.extend(income_entries(&inc, "dsp:mock", &payee_currency, &rate, "2026-11").expect("rates exist"));
+        let inc = Income {
+            dims,
+            currency: currency.into(),
+            amount,
+            units: 10,
+            fee_bp: rng.below(3001) as u32,
+            shares,
+            label: "L".into(),
+        };
+        entries.extend(
+            income_entries(&inc, "dsp:mock", &payee_currency, &rate, "2026-11")
+                .expect("rates exist"),
+        );
     }
     Report {
         key: format!("report-{tag}"),
@@ -146,7 +168,15 @@ fn new_report(r: &Report, supersedes: Option<i64>) -> NewReport {
 }
 
 fn import_tx(r: &Report) -> NewTx {
-    NewTx { key: format!("import:{}", r.key), kind: "import", period: "2026-11".into(), report_id: None, reverses: None, memo: String::new(), entries: r.entries.clone() }
+    NewTx {
+        key: format!("import:{}", r.key),
+        kind: "import",
+        period: "2026-11".into(),
+        report_id: None,
+        reverses: None,
+        memo: String::new(),
+        entries: r.entries.clone(),
+    }
 }
 
 /// The operations a scenario is made of.
@@ -181,7 +211,11 @@ async fn assert_invariants(s: &Store, model: &Balances, what: &str) {
     assert!(r.violations.is_empty(), "{what}: {:#?}", r.violations);
     let mut m = model.clone();
     m.retain(|_, v| *v != Fine::ZERO);
-    assert_eq!(balances(s).await, m, "{what}: the ledger differs from the reference model");
+    assert_eq!(
+        balances(s).await,
+        m,
+        "{what}: the ledger differs from the reference model"
+    );
 }
 
 /// Runs the operations on a store, checking every invariant after each, against the model.
@@ -189,7 +223,8 @@ async fn run(s: &Store, reports: &[Report], ops: &[Op], seed: u64, model: &mut B
     let mut ids: BTreeMap<usize, i64> = BTreeMap::new();
     let apply = |m: &mut Balances, es: &[Entry]| {
         for e in es {
-            *m.entry((e.account.clone(), e.currency.clone())).or_default() += e.amount;
+            *m.entry((e.account.clone(), e.currency.clone()))
+                .or_default() += e.amount;
         }
     };
     for (step, op) in ops.iter().enumerate() {
@@ -197,20 +232,37 @@ async fn run(s: &Store, reports: &[Report], ops: &[Op], seed: u64, model: &mut B
         match op {
             Op::Import(i) => {
                 let r = &reports[*i];
-                match s.import_report(&new_report(r, None), &[], &import_tx(r), &r.unmatched, &[]).await.expect(&what) {
+                match s
+                    .import_report(&new_report(r, None), &[], &import_tx(r), &r.unmatched, &[])
+                    .await
+                    .expect(&what)
+                {
                     ReportImport::Imported { report_id, .. } => {
                         ids.insert(*i, report_id);
                         apply(model, &r.entries);
                     }
-                    ReportImport::AlreadyImported { .. } => panic!("{what}: first import said already imported"),
+                    ReportImport::AlreadyImported { .. } => {
+                        panic!("{what}: first import said already imported")
+                    }
                 }
             }
             Op::Replay(i) => {
                 let r = &reports[*i];
                 let before = s.transactions().await.expect("txs").len();
-                let out = s.import_report(&new_report(r, None), &[], &import_tx(r), &r.unmatched, &[]).await.expect(&what);
-                assert_eq!(out, ReportImport::AlreadyImported { report_id: ids[i] }, "{what}");
-                assert_eq!(s.transactions().await.expect("txs").len(), before, "{what}: a replay added transactions (I4)");
+                let out = s
+                    .import_report(&new_report(r, None), &[], &import_tx(r), &r.unmatched, &[])
+                    .await
+                    .expect(&what);
+                assert_eq!(
+                    out,
+                    ReportImport::AlreadyImported { report_id: ids[i] },
+                    "{what}"
+                );
+                assert_eq!(
+                    s.transactions().await.expect("txs").len(),
+                    before,
+                    "{what}: a replay added transactions (I4)"
+                );
             }
             Op::Supersede(old, new) => {
                 let old_id = ids[old];
@@ -218,10 +270,28 @@ async fn run(s: &Store, reports: &[Report], ops: &[Op], seed: u64, model: &mut B
                 for t in s.live_transactions_of_report(old_id).await.expect("live") {
                     let rev = reversal(&t.entries);
                     apply(model, &rev);
-                    reversals.push(NewTx { key: format!("reversal:{}", t.id), kind: "reversal", period: "2026-11".into(), report_id: Some(old_id), reverses: Some(t.id), memo: String::new(), entries: rev });
+                    reversals.push(NewTx {
+                        key: format!("reversal:{}", t.id),
+                        kind: "reversal",
+                        period: "2026-11".into(),
+                        report_id: Some(old_id),
+                        reverses: Some(t.id),
+                        memo: String::new(),
+                        entries: rev,
+                    });
                 }
                 let r = &reports[*new];
-                match s.import_report(&new_report(r, Some(old_id)), &reversals, &import_tx(r), &r.unmatched, &[]).await.expect(&what) {
+                match s
+                    .import_report(
+                        &new_report(r, Some(old_id)),
+                        &reversals,
+                        &import_tx(r),
+                        &r.unmatched,
+                        &[],
+                    )
+                    .await
+                    .expect(&what)
+                {
                     ReportImport::Imported { report_id, .. } => {
                         ids.insert(*new, report_id);
                         apply(model, &r.entries);
@@ -231,26 +301,59 @@ async fn run(s: &Store, reports: &[Report], ops: &[Op], seed: u64, model: &mut B
             }
             Op::Rematch(i) => {
                 let rid = ids[i];
-                let superseded = s.reports().await.expect("reports").iter().any(|r| r.id == rid && r.superseded_by.is_some());
+                let superseded = s
+                    .reports()
+                    .await
+                    .expect("reports")
+                    .iter()
+                    .any(|r| r.id == rid && r.superseded_by.is_some());
                 for u in s.unmatched().await.expect("unmatched") {
                     if u.report_id != rid || u.rematched_by.is_some() || superseded {
                         continue;
                     }
                     let inc = Income {
-                        dims: Dims { dsp: u.dsp.clone(), territory: u.territory.clone(), usage_period: u.usage_period.clone(), isrc: u.isrc.clone(), source: u.source.clone(), ..Dims::default() },
+                        dims: Dims {
+                            dsp: u.dsp.clone(),
+                            territory: u.territory.clone(),
+                            usage_period: u.usage_period.clone(),
+                            isrc: u.isrc.clone(),
+                            source: u.source.clone(),
+                            ..Dims::default()
+                        },
                         currency: u.currency.clone(),
                         amount: u.amount,
                         units: u.units,
                         fee_bp: 1500,
-                        shares: vec![Share { payee: "ana".into(), basis_points: 10_000 }],
+                        shares: vec![Share {
+                            payee: "ana".into(),
+                            basis_points: 10_000,
+                        }],
                         label: "L".into(),
                     };
-                    let es = income_entries(&inc, "suspense", &payee_currency, &rate, "2026-11").expect("rates");
-                    let tx = NewTx { key: format!("rematch:{}", u.id), kind: "rematch", period: "2026-11".into(), report_id: Some(rid), reverses: None, memo: String::new(), entries: es.clone() };
-                    assert!(matches!(s.rematch(&tx, &[u.id]).await.expect(&what), Posting::Posted(_)), "{what}");
+                    let es = income_entries(&inc, "suspense", &payee_currency, &rate, "2026-11")
+                        .expect("rates");
+                    let tx = NewTx {
+                        key: format!("rematch:{}", u.id),
+                        kind: "rematch",
+                        period: "2026-11".into(),
+                        report_id: Some(rid),
+                        reverses: None,
+                        memo: String::new(),
+                        entries: es.clone(),
+                    };
+                    assert!(
+                        matches!(
+                            s.rematch(&tx, &[u.id]).await.expect(&what),
+                            Posting::Posted(_)
+                        ),
+                        "{what}"
+                    );
                     apply(model, &es);
                     // Posting the same key again adds nothing.
-                    assert!(matches!(s.post(&tx).await.expect(&what), Posting::AlreadyPosted(_)), "{what}");
+                    assert!(
+                        matches!(s.post(&tx).await.expect(&what), Posting::AlreadyPosted(_)),
+                        "{what}"
+                    );
                 }
             }
         }
@@ -265,19 +368,43 @@ fn scenario(seed: u64) -> (Vec<Report>, Vec<Op>, Vec<Op>) {
     let r1 = random_report(&mut rng, &t(1), &format!("M{seed}-1"));
     let r0b = random_report(&mut rng, &t(2), &format!("M{seed}-0")); // the correction of r0
     let r2 = random_report(&mut rng, &t(3), &format!("M{seed}-2"));
-    let a = vec![Op::Import(0), Op::Import(1), Op::Replay(0), Op::Rematch(1), Op::Supersede(0, 2), Op::Import(3), Op::Rematch(3), Op::Replay(2)];
-    let b = vec![Op::Import(3), Op::Import(1), Op::Import(0), Op::Rematch(3), Op::Supersede(0, 2), Op::Replay(1), Op::Rematch(1)];
+    let a = vec![
+        Op::Import(0),
+        Op::Import(1),
+        Op::Replay(0),
+        Op::Rematch(1),
+        Op::Supersede(0, 2),
+        Op::Import(3),
+        Op::Rematch(3),
+        Op::Replay(2),
+    ];
+    let b = vec![
+        Op::Import(3),
+        Op::Import(1),
+        Op::Import(0),
+        Op::Rematch(3),
+        Op::Supersede(0, 2),
+        Op::Replay(1),
+        Op::Rematch(1),
+    ];
     (vec![r0, r1, r0b, r2], a, b)
 }
 
 async fn interleavings_converge(one: &Store, two: &Store) {
-    let seeds: u64 = std::env::var("LEDGER_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
+    let seeds: u64 = std::env::var("LEDGER_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6);
     let (mut ma, mut mb) = (Balances::new(), Balances::new());
     for seed in 0..seeds {
         let (reports, a, b) = scenario(seed);
         run(one, &reports, &a, seed, &mut ma).await;
         run(two, &reports, &b, seed, &mut mb).await;
-        assert_eq!(balances(one).await, balances(two).await, "seed {seed}: the interleavings end in different balances (I9)");
+        assert_eq!(
+            balances(one).await,
+            balances(two).await,
+            "seed {seed}: the interleavings end in different balances (I9)"
+        );
     }
     // Every report's total is in the ledger once: the DSP owes the live reports' totals.
     let reports = one.reports().await.expect("reports");
@@ -287,7 +414,15 @@ async fn interleavings_converge(one: &Store, two: &Store) {
 
 async fn posted_rows_cannot_change(s: &Store) {
     let r = random_report(&mut Rng(99), "x", "MX");
-    s.import_report(&new_report(&r, None), &[], &import_tx(&r), &r.unmatched, &[]).await.expect("import");
+    s.import_report(
+        &new_report(&r, None),
+        &[],
+        &import_tx(&r),
+        &r.unmatched,
+        &[],
+    )
+    .await
+    .expect("import");
     for sql in [
         "UPDATE ledger_entries SET amount = '0'",
         "DELETE FROM ledger_entries",
@@ -297,23 +432,36 @@ async fn posted_rows_cannot_change(s: &Store) {
     ] {
         let e = s.execute_raw(sql).await;
         assert!(e.is_err(), "{sql} was allowed on an append-only table");
-        assert!(e.err().map(|e| e.to_string()).unwrap_or_default().contains("append-only"), "{sql}");
+        assert!(
+            e.err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+                .contains("append-only"),
+            "{sql}"
+        );
     }
     if s.backend() == store::Backend::Postgres {
-        assert!(s.execute_raw("TRUNCATE ledger_entries").await.is_err(), "TRUNCATE allowed");
+        assert!(
+            s.execute_raw("TRUNCATE ledger_entries").await.is_err(),
+            "TRUNCATE allowed"
+        );
     }
     // A transaction that does not balance is refused before anything is written.
     let before = s.transactions().await.expect("txs").len();
     let mut bad = import_tx(&r);
     bad.key = "unbalanced".into();
-    bad.entries[0].amount = bad.entries[0].amount + Fine(1);
+    bad.entries[0].amount += Fine(1);
     assert!(s.post(&bad).await.is_err());
     // The same key with other entries is refused too (a posted transaction never changes).
     let mut changed = import_tx(&r);
     let c0 = changed.entries[0].currency.clone();
-    let j = changed.entries.iter().rposition(|e| e.currency == c0).expect("a second entry");
-    changed.entries[0].amount = changed.entries[0].amount + Fine(5);
-    changed.entries[j].amount = changed.entries[j].amount - Fine(5);
+    let j = changed
+        .entries
+        .iter()
+        .rposition(|e| e.currency == c0)
+        .expect("a second entry");
+    changed.entries[0].amount += Fine(5);
+    changed.entries[j].amount -= Fine(5);
     assert!(s.post(&changed).await.is_err());
     assert_eq!(s.transactions().await.expect("txs").len(), before);
 }
@@ -329,8 +477,12 @@ async fn sqlite_interleavings_converge_and_every_invariant_holds() {
 
 #[tokio::test]
 async fn postgres_interleavings_converge_and_every_invariant_holds() {
-    let Some(one) = TestDb::postgres().await else { return };
-    let Some(two) = TestDb::postgres().await else { return };
+    let Some(one) = TestDb::postgres().await else {
+        return;
+    };
+    let Some(two) = TestDb::postgres().await else {
+        return;
+    };
     interleavings_converge(&one.store, &two.store).await;
     posted_rows_cannot_change(&one.store).await;
     one.finish().await;

@@ -93,4 +93,3 @@ macro_rules! on_both_backends {
         }
     )*};
 }
-
