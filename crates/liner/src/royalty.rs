@@ -214,10 +214,22 @@ pub(crate) struct Matcher<'a> {
     pub(crate) ix: &'a CatalogIndex,
     pub(crate) dsp: String,
     pub(crate) g: Gathered,
+    /// The progress bar shows usage lines and lines per second beside the bytes.
+    pub(crate) bar: Option<(indicatif::ProgressBar, Instant)>,
 }
 
 impl Matcher<'_> {
     pub(crate) fn line(&mut self, u: &dsr::UsageLine<'_>) {
+        if let Some((bar, started)) = &self.bar {
+            let n = self.g.matched_lines + self.g.unmatched_lines;
+            if n.is_multiple_of(1 << 16) && n > 0 {
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_message(format!(
+                    "{n} usage lines, {:.2} M lines/s",
+                    n as f64 / secs / 1e6
+                ));
+            }
+        }
         let target = self.ix.resolve(
             &self.dsp,
             u.isrc,
@@ -387,6 +399,7 @@ pub(crate) fn read_report(
         ix,
         dsp: dsp.clone(),
         g: Gathered::default(),
+        bar: Some((bar.clone(), Instant::now())),
     };
     let info = match format {
         report_csv::Format::Dsr => {

@@ -306,11 +306,11 @@ async fn import(cfg: &Config, a: ImportArgs) -> Result<ExitCode> {
         let bar = ProgressBar::new(total);
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} {msg} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                "{spinner} {prefix} {bar:30} {bytes}/{total_bytes} ETA {eta} {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        bar.set_message(
+        bar.set_prefix(
             g[0].file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default()

@@ -337,6 +337,97 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         "{check}"
     );
 
+    // A Spotify-style CSV whose line names only a DSP track id: unmatched, its money in
+    // suspense. A later report links that id to an ISRC; the id is learnt and rematch
+    // moves the money to the track's payees.
+    let csv_a = dir.path().join("spotify-a.csv");
+    std::fs::write(
+        &csv_a,
+        "ISRC,UPC,Spotify Track URI,Track Name,Artist Name,Country,Streams,Net Revenue,Currency,Month,Product\n\
+         ,,spotify:track:zz9,Night Drives,Nova Lune,France,1200,\"4,80\",USD,Oct 2026,premium\n",
+    )
+    .expect("csv");
+    let out = l.run(&[
+        "reports",
+        "import",
+        "--format",
+        "spotify",
+        "--period",
+        &next,
+        "--json",
+        &csv_a.display().to_string(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("is not a decimal amount") || text.contains("refused"),
+        "a comma decimal is refused, not guessed: {text}"
+    );
+    std::fs::write(
+        &csv_a,
+        "ISRC,UPC,Spotify Track URI,Track Name,Artist Name,Country,Streams,Net Revenue,Currency,Month,Product\n\
+         ,,spotify:track:zz9,Night Drives,Nova Lune,France,1200,4.80,USD,Oct 2026,premium\n",
+    )
+    .expect("csv");
+    let a = l.json(&[
+        "reports",
+        "import",
+        "--format",
+        "spotify",
+        "--period",
+        &next,
+        "--json",
+        &csv_a.display().to_string(),
+    ]);
+    assert_eq!(a[0]["unmatched_lines"], 1, "{a}");
+    let unmatched = l.json(&["reports", "unmatched", "--json"]);
+    assert_eq!(unmatched.as_array().map(Vec::len), Some(1));
+    assert!(
+        unmatched[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("spotify:track:zz9")),
+        "{unmatched}"
+    );
+    let isrc = reports[0]["totals"]
+        .as_object()
+        .map(|_| ())
+        .and(Some("GBNJR2600001"))
+        .expect("isrc");
+    let csv_b = dir.path().join("spotify-b.csv");
+    std::fs::write(
+        &csv_b,
+        format!("ISRC,UPC,Spotify Track URI,Track Name,Artist Name,Country,Streams,Net Revenue,Currency,Month,Product\n{isrc},,spotify:track:zz9,Night Drives,Nova Lune,USA,10,0.04,USD,2026-10,free\n"),
+    )
+    .expect("csv");
+    let b = l.json(&[
+        "reports",
+        "import",
+        "--format",
+        "spotify",
+        "--period",
+        &next,
+        "--json",
+        &csv_b.display().to_string(),
+    ]);
+    assert_eq!(b[0]["matched_lines"], 1, "{b}");
+    let r = l.json(&["reports", "rematch", "--period", &next, "--json"]);
+    assert_eq!(r["rematched"].as_array().map(Vec::len), Some(1), "{r}");
+    assert_eq!(r["still_unmatched"], 0);
+    assert_eq!(
+        l.json(&["reports", "unmatched", "--json"])
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    let balance = l.json(&["ledger", "balance", "--json"]);
+    assert!(
+        balance
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["account"] != "suspense" || r["balance"] == "0"),
+        "suspense is empty after the rematch: {balance}"
+    );
+
     // Next period: statements (opening = last closing) and payouts e-mailed over real SMTP.
     let out_dir = dir.path().join("st");
     let out_s = out_dir.display().to_string();
@@ -362,6 +453,57 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
             ),
             "{mail:?}"
         );
+    }
+    // The printable statement renders in a real browser, closing balance and all its lines.
+    let browser = ["chromium", "chromium-browser"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    match browser {
+        None => assert!(std::env::var_os("CI").is_none(), "CI must have chromium"),
+        Some(browser) => {
+            let html = out_dir.join(format!("nova-lune-{next}.html"));
+            let pdf = dir.path().join("statement.pdf");
+            let profile = dir.path().join("chrome-profile");
+            let o = Command::new(browser)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--no-proxy-server",
+                    "--host-resolver-rules=MAP * ~NOTFOUND",
+                    "--dump-dom",
+                ])
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .arg(format!("--print-to-pdf={}", pdf.display()))
+                .arg(format!("file://{}", html.display()))
+                .output()
+                .expect("chromium");
+            let dom = String::from_utf8_lossy(&o.stdout);
+            let csv = std::fs::read_to_string(out_dir.join(format!("nova-lune-{next}.csv")))
+                .expect("csv");
+            let rows = dom.matches("<tr>").count();
+            let lines = csv.lines().filter(|l| l.starts_with("income,")).count();
+            assert!(rows > lines, "{rows} table rows for {lines} income lines");
+            let closing = csv
+                .lines()
+                .find(|l| l.starts_with("closing,"))
+                .and_then(|l| l.split(',').nth(8))
+                .expect("closing");
+            assert!(
+                dom.contains(&format!("id=\"closing\">{closing}<")),
+                "closing {closing} shown"
+            );
+            let bytes = std::fs::read(&pdf).unwrap_or_default();
+            assert!(
+                bytes.starts_with(b"%PDF") && bytes.len() > 5_000,
+                "the statement prints ({} bytes)",
+                bytes.len()
+            );
+        }
     }
     // Paying again pays nobody twice.
     let again = l.json(&[

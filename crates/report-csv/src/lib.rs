@@ -306,11 +306,24 @@ fn money_cell(s: &str) -> Option<Fine> {
         Some(inner) => (true, inner),
         None => (false, t),
     };
-    let cleaned: String = t
+    let t: String = t
         .chars()
-        .filter(|c| !matches!(c, ',' | '$' | '€' | '£' | ' '))
+        .filter(|c| !matches!(c, '$' | '€' | '£' | ' '))
         .collect();
-    let f = Fine::parse(&cleaned).ok()?;
+    // Commas only as thousands separators (`1,234.56`): `4,80` (a decimal comma) is refused,
+    // never read as 480.
+    let (int, frac) = t.split_once('.').unwrap_or((&t, ""));
+    if frac.contains(',') {
+        return None;
+    }
+    if int.contains(',') {
+        let groups: Vec<&str> = int.trim_start_matches('-').split(',').collect();
+        let ok = (1..=3).contains(&groups[0].len()) && groups[1..].iter().all(|g| g.len() == 3);
+        if !ok {
+            return None;
+        }
+    }
+    let f = Fine::parse(&t.replace(',', "")).ok()?;
     Some(if neg { -f } else { f })
 }
 
@@ -751,5 +764,15 @@ mod tests {
             Some("0.00789993".into())
         );
         assert_eq!(money_cell("1.2e3"), None);
+        assert_eq!(
+            money_cell("4,80"),
+            None,
+            "a decimal comma is refused, not read as 480"
+        );
+        assert_eq!(
+            money_cell("1,234,567.5").map(|f| f.to_decimal()),
+            Some("1234567.5".into())
+        );
+        assert_eq!(money_cell("12,34.5"), None);
     }
 }
