@@ -643,6 +643,39 @@ fn killing_an_import_at_random_points_leaves_no_partial_import() {
         "{check}"
     );
     assert_eq!(check["reports"], kills + 1);
+    // The worst moment, deterministically: everything written, the commit not yet made.
+    let files = generate("ABORT");
+    let a = import_args(&files);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let out = l
+        .cmd(&a)
+        .env("LINER_FAULT_ABORT_BEFORE_COMMIT", "1")
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "the import must have died");
+    let check = l.run(&["ledger", "check", "--json"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    assert_eq!(
+        l.json(&["reports", "list", "--json"])
+            .as_array()
+            .map_or(0, Vec::len),
+        kills + 1,
+        "nothing of the aborted import is left"
+    );
+    let s = l.json(&a);
+    assert_eq!(s[0]["outcome"], "imported", "{s}");
+    let check = l.json(&["ledger", "check", "--json"]);
+    assert_eq!(
+        check["violations"].as_array().map(Vec::len),
+        Some(0),
+        "{check}"
+    );
+    assert_eq!(check["reports"], kills + 2);
     eprintln!(
         "{kills} kills ({whole:?} per import), {killed_before_commit} before the commit; ledger check passed after each"
     );

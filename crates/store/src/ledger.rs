@@ -492,6 +492,11 @@ impl Store {
             .execute(&mut *t)
             .await?;
         }
+        // Fault injection for the crash test: die with everything written but not committed,
+        // the worst moment for a kill.
+        if std::env::var_os("LINER_FAULT_ABORT_BEFORE_COMMIT").is_some() {
+            std::process::abort();
+        }
         t.commit().await?;
         Ok(ReportImport::Imported { report_id, tx_id })
     }
