@@ -685,6 +685,7 @@ async fn post_advances(
             units: 0,
             dims: dims.clone(),
             formula: format!("advance {} paid {}", a.id, a.date),
+            gross: Fine::ZERO,
         };
         catalog
             .post(&NewTx {
@@ -967,6 +968,7 @@ pub(crate) async fn run_payouts(
                 units: 0,
                 dims: Dims::default(),
                 formula: format!("payout {reference}"),
+                gross: Fine::ZERO,
             };
             let tx = NewTx {
                 key: format!("payout:{}:{period}", p.id),

@@ -235,6 +235,19 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
             csv.contains("sha256:"),
             "{p}: lines point into the stored report"
         );
+        let field = |name: &str| {
+            let l = csv
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_else(|| panic!("{name} in {csv}"));
+            model::Fine::parse(l.split(',').nth(8).expect("amount")).expect("fine")
+        };
+        assert_eq!(
+            field("gross_total,") + field("distributor_fee,"),
+            v,
+            "{p}: gross − fee = income"
+        );
+        assert!(field("distributor_fee,").0 < 0, "{p}: the fee is shown");
         *income.entry(cur).or_default() += v;
     }
     for (cur, v) in &income {

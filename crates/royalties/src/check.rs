@@ -16,10 +16,11 @@ pub fn digest(key: &str, kind: &str, period: &str, entries: &[Entry]) -> String 
         let d = &e.dims;
         h.update(
             format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                 e.account,
                 e.currency,
                 e.amount.units(),
+                e.gross.units(),
                 e.units,
                 d.dsp,
                 d.territory,

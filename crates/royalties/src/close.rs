@@ -98,6 +98,7 @@ pub fn close(payees: &[PayeePeriod]) -> (Vec<Entry>, Vec<Closed>) {
             units: 0,
             dims: dims.clone(),
             formula,
+            gross: Fine::ZERO,
         };
         for (i, p) in ps.iter().enumerate() {
             let mut c = Closed {

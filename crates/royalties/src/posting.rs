@@ -33,6 +33,9 @@ pub struct Entry {
     pub dims: Dims,
     /// How the amount was worked out, shown on statements (`USD 1.20 × 85% × 70% × 0.79`).
     pub formula: String,
+    /// On a payee's or label's income: their share before the distributor's fee, in the
+    /// entry's currency, so statements show gross, fee and net. Zero on other entries.
+    pub gross: Fine,
 }
 
 /// An exchange rate as an exact fraction (`0.7912` = 7912/10000), with its source.
@@ -138,6 +141,7 @@ pub fn income_entries(
         units: inc.units,
         dims: inc.dims.clone(),
         formula: String::new(),
+        gross: Fine::ZERO,
     }];
     let overflow = || PostingError::Overflow(format!("{} {}", inc.amount, c));
     let split = allocate(
@@ -153,6 +157,7 @@ pub fn income_entries(
         units: 0,
         dims: inc.dims.clone(),
         formula: format!("{c} {} × {} fee", inc.amount, pct(inc.fee_bp)),
+        gross: Fine::ZERO,
     });
     let base = format!("{c} {} × (100% − {} fee)", inc.amount, pct(inc.fee_bp));
     if inc.shares.is_empty() {
@@ -163,6 +168,7 @@ pub fn income_entries(
             units: inc.units,
             dims: inc.dims.clone(),
             formula: base,
+            gross: inc.amount,
         });
         return Ok(out);
     }
@@ -177,8 +183,17 @@ pub fn income_entries(
             .collect::<Vec<_>>(),
     )
     .ok_or_else(overflow)?;
-    for (s, part) in shares.iter().zip(parts) {
-        let part = Fine(part);
+    // The same shares of the gross, for the statement's gross / fee / net columns.
+    let gross_parts = allocate(
+        inc.amount.0,
+        &shares
+            .iter()
+            .map(|s| i128::from(s.basis_points))
+            .collect::<Vec<_>>(),
+    )
+    .ok_or_else(overflow)?;
+    for ((s, part), gross) in shares.iter().zip(parts).zip(gross_parts) {
+        let (part, gross) = (Fine(part), Fine(gross));
         let pc =
             payee_currency(&s.payee).ok_or_else(|| PostingError::UnknownPayee(s.payee.clone()))?;
         let formula = format!("{base} × {} split", pct(s.basis_points));
@@ -190,6 +205,7 @@ pub fn income_entries(
                 units: inc.units,
                 dims: inc.dims.clone(),
                 formula,
+                gross,
             });
             continue;
         }
@@ -208,6 +224,7 @@ pub fn income_entries(
             units: 0,
             dims: inc.dims.clone(),
             formula: String::new(),
+            gross: Fine::ZERO,
         });
         out.push(Entry {
             account: fx,
@@ -216,6 +233,7 @@ pub fn income_entries(
             units: 0,
             dims: inc.dims.clone(),
             formula: String::new(),
+            gross: Fine::ZERO,
         });
         out.push(Entry {
             account: format!("payee:{}", s.payee),
@@ -224,6 +242,7 @@ pub fn income_entries(
             units: inc.units,
             dims: inc.dims.clone(),
             formula: format!("{formula} × {} {c}→{pc} ({})", r.text, r.source),
+            gross: r.convert(gross).ok_or_else(overflow)?,
         });
     }
     debug_assert!(balanced(&out));
@@ -247,6 +266,7 @@ pub fn suspense_entries(
             units,
             dims: dims.clone(),
             formula: String::new(),
+            gross: Fine::ZERO,
         },
         Entry {
             account: "suspense".into(),
@@ -255,6 +275,7 @@ pub fn suspense_entries(
             units,
             dims: dims.clone(),
             formula: "unmatched: held until rematched".into(),
+            gross: Fine::ZERO,
         },
     ]
 }
@@ -266,6 +287,7 @@ pub fn reversal(entries: &[Entry]) -> Vec<Entry> {
         .map(|e| Entry {
             amount: -e.amount,
             units: -e.units,
+            gross: -e.gross,
             formula: format!("reversal of: {}", e.formula),
             ..e.clone()
         })
@@ -295,6 +317,7 @@ pub fn merge(entries: Vec<Entry>) -> Vec<Entry> {
             Some(x) => {
                 x.amount += e.amount;
                 x.units += e.units;
+                x.gross += e.gross;
             }
             None => {
                 m.insert(k, e);

@@ -28,6 +28,8 @@ pub struct IncomeLine {
     pub usage_period: String,
     pub commercial_model: String,
     pub units: i64,
+    /// The payee's share before the distributor's fee, and after it (`amount`).
+    pub gross: Fine,
     pub amount: Fine,
     pub formula: String,
     pub source: String,
@@ -43,6 +45,9 @@ pub struct Statement {
     pub period: String,
     pub opening: Fine,
     pub lines: Vec<IncomeLine>,
+    /// Income before the distributor's fee, the fee, and income after it (`income`).
+    pub gross: Fine,
+    pub fees: Fine,
     pub income: Fine,
     pub rounding: Fine,
     pub reserve_held: Fine,
@@ -71,6 +76,8 @@ impl Statement {
             period: period.into(),
             opening: Fine::ZERO,
             lines: Vec::new(),
+            gross: Fine::ZERO,
+            fees: Fine::ZERO,
             income: Fine::ZERO,
             rounding: Fine::ZERO,
             reserve_held: Fine::ZERO,
@@ -104,6 +111,8 @@ impl Statement {
                 "payout" => s.payouts -= a,
                 _ => {
                     s.income += a;
+                    s.gross += p.entry.gross;
+                    s.fees += p.entry.gross - a;
                     let d = &p.entry.dims;
                     s.lines.push(IncomeLine {
                         dsp: d.dsp.clone(),
@@ -113,6 +122,7 @@ impl Statement {
                         usage_period: d.usage_period.clone(),
                         commercial_model: d.commercial_model.clone(),
                         units: p.entry.units,
+                        gross: p.entry.gross,
                         amount: a,
                         formula: f.clone(),
                         source: d.source.clone(),
@@ -159,7 +169,7 @@ impl Statement {
 
     pub fn csv(&self) -> String {
         let mut o = String::from(
-            "section,dsp,territory,isrc,upc,usage_period,commercial_model,units,amount,currency,formula,source\n",
+            "section,dsp,territory,isrc,upc,usage_period,commercial_model,units,amount,currency,formula,source,gross_before_fee\n",
         );
         let q = |s: &str| {
             if s.contains([',', '"', '\n']) {
@@ -170,14 +180,14 @@ impl Statement {
         };
         let _ = writeln!(
             o,
-            "opening,,,,,,,,{},{},,",
+            "opening,,,,,,,,{},{},,,",
             self.money(self.opening),
             self.currency
         );
         for l in &self.lines {
             let _ = writeln!(
                 o,
-                "income,{},{},{},{},{},{},{},{},{},{},{}",
+                "income,{},{},{},{},{},{},{},{},{},{},{},{}",
                 q(&l.dsp),
                 q(&l.territory),
                 q(&l.isrc),
@@ -188,10 +198,13 @@ impl Statement {
                 l.amount,
                 self.currency,
                 q(&l.formula),
-                q(&l.source)
+                q(&l.source),
+                l.gross
             );
         }
         for (what, v) in [
+            ("gross_total", self.gross),
+            ("distributor_fee", -self.fees),
             ("income_total", self.income),
             ("rounding", self.rounding),
             ("reserve_held", -self.reserve_held),
@@ -202,12 +215,15 @@ impl Statement {
             ("closing", self.closing),
         ] {
             // Income and its rounding are shown exactly: they are what rounding reconciles.
-            let shown = if what == "income_total" || what == "rounding" {
+            let shown = if matches!(
+                what,
+                "gross_total" | "distributor_fee" | "income_total" | "rounding"
+            ) {
                 v.to_decimal()
             } else {
                 self.money(v)
             };
-            let _ = writeln!(o, "{what},,,,,,,,{shown},{},,", self.currency);
+            let _ = writeln!(o, "{what},,,,,,,,{shown},{},,,", self.currency);
         }
         o
     }
@@ -235,6 +251,12 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-ali
         o.push_str("<h2>Summary</h2><table id=\"summary\">");
         for (label, v, sign) in [
             ("Opening balance", self.opening, 1),
+            (
+                "Gross income (your share before the distributor's fee)",
+                self.gross,
+                1,
+            ),
+            ("Distributor fee", self.fees, -1),
             ("Income", self.income, 1),
             ("Rounding (once per period)", self.rounding, 1),
             ("Reserve held", self.reserve_held, -1),
@@ -270,17 +292,18 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-ali
                 a
             );
         }
-        o.push_str("</table><h2>Income lines</h2><table id=\"lines\"><tr><th>DSP</th><th>Territory</th><th>Track</th><th>Usage period</th><th class=\"n\">Units</th><th class=\"n\">Amount</th><th>How it was worked out</th></tr>");
+        o.push_str("</table><h2>Income lines</h2><table id=\"lines\"><tr><th>DSP</th><th>Territory</th><th>Track</th><th>Usage period</th><th class=\"n\">Units</th><th class=\"n\">Before fee</th><th class=\"n\">Amount</th><th>How it was worked out</th></tr>");
         for l in &self.lines {
             let _ = write!(
                 o,
-                "<tr><td>{}</td><td>{}</td><td>{}<br><span class=\"f\">{}</span></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"f\">{}<br>from {}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}<br><span class=\"f\">{}</span></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"f\">{}<br>from {}</td></tr>",
                 e(&l.dsp),
                 e(&l.territory),
                 e(&l.isrc),
                 e(&l.upc),
                 e(&l.usage_period),
                 l.units,
+                l.gross,
                 l.amount,
                 e(&l.formula),
                 e(&l.source)

@@ -18,6 +18,7 @@ fn income(payee: &str, amount: i128) -> Entry {
         units: 1,
         dims: Dims::default(),
         formula: "income".into(),
+        gross: Fine::ZERO,
     }
 }
 

@@ -209,15 +209,15 @@ async fn post_in(t: &mut Transaction<'_, Any>, tx: &NewTx) -> Result<Posting, St
         .await?;
     for chunk in tx.entries.chunks(BATCH) {
         let mut sql = String::from(
-            "INSERT INTO ledger_entries (tx_id, account, currency, amount, units, dsp, territory, usage_period, commercial_model, rights_type, isrc, upc, source, formula) VALUES ",
+            "INSERT INTO ledger_entries (tx_id, account, currency, amount, units, dsp, territory, usage_period, commercial_model, rights_type, isrc, upc, source, formula, gross) VALUES ",
         );
         for i in 0..chunk.len() {
             if i > 0 {
                 sql.push(',');
             }
-            let b = i * 14;
+            let b = i * 15;
             sql.push('(');
-            for k in 1..=14 {
+            for k in 1..=15 {
                 if k > 1 {
                     sql.push(',');
                 }
@@ -242,7 +242,8 @@ async fn post_in(t: &mut Transaction<'_, Any>, tx: &NewTx) -> Result<Posting, St
                 .bind(&d.isrc)
                 .bind(&d.upc)
                 .bind(&d.source)
-                .bind(&e.formula);
+                .bind(&e.formula)
+                .bind(e.gross.units());
         }
         q.execute(&mut **t).await?;
     }
@@ -250,15 +251,18 @@ async fn post_in(t: &mut Transaction<'_, Any>, tx: &NewTx) -> Result<Posting, St
 }
 
 fn entry_of(r: &sqlx::any::AnyRow) -> Result<Entry, StoreError> {
-    let amount: String = r.try_get("amount")?;
+    let fine = |col: &str| -> Result<Fine, StoreError> {
+        let v: String = r.try_get(col)?;
+        Fine::from_units(&v).ok_or_else(|| StoreError::Corrupt {
+            upc: String::new(),
+            revision: 0,
+            why: format!("ledger {col} {v:?} is not an integer"),
+        })
+    };
     Ok(Entry {
         account: r.try_get("account")?,
         currency: r.try_get("currency")?,
-        amount: Fine::from_units(&amount).ok_or_else(|| StoreError::Corrupt {
-            upc: String::new(),
-            revision: 0,
-            why: format!("ledger amount {amount:?} is not an integer"),
-        })?,
+        amount: fine("amount")?,
         units: r.try_get("units")?,
         dims: Dims {
             dsp: r.try_get("dsp")?,
@@ -271,6 +275,7 @@ fn entry_of(r: &sqlx::any::AnyRow) -> Result<Entry, StoreError> {
             source: r.try_get("source")?,
         },
         formula: r.try_get("formula")?,
+        gross: fine("gross")?,
     })
 }
 

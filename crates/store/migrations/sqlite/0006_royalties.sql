@@ -57,7 +57,9 @@ CREATE TABLE ledger_entries (
     isrc             TEXT NOT NULL,
     upc              TEXT NOT NULL,
     source           TEXT NOT NULL,
-    formula          TEXT NOT NULL
+    formula          TEXT NOT NULL,
+    -- A payee's or label's share before the distributor's fee (statements show the fee).
+    gross            TEXT NOT NULL
 );
 CREATE INDEX ledger_entries_tx ON ledger_entries(tx_id);
 CREATE INDEX ledger_entries_account ON ledger_entries(account);
