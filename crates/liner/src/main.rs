@@ -166,6 +166,15 @@ enum Command {
         #[command(subcommand)]
         action: royalty_cmd::PayoutsCommand,
     },
+    /// The batch job queue: queued, running, failed and dead jobs (done ones with --all).
+    Jobs {
+        #[command(subcommand)]
+        action: Option<JobsCommand>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        all: bool,
+    },
     /// Exchange rates used to pay payees in their currency.
     Fx {
         #[command(subcommand)]
@@ -190,6 +199,12 @@ enum Command {
         #[arg(long, default_value = "fixtures")]
         fixtures: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Queue a failed or dead job again, with fresh attempts.
+    Retry { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -661,6 +676,56 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             royalty_cmd::payouts(&Config::load(&overrides)?, action).await
         }
         Command::Fx { action } => royalty_cmd::fx(&Config::load(&overrides)?, action).await,
+        Command::Jobs { action, json, all } => {
+            let cfg = Config::load(&overrides)?;
+            let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+            match action {
+                Some(JobsCommand::Retry { id }) => {
+                    if catalog.retry_job(id).await? {
+                        println!("job {id} queued again");
+                        Ok(ExitCode::SUCCESS)
+                    } else {
+                        match catalog.job(id).await? {
+                            None => anyhow::bail!("no job {id}"),
+                            Some(j) => anyhow::bail!(
+                                "job {id} is {}: only failed or dead jobs are retried",
+                                j.status
+                            ),
+                        }
+                    }
+                }
+                None => {
+                    let list = catalog.jobs(all).await?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&list)?);
+                    } else if list.is_empty() {
+                        println!("no jobs");
+                    } else {
+                        for j in &list {
+                            println!(
+                                "{:>6} {:<8} {:<10} {:<36} slot {:<17} attempts {}/{} {}{}",
+                                j.id,
+                                j.status,
+                                j.kind,
+                                j.scope,
+                                if j.slot.is_empty() { "-" } else { &j.slot },
+                                j.attempts,
+                                j.max_attempts,
+                                j.locked_by
+                                    .as_deref()
+                                    .map(|w| format!("held by {w} "))
+                                    .unwrap_or_default(),
+                                j.last_error
+                                    .as_deref()
+                                    .map(|e| format!("last error: {e}"))
+                                    .unwrap_or_default()
+                            );
+                        }
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
         Command::Dsp { action } => deliver::dsp(&Config::load(&overrides)?, action).await,
         Command::Ern { action } => match action {
             ErnCommand::Validate {

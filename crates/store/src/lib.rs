@@ -13,10 +13,12 @@ use std::str::FromStr;
 
 mod delivery;
 mod ern;
+mod jobs;
 mod ledger;
 mod qc;
 pub use delivery::{AckRow, DeliveryFile, DeliveryRow, NewAck, NewDelivery};
 pub use ern::{NewMessage, SentMessage};
+pub use jobs::{Failed, Job, NewJob, backoff};
 pub use ledger::{
     DspId, FxRate, NewReport, NewTx, PayeeRow, Payout, Posting, ReportImport, ReportRow, Unmatched,
 };
