@@ -16,6 +16,7 @@ mod import;
 mod qc;
 mod royalty;
 mod royalty_cmd;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -166,6 +167,9 @@ enum Command {
         #[command(subcommand)]
         action: royalty_cmd::PayoutsCommand,
     },
+    /// Run scheduled and queued jobs: a scheduler and N runners; SIGTERM finishes the jobs in
+    /// hand and exits. JSON logs on stderr.
+    Worker(worker::WorkerArgs),
     /// The batch job queue: queued, running, failed and dead jobs (done ones with --all).
     Jobs {
         #[command(subcommand)]
@@ -205,6 +209,8 @@ enum Command {
 enum JobsCommand {
     /// Queue a failed or dead job again, with fresh attempts.
     Retry { id: i64 },
+    /// Queue a job by hand (same kind, scope and slot as a queued one: nothing added).
+    Add(worker::AddJobArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,7 +327,7 @@ enum BenchTarget {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    init_tracing(cli.verbose, matches!(cli.command, Command::Worker(_)));
     let overrides = Overrides {
         config: cli.config.clone(),
         database: cli.database.clone(),
@@ -348,20 +354,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, worker: bool) {
     let level = match verbose {
+        // A worker runs unattended: its job log is the point.
+        0 if worker => "info",
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if worker {
+        // One JSON object per line, with the job, release and DSP ids operators search for.
+        fmt.json().init();
+    } else {
+        fmt.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
 }
 
 async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
@@ -676,10 +689,12 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             royalty_cmd::payouts(&Config::load(&overrides)?, action).await
         }
         Command::Fx { action } => royalty_cmd::fx(&Config::load(&overrides)?, action).await,
+        Command::Worker(a) => worker::worker(&Config::load(&overrides)?, a).await,
         Command::Jobs { action, json, all } => {
             let cfg = Config::load(&overrides)?;
             let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
             match action {
+                Some(JobsCommand::Add(a)) => worker::add(&cfg, a).await,
                 Some(JobsCommand::Retry { id }) => {
                     if catalog.retry_job(id).await? {
                         println!("job {id} queued again");

@@ -13,6 +13,7 @@ pub(crate) fn repo() -> PathBuf {
 }
 
 /// Renders and synthesizes the fixtures once per test process.
+#[allow(dead_code)]
 pub(crate) fn fixtures() -> PathBuf {
     static DONE: OnceLock<PathBuf> = OnceLock::new();
     DONE.get_or_init(|| {
