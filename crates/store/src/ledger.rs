@@ -154,6 +154,23 @@ pub enum ReportImport {
 
 const BATCH: usize = 400;
 
+/// `head` followed by `rows` tuples of `cols` numbered placeholders: one statement per batch
+/// instead of one round trip per row.
+fn multi_row_insert(head: &str, rows: usize, cols: usize) -> String {
+    let mut sql = String::from(head);
+    for i in 0..rows {
+        sql.push_str(if i > 0 { ",(" } else { "(" });
+        for k in 1..=cols {
+            if k > 1 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", i * cols + k));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 async fn post_in(t: &mut Transaction<'_, Any>, tx: &NewTx) -> Result<Posting, StoreError> {
     let d = digest(&tx.key, tx.kind, &tx.period, &tx.entries);
     if let Some(r) = sqlx::query("SELECT id, digest FROM ledger_transactions WHERE key = $1")
@@ -208,23 +225,11 @@ async fn post_in(t: &mut Transaction<'_, Any>, tx: &NewTx) -> Result<Posting, St
         .execute(&mut **t)
         .await?;
     for chunk in tx.entries.chunks(BATCH) {
-        let mut sql = String::from(
+        let sql = multi_row_insert(
             "INSERT INTO ledger_entries (tx_id, account, currency, amount, units, dsp, territory, usage_period, commercial_model, rights_type, isrc, upc, source, formula, gross) VALUES ",
+            chunk.len(),
+            15,
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let b = i * 15;
-            sql.push('(');
-            for k in 1..=15 {
-                if k > 1 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${}", b + k));
-            }
-            sql.push(')');
-        }
         let mut q = sqlx::query(&sql);
         for e in chunk {
             let d = &e.dims;
@@ -441,23 +446,11 @@ impl Store {
         import.report_id = Some(report_id);
         let tx_id = post_in(&mut t, &import).await?.id();
         for chunk in unmatched.chunks(BATCH / 2) {
-            let mut sql = String::from(
+            let sql = multi_row_insert(
                 "INSERT INTO unmatched_usage (report_id, reason, dsp, isrc, upc, dsp_resource_id, dsp_release_id, proprietary_id, title, artist, territory, usage_period, commercial_model, rights_type, currency, amount, units, lines, source) VALUES ",
+                chunk.len(),
+                19,
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                let b = i * 19;
-                sql.push('(');
-                for k in 1..=19 {
-                    if k > 1 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("${}", b + k));
-                }
-                sql.push(')');
-            }
             let mut q = sqlx::query(&sql);
             for u in chunk {
                 q = q
