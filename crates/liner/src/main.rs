@@ -11,6 +11,7 @@ mod bench_royalties;
 mod bench_sftp;
 mod config;
 mod deliver;
+mod doctor;
 mod ern_cmd;
 mod import;
 mod qc;
@@ -56,6 +57,12 @@ struct Cli {
 enum Command {
     /// Create the catalog (SQLite file or PostgreSQL schema) and the file store.
     Init,
+    /// Check the configuration, database and migrations, DSP profiles (host keys, credentials),
+    /// schemas, file store, disk space, contracts and mail; say what to fix. Exit 1 on a failure.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
     /// Import releases: folders with release.toml/json, .toml/.json documents, .csv sheets,
     /// and DDEX ERN messages (.xml) with their resource files beside them.
     Import {
@@ -379,6 +386,7 @@ fn init_tracing(verbose: u8, worker: bool) {
 
 async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
     match command {
+        Command::Doctor { json } => doctor::doctor(&overrides, json).await,
         Command::Init => {
             let cfg = Config::load(&overrides)?;
             let catalog = store::Store::open(&cfg.database, store::OpenMode::Create).await?;
