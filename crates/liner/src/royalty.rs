@@ -209,6 +209,15 @@ pub(crate) struct Gathered {
     pub(crate) unmatched_lines: u64,
 }
 
+/// Records a DSP id the first time a line links it to an ISRC or UPC.
+fn learn(g: &mut Gathered, kind: &str, value: &str, isrc: &str, upc: &str) {
+    if !value.is_empty() {
+        g.learnt
+            .entry((kind.to_owned(), value.to_owned()))
+            .or_insert_with(|| (isrc.to_owned(), upc.to_owned()));
+    }
+}
+
 /// The matcher: called for every usage line.
 pub(crate) struct Matcher<'a> {
     pub(crate) ix: &'a CatalogIndex,
@@ -243,40 +252,12 @@ impl Matcher<'_> {
                 self.g.matched_lines += 1;
                 if let Target::Track(i) = &t {
                     let tr = &self.ix.tracks[*i as usize];
-                    if !u.dsp_resource_id.is_empty()
-                        && !self
-                            .g
-                            .learnt
-                            .contains_key(&("resource".to_owned(), u.dsp_resource_id.to_owned()))
-                    {
-                        self.g.learnt.insert(
-                            ("resource".into(), u.dsp_resource_id.into()),
-                            (tr.isrc.clone(), tr.upc.clone()),
-                        );
-                    }
-                    if !u.dsp_release_id.is_empty()
-                        && u.icpn == tr.upc
-                        && !self
-                            .g
-                            .learnt
-                            .contains_key(&("release".to_owned(), u.dsp_release_id.to_owned()))
-                    {
-                        self.g.learnt.insert(
-                            ("release".into(), u.dsp_release_id.into()),
-                            (String::new(), tr.upc.clone()),
-                        );
-                    }
-                    if !u.proprietary_id.is_empty()
-                        && u.icpn == tr.upc
-                        && !self
-                            .g
-                            .learnt
-                            .contains_key(&("proprietary".to_owned(), u.proprietary_id.to_owned()))
-                    {
-                        self.g.learnt.insert(
-                            ("proprietary".into(), u.proprietary_id.into()),
-                            (String::new(), tr.upc.clone()),
-                        );
+                    let g = &mut self.g;
+                    learn(g, "resource", u.dsp_resource_id, &tr.isrc, &tr.upc);
+                    // Release ids only when the line's ICPN confirms the release.
+                    if u.icpn == tr.upc {
+                        learn(g, "release", u.dsp_release_id, "", &tr.upc);
+                        learn(g, "proprietary", u.proprietary_id, "", &tr.upc);
                     }
                 }
                 t
