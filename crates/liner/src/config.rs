@@ -33,6 +33,48 @@ struct ConfigFile {
     contracts: Option<PathBuf>,
     /// Folder of CSV sales-report layouts (`*.toml`).
     report_formats: Option<PathBuf>,
+    /// What `liner worker` runs on its own, and how often.
+    schedule: Option<Schedule>,
+}
+
+/// `[schedule]`: the scheduled jobs `liner worker` enqueues. Every job is keyed by its
+/// slot, so several workers (or a restarted one) never run a slot twice.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Schedule {
+    /// How often the scheduler looks for due work, in seconds.
+    pub(crate) tick_seconds: u64,
+    /// Deliver each cleared release to every DSP with a `[delivery]` section once the
+    /// release date minus the profile's `delivery_offset_days` has come; a new revision of
+    /// a delivered release (a fix) goes at once, in the priority lane.
+    pub(crate) deliveries: bool,
+    /// Read acknowledgements back (and alert on overdue ones) every this many minutes.
+    pub(crate) acknowledgements_minutes: u64,
+    /// Fetch sales reports from each DSP (its `[sales_reports] folder`, over the profile's
+    /// transport) and import them, every this many hours; 0 turns it off.
+    pub(crate) reports_hours: u64,
+    /// On this day of the month, close the previous month: statements and payouts. 0 turns
+    /// it off.
+    pub(crate) statements_day: u32,
+    /// Check the ledger (digests, chain, reconciliation) once a day.
+    pub(crate) ledger_check: bool,
+    /// Purge staged files (downloaded reports once imported, interrupted file-store writes)
+    /// older than this many days, once a day.
+    pub(crate) purge_after_days: u64,
+}
+
+impl Default for Schedule {
+    fn default() -> Schedule {
+        Schedule {
+            tick_seconds: 60,
+            deliveries: true,
+            acknowledgements_minutes: 15,
+            reports_hours: 6,
+            statements_day: 1,
+            ledger_check: true,
+            purge_after_days: 7,
+        }
+    }
 }
 
 /// `[mail]`: a plain SMTP relay (loopback or a local MTA); without one, e-mail is written
@@ -78,6 +120,7 @@ pub(crate) struct Config {
     pub(crate) summary_to: Option<String>,
     pub(crate) contracts: Option<PathBuf>,
     pub(crate) report_formats: PathBuf,
+    pub(crate) schedule: Schedule,
 }
 
 impl Config {
@@ -113,6 +156,7 @@ impl Config {
         let mut summary_to = None;
         let mut contracts: Option<PathBuf> = None;
         let mut report_formats = PathBuf::from("deploy/report-formats");
+        let mut schedule = Schedule::default();
 
         let explicit = o
             .config
@@ -163,6 +207,9 @@ impl Config {
             contracts = file.contracts.map(&rel);
             if let Some(r) = file.report_formats {
                 report_formats = rel(r);
+            }
+            if let Some(s) = file.schedule {
+                schedule = s;
             }
             source = path.display().to_string();
         } else if let Some(p) = explicit {
@@ -237,6 +284,7 @@ impl Config {
             summary_to,
             contracts,
             report_formats,
+            schedule,
         })
     }
 }
@@ -323,6 +371,16 @@ mod tests {
         assert_eq!(c.ai_policy_for("Nightjar Records"), qc::AiPolicy::Allow);
         assert_eq!(c.ai_policy_for("Any Other Label"), qc::AiPolicy::Review);
         assert!(c.allow.iter().any(|a| a == "Simon & Garfunkel"));
+        assert_eq!(
+            c.schedule,
+            Schedule::default(),
+            "the example shows the defaults"
+        );
+        assert_eq!(c.summary_to.as_deref(), Some("ops@distributor.example"));
+        assert!(
+            c.contracts
+                .is_some_and(|p| p.ends_with("deploy/contracts.example.toml"))
+        );
         let o = Overrides {
             config: Some(
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/liner.example.toml"),

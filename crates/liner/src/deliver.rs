@@ -93,7 +93,7 @@ struct Ctx {
 
 /// How to reach one DSP, credentials resolved.
 #[derive(Clone)]
-enum Link {
+pub(crate) enum Link {
     Sftp {
         target: Box<transport_sftp::Target>,
         endpoint: Box<SftpEndpoint>,
@@ -101,7 +101,7 @@ enum Link {
     Http(transport_http::Client),
 }
 
-fn link(p: &DspProfile) -> Result<Link> {
+pub(crate) fn link(p: &DspProfile) -> Result<Link> {
     let d = p
         .delivery
         .as_ref()
@@ -1590,6 +1590,7 @@ mod tests {
         let lt = profiles::LeadTime {
             warn_days: 14,
             refuse_days: 7,
+            delivery_offset_days: 21,
         };
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
         let d = |n| today + chrono::Duration::days(n);

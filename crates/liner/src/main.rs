@@ -13,10 +13,12 @@ mod config;
 mod deliver;
 mod doctor;
 mod ern_cmd;
+mod fetch;
 mod import;
 mod qc;
 mod royalty;
 mod royalty_cmd;
+mod schedule;
 mod worker;
 
 use std::path::PathBuf;
@@ -920,6 +922,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         summary_to: None,
         contracts: Some(PathBuf::from("deploy/contracts.example.toml")),
         report_formats: PathBuf::from("deploy/report-formats"),
+        schedule: Default::default(),
     };
     store::Store::open(&cfg.database, store::OpenMode::Create)
         .await?

@@ -7,7 +7,11 @@
 //! runs an operation that is idempotent already (deliveries resume, imports are keyed by
 //! content, statements and payouts are keyed per period).
 //!
-//! Logs are JSON lines on stderr with the job id, kind and scope.
+//! A scheduler task (unless `--no-schedule`) enqueues the jobs `[schedule]` makes due
+//! (see `schedule.rs`) on every tick; every worker may run one, since a slot is enqueued
+//! once whoever proposes it.
+//!
+//! Logs are JSON lines on stderr with the job id, kind, scope and slot.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +24,7 @@ use chrono::{Duration, Utc};
 use store::{Job, NewJob, OpenMode, Store};
 
 use crate::config::Config;
+use crate::schedule;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct WorkerArgs {
@@ -38,6 +43,10 @@ pub(crate) struct WorkerArgs {
     /// Do not enqueue the scheduled jobs (only run what is queued).
     #[arg(long)]
     pub(crate) no_schedule: bool,
+    /// How often the scheduler looks for due work, in milliseconds (default: the config's
+    /// `[schedule] tick_seconds`).
+    #[arg(long)]
+    pub(crate) tick_ms: Option<u64>,
     /// This worker's name in leases and logs (default: host and process id).
     #[arg(long)]
     pub(crate) name: Option<String>,
@@ -45,7 +54,8 @@ pub(crate) struct WorkerArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct AddJobArgs {
-    /// deliver | refresh-acks | import-reports | statements | ledger-check
+    /// deliver | takedown | refresh-acks | fetch-reports | import-reports | statements |
+    /// ledger-check | purge
     pub(crate) kind: String,
     /// What the job is about; with the slot, its identity (a second add is a no-op).
     #[arg(long, default_value = "")]
@@ -61,12 +71,15 @@ pub(crate) struct AddJobArgs {
     pub(crate) max_attempts: i64,
 }
 
-const KINDS: [&str; 5] = [
+const KINDS: [&str; 8] = [
     "deliver",
+    "takedown",
     "refresh-acks",
+    "fetch-reports",
     "import-reports",
     "statements",
     "ledger-check",
+    "purge",
 ];
 
 pub(crate) async fn add(cfg: &Config, a: AddJobArgs) -> Result<ExitCode> {
@@ -86,7 +99,12 @@ pub(crate) async fn add(cfg: &Config, a: AddJobArgs) -> Result<ExitCode> {
             scope: a.scope,
             slot: a.slot,
             payload,
-            priority: a.priority,
+            // Takedowns go in their lane unless told otherwise.
+            priority: if a.kind == "takedown" && a.priority == 0 {
+                schedule::PRIORITY_TAKEDOWN
+            } else {
+                a.priority
+            },
             run_after: Utc::now(),
             max_attempts: a.max_attempts,
         })
@@ -142,6 +160,48 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
                 bail!("payload needs \"upcs\" and \"to\"");
             }
             ok(crate::deliver::deliver(cfg, args).await?, "deliver")
+        }
+        "takedown" => {
+            let upc = need_str(p, "upc")?;
+            let from = str_list(p, "from");
+            if from.is_empty() {
+                bail!("payload needs \"from\"");
+            }
+            let args = crate::deliver::TakedownArgs {
+                upc,
+                from,
+                purge: p["purge"].as_bool().unwrap_or(false),
+                wait: false,
+                timeout: 600,
+                schemas: None,
+            };
+            ok(crate::deliver::takedown(cfg, args).await?, "takedown")
+        }
+        "fetch-reports" => {
+            let dsp = need_str(p, "dsp")?;
+            let profiles = crate::ern_cmd::load_profiles(cfg)?;
+            let profile = profiles
+                .iter()
+                .find(|x| x.name == dsp)
+                .ok_or_else(|| anyhow!("no DSP profile {dsp:?}"))?;
+            let f = crate::fetch::fetch_reports(cfg, catalog, profile).await?;
+            tracing::info!(
+                dsp = %dsp,
+                listed = f.listed,
+                downloaded = f.downloaded,
+                imported = f.imported.len(),
+                already = f.already.len(),
+                refused = f.refused.len(),
+                waiting = f.waiting.len(),
+                "sales reports fetched"
+            );
+            Ok(())
+        }
+        "purge" => {
+            let days = p["days"].as_u64().unwrap_or(7);
+            let (n, bytes) = purge(cfg, days)?;
+            tracing::info!(files = n, bytes, days, "staged files purged");
+            Ok(())
         }
         "refresh-acks" => {
             let args = crate::deliver::DeliveriesArgs {
@@ -211,27 +271,156 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
     }
 }
 
-/// The scheduled jobs of this moment, each keyed by its slot: enqueuing them again in the
-/// same slot adds nothing, and a scheduler that was down enqueues the current slot once.
-async fn schedule(catalog: &Store) -> Result<()> {
-    let now = Utc::now();
-    for (kind, slot) in [
-        ("refresh-acks", now.format("%Y-%m-%dT%H").to_string()),
-        ("ledger-check", now.format("%Y-%m-%d").to_string()),
-    ] {
-        catalog
-            .enqueue(&NewJob {
-                kind: kind.into(),
-                scope: "all".into(),
-                slot,
-                payload: serde_json::json!({}),
-                priority: 0,
-                run_after: now,
-                max_attempts: 3,
-            })
-            .await?;
+/// Removes staged files nobody needs any more: downloaded sales reports older than `days`
+/// (their content is in the file store once imported, and the fetch record keeps them from
+/// being downloaded again) and writes to the file store interrupted over a day ago.
+pub(crate) fn purge(cfg: &Config, days: u64) -> Result<(usize, u64)> {
+    let now = std::time::SystemTime::now();
+    let older = |path: &std::path::Path, age: StdDuration| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|d| d >= age)
+    };
+    let mut victims = Vec::new();
+    let incoming = cfg.files.join("incoming");
+    for dsp in std::fs::read_dir(&incoming).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(dsp.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if f.path().is_file() && older(&f.path(), StdDuration::from_secs(days * 86_400)) {
+                victims.push(f.path());
+            }
+        }
     }
-    Ok(())
+    for f in std::fs::read_dir(cfg.files.join("tmp"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if f.path().is_file() && older(&f.path(), StdDuration::from_secs(86_400)) {
+            victims.push(f.path());
+        }
+    }
+    let (mut n, mut bytes) = (0, 0);
+    for v in victims {
+        let size = std::fs::metadata(&v).map(|m| m.len()).unwrap_or(0);
+        match std::fs::remove_file(&v) {
+            Ok(()) => {
+                n += 1;
+                bytes += size;
+            }
+            Err(e) => tracing::warn!(file = %v.display(), error = %e, "not purged"),
+        }
+    }
+    Ok((n, bytes))
+}
+
+/// What the scheduler needs to know, read from the catalog and the profiles.
+async fn facts(cfg: &Config, catalog: &Store) -> Result<schedule::Facts> {
+    let profiles = crate::ern_cmd::load_profiles(cfg)?;
+    let dsps = profiles
+        .iter()
+        .map(|p| schedule::DspFacts {
+            name: p.name.clone(),
+            reachable: p.delivery.is_some(),
+            delivery_offset_days: p.lead_time.delivery_offset_days,
+        })
+        .collect();
+    let mut releases = Vec::new();
+    if cfg.schedule.deliveries {
+        for r in catalog.releases().await? {
+            let Some(gate) = catalog.gate(&r.upc).await? else {
+                continue;
+            };
+            let revision = match gate {
+                store::Gate::NotChecked { revision }
+                | store::Gate::Passed { revision, .. }
+                | store::Gate::Approved { revision, .. }
+                | store::Gate::Blocked { revision, .. }
+                | store::Gate::Rejected { revision, .. } => revision,
+            };
+            let Ok(release_date) = chrono::NaiveDate::parse_from_str(&r.release_date, "%Y-%m-%d")
+            else {
+                tracing::warn!(upc = %r.upc, date = %r.release_date, "release date unreadable: not scheduled");
+                continue;
+            };
+            releases.push(schedule::ReleaseFacts {
+                upc: r.upc.clone(),
+                release_date,
+                revision,
+                cleared: gate.deliverable(),
+            });
+        }
+    }
+    let mut latest = std::collections::BTreeMap::new();
+    let mut reached = std::collections::BTreeSet::new();
+    for d in catalog.deliveries().await? {
+        let key = (d.upc.clone(), d.dsp.clone());
+        if matches!(
+            d.status,
+            choreography::DeliveryStatus::Uploaded | choreography::DeliveryStatus::Acknowledged
+        ) && !matches!(d.intent.as_str(), "takedown" | "purge")
+        {
+            reached.insert(key.clone());
+        }
+        // Rows come oldest first: the last one per pair is the latest.
+        latest.insert(
+            key,
+            schedule::LatestDelivery {
+                revision: d.revision,
+                status: d.status.as_str().to_owned(),
+                intent: d.intent.clone(),
+            },
+        );
+    }
+    let report_periods = catalog
+        .reports()
+        .await?
+        .into_iter()
+        .map(|r| r.reporting_period)
+        .collect();
+    Ok(schedule::Facts {
+        now: Utc::now(),
+        dsps,
+        releases,
+        latest,
+        reached,
+        report_periods,
+        statements_dir: cfg.files.join("statements").display().to_string(),
+    })
+}
+
+/// One scheduler tick: enqueues what is due; the ids of the jobs that were new.
+async fn tick(cfg: &Config, catalog: &Store) -> Result<Vec<i64>> {
+    let f = facts(cfg, catalog).await?;
+    let mut new = Vec::new();
+    for j in schedule::due(&cfg.schedule, &f) {
+        if let Some(id) = catalog.enqueue(&j).await? {
+            tracing::info!(job = id, kind = %j.kind, scope = %j.scope, slot = %j.slot, priority = j.priority, "job scheduled");
+            new.push(id);
+        }
+    }
+    Ok(new)
+}
+
+/// Tells the operators that a job ran out of attempts.
+fn alert_dead(cfg: &Config, j: &Job, error: &str) {
+    let Some(to) = &cfg.summary_to else {
+        return;
+    };
+    let n = notify::operator_alert(
+        to,
+        &format!("job {} ({} {}) is dead", j.id, j.kind, j.scope),
+        &format!("It failed {} times. The last error:\n{error}", j.attempts),
+        &format!("fix the cause, then `liner jobs retry {}`.", j.id),
+    );
+    if let Err(e) = cfg.mail.send(&n) {
+        tracing::warn!(job = j.id, error = %e, "the dead-job e-mail was not sent");
+    }
 }
 
 pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
@@ -258,22 +447,40 @@ pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
         });
     }
     tracing::info!(worker = %name, runners = a.runners, "worker started");
-    let lease = Duration::seconds(a.lease.max(5));
+    let lease = Duration::seconds(a.lease.max(2));
     let mut handles = Vec::new();
+    if !a.no_schedule {
+        // The first tick before any runner starts: a draining worker sees what is due.
+        if let Err(e) = tick(cfg, &catalog).await {
+            tracing::warn!(error = %format!("{e:#}"), "scheduling failed");
+        }
+        let every = StdDuration::from_millis(
+            a.tick_ms
+                .unwrap_or(cfg.schedule.tick_seconds.saturating_mul(1000))
+                .max(50),
+        );
+        let (catalog, cfg, stop) = (catalog.clone(), cfg.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut last = std::time::Instant::now();
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(StdDuration::from_millis(50).min(every)).await;
+                if last.elapsed() < every {
+                    continue;
+                }
+                last = std::time::Instant::now();
+                if let Err(e) = tick(&cfg, &catalog).await {
+                    tracing::warn!(error = %format!("{e:#}"), "scheduling failed");
+                }
+            }
+        });
+    }
     for r in 0..a.runners.max(1) {
         let (catalog, cfg, stop) = (catalog.clone(), cfg.clone(), stop.clone());
         let me = format!("{name}/{r}");
-        let (poll, drain, scheduler) = (
-            StdDuration::from_millis(a.poll_ms.max(10)),
-            a.drain,
-            r == 0 && !a.no_schedule,
-        );
+        let (poll, drain) = (StdDuration::from_millis(a.poll_ms.max(10)), a.drain);
         handles.push(tokio::spawn(async move {
             let mut done = 0u64;
             while !stop.load(Ordering::SeqCst) {
-                if scheduler && let Err(e) = schedule(&catalog).await {
-                    tracing::warn!(error = %e, "scheduling failed");
-                }
                 let job = match catalog.claim(&me, lease, Utc::now()).await {
                     Ok(j) => j,
                     Err(e) => {
@@ -283,13 +490,15 @@ pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
                     }
                 };
                 let Some(j) = job else {
-                    if drain {
+                    // Draining: done when nothing is due and no other worker holds a job
+                    // (a job whose worker died comes back when its lease runs out).
+                    if drain && catalog.jobs_in_hand(Utc::now()).await.unwrap_or(1) == 0 {
                         break;
                     }
                     tokio::time::sleep(poll).await;
                     continue;
                 };
-                tracing::info!(job = j.id, kind = %j.kind, scope = %j.scope, attempt = j.attempts, runner = %me, "job started");
+                tracing::info!(job = j.id, kind = %j.kind, scope = %j.scope, slot = %j.slot, attempt = j.attempts, runner = %me, "job started");
                 // Keep the lease while the job runs.
                 let beat = {
                     let (catalog, me, id) = (catalog.clone(), me.clone(), j.id);
@@ -312,8 +521,12 @@ pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
                         tracing::info!(job = j.id, kind = %j.kind, scope = %j.scope, held, "job done");
                     }
                     Err(e) => {
-                        let f = catalog.fail(j.id, &me, &format!("{e:#}"), Utc::now()).await;
-                        tracing::warn!(job = j.id, kind = %j.kind, scope = %j.scope, error = %format!("{e:#}"), outcome = ?f, "job failed");
+                        let error = format!("{e:#}");
+                        let f = catalog.fail(j.id, &me, &error, Utc::now()).await;
+                        tracing::warn!(job = j.id, kind = %j.kind, scope = %j.scope, error = %error, outcome = ?f, "job failed");
+                        if matches!(f, Ok(store::Failed::Dead)) {
+                            alert_dead(&cfg, &j, &error);
+                        }
                     }
                 }
             }

@@ -17,6 +17,13 @@ impl Env {
         let e = Env {
             dir: tempfile::tempdir().expect("tempdir"),
         };
+        // The shipped profiles point at mock DSPs that are not running here: no deliveries
+        // or report fetches in these tests (the operations tests run those).
+        std::fs::write(
+            e.dir.path().join("liner.toml"),
+            "[schedule]\ndeliveries = false\nreports_hours = 0\n",
+        )
+        .expect("config");
         e.ok(&["init"]);
         e
     }
@@ -31,7 +38,7 @@ impl Env {
             )
             .env("LINER_FILES", self.dir.path().join("files"))
             .env("LINER_OUTBOX", self.dir.path().join("outbox"))
-            .env_remove("LINER_CONFIG")
+            .env("LINER_CONFIG", self.dir.path().join("liner.toml"))
             .env_remove("DATABASE_URL");
         c
     }
@@ -169,7 +176,7 @@ fn the_scheduler_enqueues_each_slot_once_and_sigterm_stops_the_worker() {
     let until = Instant::now() + Duration::from_secs(30);
     loop {
         let jobs = e.jobs();
-        if jobs.len() >= 2 && jobs.iter().all(|j| j["status"] == "done") {
+        if jobs.len() >= 4 && jobs.iter().all(|j| j["status"] == "done") {
             break;
         }
         assert!(
@@ -190,6 +197,17 @@ fn the_scheduler_enqueues_each_slot_once_and_sigterm_stops_the_worker() {
         kinds.iter().filter(|k| **k == "ledger-check").count(),
         1,
         "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "purge").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds
+            .iter()
+            .any(|k| *k == "fetch-reports" || *k == "deliver"),
+        "turned off in [schedule]: {kinds:?}"
     );
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

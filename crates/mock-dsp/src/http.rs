@@ -9,7 +9,9 @@
 //!   answers the same receipt without a second effect. 400 when the message is refused;
 //! - `GET /acks/{message_id}` → the acknowledgements written for it, as JSON
 //!   `[{"name", "document"}]`;
-//! - `GET /catalog` → what the DSP has live.
+//! - `GET /catalog` → what the DSP has live;
+//! - `GET /{folder}` (the profile's `[sales_reports] folder`) → the sales report files
+//!   there, as JSON `[{"name", "size"}]`; `GET /{folder}/{name}` → one of them.
 //!
 //! Every request needs `Authorization: Bearer {token}`.
 
@@ -322,6 +324,63 @@ async fn get_catalog(
     }
 }
 
+async fn list_reports(
+    State(s): State<Shared>,
+    UrlPath((dsp, folder)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let d = match gate(&s, &dsp, &headers) {
+        Ok(d) => d,
+        Err(r) => return *r,
+    };
+    if folder != d.profile.sales_reports.folder {
+        return answer(StatusCode::NOT_FOUND, format!("no folder {folder:?}"));
+    }
+    let dir = d.jail().join(&d.profile.sales_reports.folder);
+    let mut out: Vec<(String, u64)> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| {
+                    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    (e.file_name().to_string_lossy().into_owned(), size)
+                })
+                .filter(|(n, _)| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    axum::Json(
+        out.into_iter()
+            .map(|(name, size)| serde_json::json!({ "name": name, "size": size }))
+            .collect::<Vec<_>>(),
+    )
+    .into_response()
+}
+
+async fn get_report(
+    State(s): State<Shared>,
+    UrlPath((dsp, folder, name)): UrlPath<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let d = match gate(&s, &dsp, &headers) {
+        Ok(d) => d,
+        Err(r) => return *r,
+    };
+    if folder != d.profile.sales_reports.folder {
+        return answer(StatusCode::NOT_FOUND, format!("no folder {folder:?}"));
+    }
+    // One plain file name: no way out of the reports folder.
+    if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\']) {
+        return answer(StatusCode::BAD_REQUEST, format!("bad report name {name:?}"));
+    }
+    let path = d.jail().join(&d.profile.sales_reports.folder).join(&name);
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => (StatusCode::OK, bytes).into_response(),
+        Err(_) => answer(StatusCode::NOT_FOUND, format!("no report {name:?}")),
+    }
+}
+
 /// Serves the HTTP DSPs that share `host:port`.
 pub async fn serve(
     group: Vec<Arc<Dsp>>,
@@ -342,6 +401,8 @@ pub async fn serve(
         .route("/{dsp}/messages", post(post_message))
         .route("/{dsp}/acks/{message_id}", get(get_acks))
         .route("/{dsp}/catalog", get(get_catalog))
+        .route("/{dsp}/{folder}", get(list_reports))
+        .route("/{dsp}/{folder}/{name}", get(get_report))
         .with_state(Shared { dsps });
     let listener = tokio::net::TcpListener::bind((host, port))
         .await

@@ -227,6 +227,17 @@ pub fn overdue(to: &str, d: &DeliveryFacts<'_>, uploaded_at: &str, hours: u32) -
     }
 }
 
+/// Something unattended work could not do and an operator must look at (a job out of
+/// attempts, a sales report refused).
+pub fn operator_alert(to: &str, what: &str, details: &str, next: &str) -> Notice {
+    Notice {
+        attachments: Vec::new(),
+        to: to.to_owned(),
+        subject: format!("[Liner] {what}"),
+        body: format!("{what}\n\n{details}\n\nWhat to do: {next}\n"),
+    }
+}
+
 /// One line of the daily summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryLine {

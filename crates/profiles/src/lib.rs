@@ -118,6 +118,14 @@ pub struct LeadTime {
     pub warn_days: u32,
     /// ...and closer than this are refused unless marked priority.
     pub refuse_days: u32,
+    /// The scheduler delivers a release this many days before its release date (the
+    /// DSP's delivery offset); a release already out, or closer, goes as soon as it passes QC.
+    #[serde(default = "three_weeks")]
+    pub delivery_offset_days: u32,
+}
+
+fn three_weeks() -> u32 {
+    21
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -25,8 +25,6 @@ pub struct SftpEndpoint {
     pub root: String,
     /// Where the DSP writes acknowledgements.
     pub acknowledgements: String,
-    /// Where the DSP puts sales reports, if it delivers them over this account.
-    pub reports: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +116,6 @@ pub(crate) struct DeliveryFile {
     host_key_fingerprint: Option<String>,
     root: Option<String>,
     acknowledgements: Option<String>,
-    reports: Option<String>,
     // HTTP
     base_url: Option<String>,
     token_env: Option<String>,
@@ -251,7 +248,6 @@ impl DeliveryFile {
                         host_key,
                         root,
                         acknowledgements,
-                        reports: self.reports.clone(),
                     })),
                     _ => None,
                 }

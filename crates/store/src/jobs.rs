@@ -252,6 +252,20 @@ impl Store {
         rows.iter().map(job_of).collect()
     }
 
+    /// Jobs some worker is running under a live lease: a draining worker waits for them,
+    /// since a job whose worker died becomes claimable when its lease runs out.
+    pub async fn jobs_in_hand(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query(
+                "SELECT COUNT(*) FROM jobs WHERE status = 'running' AND locked_until >= $1",
+            )
+            .bind(ts(now))
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?,
+        )
+    }
+
     pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
         let r = sqlx::query(&format!("SELECT {COLS} FROM jobs WHERE id = $1"))
             .bind(id)

@@ -13,11 +13,13 @@ use std::str::FromStr;
 
 mod delivery;
 mod ern;
+mod fetched;
 mod jobs;
 mod ledger;
 mod qc;
 pub use delivery::{AckRow, DeliveryFile, DeliveryRow, NewAck, NewDelivery};
 pub use ern::{NewMessage, SentMessage};
+pub use fetched::FetchedReport;
 pub use jobs::{Failed, Job, NewJob, backoff};
 pub use ledger::{
     DspId, FxRate, NewReport, NewTx, PayeeRow, Payout, Posting, ReportImport, ReportRow, Unmatched,

@@ -24,7 +24,7 @@ pub enum HttpError {
         retry_after: Option<String>,
         body: String,
     },
-    #[error("reading {path}: {why}")]
+    #[error("local file {path}: {why}")]
     Local { path: String, why: String },
     #[error("{path}: MD5 of the file is {got}, the message declares {expected}; not sent")]
     Digest {
@@ -62,6 +62,13 @@ pub struct Receipt {
     pub message_id: String,
     pub status: String,
     pub error: Option<String>,
+}
+
+/// One file of a folder listing (sales reports).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Listed {
+    pub name: String,
+    pub size: u64,
 }
 
 /// One acknowledgement document as the API returns it.
@@ -246,6 +253,52 @@ impl Client {
             return Err(status_error(&url, r).await);
         }
         r.json().await.map_err(|e| conn(&url, e))
+    }
+
+    /// The files in a folder of the DSP's API (sales reports): `GET {base}/{folder}`.
+    pub async fn list(&self, folder: &str) -> Result<Vec<Listed>, HttpError> {
+        let url = format!("{}/{}", self.base, folder.trim_matches('/'));
+        let r = self
+            .req(reqwest::Method::GET, &url)
+            .send()
+            .await
+            .map_err(|e| conn(&url, e))?;
+        if !r.status().is_success() {
+            return Err(status_error(&url, r).await);
+        }
+        r.json().await.map_err(|e| conn(&url, e))
+    }
+
+    /// Streams one file of such a folder into a local file (created or truncated); the
+    /// bytes written.
+    pub async fn download(
+        &self,
+        folder: &str,
+        name: &str,
+        dest: &std::path::Path,
+    ) -> Result<u64, HttpError> {
+        use tokio::io::AsyncWriteExt;
+        let url = format!("{}/{}/{name}", self.base, folder.trim_matches('/'));
+        let mut r = self
+            .req(reqwest::Method::GET, &url)
+            .send()
+            .await
+            .map_err(|e| conn(&url, e))?;
+        if !r.status().is_success() {
+            return Err(status_error(&url, r).await);
+        }
+        let local = |e: std::io::Error| HttpError::Local {
+            path: dest.display().to_string(),
+            why: e.to_string(),
+        };
+        let mut f = tokio::fs::File::create(dest).await.map_err(local)?;
+        let mut n = 0u64;
+        while let Some(chunk) = r.chunk().await.map_err(|e| conn(&url, e))? {
+            f.write_all(&chunk).await.map_err(local)?;
+            n += chunk.len() as u64;
+        }
+        f.sync_all().await.map_err(local)?;
+        Ok(n)
     }
 
     /// Acknowledgements the DSP has written for a message.

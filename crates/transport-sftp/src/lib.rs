@@ -154,7 +154,7 @@ pub enum SftpError {
         path: String,
         why: String,
     },
-    #[error("reading {path}: {source}")]
+    #[error("local file {path}: {source}")]
     Local {
         path: String,
         source: std::io::Error,
@@ -363,6 +363,26 @@ impl Connection {
         f.read_to_end(&mut out)
             .map_err(|e| remote("read", path, e))?;
         Ok(out)
+    }
+
+    /// Streams a remote file into a local one (created or truncated); the bytes copied.
+    pub fn download(&self, path: &str, dest: &Path) -> Result<u64, SftpError> {
+        let mut f = self
+            .sftp
+            .open(Path::new(path))
+            .map_err(|e| remote("open", path, e))?;
+        let local = |e| SftpError::Local {
+            path: dest.display().to_string(),
+            source: e,
+        };
+        let mut out =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dest).map_err(local)?);
+        let n = std::io::copy(&mut f, &mut out).map_err(|e| remote("read", path, e))?;
+        out.into_inner()
+            .map_err(|e| local(e.into_error()))?
+            .sync_all()
+            .map_err(local)?;
+        Ok(n)
     }
 
     pub fn remove(&self, path: &str) -> Result<(), SftpError> {

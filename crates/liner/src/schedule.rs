@@ -1,0 +1,441 @@
+//! The scheduler's decisions, as a pure function of the time, the `[schedule]` settings and
+//! what the catalog holds: which jobs are due now, each under the key of its slot.
+//!
+//! Enqueuing is insert-if-absent on (kind, scope, slot), so every worker's scheduler may
+//! propose the same jobs on every tick: a slot runs once. Periodic work coalesces into the
+//! current slot (a worker that was down for a day refreshes acknowledgements once, not 96
+//! times); statements are per period, and every ended period with sales in it that has no
+//! statements job yet gets one, so missed month ends are caught up once each.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use store::NewJob;
+
+use crate::config::Schedule;
+
+/// Higher runs first. Takedowns before fixes before new deliveries before the rest.
+pub(crate) const PRIORITY_TAKEDOWN: i64 = 20;
+pub(crate) const PRIORITY_FIX: i64 = 10;
+pub(crate) const PRIORITY_DELIVERY: i64 = 5;
+
+/// A DSP as the scheduler sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct DspFacts {
+    pub(crate) name: String,
+    /// It has a `[delivery]` section: Liner delivers to it and fetches its reports.
+    pub(crate) reachable: bool,
+    pub(crate) delivery_offset_days: u32,
+}
+
+/// A release's current revision and whether it may be delivered.
+#[derive(Debug, Clone)]
+pub(crate) struct ReleaseFacts {
+    pub(crate) upc: String,
+    pub(crate) release_date: NaiveDate,
+    pub(crate) revision: i64,
+    /// Passed QC or approved by staff.
+    pub(crate) cleared: bool,
+}
+
+/// The latest delivery of a release to a DSP.
+#[derive(Debug, Clone)]
+pub(crate) struct LatestDelivery {
+    pub(crate) revision: i64,
+    /// queued | uploading | uploaded | acknowledged | rejected | failed
+    pub(crate) status: String,
+    /// new | update | takedown | purge
+    pub(crate) intent: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Facts {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) dsps: Vec<DspFacts>,
+    pub(crate) releases: Vec<ReleaseFacts>,
+    /// By (UPC, DSP).
+    pub(crate) latest: BTreeMap<(String, String), LatestDelivery>,
+    /// (UPC, DSP) pairs where some revision reached the DSP (uploaded or acknowledged).
+    pub(crate) reached: BTreeSet<(String, String)>,
+    /// The accounting periods sales reports were imported into.
+    pub(crate) report_periods: BTreeSet<String>,
+    /// Where period-end statements are written (a folder per period under it).
+    pub(crate) statements_dir: String,
+}
+
+fn job(
+    kind: &str,
+    scope: String,
+    slot: String,
+    payload: serde_json::Value,
+    priority: i64,
+    now: DateTime<Utc>,
+) -> NewJob {
+    NewJob {
+        kind: kind.into(),
+        scope,
+        slot,
+        payload,
+        priority,
+        run_after: now,
+        max_attempts: 5,
+    }
+}
+
+/// The start of the `every`-minute slot `now` falls in, as its key.
+pub(crate) fn slot_of(now: DateTime<Utc>, every_minutes: u64) -> String {
+    let len = (every_minutes.max(1) * 60) as i64;
+    let start = now.timestamp().div_euclid(len) * len;
+    DateTime::from_timestamp(start, 0)
+        .unwrap_or(now)
+        .format("%Y-%m-%dT%H:%MZ")
+        .to_string()
+}
+
+/// `YYYY-MM` of the month before `month` (`YYYY-MM`).
+fn prev_month(d: NaiveDate) -> String {
+    let (y, m) = if d.month() == 1 {
+        (d.year() - 1, 12)
+    } else {
+        (d.year(), d.month() - 1)
+    };
+    format!("{y:04}-{m:02}")
+}
+
+/// Every job due at `f.now`.
+pub(crate) fn due(s: &Schedule, f: &Facts) -> Vec<NewJob> {
+    let now = f.now;
+    let today = now.date_naive();
+    let day = today.format("%Y-%m-%d").to_string();
+    let mut out = Vec::new();
+
+    if s.deliveries {
+        for r in f.releases.iter().filter(|r| r.cleared) {
+            for d in f.dsps.iter().filter(|d| d.reachable) {
+                let key = (r.upc.clone(), d.name.clone());
+                let latest = f.latest.get(&key);
+                // Taken down there: only an operator puts it back.
+                if latest.is_some_and(|l| matches!(l.intent.as_str(), "takedown" | "purge")) {
+                    continue;
+                }
+                // This revision is there already, on its way, or refused by the DSP (a
+                // refusal needs a new revision, not the same message again).
+                if latest.is_some_and(|l| {
+                    l.revision == r.revision
+                        && matches!(
+                            l.status.as_str(),
+                            "acknowledged" | "uploaded" | "queued" | "uploading" | "rejected"
+                        )
+                }) {
+                    continue;
+                }
+                let fix = f.reached.contains(&key);
+                let due_on =
+                    r.release_date - chrono::Duration::days(i64::from(d.delivery_offset_days));
+                if !fix && today < due_on {
+                    continue;
+                }
+                out.push(job(
+                    "deliver",
+                    format!("upc:{}/dsp:{}", r.upc, d.name),
+                    format!("rev:{}", r.revision),
+                    serde_json::json!({ "upcs": [r.upc], "to": [d.name], "priority": fix }),
+                    if fix { PRIORITY_FIX } else { PRIORITY_DELIVERY },
+                    now,
+                ));
+            }
+        }
+    }
+    if s.acknowledgements_minutes > 0 {
+        out.push(job(
+            "refresh-acks",
+            "all".into(),
+            slot_of(now, s.acknowledgements_minutes),
+            serde_json::json!({}),
+            0,
+            now,
+        ));
+    }
+    if s.reports_hours > 0 {
+        for d in f.dsps.iter().filter(|d| d.reachable) {
+            out.push(job(
+                "fetch-reports",
+                format!("dsp:{}", d.name),
+                slot_of(now, s.reports_hours * 60),
+                serde_json::json!({ "dsp": d.name }),
+                0,
+                now,
+            ));
+        }
+    }
+    if s.statements_day > 0 {
+        let this_month = today.format("%Y-%m").to_string();
+        let last = prev_month(today);
+        let mut periods: BTreeSet<String> = f
+            .report_periods
+            .iter()
+            .filter(|p| p.as_str() < last.as_str())
+            .cloned()
+            .collect();
+        if today.day() >= s.statements_day {
+            periods.insert(last);
+        }
+        for p in periods
+            .into_iter()
+            .filter(|p| p.as_str() < this_month.as_str())
+        {
+            out.push(job(
+                "statements",
+                format!("period:{p}"),
+                p.clone(),
+                serde_json::json!({ "period": p, "out": format!("{}/{p}", f.statements_dir) }),
+                0,
+                now,
+            ));
+        }
+    }
+    if s.ledger_check {
+        out.push(job(
+            "ledger-check",
+            "all".into(),
+            day.clone(),
+            serde_json::json!({}),
+            0,
+            now,
+        ));
+    }
+    if s.purge_after_days > 0 {
+        out.push(job(
+            "purge",
+            "all".into(),
+            day,
+            serde_json::json!({ "days": s.purge_after_days }),
+            0,
+            now,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    fn facts(now: &str) -> Facts {
+        Facts {
+            now: at(now),
+            dsps: vec![
+                DspFacts {
+                    name: "spotify".into(),
+                    reachable: true,
+                    delivery_offset_days: 21,
+                },
+                DspFacts {
+                    name: "apple-music".into(),
+                    reachable: true,
+                    delivery_offset_days: 28,
+                },
+                DspFacts {
+                    name: "qc-only".into(),
+                    reachable: false,
+                    delivery_offset_days: 21,
+                },
+            ],
+            releases: Vec::new(),
+            latest: BTreeMap::new(),
+            reached: BTreeSet::new(),
+            report_periods: BTreeSet::new(),
+            statements_dir: "/srv/liner/statements".into(),
+        }
+    }
+
+    fn release(upc: &str, date_s: &str, revision: i64) -> ReleaseFacts {
+        ReleaseFacts {
+            upc: upc.into(),
+            release_date: date(date_s),
+            revision,
+            cleared: true,
+        }
+    }
+
+    fn of<'a>(jobs: &'a [NewJob], kind: &str) -> Vec<&'a NewJob> {
+        jobs.iter().filter(|j| j.kind == kind).collect()
+    }
+
+    fn everything_off() -> Schedule {
+        Schedule {
+            deliveries: false,
+            acknowledgements_minutes: 0,
+            reports_hours: 0,
+            statements_day: 0,
+            ledger_check: false,
+            purge_after_days: 0,
+            ..Schedule::default()
+        }
+    }
+
+    #[test]
+    fn a_release_is_delivered_once_its_offset_before_the_release_date_has_come() {
+        let s = Schedule {
+            deliveries: true,
+            ..everything_off()
+        };
+        let mut f = facts("2026-11-26T10:00:00Z");
+        f.releases = vec![
+            // 21 days away: due at Spotify (offset 21) and Apple (28).
+            release("A", "2026-12-17", 1),
+            // 25 days away: due at Apple only.
+            release("B", "2026-12-21", 1),
+            // 40 days away: nowhere yet.
+            release("C", "2027-01-05", 1),
+            // Back catalogue: everywhere.
+            release("D", "2019-05-01", 3),
+            ReleaseFacts {
+                cleared: false,
+                ..release("E", "2019-05-01", 1)
+            },
+        ];
+        let jobs = due(&s, &f);
+        let got: BTreeSet<String> = jobs.iter().map(|j| j.scope.clone()).collect();
+        let want: BTreeSet<String> = [
+            "upc:A/dsp:spotify",
+            "upc:A/dsp:apple-music",
+            "upc:B/dsp:apple-music",
+            "upc:D/dsp:spotify",
+            "upc:D/dsp:apple-music",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(
+            got, want,
+            "no delivery to a QC-only profile or an uncleared release"
+        );
+        let d = jobs
+            .iter()
+            .find(|j| j.scope == "upc:D/dsp:spotify")
+            .expect("D");
+        assert_eq!(d.slot, "rev:3", "keyed by revision");
+        assert_eq!(d.priority, PRIORITY_DELIVERY);
+        assert_eq!(d.payload["priority"], false);
+        // A day later, C is still not due; B is now due at Spotify too (20 days away).
+        f.now = at("2026-11-30T10:00:00Z");
+        assert!(due(&s, &f).iter().any(|j| j.scope == "upc:B/dsp:spotify"));
+        assert!(!due(&s, &f).iter().any(|j| j.scope.starts_with("upc:C/")));
+    }
+
+    #[test]
+    fn fixes_jump_the_queue_and_finished_or_taken_down_releases_are_left_alone() {
+        let s = Schedule {
+            deliveries: true,
+            ..everything_off()
+        };
+        let mut f = facts("2026-11-26T10:00:00Z");
+        // Far in the future, but revision 1 already reached Spotify: revision 2 is a fix.
+        f.releases = vec![release("A", "2027-06-01", 2), release("B", "2019-01-01", 1)];
+        let l = |revision: i64, status: &str, intent: &str| LatestDelivery {
+            revision,
+            status: status.into(),
+            intent: intent.into(),
+        };
+        f.latest
+            .insert(("A".into(), "spotify".into()), l(1, "acknowledged", "new"));
+        f.reached.insert(("A".into(), "spotify".into()));
+        f.latest
+            .insert(("B".into(), "spotify".into()), l(1, "acknowledged", "new"));
+        f.reached.insert(("B".into(), "spotify".into()));
+        f.latest.insert(
+            ("B".into(), "apple-music".into()),
+            l(1, "acknowledged", "takedown"),
+        );
+        let jobs = due(&s, &f);
+        assert_eq!(jobs.len(), 1, "{jobs:#?}");
+        let j = &jobs[0];
+        assert_eq!(
+            (j.scope.as_str(), j.slot.as_str(), j.priority),
+            ("upc:A/dsp:spotify", "rev:2", PRIORITY_FIX)
+        );
+        assert_eq!(j.payload["priority"], true, "a fix ignores the lead time");
+        // Refused by the DSP: the same revision is not sent again; in flight: not twice.
+        for status in ["rejected", "uploaded", "queued", "uploading"] {
+            f.latest
+                .insert(("A".into(), "spotify".into()), l(2, status, "update"));
+            assert!(due(&s, &f).is_empty(), "{status}");
+        }
+        // A failed delivery of this revision: proposed again (its job decides: the slot
+        // is the same, so a job that is done or dead is not run a second time).
+        f.latest
+            .insert(("A".into(), "spotify".into()), l(2, "failed", "update"));
+        assert_eq!(due(&s, &f).len(), 1);
+    }
+
+    #[test]
+    fn periodic_jobs_coalesce_into_their_slot() {
+        let s = Schedule {
+            acknowledgements_minutes: 15,
+            reports_hours: 6,
+            ledger_check: true,
+            purge_after_days: 7,
+            ..everything_off()
+        };
+        let a = due(&s, &facts("2026-11-26T10:14:59Z"));
+        let b = due(&s, &facts("2026-11-26T10:00:00Z"));
+        let c = due(&s, &facts("2026-11-26T10:15:00Z"));
+        let key = |j: &[NewJob]| -> Vec<(String, String, String)> {
+            j.iter()
+                .map(|j| (j.kind.clone(), j.scope.clone(), j.slot.clone()))
+                .collect()
+        };
+        assert_eq!(key(&a), key(&b), "one slot from 10:00 to 10:14:59");
+        assert_eq!(of(&c, "refresh-acks")[0].slot, "2026-11-26T10:15Z");
+        assert_eq!(of(&a, "refresh-acks")[0].slot, "2026-11-26T10:00Z");
+        let fetch = of(&a, "fetch-reports");
+        assert_eq!(fetch.len(), 2, "one per DSP Liner can reach");
+        assert_eq!(fetch[0].slot, "2026-11-26T06:00Z");
+        assert_eq!(fetch[0].payload["dsp"], "spotify");
+        assert_eq!(of(&a, "ledger-check")[0].slot, "2026-11-26");
+        assert_eq!(of(&a, "purge")[0].payload["days"], 7);
+        assert!(due(&everything_off(), &facts("2026-11-26T10:00:00Z")).is_empty());
+    }
+
+    #[test]
+    fn statements_close_each_ended_period_once_and_catch_up() {
+        let s = Schedule {
+            statements_day: 3,
+            ..everything_off()
+        };
+        // Before the 3rd: October is not closed yet.
+        let mut f = facts("2026-11-02T23:59:00Z");
+        assert!(due(&s, &f).is_empty());
+        f.now = at("2026-11-03T00:00:00Z");
+        let j = due(&s, &f);
+        assert_eq!(j.len(), 1);
+        assert_eq!(
+            (j[0].scope.as_str(), j[0].slot.as_str()),
+            ("period:2026-10", "2026-10")
+        );
+        assert_eq!(j[0].payload["out"], "/srv/liner/statements/2026-10");
+        // January closes December of the year before.
+        f.now = at("2027-01-05T08:00:00Z");
+        assert_eq!(due(&s, &f)[0].slot, "2026-12");
+        // Sales in August and September were never closed (the worker was down): caught
+        // up, each once; the current month's sales are not closed early.
+        f.report_periods = ["2026-08", "2026-09", "2026-11"]
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect();
+        f.now = at("2026-11-01T08:00:00Z");
+        let slots: Vec<String> = due(&s, &f).iter().map(|j| j.slot.clone()).collect();
+        assert_eq!(slots, ["2026-08", "2026-09"]);
+    }
+}
