@@ -257,6 +257,25 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
 }
 
 async fn import(cfg: &Config, a: ImportArgs) -> Result<ExitCode> {
+    let (out, failures) = import_run(cfg, &a).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(
+        if failures.is_empty() && out.iter().all(|s| s.outcome != "refused") {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
+}
+
+/// Imports the reports given, printing a summary of each (unless `--json`); what each
+/// import did, and the reports that failed with why.
+pub(crate) async fn import_run(
+    cfg: &Config,
+    a: &ImportArgs,
+) -> Result<(Vec<crate::royalty::ImportSummary>, Vec<String>)> {
     let period = check_period(&a.period.clone().unwrap_or_else(this_month))?;
     let catalog = open(cfg).await?;
     let files = FileStore::open(&cfg.files)?;
@@ -286,7 +305,7 @@ async fn import(cfg: &Config, a: ImportArgs) -> Result<ExitCode> {
         report_csv::Format::Dsr => group_reports(&a.reports),
         report_csv::Format::Csv(_) => a.reports.iter().map(|f| vec![f.clone()]).collect(),
     };
-    let mut code = ExitCode::SUCCESS;
+    let mut failures = Vec::new();
     let mut out = Vec::new();
     for g in groups {
         // The index is reloaded per report: a report may teach ids the next one needs.
@@ -330,30 +349,25 @@ async fn import(cfg: &Config, a: ImportArgs) -> Result<ExitCode> {
         let s = match s {
             Ok(s) => s,
             Err(e) => {
-                eprintln!(
+                let why = format!(
                     "{}: {e:#}",
                     g.iter()
                         .map(|p| p.display().to_string())
                         .collect::<Vec<_>>()
                         .join(" + ")
                 );
-                code = ExitCode::from(1);
+                eprintln!("{why}");
+                failures.push(why);
                 continue;
             }
         };
-        if s.outcome == "refused" {
-            code = ExitCode::from(1);
-        }
         if !a.json {
             print_summary(&s);
         }
         out.push(s);
     }
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    }
     catalog.close().await;
-    Ok(code)
+    Ok((out, failures))
 }
 
 fn print_summary(s: &crate::royalty::ImportSummary) {

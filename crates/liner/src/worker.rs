@@ -238,11 +238,19 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
                 supersedes: None,
                 json: false,
             };
-            ok(
-                crate::royalty_cmd::reports(cfg, crate::royalty_cmd::ReportsCommand::Import(args))
-                    .await?,
-                "import",
-            )
+            let (done, mut failures) = crate::royalty_cmd::import_run(cfg, &args).await?;
+            for s in done.iter().filter(|s| s.outcome == "refused") {
+                failures.push(format!(
+                    "{}: refused: {}",
+                    s.files.join(" + "),
+                    s.refusals.join("; ")
+                ));
+            }
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                bail!("{}", failures.join("; "))
+            }
         }
         "statements" => {
             let period = need_str(p, "period")?;

@@ -5,6 +5,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub(crate) mod world;
+
 pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -137,5 +139,67 @@ impl Drop for Smtp {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A PostgreSQL database of a test's own, dropped at the end.
+pub(crate) struct PgDb {
+    pub(crate) url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDb {
+    /// None when PostgreSQL is unreachable (a failure under `CI=true`).
+    #[allow(dead_code)]
+    pub(crate) fn create() -> Option<PgDb> {
+        let admin = std::env::var("LINER_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!(
+            "liner_t{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
+        let created = Command::new("psql")
+            .args([
+                admin.as_str(),
+                "-q",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
+            .output();
+        match created {
+            Ok(o) if o.status.success() => {}
+            other => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI=true and PostgreSQL at {admin} is unreachable: {other:?}"
+                );
+                eprintln!("skipping: PostgreSQL at {admin} unreachable");
+                return None;
+            }
+        }
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Some(PgDb {
+            url: format!("{base}/{name}"),
+            admin: admin.clone(),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                self.admin.as_str(),
+                "-q",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
     }
 }
