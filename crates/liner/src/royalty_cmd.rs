@@ -27,6 +27,21 @@ pub(crate) enum ReportsCommand {
     /// Import sales reports: DSR flat files (.tsv, .tsv.gz; the files of a multi-file report
     /// together) or CSV exports with --format. Whole or nothing; importing again changes nothing.
     Import(ImportArgs),
+    /// Fetch new sales reports from the DSPs now (each profile's `[sales_reports] folder`,
+    /// over its SFTP or HTTP delivery account) and import them; what the scheduler's
+    /// fetch-reports jobs do. Each remote file is fetched once.
+    Fetch {
+        /// Only these DSPs (default: every profile with a [delivery] section).
+        #[arg(long, value_delimiter = ',', value_name = "DSP,…")]
+        dsp: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The report files fetched from the DSPs, with what their import did.
+    Fetched {
+        #[arg(long)]
+        json: bool,
+    },
     /// List imported reports.
     List {
         #[arg(long)]
@@ -158,6 +173,73 @@ fn check_period(p: &str) -> Result<String> {
 pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCode> {
     match cmd {
         ReportsCommand::Import(a) => import(cfg, a).await,
+        ReportsCommand::Fetch { dsp, json } => {
+            let catalog = open(cfg).await?;
+            let profiles = crate::ern_cmd::load_profiles(cfg)?;
+            for d in &dsp {
+                if !profiles.iter().any(|p| &p.name == d) {
+                    bail!("no DSP profile {d:?}");
+                }
+            }
+            let mut code = ExitCode::SUCCESS;
+            let mut all = Vec::new();
+            for p in profiles
+                .iter()
+                .filter(|p| p.delivery.is_some() && (dsp.is_empty() || dsp.contains(&p.name)))
+            {
+                match crate::fetch::fetch_reports(cfg, &catalog, p).await {
+                    Ok(f) => {
+                        if !f.refused.is_empty() {
+                            code = ExitCode::from(1);
+                        }
+                        if !json {
+                            println!(
+                                "{}: {} file(s) there, {} new; {} imported, {} already imported, {} refused, {} waiting for their other parts",
+                                f.dsp,
+                                f.listed,
+                                f.downloaded,
+                                f.imported.len(),
+                                f.already.len(),
+                                f.refused.len(),
+                                f.waiting.len()
+                            );
+                            for r in &f.imported {
+                                println!("  imported {r}");
+                            }
+                            for (r, why) in &f.refused {
+                                println!("  REFUSED {r}: {why}");
+                            }
+                        }
+                        all.push(f);
+                    }
+                    Err(e) => {
+                        code = ExitCode::from(1);
+                        eprintln!("{}: {e:#}", p.name);
+                    }
+                }
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            }
+            catalog.close().await;
+            Ok(code)
+        }
+        ReportsCommand::Fetched { json } => {
+            let catalog = open(cfg).await?;
+            let list = catalog.fetched_reports().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for f in &list {
+                    println!(
+                        "{}  {:<14} {:<9} {} ({} bytes): {}",
+                        f.fetched_at, f.dsp, f.outcome, f.name, f.size, f.detail
+                    );
+                }
+            }
+            catalog.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
         ReportsCommand::List { json } => {
             let catalog = open(cfg).await?;
             let list = catalog.reports().await?;

@@ -16,6 +16,8 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::Datelike;
+
 mod common;
 use common::world::{DSPS, World, check_dsp_files};
 
@@ -508,4 +510,154 @@ fn three_workers_on_postgres_share_the_queue_and_each_job_takes_effect_once() {
         table.len()
     );
     print_dsp_view(&w);
+}
+
+#[test]
+fn the_scheduler_fetches_sales_reports_over_sftp_and_http_and_imports_each_once() {
+    let w = World::new(BTreeMap::new());
+    let upcs = w.catalog();
+    let mut args: Vec<&str> = vec!["deliver"];
+    args.extend(upcs.iter().map(String::as_str));
+    args.extend([
+        "--to",
+        "spotify,youtube-music,apple-music,deezer",
+        "--priority",
+        "--wait",
+    ]);
+    w.ok(&args);
+    let now = chrono::Utc::now().date_naive();
+    let month = now.format("%Y-%m").to_string();
+    let usage = (now.with_day(1).expect("day 1") - chrono::Duration::days(1))
+        .format("%Y-%m")
+        .to_string();
+    let fx = w.dir.path().join("fx.csv");
+    std::fs::write(
+        &fx,
+        format!("period,base,quote,rate\n{month},USD,EUR,0.9188\n{month},USD,GBP,0.7801\n{month},USD,JPY,149.02\n{month},EUR,USD,1.0884\n{month},EUR,GBP,0.8490\n{month},EUR,JPY,162.19\n"),
+    )
+    .expect("fx");
+    w.ok(&["fx", "import", &fx.display().to_string()]);
+    // Each mock DSP leaves last month's report where its profile says: DSR over SFTP
+    // (Spotify, YouTube), the Apple CSV layout over SFTP, DSR over HTTP (Deezer).
+    let root = w.dir.path().join("dsp").display().to_string();
+    for dsp in DSPS {
+        w.ok(&["dsp", "report", dsp, "--period", &usage, "--root", &root]);
+    }
+    set_schedule(
+        &w,
+        "tick_seconds = 1\ndeliveries = false\nacknowledgements_minutes = 0\nstatements_day = 0\nledger_check = false\npurge_after_days = 0\n[mail]\nsummary_to = \"ops@distributor.example\"",
+    );
+    let mut worker = Worker::start(&w, "fetcher", &["--drain", "--tick-ms", "200"]);
+    assert!(worker.wait(Duration::from_secs(120)).success());
+    let table = jobs(&w);
+    let fetches: Vec<&serde_json::Value> = table
+        .iter()
+        .filter(|j| j["kind"] == "fetch-reports")
+        .collect();
+    assert_eq!(fetches.len(), DSPS.len(), "{table:#?}");
+    assert!(
+        fetches.iter().all(|j| j["status"] == "done"),
+        "{fetches:#?}"
+    );
+
+    let list: serde_json::Value =
+        serde_json::from_str(&w.ok(&["reports", "list", "--json"])).expect("json");
+    let list = list.as_array().expect("array");
+    let dsps: BTreeSet<&str> = list.iter().filter_map(|r| r["dsp"].as_str()).collect();
+    assert_eq!(
+        dsps,
+        DSPS.iter().copied().collect(),
+        "one report from each DSP"
+    );
+    for r in list {
+        assert_eq!(r["usage_lines"], r["matched_lines"], "fully matched: {r:#}");
+        assert!(r["usage_lines"].as_i64() > Some(0));
+        assert_eq!(r["reporting_period"], month.as_str());
+    }
+    w.ok(&["ledger", "check"]);
+    let fetched: serde_json::Value =
+        serde_json::from_str(&w.ok(&["reports", "fetched", "--json"])).expect("json");
+    let fetched = fetched.as_array().expect("array").clone();
+    assert!(fetched.len() >= DSPS.len());
+    assert!(
+        fetched.iter().all(|f| f["outcome"] == "imported"),
+        "{fetched:#?}"
+    );
+
+    // Nothing new: nothing downloaded, nothing booked.
+    let again = w.ok(&["reports", "fetch"]);
+    assert_eq!(again.matches(", 0 new;").count(), DSPS.len(), "{again}");
+
+    // A broken report (its FOOT line lost) next to the good one: refused, recorded, and the
+    // operators told once.
+    let folder = w
+        .mock()
+        .dsp("spotify")
+        .expect("spotify")
+        .jail()
+        .join("reports");
+    let good = std::fs::read_dir(&folder)
+        .expect("reports")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "tsv"))
+        .expect("a DSR file");
+    let text = std::fs::read_to_string(&good).expect("read");
+    let cut: Vec<&str> = text.lines().filter(|l| !l.starts_with("FOOT")).collect();
+    let name = good
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .replace("T0000", "T1200");
+    std::fs::write(folder.join(&name), cut.join("\n") + "\n").expect("write");
+    let out = w.liner(&["reports", "fetch", "--dsp", "spotify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("REFUSED {name}")), "{said}");
+    let out = w.liner(&["reports", "fetch", "--dsp", "spotify"]);
+    assert!(
+        out.status.success(),
+        "the refused file is not fetched again"
+    );
+    let alerts: Vec<String> = w
+        .mails()
+        .into_iter()
+        .filter(|m| m.contains("ops@distributor.example") && m.contains("refused"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(alerts[0].contains(&name), "{}", alerts[0]);
+    assert_eq!(
+        list.len(),
+        serde_json::from_str::<serde_json::Value>(&w.ok(&["reports", "list", "--json"]))
+            .expect("json")
+            .as_array()
+            .map_or(0, Vec::len),
+        "nothing booked from the refused file"
+    );
+
+    // The purge job empties the staging folder; the records keep the files from coming back.
+    let staging = w.dir.path().join("files/incoming");
+    let staged = |d: &std::path::Path| -> usize {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| std::fs::read_dir(e.path()).map_or(0, |r| r.count()))
+            .sum()
+    };
+    assert!(staged(&staging) > DSPS.len());
+    w.ok(&[
+        "jobs",
+        "add",
+        "purge",
+        "--scope",
+        "test",
+        "--payload",
+        "{\"days\":0}",
+    ]);
+    let mut purge = Worker::start(&w, "purger", &["--drain", "--no-schedule"]);
+    assert!(purge.wait(Duration::from_secs(60)).success());
+    assert_eq!(staged(&staging), 0);
+    let again = w.ok(&["reports", "fetch"]);
+    assert_eq!(again.matches(", 0 new;").count(), DSPS.len(), "{again}");
 }

@@ -127,7 +127,7 @@ impl Store {
         files: &[(String, String, String, i64)],
     ) -> Result<DeliveryRow, StoreError> {
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO deliveries (upc, dsp, revision, message_id, intent, status, created_at, updated_at, package_at, priority) \
              VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8) ON CONFLICT (dsp, message_id) DO NOTHING",
@@ -206,7 +206,7 @@ impl Store {
 
     /// A resend the DSP asked for: a new package folder, every file to be sent again.
     pub async fn repackage(&self, id: i64, package_at: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE deliveries SET package_at = $1, updated_at = $2 WHERE id = $3")
             .bind(package_at)
             .bind(now())
@@ -397,7 +397,7 @@ impl Store {
         derived: &crate::FileRecord,
     ) -> Result<(), StoreError> {
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO files (sha256, md5, size, original_name, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING")
             .bind(derived.sha256.to_string())
             .bind(&derived.md5)

@@ -345,7 +345,7 @@ impl Store {
     /// Posts one transaction under its key. Posting the same key again with the same
     /// entries adds nothing; with other entries it is refused.
     pub async fn post(&self, tx: &NewTx) -> Result<Posting, StoreError> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin_write().await?;
         let p = post_in(&mut t, tx).await?;
         t.commit().await?;
         Ok(p)
@@ -353,7 +353,7 @@ impl Store {
 
     /// Posts several transactions in one database transaction: all or none.
     pub async fn post_all(&self, txs: &[NewTx]) -> Result<Vec<Posting>, StoreError> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin_write().await?;
         let mut out = Vec::new();
         for tx in txs {
             out.push(post_in(&mut t, tx).await?);
@@ -401,7 +401,7 @@ impl Store {
         unmatched: &[Unmatched],
         ids: &[DspId],
     ) -> Result<ReportImport, StoreError> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin_write().await?;
         if let Some(r) = sqlx::query("SELECT id FROM sales_reports WHERE import_key = $1")
             .bind(&report.import_key)
             .fetch_optional(&mut *t)
@@ -636,7 +636,7 @@ impl Store {
 
     /// Posts a rematch and records which unmatched rows it moved, together.
     pub async fn rematch(&self, tx: &NewTx, unmatched_ids: &[i64]) -> Result<Posting, StoreError> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin_write().await?;
         let p = post_in(&mut t, tx).await?;
         if let Posting::Posted(id) = p {
             for u in unmatched_ids {
@@ -657,7 +657,7 @@ impl Store {
     /// Records exchange rates; one already recorded with the same rate is skipped, with a
     /// different rate refused (a rate booked against is never changed).
     pub async fn record_rates(&self, rates: &[FxRate]) -> Result<(usize, usize), StoreError> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin_write().await?;
         let (mut added, mut same) = (0, 0);
         for r in rates {
             let old = sqlx::query(
@@ -716,7 +716,7 @@ impl Store {
 
     /// Posts a payout transaction and its payout row together.
     pub async fn record_payout(&self, tx: &NewTx, p: &Payout) -> Result<Posting, StoreError> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin_write().await?;
         let posting = post_in(&mut t, tx).await?;
         if let Posting::Posted(id) = posting {
             sqlx::query(

@@ -259,6 +259,19 @@ impl Store {
         Ok(())
     }
 
+    /// A transaction that will write. On SQLite it takes the writer's lock at once
+    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout: a deferred transaction that read
+    /// first would fail at once with "database is locked" when another writer committed in
+    /// between (two imports in one worker, two workers on one file).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -333,7 +346,7 @@ impl Store {
         let doc_hash = hex::encode(Sha256::digest(document.as_bytes()));
         let ts = now();
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let current: Option<(i64, String)> = sqlx::query(
             "SELECT r.current_revision, v.document_sha256 FROM releases r JOIN release_revisions v ON v.upc = r.upc AND v.revision = r.current_revision WHERE r.upc = $1",
         )

@@ -265,7 +265,7 @@ impl Store {
             warnings,
             report,
         } = *run;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO qc_runs (upc, revision, profile, blocked, errors, warnings, report, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
@@ -338,7 +338,7 @@ impl Store {
     /// Appends a staff decision and sets the release's status. The log is never updated or
     /// deleted (triggers refuse both).
     pub async fn record_decision(&self, d: &NewDecision<'_>) -> Result<Decision, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let at = now();
         let id: i64 = sqlx::query(
             "INSERT INTO review_decisions (upc, revision, decision, code, reason, operator, qc_run_id, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
