@@ -1477,7 +1477,14 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
 /// The demo's delivery step: the shipped profiles rewritten to free loopback ports and keys
 /// under `out/dsp`, their mock DSPs started in this process, every deliverable release sent
 /// to every DSP with `--wait`, then what each DSP holds.
-pub(crate) async fn demo(cfg: &Config, out: &Path, upcs: &[String]) -> Result<()> {
+/// Delivers the demo's releases to mock DSPs started in this process; the mocks are left
+/// running (the royalty step fetches their sales reports), with the configuration whose
+/// profiles point at them.
+pub(crate) async fn demo(
+    cfg: &Config,
+    out: &Path,
+    upcs: &[String],
+) -> Result<(mock_dsp::Running, Config)> {
     let keys = out.join("dsp/keys");
     let dir = out.join("dsps");
     std::fs::create_dir_all(&dir)?;
@@ -1556,11 +1563,11 @@ pub(crate) async fn demo(cfg: &Config, out: &Path, upcs: &[String]) -> Result<()
             st.acks.len()
         );
     }
-    running.stop();
     if code != ExitCode::SUCCESS {
+        running.stop();
         bail!("some deliveries did not end acknowledged (see above; `liner deliveries`)");
     }
-    Ok(())
+    Ok((running, dcfg))
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ pub(crate) struct Fetched {
     pub(crate) refused: Vec<(String, String)>,
     /// Parts of multi-file reports whose other parts are not there yet.
     pub(crate) waiting: Vec<String>,
+    /// What each import did.
+    pub(crate) reports: Vec<crate::royalty::ImportSummary>,
 }
 
 /// Where downloads wait for their import: a staging folder the purge job empties.
@@ -241,6 +243,7 @@ pub(crate) async fn fetch_reports(
             "already" => out.already.push(joined),
             _ => out.imported.push(joined),
         }
+        out.reports.push(s);
     }
     Ok(out)
 }

@@ -1021,12 +1021,14 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         catalog.close().await;
         v
     };
-    deliver::demo(&cfg, out, &deliverable).await?;
+    let (mocks, dcfg) = deliver::demo(&cfg, out, &deliverable).await?;
 
     eprintln!(
-        "[7/8] royalties: the mock DSPs' sales reports (DSR and CSV) imported, statements cut, payouts run"
+        "[7/8] royalties: the mock DSPs' sales reports (DSR and CSV) fetched over SFTP and HTTP and imported, statements cut, payouts run"
     );
-    royalty_cmd::demo(&cfg, out).await?;
+    let royalties = royalty_cmd::demo(&dcfg, out).await;
+    mocks.stop();
+    royalties?;
 
     eprintln!("[8/8] catalog contents:");
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;

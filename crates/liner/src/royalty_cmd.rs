@@ -666,16 +666,7 @@ pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode>
                     println!("VIOLATION: {v}");
                 }
                 for (cur, rc) in &r.reconciliation {
-                    println!(
-                        "{cur}: reported {} + converted in {} = fees {} + payees {} + labels {} + suspense {} + converted out {}",
-                        rc.reported,
-                        rc.converted_in,
-                        rc.fees,
-                        rc.payees,
-                        rc.labels,
-                        rc.suspense,
-                        rc.converted_out
-                    );
+                    println!("{}", reconciliation_line(cur, rc));
                 }
                 if r.violations.is_empty() {
                     println!(
@@ -695,6 +686,14 @@ pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode>
 /// Every invariant: the pure checks over transactions and reports, the append-only
 /// triggers still in place, and every closed period's statements adding up and chaining
 /// (closing of one period = opening of the next).
+/// Where one currency's reported money went, as `ledger check` and the demo print it.
+fn reconciliation_line(cur: &str, rc: &royalties::check::Reconciliation) -> String {
+    format!(
+        "{cur}: reported {} + converted in {} = fees {} + payees {} + labels {} + suspense {} + converted out {}",
+        rc.reported, rc.converted_in, rc.fees, rc.payees, rc.labels, rc.suspense, rc.converted_out
+    )
+}
+
 pub(crate) async fn check_all(catalog: &Store) -> Result<royalties::check::CheckResult> {
     let txs = catalog.transactions().await?;
     let reports = catalog.stored_reports().await?;
@@ -1246,62 +1245,40 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
         dpid: me.party_id.clone(),
         name: me.name.clone().unwrap_or_default(),
     };
-    let files = FileStore::open(&cfg.files)?;
-    let contracts = load_contracts(cfg)?;
-    let layouts = report_csv::Layout::load_dir(&cfg.report_formats)?;
     let mut totals: BTreeMap<String, Fine> = BTreeMap::new();
-    for p in &profiles {
+    for p in profiles.iter().filter(|p| p.delivery.is_some()) {
+        // The mock DSP leaves its report where its profile says; Liner fetches it from there
+        // over the delivery account (SFTP or HTTP), as the scheduled fetch-reports job does.
         let dsp = mock_dsp::Dsp::new(p.clone(), &out.join("dsp"), None, Default::default())
             .map_err(|e| anyhow!("{e}"))?;
-        let written = mock_dsp::reports::write_sales_report(&dsp, &usage, 0, &to)
-            .map_err(|e| anyhow!("{e}"))?;
-        let format = match p.sales_reports.format.strip_prefix("csv:") {
-            Some(l) => report_csv::Format::Csv(Box::new(
-                layouts
-                    .get(l)
-                    .ok_or_else(|| anyhow!("no report layout {l:?}"))?
-                    .clone(),
-            )),
-            None => report_csv::Format::Dsr,
-        };
-        let ix = CatalogIndex::load(&catalog).await?;
-        let env = Env {
-            catalog: &catalog,
-            files: &files,
-            ix: &ix,
-            profiles: &profiles,
-            contracts: &contracts,
-        };
-        let opts = ImportOptions {
-            period: period.clone(),
-            dsp: Some(p.name.clone()),
-            ..ImportOptions::default()
-        };
-        let s = import_one(&env, &written, &format, &opts, &ProgressBar::hidden()).await?;
-        if s.outcome == "refused" {
-            bail!(
-                "the {} report was refused: {}",
+        mock_dsp::reports::write_sales_report(&dsp, &usage, 0, &to).map_err(|e| anyhow!("{e}"))?;
+        let f = crate::fetch::fetch_reports(cfg, &catalog, p).await?;
+        if let Some((name, why)) = f.refused.first() {
+            bail!("the {} report {name} was refused: {why}", p.name);
+        }
+        for s in &f.reports {
+            let t: Vec<String> = s.totals.iter().map(|(c, v)| format!("{c} {v}")).collect();
+            for (c, v) in &s.totals {
+                *totals.entry(c.clone()).or_default() += Fine::parse(v)?;
+            }
+            eprintln!(
+                "  {:<14} {} usage lines ({}, over {}), {} matched, {} unmatched: {}",
                 p.name,
-                s.refusals.join("; ")
+                s.usage_lines,
+                if p.sales_reports.format.starts_with("csv:") {
+                    "CSV"
+                } else {
+                    "DSR"
+                },
+                match p.delivery.as_ref().map(|d| &d.transport) {
+                    Some(profiles::Transport::Http(_)) => "HTTP",
+                    _ => "SFTP",
+                },
+                s.matched_lines,
+                s.unmatched_lines,
+                t.join(", ")
             );
         }
-        let t: Vec<String> = s.totals.iter().map(|(c, v)| format!("{c} {v}")).collect();
-        for (c, v) in &s.totals {
-            *totals.entry(c.clone()).or_default() += Fine::parse(v)?;
-        }
-        eprintln!(
-            "  {:<14} {} usage lines ({}), {} matched, {} unmatched: {}",
-            p.name,
-            s.usage_lines,
-            if matches!(format, report_csv::Format::Dsr) {
-                "DSR"
-            } else {
-                "CSV"
-            },
-            s.matched_lines,
-            s.unmatched_lines,
-            t.join(", ")
-        );
     }
     let dir = out.join("statements").join(&period);
     let report = run_payouts(cfg, &catalog, &period, &dir).await?;
@@ -1313,6 +1290,11 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
     println!("\nRoyalties, reporting period {period} (usage {usage}):");
     for (c, v) in &totals {
         println!("  reported by the DSPs: {c} {v}");
+    }
+    // The statements add up to the reports: every unit reported is a fee, a payee's
+    // income, suspense, or converted into a payee's currency (checked to the last unit).
+    for (c, rc) in &check.reconciliation {
+        println!("  {}", reconciliation_line(c, rc));
     }
     for p in catalog.payees().await? {
         let exp = model::Currency::parse(&p.currency)?.exponent();
