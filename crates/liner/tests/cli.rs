@@ -457,34 +457,11 @@ fn json_documents_get_located_errors_too() {
 
 #[test]
 fn postgres_catalog_by_url() {
-    use std::process::Command as Cmd;
-    let admin = std::env::var("LINER_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("liner_cli_{}", std::process::id());
-    let created = Cmd::new("psql")
-        .args([
-            admin.as_str(),
-            "-q",
-            "-c",
-            &format!("CREATE DATABASE {name}"),
-        ])
-        .output();
-    match created {
-        Ok(o) if o.status.success() => {}
-        other => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true and PostgreSQL at {admin} is unreachable: {other:?}");
-            }
-            eprintln!("skipping: PostgreSQL at {admin} unreachable");
-            return;
-        }
-    }
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
+    let Some(pg) = common::PgDb::create() else {
+        return;
+    };
     let mut env = Env::sqlite();
-    env.database = format!("{base}/{name}");
+    env.database = pg.url.clone();
     env.ok(&["init"]);
     let folder = fixtures().join("releases/night-drives");
     assert!(
@@ -538,13 +515,5 @@ fn postgres_catalog_by_url() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["code"], "RIGHTS");
     assert_eq!(env.releases()[0]["status"], "rejected");
-    Cmd::new("psql")
-        .args([
-            admin.as_str(),
-            "-q",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        ])
-        .output()
-        .ok();
+    drop(pg);
 }
