@@ -35,6 +35,16 @@ struct ConfigFile {
     report_formats: Option<PathBuf>,
     /// What `liner worker` runs on its own, and how often.
     schedule: Option<Schedule>,
+    /// The distributor as the sender of ERN messages (and recipient of sales reports).
+    sender: Option<SenderFile>,
+}
+
+/// `[sender]`: the distributor's DDEX party id (DPID, from DDEX) and name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SenderFile {
+    party_id: Option<String>,
+    name: Option<String>,
 }
 
 /// `[schedule]`: the scheduled jobs `liner worker` enqueues. Every job is keyed by its
@@ -121,6 +131,8 @@ pub(crate) struct Config {
     pub(crate) contracts: Option<PathBuf>,
     pub(crate) report_formats: PathBuf,
     pub(crate) schedule: Schedule,
+    /// Who Liner's ERN messages come from (`[sender]`, `LINER_DPID`, `LINER_SENDER_NAME`).
+    pub(crate) sender: ern::MessageParty,
 }
 
 impl Config {
@@ -157,6 +169,9 @@ impl Config {
         let mut contracts: Option<PathBuf> = None;
         let mut report_formats = PathBuf::from("deploy/report-formats");
         let mut schedule = Schedule::default();
+        // A placeholder DPID: a distributor gets its own from DDEX and sets it in [sender].
+        let mut sender_id = "PADPIDA2026112601L".to_owned();
+        let mut sender_name = "Liner".to_owned();
 
         let explicit = o
             .config
@@ -211,6 +226,14 @@ impl Config {
             if let Some(s) = file.schedule {
                 schedule = s;
             }
+            if let Some(s) = file.sender {
+                if let Some(id) = s.party_id {
+                    sender_id = id;
+                }
+                if let Some(n) = s.name {
+                    sender_name = n;
+                }
+            }
             source = path.display().to_string();
         } else if let Some(p) = explicit {
             bail!("config file {} does not exist", p.display());
@@ -253,6 +276,16 @@ impl Config {
         if let Some(r) = env("LINER_REPORT_FORMATS") {
             report_formats = PathBuf::from(r);
         }
+        if let Some(id) = env("LINER_DPID") {
+            sender_id = id;
+        }
+        if let Some(n) = env("LINER_SENDER_NAME") {
+            sender_name = n;
+        }
+        let sender_id = model::Dpid::parse(&sender_id)
+            .map_err(|e| anyhow::anyhow!("sender.party_id {sender_id:?}: {e}"))?
+            .as_str()
+            .to_owned();
         if let Some(op) = env("LINER_OPERATOR") {
             operator = Some(op);
         }
@@ -285,6 +318,10 @@ impl Config {
             contracts,
             report_formats,
             schedule,
+            sender: ern::MessageParty {
+                party_id: sender_id,
+                name: Some(sender_name),
+            },
         })
     }
 }

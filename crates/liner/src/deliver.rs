@@ -416,6 +416,7 @@ async fn send(
                     ern: None,
                     schemas: ctx.schemas.as_deref(),
                     delivered: Some(&delivered),
+                    sender: &ctx.cfg.sender,
                 },
             );
             let revision_now = ctx.catalog.gate(upc.as_str()).await?.map(|g| match g {
@@ -1440,7 +1441,7 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
                 .ok_or_else(|| anyhow!("no DSP profile {dsp:?} in {}", cfg.profiles.display()))?;
             let d = mock_dsp::Dsp::new(p, &root, None, Default::default())
                 .map_err(|e| anyhow!("{e}"))?;
-            let me = ern_cmd::sender();
+            let me = &cfg.sender;
             let files = mock_dsp::reports::write_sales_report(
                 &d,
                 &period,

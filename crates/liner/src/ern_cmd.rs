@@ -14,15 +14,6 @@ use store::{NewMessage, OpenMode, Store};
 
 use crate::config::Config;
 
-/// Liner's own DPID as a sender. Configuration of the distributor's identity arrives with
-/// the delivery work; until then the environment can set it.
-pub(crate) fn sender() -> MessageParty {
-    MessageParty {
-        party_id: std::env::var("LINER_DPID").unwrap_or_else(|_| "PADPIDA2026112601L".into()),
-        name: Some(std::env::var("LINER_SENDER_NAME").unwrap_or_else(|_| "Liner".into())),
-    }
-}
-
 /// Where the DDEX XSDs are: `--schemas`, then `LINER_DDEX_SCHEMAS`, then `../shared/ddex/xsd`
 /// beside a checkout (looked up from the working directory upwards).
 pub(crate) fn schemas_dir(flag: Option<&Path>) -> Option<PathBuf> {
@@ -191,6 +182,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
             ern: a.ern.as_deref(),
             schemas: schemas_dir(a.schemas.as_deref()).as_deref(),
             delivered: None,
+            sender: &cfg.sender,
         },
     )
     .await?;
@@ -264,7 +256,7 @@ pub(crate) struct Prepared {
 }
 
 /// How `prepare` builds.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Options<'a> {
     /// `--ern`: the version, else the profile's, else 4.3.
     pub(crate) ern: Option<&'a str>,
@@ -272,6 +264,8 @@ pub(crate) struct Options<'a> {
     /// The message ids that reached the DSP, in order: they decide new or update (else
     /// every message built for it does).
     pub(crate) delivered: Option<&'a [String]>,
+    /// The distributor, as the message's sender.
+    pub(crate) sender: &'a MessageParty,
 }
 
 /// Builds the message for a release and DSP: decides new/update/takedown/purge from the
@@ -285,7 +279,7 @@ pub(crate) async fn prepare(
     request: ern::lifecycle::Request,
     o: Options<'_>,
 ) -> Result<Prepared> {
-    let (ern_flag, schemas, delivered) = (o.ern, o.schemas, o.delivered);
+    let (ern_flag, schemas, delivered, me) = (o.ern, o.schemas, o.delivered, o.sender);
     // The release with its files measured: TechnicalDetails state what is delivered.
     let (release, revision, audio, artwork) = crate::qc::measured(catalog, files, upc).await?;
     // --ern, else the DSP profile, else 4.3.
@@ -396,7 +390,7 @@ pub(crate) async fn prepare(
     );
     let input = BuildInput {
         version,
-        sender: sender(),
+        sender: me.clone(),
         recipient,
         message_id: message_id.clone(),
         thread_id: Some(upc.to_string()),

@@ -923,6 +923,10 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         contracts: Some(PathBuf::from("deploy/contracts.example.toml")),
         report_formats: PathBuf::from("deploy/report-formats"),
         schedule: Default::default(),
+        sender: ern::MessageParty {
+            party_id: "PADPIDA2026112601L".into(),
+            name: Some("Liner demo distributor".into()),
+        },
     };
     store::Store::open(&cfg.database, store::OpenMode::Create)
         .await?

@@ -1240,7 +1240,7 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
     }
     catalog.record_rates(&rates).await?;
     let profiles = crate::ern_cmd::load_profiles(cfg)?;
-    let me = crate::ern_cmd::sender();
+    let me = &cfg.sender;
     let to = mock_dsp::reports::Recipient {
         dpid: me.party_id.clone(),
         name: me.name.clone().unwrap_or_default(),
