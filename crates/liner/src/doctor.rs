@@ -153,6 +153,23 @@ pub(crate) async fn doctor(overrides: &Overrides, json: bool) -> Result<ExitCode
                 "set [mail] smtp = \"host:port\" to send it",
             ),
         }
+        match &cfg.summary_to {
+            Some(to) => r.ok(format!(
+                "operator alerts (dead jobs, refused reports) go to {to}"
+            )),
+            None => r.warn(
+                "no [mail] summary_to: dead jobs and refused sales reports are only logged",
+                "set [mail] summary_to = \"ops@…\" so someone hears of them",
+            ),
+        }
+        if cfg.sender.party_id == "PADPIDA2026112601L" {
+            r.warn(
+                "the sender DPID is Liner's placeholder",
+                "set [sender] party_id to the DPID DDEX gave you before delivering to a real DSP",
+            );
+        } else {
+            r.ok(format!("sender {}", cfg.sender.party_id));
+        }
     }
     let failed = r.0.iter().any(|c| c.level == Level::Fail);
     if json {

@@ -415,6 +415,17 @@ async fn tick(cfg: &Config, catalog: &Store) -> Result<Vec<i64>> {
     Ok(new)
 }
 
+/// The release and DSP ids a job is about, for the log fields operators search by
+/// (comma-separated when several; empty when none).
+fn searchable(p: &serde_json::Value) -> (String, String) {
+    let mut upcs = str_list(p, "upcs");
+    upcs.extend(p["upc"].as_str().map(str::to_owned));
+    let mut dsps = str_list(p, "to");
+    dsps.extend(str_list(p, "from"));
+    dsps.extend(p["dsp"].as_str().map(str::to_owned));
+    (upcs.join(","), dsps.join(","))
+}
+
 /// Tells the operators that a job ran out of attempts.
 fn alert_dead(cfg: &Config, j: &Job, error: &str) {
     let Some(to) = &cfg.summary_to else {
@@ -506,7 +517,8 @@ pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
                     tokio::time::sleep(poll).await;
                     continue;
                 };
-                tracing::info!(job = j.id, kind = %j.kind, scope = %j.scope, slot = %j.slot, attempt = j.attempts, runner = %me, "job started");
+                let (upc, dsp) = searchable(&j.payload);
+                tracing::info!(job = j.id, kind = %j.kind, scope = %j.scope, slot = %j.slot, upc = %upc, dsp = %dsp, attempt = j.attempts, runner = %me, "job started");
                 // Keep the lease while the job runs.
                 let beat = {
                     let (catalog, me, id) = (catalog.clone(), me.clone(), j.id);
@@ -526,12 +538,12 @@ pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
                     Ok(()) => {
                         done += 1;
                         let held = catalog.complete(j.id, &me).await.unwrap_or(false);
-                        tracing::info!(job = j.id, kind = %j.kind, scope = %j.scope, held, "job done");
+                        tracing::info!(job = j.id, kind = %j.kind, scope = %j.scope, upc = %upc, dsp = %dsp, held, "job done");
                     }
                     Err(e) => {
                         let error = format!("{e:#}");
                         let f = catalog.fail(j.id, &me, &error, Utc::now()).await;
-                        tracing::warn!(job = j.id, kind = %j.kind, scope = %j.scope, error = %error, outcome = ?f, "job failed");
+                        tracing::warn!(job = j.id, kind = %j.kind, scope = %j.scope, upc = %upc, dsp = %dsp, error = %error, outcome = ?f, "job failed");
                         if matches!(f, Ok(store::Failed::Dead)) {
                             alert_dead(&cfg, &j, &error);
                         }

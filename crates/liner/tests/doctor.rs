@@ -69,6 +69,26 @@ fn a_broken_config_names_each_problem() {
         f.iter().all(|l| l.contains(" → ") && !l.ends_with("→ ")),
         "each failure says what to do: {f:#?}"
     );
+    // Unattended work with nobody to tell, and the placeholder sender: warnings.
+    let warnings: Vec<String> = v
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["level"] == "warn")
+        .map(|c| {
+            format!(
+                "{} → {}",
+                c["what"].as_str().unwrap_or(""),
+                c["fix"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    for w in ["summary_to", "sender DPID"] {
+        assert!(
+            warnings.iter().any(|l| l.contains(w)),
+            "want {w:?} among {warnings:#?}"
+        );
+    }
     // A configuration that does not parse is named with its file and what was wrong.
     std::fs::write(
         dir.path().join("liner.toml"),
