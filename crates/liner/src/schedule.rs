@@ -41,6 +41,7 @@ pub(crate) struct ReleaseFacts {
 /// The latest delivery of a release to a DSP.
 #[derive(Debug, Clone)]
 pub(crate) struct LatestDelivery {
+    pub(crate) id: i64,
     pub(crate) revision: i64,
     /// queued | uploading | uploaded | acknowledged | rejected | failed
     pub(crate) status: String,
@@ -59,6 +60,10 @@ pub(crate) struct Facts {
     pub(crate) reached: BTreeSet<(String, String)>,
     /// The accounting periods sales reports were imported into.
     pub(crate) report_periods: BTreeSet<String>,
+    /// Scopes of jobs not done (queued, running, waiting to retry, dead): no second
+    /// delivery job is proposed beside one, so one release never uploads twice at once to
+    /// one DSP, and a dead one waits for its operator.
+    pub(crate) busy: BTreeSet<String>,
     /// Where period-end statements are written (a folder per period under it).
     pub(crate) statements_dir: String,
 }
@@ -112,33 +117,40 @@ pub(crate) fn due(s: &Schedule, f: &Facts) -> Vec<NewJob> {
     if s.deliveries {
         for r in f.releases.iter().filter(|r| r.cleared) {
             for d in f.dsps.iter().filter(|d| d.reachable) {
+                let scope = format!("upc:{}/dsp:{}", r.upc, d.name);
+                if f.busy.contains(&scope) {
+                    continue;
+                }
                 let key = (r.upc.clone(), d.name.clone());
-                let latest = f.latest.get(&key);
-                // Taken down there: only an operator puts it back.
-                if latest.is_some_and(|l| matches!(l.intent.as_str(), "takedown" | "purge")) {
-                    continue;
-                }
-                // This revision is there already, on its way, or refused by the DSP (a
-                // refusal needs a new revision, not the same message again).
-                if latest.is_some_and(|l| {
-                    l.revision == r.revision
-                        && matches!(
-                            l.status.as_str(),
-                            "acknowledged" | "uploaded" | "queued" | "uploading" | "rejected"
-                        )
-                }) {
-                    continue;
-                }
                 let fix = f.reached.contains(&key);
-                let due_on =
-                    r.release_date - chrono::Duration::days(i64::from(d.delivery_offset_days));
-                if !fix && today < due_on {
-                    continue;
-                }
+                let slot = match f.latest.get(&key) {
+                    // Taken down there: only an operator puts it back.
+                    Some(l) if matches!(l.intent.as_str(), "takedown" | "purge") => continue,
+                    // Interrupted (a crash, attempts used up): resume that very delivery,
+                    // whatever its revision; the current one follows once it is finished.
+                    Some(l) if matches!(l.status.as_str(), "queued" | "uploading" | "failed") => {
+                        format!("resume:{}", l.id)
+                    }
+                    // At the DSP, waiting for its acknowledgement.
+                    Some(l) if l.status == "uploaded" => continue,
+                    // This revision is live there, or the DSP refused it (a refusal needs a
+                    // new revision, not the same message again).
+                    Some(l) if l.revision >= r.revision => continue,
+                    // An earlier revision finished there: this one is a fix, sent at once.
+                    Some(_) => format!("rev:{}", r.revision),
+                    None => {
+                        let due_on = r.release_date
+                            - chrono::Duration::days(i64::from(d.delivery_offset_days));
+                        if today < due_on {
+                            continue;
+                        }
+                        format!("rev:{}", r.revision)
+                    }
+                };
                 out.push(job(
                     "deliver",
-                    format!("upc:{}/dsp:{}", r.upc, d.name),
-                    format!("rev:{}", r.revision),
+                    scope,
+                    slot,
                     serde_json::json!({ "upcs": [r.upc], "to": [d.name], "priority": fix }),
                     if fix { PRIORITY_FIX } else { PRIORITY_DELIVERY },
                     now,
@@ -255,6 +267,7 @@ mod tests {
             latest: BTreeMap::new(),
             reached: BTreeSet::new(),
             report_periods: BTreeSet::new(),
+            busy: BTreeSet::new(),
             statements_dir: "/srv/liner/statements".into(),
         }
     }
@@ -344,6 +357,7 @@ mod tests {
         // Far in the future, but revision 1 already reached Spotify: revision 2 is a fix.
         f.releases = vec![release("A", "2027-06-01", 2), release("B", "2019-01-01", 1)];
         let l = |revision: i64, status: &str, intent: &str| LatestDelivery {
+            id: 40 + revision,
             revision,
             status: status.into(),
             intent: intent.into(),
@@ -366,17 +380,31 @@ mod tests {
             ("upc:A/dsp:spotify", "rev:2", PRIORITY_FIX)
         );
         assert_eq!(j.payload["priority"], true, "a fix ignores the lead time");
-        // Refused by the DSP: the same revision is not sent again; in flight: not twice.
-        for status in ["rejected", "uploaded", "queued", "uploading"] {
+        // Refused by the DSP: the same revision is not sent again. Uploaded: the
+        // acknowledgement is awaited, whatever the revision.
+        for (rev, status) in [
+            (2, "rejected"),
+            (2, "uploaded"),
+            (1, "uploaded"),
+            (2, "acknowledged"),
+        ] {
             f.latest
-                .insert(("A".into(), "spotify".into()), l(2, status, "update"));
-            assert!(due(&s, &f).is_empty(), "{status}");
+                .insert(("A".into(), "spotify".into()), l(rev, status, "update"));
+            assert!(due(&s, &f).is_empty(), "{rev} {status}");
         }
-        // A failed delivery of this revision: proposed again (its job decides: the slot
-        // is the same, so a job that is done or dead is not run a second time).
+        // Interrupted or out of attempts: that delivery is resumed, keyed by its id, even
+        // when it carries an older revision (the fix follows once it has finished).
+        for (rev, status) in [(1, "queued"), (1, "uploading"), (2, "failed")] {
+            f.latest
+                .insert(("A".into(), "spotify".into()), l(rev, status, "update"));
+            let j = due(&s, &f);
+            assert_eq!(j.len(), 1, "{status}");
+            assert_eq!(j[0].slot, format!("resume:{}", 40 + rev), "{status}");
+        }
+        // The older revision finished (acknowledged, or refused): now revision 2 goes.
         f.latest
-            .insert(("A".into(), "spotify".into()), l(2, "failed", "update"));
-        assert_eq!(due(&s, &f).len(), 1);
+            .insert(("A".into(), "spotify".into()), l(1, "rejected", "update"));
+        assert_eq!(due(&s, &f)[0].slot, "rev:2");
     }
 
     #[test]

@@ -379,6 +379,7 @@ async fn facts(cfg: &Config, catalog: &Store) -> Result<schedule::Facts> {
         latest.insert(
             key,
             schedule::LatestDelivery {
+                id: d.id,
                 revision: d.revision,
                 status: d.status.as_str().to_owned(),
                 intent: d.intent.clone(),
@@ -391,8 +392,16 @@ async fn facts(cfg: &Config, catalog: &Store) -> Result<schedule::Facts> {
         .into_iter()
         .map(|r| r.reporting_period)
         .collect();
+    let busy = catalog
+        .jobs(false)
+        .await?
+        .into_iter()
+        .filter(|j| j.kind == "deliver")
+        .map(|j| j.scope)
+        .collect();
     Ok(schedule::Facts {
         now: Utc::now(),
+        busy,
         dsps,
         releases,
         latest,
