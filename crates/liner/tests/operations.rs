@@ -322,6 +322,42 @@ fn killing_the_worker_mid_delivery_and_starting_it_again_completes_every_job_onc
     }
     print_dsp_view(&w);
     eprintln!("{}", w.ok(&["deliveries"]));
+
+    // A fix: a delivered release changes. The next run sends it as an update at once, in
+    // the priority lane, to every DSP that has it.
+    let fixed = &upcs[1];
+    let before = jobs(&w).len();
+    w.retitle(fixed, "A Corrected Title");
+    let mut third = Worker::start(&w, "third", &["--drain"]);
+    assert!(third.wait(Duration::from_secs(240)).success());
+    let table = jobs(&w);
+    let fixes: Vec<&serde_json::Value> = table
+        .iter()
+        .filter(|j| {
+            j["scope"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(&format!("upc:{fixed}/")))
+        })
+        .filter(|j| j["slot"] == "rev:3")
+        .collect();
+    let reached = due.iter().filter(|(u, _)| u == fixed).count();
+    assert_eq!(table.len(), before + reached, "only the fix was scheduled");
+    assert_eq!(fixes.len(), reached);
+    for j in &fixes {
+        assert_eq!(j["status"], "done", "{j:#}");
+        assert_eq!(j["priority"], 10, "the fix lane: {j:#}");
+    }
+    let rows = until_acknowledged(&w, Duration::from_secs(60));
+    for d in rows.iter().filter(|d| d["upc"] == fixed.as_str()) {
+        assert_eq!(
+            (d["intent"].as_str(), d["revision"].as_i64()),
+            (Some("update"), Some(3)),
+            "{d:#}"
+        );
+    }
+    for dsp in DSPS {
+        assert!(w.state(dsp).effects.values().all(|n| *n == 1));
+    }
 }
 
 /// A Spotify-style CSV report of `lines` lines over the catalog's ISRCs; its total in
