@@ -118,7 +118,7 @@ pub(crate) async fn fetch_reports(
                 let c = transport_sftp::Connection::open(&target)?;
                 let mut got = Vec::new();
                 for (name, _) in &names {
-                    let part = staging.join(format!("{name}.part"));
+                    let part = staging.join(part_name(name));
                     c.download(&format!("{}/{name}", dir.trim_end_matches('/')), &part)?;
                     let dest = staging.join(name);
                     std::fs::rename(&part, &dest)
@@ -132,7 +132,7 @@ pub(crate) async fn fetch_reports(
         }
         Link::Http(client) => {
             for (name, _) in &new {
-                let part = staging.join(format!("{name}.part"));
+                let part = staging.join(part_name(name));
                 client
                     .download(&folder, name, &part)
                     .await
@@ -246,6 +246,17 @@ pub(crate) async fn fetch_reports(
         out.reports.push(s);
     }
     Ok(out)
+}
+
+/// A download's name until it is whole: its own per process and moment, so two fetchers of
+/// one DSP (a job taken over from a stalled worker, an operator's `reports fetch`) never
+/// write into one file; the rename then puts identical bytes in place.
+fn part_name(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{name}.{}-{nanos}.part", std::process::id())
 }
 
 fn file_name(f: &Path) -> String {
