@@ -49,6 +49,9 @@ pub(crate) struct DeliverArgs {
     /// Print the deliveries as JSON at the end.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Who holds the delivery locks: the job, when a worker runs it.
+    #[arg(skip)]
+    pub(crate) holder: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +69,8 @@ pub(crate) struct TakedownArgs {
     pub(crate) timeout: u64,
     #[arg(long, value_name = "DIR")]
     pub(crate) schemas: Option<PathBuf>,
+    #[arg(skip)]
+    pub(crate) holder: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +94,8 @@ struct Ctx {
     catalog: Store,
     files: FileStore,
     schemas: Option<PathBuf>,
+    /// Who this run is, for the per-release-and-DSP delivery locks.
+    holder: String,
 }
 
 /// How to reach one DSP, credentials resolved.
@@ -227,8 +234,14 @@ async fn open_ctx(cfg: &Config, schemas: Option<&Path>) -> Result<Ctx> {
         catalog: Store::open(&cfg.database, OpenMode::Existing).await?,
         files: FileStore::open(&cfg.files)?,
         schemas: ern_cmd::schemas_dir(schemas),
+        holder: format!("cli:{}:{}", crate::host_name(), std::process::id()),
     })
 }
+
+/// How long a delivery lock lasts unless renewed; renewed every third of it while the
+/// delivery runs. A process that dies holds it at most this long (a job keeps it: the
+/// job is the holder, whichever worker resumes it).
+const DELIVERY_LOCK: Duration = Duration::from_secs(90);
 
 fn pick<'a>(profiles: &'a [DspProfile], names: &[String]) -> Result<Vec<&'a DspProfile>> {
     names
@@ -254,7 +267,11 @@ pub(crate) async fn deliver(cfg: &Config, a: DeliverArgs) -> Result<ExitCode> {
         .iter()
         .map(|u| crate::lookup_upc(u))
         .collect::<Result<_>>()?;
-    let ctx = Arc::new(open_ctx(cfg, a.schemas.as_deref()).await?);
+    let mut ctx = open_ctx(cfg, a.schemas.as_deref()).await?;
+    if let Some(h) = &a.holder {
+        ctx.holder = h.clone();
+    }
+    let ctx = Arc::new(ctx);
     let profiles = ern_cmd::load_profiles(cfg)?;
     let targets: Vec<DspProfile> = pick(&profiles, &a.to)?.into_iter().cloned().collect();
     let mut problems = 0usize;
@@ -317,7 +334,11 @@ pub(crate) async fn deliver(cfg: &Config, a: DeliverArgs) -> Result<ExitCode> {
 
 pub(crate) async fn takedown(cfg: &Config, a: TakedownArgs) -> Result<ExitCode> {
     let upc = crate::lookup_upc(&a.upc)?;
-    let ctx = Arc::new(open_ctx(cfg, a.schemas.as_deref()).await?);
+    let mut ctx = open_ctx(cfg, a.schemas.as_deref()).await?;
+    if let Some(h) = &a.holder {
+        ctx.holder = h.clone();
+    }
+    let ctx = Arc::new(ctx);
     let profiles = ern_cmd::load_profiles(cfg)?;
     let mut ids = Vec::new();
     let mut problems = 0;
@@ -344,9 +365,91 @@ pub(crate) async fn takedown(cfg: &Config, a: TakedownArgs) -> Result<ExitCode> 
     })
 }
 
+/// Whether a lock holder is a `liner` process of this host that no longer runs (`cli:HOST:PID`
+/// with no such process, or one that is not liner: the PID was reused).
+fn dead_local_holder(holder: &str) -> bool {
+    let Some(rest) = holder.strip_prefix("cli:") else {
+        return false;
+    };
+    let Some((host, pid)) = rest.rsplit_once(':') else {
+        return false;
+    };
+    if host != crate::host_name() {
+        return false;
+    }
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmd) => !String::from_utf8_lossy(&cmd).contains("liner"),
+        Err(_) => true,
+    }
+}
+
+/// `send_locked` under the lock of this release and DSP: two runs (an operator's and a
+/// worker's, two jobs) never deliver one release to one DSP at the same time.
+async fn send(
+    ctx: &Ctx,
+    upc: &Icpn,
+    p: &DspProfile,
+    request: ern::lifecycle::Request,
+    priority: bool,
+) -> Result<Option<i64>> {
+    let name = format!("deliver:{upc}/{}", p.name);
+    let lease =
+        chrono::Duration::from_std(DELIVERY_LOCK).unwrap_or_else(|_| chrono::Duration::minutes(5));
+    if let Err(held) = ctx
+        .catalog
+        .take_lock(&name, &ctx.holder, Utc::now(), lease)
+        .await?
+    {
+        // A run of this host that was killed: its lock is stale now, not in five minutes
+        // (an interrupted delivery resumes at once, as it did before locks).
+        let stale = dead_local_holder(&held.holder)
+            && ctx
+                .catalog
+                .take_lock_from(&name, &held.holder, &ctx.holder, Utc::now() + lease)
+                .await?;
+        if !stale {
+            bail!(
+                "{upc} is being delivered to {} by {} (its lock runs until {}): nothing done; try again after it",
+                p.name,
+                held.holder,
+                held.until
+            );
+        }
+        eprintln!(
+            "{upc} → {}: taking over the lock of {} (that process is gone)",
+            p.name, held.holder
+        );
+    }
+    let beat = {
+        let (catalog, name, holder) = (ctx.catalog.clone(), name.clone(), ctx.holder.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(DELIVERY_LOCK / 3).await;
+                if !catalog
+                    .renew_lock(&name, &holder, Utc::now() + lease)
+                    .await
+                    .unwrap_or(false)
+                {
+                    tracing::warn!(lock = %name, "delivery lock lost");
+                    break;
+                }
+            }
+        })
+    };
+    let r = send_locked(ctx, upc, p, request, priority).await;
+    beat.abort();
+    if let Err(e) = ctx.catalog.release_lock(&name, &ctx.holder).await {
+        tracing::warn!(lock = %name, error = %e, "delivery lock not released (it runs out)");
+    }
+    r
+}
+
 /// Queues (or finds unfinished) and uploads one release's delivery to one DSP. Returns the
 /// delivery id, or None when there is nothing to send.
-async fn send(
+async fn send_locked(
     ctx: &Ctx,
     upc: &Icpn,
     p: &DspProfile,
@@ -1551,6 +1654,7 @@ pub(crate) async fn demo(
             timeout: 120,
             schemas: None,
             json: false,
+            holder: None,
         },
     )
     .await?;

@@ -859,6 +859,15 @@ fn print_release(
 }
 
 /// `sftp batch liner@127.0.0.1:2221/inbox` / `http release-by-release https://…`.
+/// This machine's name, for leases, locks and logs.
+pub(crate) fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into())
+}
+
 pub(crate) fn delivery_summary(d: &profiles::Delivery) -> String {
     let how = match d.choreography {
         profiles::Choreography::Batch => "batch",

@@ -155,6 +155,7 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
                 timeout: 600,
                 schemas: None,
                 json: false,
+                holder: Some(format!("job:{}", j.id)),
             };
             if args.upcs.is_empty() || args.to.is_empty() {
                 bail!("payload needs \"upcs\" and \"to\"");
@@ -174,6 +175,7 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
                 wait: false,
                 timeout: 600,
                 schemas: None,
+                holder: Some(format!("job:{}", j.id)),
             };
             ok(crate::deliver::takedown(cfg, args).await?, "takedown")
         }
@@ -453,10 +455,10 @@ fn alert_dead(cfg: &Config, j: &Job, error: &str) {
 
 pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
     let catalog = Store::open(&cfg.database, OpenMode::Existing).await?;
-    let name = a.name.clone().unwrap_or_else(|| {
-        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "host".into());
-        format!("{}-{}", host.trim(), std::process::id())
-    });
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", crate::host_name(), std::process::id()));
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();

@@ -358,6 +358,35 @@ fn killing_the_worker_mid_delivery_and_starting_it_again_completes_every_job_onc
     for dsp in DSPS {
         assert!(w.state(dsp).effects.values().all(|n| *n == 1));
     }
+
+    // One delivery of a release to a DSP at a time: while a job holds the lock, an
+    // operator's `liner deliver` of the same release to the same DSP is refused, naming it.
+    let store =
+        w.rt.block_on(store::Store::open(&w.database, store::OpenMode::Existing))
+            .expect("catalog");
+    let lock = format!("deliver:{fixed}/spotify");
+    let held = w.rt.block_on(store.take_lock(
+        &lock,
+        "job:999",
+        chrono::Utc::now(),
+        chrono::Duration::seconds(60),
+    ));
+    assert_eq!(held.expect("take"), Ok(()));
+    let out = w.liner(&["deliver", fixed, "--to", "spotify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("{fixed} is being delivered to spotify by job:999")),
+        "{said}"
+    );
+    assert!(
+        w.rt.block_on(store.release_lock(&lock, "job:999"))
+            .expect("release")
+    );
+    let said = String::from_utf8_lossy(&w.liner(&["deliver", fixed, "--to", "spotify"]).stderr)
+        .into_owned();
+    assert!(said.contains("already live there"), "{said}");
+    w.rt.block_on(store.close());
 }
 
 /// A Spotify-style CSV report of `lines` lines over the catalog's ISRCs; its total in

@@ -16,6 +16,7 @@ mod ern;
 mod fetched;
 mod jobs;
 mod ledger;
+mod locks;
 mod qc;
 pub use delivery::{AckRow, DeliveryFile, DeliveryRow, NewAck, NewDelivery};
 pub use ern::{NewMessage, SentMessage};
@@ -24,6 +25,7 @@ pub use jobs::{Failed, Job, NewJob, backoff};
 pub use ledger::{
     DspId, FxRate, NewReport, NewTx, PayeeRow, Payout, Posting, ReportImport, ReportRow, Unmatched,
 };
+pub use locks::LockHeld;
 pub use qc::{
     Decision, Gate, IndexedTrack, NewDecision, NewQcRun, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED,
     STATUS_QC_PASSED, STATUS_REJECTED,

@@ -230,7 +230,83 @@ async fn concurrent_workers_never_claim_a_job_twice(s: &Store) {
     );
 }
 
+/// Named leases: one holder at a time; the same holder again; a lapsed lease taken over;
+/// renew and release only by the holder; concurrent takers never both win.
+async fn locks_have_one_holder_at_a_time(s: &Store) {
+    let now = Utc::now();
+    let lease = Duration::seconds(60);
+    let name = "deliver:196543210010/spotify";
+    assert_eq!(
+        s.take_lock(name, "job:1", now, lease).await.expect("take"),
+        Ok(())
+    );
+    let held = s
+        .take_lock(name, "cli:host:42", now, lease)
+        .await
+        .expect("take")
+        .expect_err("held by job:1");
+    assert_eq!(held.holder, "job:1");
+    assert!(held.until > now.to_rfc3339(), "{held:?}");
+    // The job, resumed by another worker, is the same holder.
+    assert_eq!(
+        s.take_lock(name, "job:1", now, lease).await.expect("again"),
+        Ok(())
+    );
+    assert!(
+        !s.renew_lock(name, "cli:host:42", now + lease)
+            .await
+            .expect("renew")
+    );
+    assert!(
+        s.renew_lock(name, "job:1", now + lease)
+            .await
+            .expect("renew")
+    );
+    assert!(!s.release_lock(name, "cli:host:42").await.expect("release"));
+    // A holder that died: once its lease ran out, someone else takes the lock.
+    let later = now + Duration::seconds(121);
+    assert_eq!(
+        s.take_lock(name, "cli:host:42", later, lease)
+            .await
+            .expect("take"),
+        Ok(())
+    );
+    assert!(
+        !s.renew_lock(name, "job:1", later).await.expect("renew"),
+        "job:1 lost it"
+    );
+    assert!(s.release_lock(name, "cli:host:42").await.expect("release"));
+    assert_eq!(
+        s.take_lock(name, "job:2", later, lease)
+            .await
+            .expect("free"),
+        Ok(())
+    );
+    // Eight takers at once on a fresh name: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.take_lock(
+                "contended",
+                &format!("taker:{i}"),
+                Utc::now(),
+                Duration::seconds(60),
+            )
+            .await
+            .expect("take")
+            .is_ok()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.expect("task"));
+    }
+    assert_eq!(won, 1);
+}
+
 on_both_backends!(
+    locks_have_one_holder_at_a_time,
     schedules_never_duplicate_a_slot_and_priority_wins,
     an_expired_lease_is_taken_over_and_the_old_worker_is_refused,
     failures_back_off_then_park_dead_until_an_operator_retries,
