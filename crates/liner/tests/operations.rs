@@ -222,6 +222,39 @@ fn killing_the_worker_mid_delivery_and_starting_it_again_completes_every_job_onc
     for upc in &upcs[1..upcs.len() - 1] {
         move_to(upc, 15);
     }
+    // A release QC blocks, inside the window too: it must not be scheduled.
+    let problems = common::fixtures().join("qc/problems");
+    w.ok(&["import", problems.to_str().expect("utf-8")]);
+    let all: serde_json::Value =
+        serde_json::from_str(&w.ok(&["releases", "--json"])).expect("json");
+    let blocked: Vec<String> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["upc"].as_str().map(str::to_owned))
+        .filter(|u| !upcs.contains(u))
+        .collect();
+    assert!(!blocked.is_empty(), "the fixtures hold a release QC blocks");
+    for upc in &blocked {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&w.ok(&["show", upc, "--json"])).expect("json");
+        let d = (today + chrono::Duration::days(15)).to_string();
+        if doc
+            .get("original_release_date")
+            .is_some_and(|o| !o.is_null())
+        {
+            doc["original_release_date"] = serde_json::Value::String(d.clone());
+        }
+        doc["release_date"] = serde_json::Value::String(d);
+        let path = w.dir.path().join(format!("{upc}-soon.json"));
+        std::fs::write(&path, serde_json::to_vec(&doc).expect("json")).expect("write");
+        w.ok(&["import", path.to_str().expect("utf-8")]);
+        assert_eq!(
+            w.liner(&["qc", upc]).status.code(),
+            Some(3),
+            "{upc} stays blocked"
+        );
+    }
     let due = due_pairs(&w, &upcs);
     assert!(
         !due.iter().any(|(u, _)| u == &upcs[0]),
