@@ -24,10 +24,15 @@ fn doctor(dir: &std::path::Path, envs: &[(&str, String)]) -> (Option<i32>, serde
 }
 
 fn failures(v: &serde_json::Value) -> Vec<String> {
+    checks(v, "fail")
+}
+
+/// The checks of one level, as "what → fix".
+fn checks(v: &serde_json::Value, level: &str) -> Vec<String> {
     v.as_array()
         .expect("checks")
         .iter()
-        .filter(|c| c["level"] == "fail")
+        .filter(|c| c["level"] == level)
         .map(|c| {
             format!(
                 "{} → {}",
@@ -70,19 +75,7 @@ fn a_broken_config_names_each_problem() {
         "each failure says what to do: {f:#?}"
     );
     // Unattended work with nobody to tell, and the placeholder sender: warnings.
-    let warnings: Vec<String> = v
-        .as_array()
-        .expect("checks")
-        .iter()
-        .filter(|c| c["level"] == "warn")
-        .map(|c| {
-            format!(
-                "{} → {}",
-                c["what"].as_str().unwrap_or(""),
-                c["fix"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let warnings = checks(&v, "warn");
     for w in ["summary_to", "sender DPID"] {
         assert!(
             warnings.iter().any(|l| l.contains(w)),

@@ -324,19 +324,32 @@ async fn get_catalog(
     }
 }
 
+/// The DSP's reports folder, when the request is authorised and names it.
+fn reports_dir(
+    s: &Shared,
+    dsp: &str,
+    folder: &str,
+    headers: &HeaderMap,
+) -> Result<PathBuf, Box<Response>> {
+    let d = gate(s, dsp, headers)?;
+    if folder != d.profile.sales_reports.folder {
+        return Err(Box::new(answer(
+            StatusCode::NOT_FOUND,
+            format!("no folder {folder:?}"),
+        )));
+    }
+    Ok(d.jail().join(&d.profile.sales_reports.folder))
+}
+
 async fn list_reports(
     State(s): State<Shared>,
     UrlPath((dsp, folder)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let d = match gate(&s, &dsp, &headers) {
+    let dir = match reports_dir(&s, &dsp, &folder, &headers) {
         Ok(d) => d,
         Err(r) => return *r,
     };
-    if folder != d.profile.sales_reports.folder {
-        return answer(StatusCode::NOT_FOUND, format!("no folder {folder:?}"));
-    }
-    let dir = d.jail().join(&d.profile.sales_reports.folder);
     let mut out: Vec<(String, u64)> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.flatten()
@@ -363,18 +376,15 @@ async fn get_report(
     UrlPath((dsp, folder, name)): UrlPath<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let d = match gate(&s, &dsp, &headers) {
+    let dir = match reports_dir(&s, &dsp, &folder, &headers) {
         Ok(d) => d,
         Err(r) => return *r,
     };
-    if folder != d.profile.sales_reports.folder {
-        return answer(StatusCode::NOT_FOUND, format!("no folder {folder:?}"));
-    }
     // One plain file name: no way out of the reports folder.
     if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\']) {
         return answer(StatusCode::BAD_REQUEST, format!("bad report name {name:?}"));
     }
-    let path = d.jail().join(&d.profile.sales_reports.folder).join(&name);
+    let path = dir.join(&name);
     match tokio::fs::read(&path).await {
         Ok(bytes) => (StatusCode::OK, bytes).into_response(),
         Err(_) => answer(StatusCode::NOT_FOUND, format!("no report {name:?}")),

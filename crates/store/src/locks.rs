@@ -69,16 +69,7 @@ impl Store {
         holder: &str,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        Ok(
-            sqlx::query("UPDATE locks SET until = $3 WHERE name = $1 AND holder = $2")
-                .bind(name)
-                .bind(holder)
-                .bind(ts(until))
-                .execute(&self.pool)
-                .await?
-                .rows_affected()
-                == 1,
-        )
+        self.take_lock_from(name, holder, holder, until).await
     }
 
     /// Takes the lock over from `from`, a holder known to be dead (a process of this host

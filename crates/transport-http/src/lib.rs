@@ -255,18 +255,27 @@ impl Client {
         r.json().await.map_err(|e| conn(&url, e))
     }
 
+    /// `GET url`, a success status required.
+    async fn get(&self, url: &str) -> Result<reqwest::Response, HttpError> {
+        let r = self
+            .req(reqwest::Method::GET, url)
+            .send()
+            .await
+            .map_err(|e| conn(url, e))?;
+        if !r.status().is_success() {
+            return Err(status_error(url, r).await);
+        }
+        Ok(r)
+    }
+
     /// The files in a folder of the DSP's API (sales reports): `GET {base}/{folder}`.
     pub async fn list(&self, folder: &str) -> Result<Vec<Listed>, HttpError> {
         let url = format!("{}/{}", self.base, folder.trim_matches('/'));
-        let r = self
-            .req(reqwest::Method::GET, &url)
-            .send()
+        self.get(&url)
+            .await?
+            .json()
             .await
-            .map_err(|e| conn(&url, e))?;
-        if !r.status().is_success() {
-            return Err(status_error(&url, r).await);
-        }
-        r.json().await.map_err(|e| conn(&url, e))
+            .map_err(|e| conn(&url, e))
     }
 
     /// Streams one file of such a folder into a local file (created or truncated); the
@@ -279,14 +288,7 @@ impl Client {
     ) -> Result<u64, HttpError> {
         use tokio::io::AsyncWriteExt;
         let url = format!("{}/{}/{name}", self.base, folder.trim_matches('/'));
-        let mut r = self
-            .req(reqwest::Method::GET, &url)
-            .send()
-            .await
-            .map_err(|e| conn(&url, e))?;
-        if !r.status().is_success() {
-            return Err(status_error(&url, r).await);
-        }
+        let mut r = self.get(&url).await?;
         let local = |e: std::io::Error| HttpError::Local {
             path: dest.display().to_string(),
             why: e.to_string(),
@@ -304,14 +306,10 @@ impl Client {
     /// Acknowledgements the DSP has written for a message.
     pub async fn acks(&self, message_id: &str) -> Result<Vec<AckDoc>, HttpError> {
         let url = format!("{}/acks/{message_id}", self.base);
-        let r = self
-            .req(reqwest::Method::GET, &url)
-            .send()
+        self.get(&url)
+            .await?
+            .json()
             .await
-            .map_err(|e| conn(&url, e))?;
-        if !r.status().is_success() {
-            return Err(status_error(&url, r).await);
-        }
-        r.json().await.map_err(|e| conn(&url, e))
+            .map_err(|e| conn(&url, e))
     }
 }
