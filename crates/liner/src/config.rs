@@ -1,6 +1,9 @@
 //! Configuration, layered: built-in defaults < `liner.toml` < environment (`DATABASE_URL`,
-//! then `LINER_*`) < command-line flags. Relative paths in a config file are relative to that
-//! file's folder, so `liner -c /etc/liner/liner.toml` works from anywhere.
+//! then `LINER_*`) < command-line flags. The `liner.toml` is the one `--config`/`LINER_CONFIG`
+//! names, else the Liner home's (`LINER_HOME`, else the nearest folder at or above the
+//! current one with a `liner.toml`, see `home.rs`). Relative paths in a config file, the
+//! defaults and the DSP profiles' key files are relative to that file's folder, so commands
+//! work from any subfolder and `liner -c /etc/liner/liner.toml` from anywhere.
 
 use std::path::{Path, PathBuf};
 
@@ -133,9 +136,35 @@ pub(crate) struct Config {
     pub(crate) schedule: Schedule,
     /// Who Liner's ERN messages come from (`[sender]`, `LINER_DPID`, `LINER_SENDER_NAME`).
     pub(crate) sender: ern::MessageParty,
+    /// The folder of the `liner.toml` in use (the Liner home), if any.
+    pub(crate) home: Option<PathBuf>,
 }
 
 impl Config {
+    /// The folder relative paths are taken from: the home, else the current folder.
+    pub(crate) fn base(&self) -> PathBuf {
+        self.home.clone().unwrap_or_default()
+    }
+
+    /// The DSP profiles, their key and token files taken relative to the home.
+    pub(crate) fn load_profiles(
+        &self,
+    ) -> std::result::Result<Vec<profiles::DspProfile>, Vec<profiles::ProfileError>> {
+        let mut list = profiles::load_dir(&self.profiles)?;
+        let base = self.base();
+        for p in &mut list {
+            if let Some(d) = &mut p.delivery {
+                d.rebase(&base);
+            }
+        }
+        Ok(list)
+    }
+
+    /// The mock DSPs' folder (keys, received files): the shipped profiles expect it here.
+    pub(crate) fn mock_root(&self) -> PathBuf {
+        self.base().join(DEFAULT_DIR).join("dsp")
+    }
+
     /// The AI policy QC applies to a label's releases.
     pub(crate) fn ai_policy_for(&self, label: &str) -> qc::AiPolicy {
         self.label_ai_policy
@@ -154,9 +183,31 @@ impl Config {
 
     /// `env` is a parameter so tests can layer without touching the process environment.
     pub(crate) fn load_with(o: &Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
-        let mut database = format!("sqlite://{DEFAULT_DIR}/catalog.db");
-        let mut files = PathBuf::from(DEFAULT_DIR).join("files");
-        let mut profiles = PathBuf::from("deploy/dsps");
+        let explicit = o
+            .config
+            .clone()
+            .or_else(|| env("LINER_CONFIG").map(PathBuf::from));
+        let cwd = std::env::current_dir().context("the current folder")?;
+        let home = match &explicit {
+            Some(p) => {
+                let p = if p.is_relative() { cwd.join(p) } else { p.clone() };
+                p.is_file().then(|| p.parent().map(Path::to_path_buf).unwrap_or_default())
+            }
+            None => crate::home::find(env("LINER_HOME").as_deref(), &cwd)?,
+        };
+        let path = explicit.clone().unwrap_or_else(|| match &home {
+            Some(h) => h.join(crate::home::CONFIG),
+            None => PathBuf::from(crate::home::CONFIG),
+        });
+        // Without a home, the defaults are the current folder's (a source checkout's
+        // deploy/ folders); in a home, its own.
+        let base = home.clone().unwrap_or_default();
+        let mut database = format!("sqlite://{}", base.join(DEFAULT_DIR).join("catalog.db").display());
+        let mut files = base.join(DEFAULT_DIR).join("files");
+        let mut profiles = match &home {
+            Some(h) => h.join("dsps"),
+            None => PathBuf::from("deploy/dsps"),
+        };
         let mut source = "defaults".to_owned();
         let mut operator = None;
         let mut ai_policy = qc::AiPolicy::default();
@@ -164,22 +215,18 @@ impl Config {
         let mut allow = Vec::new();
         let mut smtp: Option<String> = None;
         let mut from = "liner@localhost".to_owned();
-        let mut outbox = PathBuf::from(DEFAULT_DIR).join("outbox");
+        let mut outbox = base.join(DEFAULT_DIR).join("outbox");
         let mut summary_to = None;
         let mut contracts: Option<PathBuf> = None;
-        let mut report_formats = PathBuf::from("deploy/report-formats");
+        let mut report_formats = match &home {
+            Some(h) => h.join("report-formats"),
+            None => PathBuf::from("deploy/report-formats"),
+        };
         let mut schedule = Schedule::default();
         // A placeholder DPID: a distributor gets its own from DDEX and sets it in [sender].
         let mut sender_id = "PADPIDA2026112601L".to_owned();
         let mut sender_name = "Liner".to_owned();
 
-        let explicit = o
-            .config
-            .clone()
-            .or_else(|| env("LINER_CONFIG").map(PathBuf::from));
-        let path = explicit
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("liner.toml"));
         if path.is_file() {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
@@ -322,6 +369,7 @@ impl Config {
                 party_id: sender_id,
                 name: Some(sender_name),
             },
+            home,
         })
     }
 }
@@ -351,7 +399,8 @@ mod tests {
             "relative to the file"
         );
         assert_eq!(c.files, dir.path().join("blobs"));
-        assert_eq!(c.profiles, PathBuf::from("deploy/dsps"), "default kept");
+        assert_eq!(c.profiles, dir.path().join("dsps"), "default: the home's own");
+        assert_eq!(c.home.as_deref(), Some(dir.path()));
 
         let env = |k: &str| match k {
             "DATABASE_URL" => Some("postgres://a@h/x".to_owned()),

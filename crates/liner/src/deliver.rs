@@ -1463,9 +1463,10 @@ fn latest_per_pair(all: &[DeliveryRow]) -> Vec<DeliveryRow> {
 pub(crate) enum DspCommand {
     /// Run the mock DSPs of the profiles on their loopback addresses until interrupted.
     Serve {
-        /// The mock's folder: keys, received files, catalogs (the shipped profiles expect .liner/dsp).
-        #[arg(long, default_value = ".liner/dsp")]
-        root: PathBuf,
+        /// The mock's folder: keys, received files, catalogs (default: .liner/dsp in the Liner
+        /// home, where the shipped profiles expect it).
+        #[arg(long)]
+        root: Option<PathBuf>,
         /// DDEX XSD folder for validating what arrives (else LINER_DDEX_SCHEMAS, else ../shared/ddex/xsd).
         #[arg(long, value_name = "DIR")]
         schemas: Option<PathBuf>,
@@ -1473,8 +1474,9 @@ pub(crate) enum DspCommand {
     /// What a mock DSP holds: its catalog, one effect per message, its acknowledgements.
     Catalog {
         dsp: String,
-        #[arg(long, default_value = ".liner/dsp")]
-        root: PathBuf,
+        /// The mock's folder (default: .liner/dsp in the Liner home).
+        #[arg(long)]
+        root: Option<PathBuf>,
     },
     /// Have a mock DSP write its sales report for a month (of what it has live) into the
     /// folder its profile names; prints the files written.
@@ -1485,14 +1487,16 @@ pub(crate) enum DspCommand {
         /// A corrected report: same message id, other usage.
         #[arg(long, default_value_t = 0)]
         revision: u32,
-        #[arg(long, default_value = ".liner/dsp")]
-        root: PathBuf,
+        /// The mock's folder (default: .liner/dsp in the Liner home).
+        #[arg(long)]
+        root: Option<PathBuf>,
     },
 }
 
 pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
     match c {
         DspCommand::Serve { root, schemas } => {
+            let root = root.unwrap_or_else(|| cfg.mock_root());
             let profiles = ern_cmd::load_profiles(cfg)?;
             let schemas = ern_cmd::schemas_dir(schemas.as_deref());
             if schemas.is_none() {
@@ -1537,6 +1541,7 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
             revision,
             root,
         } => {
+            let root = root.unwrap_or_else(|| cfg.mock_root());
             let profiles = ern_cmd::load_profiles(cfg)?;
             let p = profiles
                 .into_iter()
@@ -1561,6 +1566,7 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DspCommand::Catalog { dsp, root } => {
+            let root = root.unwrap_or_else(|| cfg.mock_root());
             let path = root.join(&dsp).join("state.json");
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("no mock DSP state at {}", path.display()))?;

@@ -289,7 +289,7 @@ fn check_files(cfg: &Config, r: &mut Report) {
 }
 
 fn check_profiles(cfg: &Config, r: &mut Report) {
-    let list = match profiles::load_dir(&cfg.profiles) {
+    let list = match cfg.load_profiles() {
         Ok(l) => {
             r.ok(format!(
                 "{} DSP profiles in {}",

@@ -36,9 +36,13 @@ pub(crate) fn xsd_errors(
     schemas: Option<&Path>,
 ) -> Result<Option<Vec<String>>> {
     let Some(dir) = schemas else {
-        eprintln!(
-            "WARNING: XSD validation SKIPPED: no DDEX schemas found (use --schemas DIR or LINER_DDEX_SCHEMAS; see README). Only Liner's own checks ran."
-        );
+        // Once per process: a batch of messages gets one warning, not one each.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            eprintln!(
+                "WARNING: XSD validation SKIPPED: {NO_SCHEMAS}. Only Liner's own checks run on the ERN messages of this run."
+            );
+        });
         return Ok(None);
     };
     let path = dir.join(version.schema_file());
@@ -53,7 +57,23 @@ pub(crate) fn xsd_errors(
     ))
 }
 
-pub(crate) fn validate(file: &Path, schemas: Option<&Path>, json: bool) -> Result<ExitCode> {
+/// Why there is no XSD validation, and what to do.
+const NO_SCHEMAS: &str = "no DDEX schemas found (give --schemas DIR or LINER_DDEX_SCHEMAS; see README, DDEX schemas)";
+
+pub(crate) fn validate(
+    file: &Path,
+    schemas: Option<&Path>,
+    no_xsd: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let dir = if no_xsd { None } else { schemas_dir(schemas) };
+    if dir.is_none() && !no_xsd {
+        eprintln!(
+            "error: cannot validate {} against the XSD: {NO_SCHEMAS}; --no-xsd runs Liner's own checks only",
+            file.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     let xml = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let (msg, warnings) = match ern::read(&xml) {
         Ok(m) => m,
@@ -62,8 +82,10 @@ pub(crate) fn validate(file: &Path, schemas: Option<&Path>, json: bool) -> Resul
             return Ok(ExitCode::FAILURE);
         }
     };
-    let dir = schemas_dir(schemas);
-    let xsd = xsd_errors(msg.version, &xml, dir.as_deref())?;
+    let xsd = match &dir {
+        Some(d) => xsd_errors(msg.version, &xml, Some(d))?,
+        None => None,
+    };
     let findings = ern::checks::check(&msg);
     let errors = xsd.as_ref().map_or(0, Vec::len)
         + findings
@@ -101,7 +123,7 @@ pub(crate) fn validate(file: &Path, schemas: Option<&Path>, json: bool) -> Resul
                     println!("    {x}");
                 }
             }
-            None => println!("  XSD: SKIPPED (no schemas)"),
+            None => println!("  XSD: not checked (--no-xsd)"),
         }
         for f in &findings {
             println!("  {f}");
@@ -210,7 +232,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
 }
 
 pub(crate) fn load_profiles(cfg: &Config) -> Result<Vec<profiles::DspProfile>> {
-    profiles::load_dir(&cfg.profiles).map_err(|e| {
+    cfg.load_profiles().map_err(|e| {
         anyhow!(
             "DSP profiles: {}",
             e.iter()
@@ -326,12 +348,6 @@ pub(crate) async fn prepare(
                     p.name
                 )
             })?;
-            for d in &plan.differs {
-                eprintln!(
-                    "warning: {upc} track {n} at {}: {d}; sent as it is (Liner does not remix channels)",
-                    p.name
-                );
-            }
             if let Some(codec) = plan.convert {
                 rec = derived_audio(catalog, files, h, report, codec, plan.resample).await?;
             }

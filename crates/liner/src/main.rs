@@ -14,6 +14,7 @@ mod deliver;
 mod doctor;
 mod ern_cmd;
 mod fetch;
+mod home;
 mod import;
 mod qc;
 mod royalty;
@@ -57,8 +58,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create the catalog (SQLite file or PostgreSQL schema) and the file store.
-    Init,
+    /// Make this folder a Liner home: a commented liner.toml, the catalog and file store in
+    /// .liner/, the shipped DSP profiles in dsps/ and CSV report layouts in report-formats/.
+    /// Inside a home (or with LINER_HOME) it changes nothing and says so; with --database or
+    /// --config it creates that catalog and file store only.
+    Init {
+        /// Make a non-empty folder a home without asking.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Check the configuration, database and migrations, DSP profiles (host keys, credentials),
     /// schemas, file store, disk space, contracts and mail; say what to fix. Exit 1 on a failure.
     Doctor {
@@ -230,8 +238,13 @@ enum ErnCommand {
     /// Validate an ERN file: the official XSD of its version, then Release Profile rules.
     Validate {
         file: PathBuf,
+        /// The DDEX XSD folder (else LINER_DDEX_SCHEMAS, else ../shared/ddex/xsd beside a checkout).
         #[arg(long, value_name = "DIR")]
         schemas: Option<PathBuf>,
+        /// Run Liner's own Release Profile checks only; without it, no schemas is an error.
+        #[arg(long)]
+        no_xsd: bool,
+        /// Print the result as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -389,22 +402,68 @@ fn init_tracing(verbose: u8, worker: bool) {
 async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
     match command {
         Command::Doctor { json } => doctor::doctor(&overrides, json).await,
-        Command::Init => {
+        Command::Init { yes } => {
+            let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            // A catalog named explicitly is created where it is named; otherwise the current
+            // folder becomes a home (unless it is in one already).
+            let explicit = overrides.config.is_some()
+                || overrides.database.is_some()
+                || ["LINER_CONFIG", "LINER_DATABASE", "DATABASE_URL"]
+                    .iter()
+                    .any(|k| var(k).is_some());
+            let mut existing = None;
+            if !explicit {
+                let cwd = std::env::current_dir()?;
+                match home::find(var("LINER_HOME").as_deref(), &cwd)? {
+                    Some(h) => existing = Some(h),
+                    None => match home::create(&cwd, yes)? {
+                        home::Made::Declined => {
+                            eprintln!("nothing changed");
+                            return Ok(ExitCode::FAILURE);
+                        }
+                        home::Made::Created | home::Made::Existing => {}
+                    },
+                }
+            }
             let cfg = Config::load(&overrides)?;
+            let had_catalog =
+                match store::Store::open(&cfg.database, store::OpenMode::Existing).await {
+                    Ok(c) => {
+                        c.close().await;
+                        true
+                    }
+                    Err(_) => false,
+                };
             let catalog = store::Store::open(&cfg.database, store::OpenMode::Create).await?;
             filestore::FileStore::open(&cfg.files)?;
             let counts = catalog.table_counts().await?;
             catalog.close().await;
-            eprintln!(
-                "config: {}\ncatalog ready at {} ({} releases); file store at {}",
-                cfg.source,
-                store::redact(&cfg.database),
-                counts
-                    .iter()
-                    .find(|(t, _)| *t == "releases")
-                    .map_or(0, |(_, n)| *n),
-                cfg.files.display()
-            );
+            let releases = counts
+                .iter()
+                .find(|(t, _)| *t == "releases")
+                .map_or(0, |(_, n)| *n);
+            match (&existing, had_catalog) {
+                (Some(h), true) => eprintln!(
+                    "{} is already a Liner home ({releases} releases); nothing changed",
+                    h.display()
+                ),
+                _ => {
+                    if let (None, Some(h)) = (&existing, &cfg.home)
+                        && !explicit
+                    {
+                        eprintln!(
+                            "Liner home made in {}: liner.toml (commented), dsps/ (the shipped DSP profiles), report-formats/",
+                            h.display()
+                        );
+                    }
+                    eprintln!(
+                        "config: {}\ncatalog ready at {} ({releases} releases); file store at {}",
+                        cfg.source,
+                        store::redact(&cfg.database),
+                        cfg.files.display()
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { paths, json, upc } => {
@@ -503,7 +562,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
         }
         Command::Profiles { json } => {
             let cfg = Config::load(&overrides)?;
-            let profiles = profiles::load_dir(&cfg.profiles).map_err(|errs| {
+            let profiles = cfg.load_profiles().map_err(|errs| {
                 anyhow::anyhow!(
                     "{} profile problem(s):\n  {}",
                     errs.len(),
@@ -756,8 +815,9 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             ErnCommand::Validate {
                 file,
                 schemas,
+                no_xsd,
                 json,
-            } => ern_cmd::validate(&file, schemas.as_deref(), json),
+            } => ern_cmd::validate(&file, schemas.as_deref(), no_xsd, json),
             ErnCommand::Build(args) => {
                 let cfg = Config::load(&overrides)?;
                 ern_cmd::build(&cfg, args).await
@@ -936,6 +996,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
             party_id: "PADPIDA2026112601L".into(),
             name: Some("Liner demo distributor".into()),
         },
+        home: None,
     };
     store::Store::open(&cfg.database, store::OpenMode::Create)
         .await?
@@ -982,7 +1043,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         ern_dir.display()
     );
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-    let profiles = profiles::load_dir(&cfg.profiles).map_err(|e| {
+    let profiles = cfg.load_profiles().map_err(|e| {
         anyhow::anyhow!(
             "DSP profiles: {}",
             e.iter()

@@ -220,7 +220,7 @@ async fn check_subject(
 }
 
 fn load_profile(cfg: &Config, name: &str) -> Result<profiles::DspProfile> {
-    let all = profiles::load_dir(&cfg.profiles).map_err(|errs| {
+    let all = cfg.load_profiles().map_err(|errs| {
         anyhow!(
             "DSP profiles in {}:\n{}",
             cfg.profiles.display(),

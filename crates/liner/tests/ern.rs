@@ -370,15 +370,27 @@ fn invalid_messages_are_refused_with_line_and_element() {
     let out = env.liner(&["import", sample.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a resource file beside the message"));
-    // Without schemas Liner says loudly that XSD validation was skipped.
-    let out = Command::new(env!("CARGO_BIN_EXE_liner"))
-        .args(["ern", "validate"])
-        .arg(&sample)
-        .current_dir(std::env::temp_dir())
-        .env_remove("LINER_DDEX_SCHEMAS")
-        .output()
-        .expect("run");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("XSD validation SKIPPED"));
+    // Without schemas, validating is an error that says why (exit 1)…
+    let bare = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_liner"))
+            .args(["ern", "validate"])
+            .args(extra)
+            .arg(&sample)
+            .current_dir(std::env::temp_dir())
+            .env_remove("LINER_DDEX_SCHEMAS")
+            .env_remove("LINER_HOME")
+            .output()
+            .expect("run")
+    };
+    let out = bare(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot validate") && err.contains("against the XSD"), "{err}");
+    assert!(out.stdout.is_empty(), "no verdict is printed");
+    // …unless the operator asks for Liner's own checks only.
+    let out = bare(&["--no-xsd"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("XSD: not checked (--no-xsd)"));
 }
 
 #[test]

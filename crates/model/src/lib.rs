@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use id::{
     ContentHash, CountryCode, Dpid, Email, Grid, Icpn, IdError, Isni, Isrc, Iswc, LanguageTag,
 };
-pub use money::{Currency, FINE_DECIMALS, FINE_ONE, Fine, FineError, Money, MoneyError};
+pub use money::{
+    Currency, FINE_DECIMALS, FINE_ONE, Fine, FineError, Money, MoneyError, format_minor,
+};
 pub use time::{Duration, DurationError};
 
 /// Declares a closed vocabulary (usually a DDEX allowed-value set) with its exact spelling.

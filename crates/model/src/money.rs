@@ -277,28 +277,57 @@ impl Fine {
         format!("{sign}{w}.{}", frac.trim_end_matches('0'))
     }
 
-    /// The decimal with at most `places` decimals, cut toward zero: for display only.
-    pub fn display(self, places: u32) -> String {
+    /// The amount in units of `10^-places`, rounded half away from zero: the one rule by
+    /// which Liner shows money to people (an exact amount stays exact in `--json` and machine
+    /// files).
+    pub fn round_minor(self, places: u32) -> i128 {
         let unit = 10i128.pow(FINE_DECIMALS - places.min(FINE_DECIMALS));
-        let cut = self.0 / unit;
-        let sign = if cut < 0 || (cut == 0 && self.0 < 0) {
-            "-"
+        let (q, r) = (self.0 / unit, self.0 % unit);
+        if r.abs() * 2 >= unit {
+            q + self.0.signum()
         } else {
-            ""
-        };
-        let abs = cut.unsigned_abs();
-        if places == 0 {
-            return format!("{sign}{abs}");
+            q
         }
-        let p = 10u128.pow(places);
+    }
+
+    /// The amount rounded to `places` decimals (half away from zero), for people: never
+    /// `-0.00`.
+    pub fn display(self, places: u32) -> String {
+        format_minor(self.round_minor(places), places, false)
+    }
+}
+
+/// Formats an integer count of `10^-places` units as a decimal for people: `1234.50`, or with
+/// `grouped` thousands separators, `1,234.50`. Zero is never negative.
+pub fn format_minor(minor: i128, places: u32, grouped: bool) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    let p = 10u128.pow(places);
+    let whole = (abs / p).to_string();
+    let whole = if grouped && whole.len() > 3 {
+        let mut out = String::with_capacity(whole.len() + whole.len() / 3);
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else {
+        whole
+    };
+    if places == 0 {
+        format!("{sign}{whole}")
+    } else {
         format!(
-            "{sign}{}.{:0width$}",
-            abs / p,
+            "{sign}{whole}.{:0width$}",
             abs % p,
             width = places as usize
         )
     }
+}
 
+impl Fine {
     /// The raw integer of fine units, as stored in the ledger (TEXT: SQLite integers are 64-bit).
     pub fn units(self) -> String {
         self.0.to_string()
@@ -415,14 +444,21 @@ mod tests {
             Ok((-2, FINE_ONE / 200))
         );
         assert_eq!(Fine::from_minor(-150, 2).to_decimal(), "-1.5");
-        assert_eq!(
-            Fine::parse("1.239").map(|f| f.display(2)),
-            Ok("1.23".into())
-        );
-        assert_eq!(
-            Fine::parse("-0.004").map(|f| f.display(2)),
-            Ok("-0.00".into())
-        );
+        // Rounded half away from zero, never "-0.00".
+        let shown = |s: &str, p: u32| Fine::parse(s).map(|f| f.display(p));
+        assert_eq!(shown("1.239", 2), Ok("1.24".into()));
+        assert_eq!(shown("1.235", 2), Ok("1.24".into()));
+        assert_eq!(shown("1.2349", 2), Ok("1.23".into()));
+        assert_eq!(shown("-1.235", 2), Ok("-1.24".into()));
+        assert_eq!(shown("-0.004", 2), Ok("0.00".into()));
+        assert_eq!(shown("-0.005", 2), Ok("-0.01".into()));
+        assert_eq!(shown("1354.742366832", 0), Ok("1355".into()));
+        assert_eq!(shown("-0.4", 0), Ok("0".into()));
+        assert_eq!(shown("2.0005", 3), Ok("2.001".into()));
+        assert_eq!(format_minor(123_456_789, 2, true), "1,234,567.89");
+        assert_eq!(format_minor(-100_000, 0, true), "-100,000");
+        assert_eq!(format_minor(-5, 2, true), "-0.05");
+        assert_eq!(format_minor(999, 2, true), "9.99");
         let u = Fine::parse("123.456").expect("ok").units();
         assert_eq!(
             Fine::from_units(&u).map(|f| f.to_decimal()),

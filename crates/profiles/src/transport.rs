@@ -3,7 +3,7 @@
 //! profile is refused. The server's host key is always pinned (a known_hosts file or a
 //! SHA-256 fingerprint): an unknown or changed key is never trusted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -91,6 +91,34 @@ pub struct Delivery {
     pub retry: RetryPolicy,
     /// An acknowledgement later than this raises an alert.
     pub ack_deadline_hours: u32,
+}
+
+impl Delivery {
+    /// Makes the relative file paths of the transport (SSH key, known_hosts, token file)
+    /// relative to `base`: a profile's paths are relative to the Liner home, wherever the
+    /// command runs.
+    pub fn rebase(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        match &mut self.transport {
+            Transport::Sftp(e) => {
+                if let SftpAuth::KeyFile { path, .. } = &mut e.auth {
+                    fix(path);
+                }
+                if let HostKey::KnownHosts(p) = &mut e.host_key {
+                    fix(p);
+                }
+            }
+            Transport::Http(e) => {
+                if let Some(p) = &mut e.token_file {
+                    fix(p);
+                }
+            }
+        }
+    }
 }
 
 /// The section as written.

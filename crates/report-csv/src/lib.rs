@@ -189,6 +189,18 @@ pub fn country(s: &str) -> Option<&'static str> {
     })
 }
 
+/// The English short name of an ISO 3166-1 alpha-2 code (`JP` → `Japan`), for statements;
+/// `Worldwide` for the world.
+pub fn country_name(code: &str) -> Option<&'static str> {
+    if code.eq_ignore_ascii_case("ww") || code.eq_ignore_ascii_case("worldwide") {
+        return Some("Worldwide");
+    }
+    countries::COUNTRIES
+        .iter()
+        .find(|(a2, _, _)| a2.eq_ignore_ascii_case(code))
+        .and_then(|(_, _, names)| names.first().copied())
+}
+
 const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];

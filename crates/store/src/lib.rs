@@ -18,6 +18,7 @@ mod jobs;
 mod ledger;
 mod locks;
 mod qc;
+mod statements;
 pub use delivery::{AckRow, DeliveryFile, DeliveryRow, NewAck, NewDelivery};
 pub use ern::{NewMessage, SentMessage};
 pub use fetched::FetchedReport;
@@ -26,6 +27,7 @@ pub use ledger::{
     DspId, FxRate, NewReport, NewTx, PayeeRow, Payout, Posting, ReportImport, ReportRow, Unmatched,
 };
 pub use locks::LockHeld;
+pub use statements::FinalStatement;
 pub use qc::{
     Decision, Gate, IndexedTrack, NewDecision, NewQcRun, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED,
     STATUS_QC_PASSED, STATUS_REJECTED,

@@ -5,17 +5,30 @@
 //! depth to ones the DSP lists; a master that is not lossless is refused. A channel count the
 //! DSP does not list is reported, not changed (no up- or down-mixing of a label's audio).
 //!
-//! [`convert`] runs the reference `flac` tool (`--verify`), then proves the result: the
-//! decoded PCM of the new file must hash the same as the master's (the audio crate's
-//! normalised PCM SHA-256), so a delivered FLAC is bit-for-bit the label's audio.
+//! Everything happens in process, with no external tool: decoding with symphonia, FLAC
+//! encoding with flacenc, rate conversion with Liner's own band-limited polyphase resampler
+//! ([`Resampler`]) and TPDF dither ([`quantise`]).
 //!
-//! [`resample`] runs SoX (`rate -v`: its very-high-quality linear-phase resampler; TPDF
-//! dither when the bit depth goes down), then `flac` for FLAC DSPs, and checks the result is
-//! what was asked: the rate, the depth, the channels and the duration (within one output
-//! sample per second of audio). The audio cannot be bit-identical to the master, by design.
+//! [`convert`] re-wraps the master losslessly, then proves the result: the decoded PCM of the
+//! new file must hash the same as the master's (the audio crate's normalised PCM SHA-256), so
+//! a delivered FLAC is bit-for-bit the label's audio.
+//!
+//! [`resample`] converts the rate (flat to 0.9 × the lower Nyquist frequency, ≥ 110 dB
+//! stopband from it on) and the depth (TPDF dither when the depth goes down or the master is
+//! floating point), writes WAV or FLAC, and checks the result is what was asked: the rate, the
+//! depth, the channels and the duration (within one output sample per second of audio). The
+//! audio cannot be bit-identical to the master, by design; it is deterministic.
+//!
+//! Memory: a conversion holds the decoded master (4 bytes per sample) and, when resampling,
+//! one channel in and one out at a time as 32-bit floats.
+
+mod pcm;
+mod resample;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+pub use pcm::{FLAC_MAX_BITS, Pcm, Samples, decode, write_flac, write_wav};
+pub use resample::{PASSBAND, Resampler, STOPBAND_DB, quantise};
 
 use audio::{AudioReport, Container};
 use profiles::{AudioCodec, AudioSpec};
@@ -27,8 +40,6 @@ pub struct Plan {
     pub convert: Option<AudioCodec>,
     /// The rate and depth to convert to, when the DSP does not list the master's.
     pub resample: Option<Target>,
-    /// What the DSP's spec lists differently (rate, bit depth, channels), for the operator.
-    pub differs: Vec<Refusal>,
 }
 
 /// A sample rate and bit depth to deliver.
@@ -74,6 +85,11 @@ pub enum Refusal {
     Unreadable(String),
 }
 
+/// A floating-point master (`pcm_f32le`, `pcm_f64le`): never delivered as it is.
+fn is_float(report: &AudioReport) -> bool {
+    report.codec.as_deref().is_some_and(|c| c.starts_with("pcm_f"))
+}
+
 fn list<T: ToString>(v: &[T]) -> String {
     v.iter()
         .map(ToString::to_string)
@@ -82,6 +98,10 @@ fn list<T: ToString>(v: &[T]) -> String {
 }
 
 /// What to deliver for a master measured as `report`, to a DSP taking `spec`.
+///
+/// A rate or depth the DSP does not list is converted to the nearest it does; a floating-point
+/// master goes to the deepest integer depth listed (at most 24 bits in FLAC); a channel count
+/// the DSP does not list is refused (Liner does not remix a label's audio).
 pub fn plan(report: &AudioReport, spec: &AudioSpec) -> Result<Plan, Refusal> {
     if let Some(why) = &report.unreadable {
         return Err(Refusal::Unreadable(why.clone()));
@@ -91,17 +111,46 @@ pub fn plan(report: &AudioReport, spec: &AudioSpec) -> Result<Plan, Refusal> {
         Container::Flac => AudioCodec::Flac,
         other => return Err(Refusal::NotLossless(other)),
     };
-    let mut differs = Vec::new();
+    let channels = report.channels.unwrap_or(0);
+    if !spec.channels.contains(&channels) {
+        return Err(Refusal::Mismatch {
+            what: "channel count",
+            have: channels.to_string(),
+            takes: list(&spec.channels),
+        });
+    }
     let rate = report.sample_rate.unwrap_or(0);
+    let float = is_float(report);
     let bits = report
         .bits_per_sample
         .and_then(|b| u16::try_from(b).ok())
         .unwrap_or(0);
+    // The depths this DSP can be sent: FLAC stops at 24 bits.
+    let depths: Vec<u16> = spec
+        .bit_depths
+        .iter()
+        .copied()
+        .filter(|b| spec.codec != AudioCodec::Flac || *b <= FLAC_MAX_BITS)
+        .collect();
+    if depths.is_empty() && !spec.bit_depths.is_empty() {
+        return Err(Refusal::Mismatch {
+            what: "bit depth",
+            have: bits.to_string(),
+            takes: format!("{} (none of which FLAC can carry)", list(&spec.bit_depths)),
+        });
+    }
+    let flac_too_deep = spec.codec == AudioCodec::Flac && bits > FLAC_MAX_BITS;
     let rate_ok = spec.sample_rates.is_empty() || spec.sample_rates.contains(&rate);
-    let bits_ok = spec.bit_depths.is_empty() || spec.bit_depths.contains(&bits);
+    let bits_ok =
+        !float && !flac_too_deep && (depths.is_empty() || depths.contains(&bits));
     let resample = if rate_ok && bits_ok {
         None
     } else {
+        let deepest = if float || flac_too_deep {
+            depths.iter().copied().max()
+        } else {
+            nearest(bits, &depths)
+        };
         Some(Target {
             rate: if rate_ok {
                 rate
@@ -111,37 +160,32 @@ pub fn plan(report: &AudioReport, spec: &AudioSpec) -> Result<Plan, Refusal> {
             bits: if bits_ok {
                 bits
             } else {
-                nearest(bits, &spec.bit_depths).unwrap_or(bits)
+                deepest.unwrap_or(24).min(if spec.codec == AudioCodec::Flac {
+                    FLAC_MAX_BITS
+                } else {
+                    32
+                })
             },
         })
     };
-    let channels = report.channels.unwrap_or(0);
-    if !spec.channels.contains(&channels) {
-        differs.push(Refusal::Mismatch {
-            what: "channel count",
-            have: channels.to_string(),
-            takes: list(&spec.channels),
-        });
-    }
     Ok(Plan {
         convert: (have != spec.codec || resample.is_some()).then_some(spec.codec),
         resample,
-        differs,
     })
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
-    #[error("the flac tool is not installed (Debian: apt-get install flac): {0}")]
-    NoTool(std::io::Error),
-    #[error("flac failed on {path}: {stderr}")]
-    Tool { path: PathBuf, stderr: String },
-    #[error("SoX is not installed (Debian: apt-get install sox): {0}")]
-    NoSox(std::io::Error),
+    #[error("{path}: {why}")]
+    Read { path: PathBuf, why: String },
+    #[error("{path}: cannot write the converted audio: {why}")]
+    Write { path: PathBuf, why: String },
     #[error("{path}: the resampled file is not what was asked: {why}")]
     Resampled { path: PathBuf, why: String },
     #[error(
-        "{path}: the converted audio differs from the master (decoded PCM {got:?}, master {want:?})"
+        "{path}: the converted audio differs from the master (decoded PCM {}, master {})",
+        got.as_deref().unwrap_or("unreadable"),
+        want.as_deref().unwrap_or("unreadable")
     )]
     Differs {
         path: PathBuf,
@@ -150,33 +194,45 @@ pub enum ConvertError {
     },
 }
 
-/// Converts `src` (measured as `master`) into `codec` at `dst`, and proves the decoded audio
-/// is the master's. Returns the new file's measurement.
+fn write(
+    dst: &Path,
+    codec: AudioCodec,
+    rate: u32,
+    channels: u16,
+    bits: u16,
+    data: &[i32],
+) -> Result<(), ConvertError> {
+    let r = match codec {
+        AudioCodec::Flac => pcm::write_flac(dst, rate, channels, bits, data),
+        AudioCodec::Wav => {
+            pcm::write_wav(dst, rate, channels, bits, data).map_err(|e| e.to_string())
+        }
+    };
+    r.map_err(|why| ConvertError::Write {
+        path: dst.to_owned(),
+        why,
+    })
+}
+
+/// Converts `src` (measured as `master`) into `codec` at `dst` losslessly, and proves the
+/// decoded audio is the master's. Returns the new file's measurement.
 pub fn convert(
     src: &Path,
     master: &AudioReport,
     codec: AudioCodec,
     dst: &Path,
 ) -> Result<AudioReport, ConvertError> {
-    let mut cmd = Command::new("flac");
-    cmd.args(["--silent", "--force"]);
-    match codec {
-        // --best: the smallest files; --verify: flac decodes what it wrote and compares.
-        AudioCodec::Flac => cmd.args(["--best", "--verify"]),
-        AudioCodec::Wav => cmd.arg("--decode"),
+    let read = |why: String| ConvertError::Read {
+        path: src.to_owned(),
+        why,
     };
-    let out = cmd
-        .arg("-o")
-        .arg(dst)
-        .arg(src)
-        .output()
-        .map_err(ConvertError::NoTool)?;
-    if !out.status.success() {
-        return Err(ConvertError::Tool {
-            path: src.to_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        });
-    }
+    let pcm = pcm::decode(src).map_err(read)?;
+    let Samples::Int { bits, data } = &pcm.samples else {
+        return Err(read(
+            "floating-point audio cannot be re-wrapped losslessly; it is converted to an integer depth".into(),
+        ));
+    };
+    write(dst, codec, pcm.rate, pcm.channels, *bits, data)?;
     let made = audio::analyse(dst);
     if made.pcm_sha256.is_none() || made.pcm_sha256 != master.pcm_sha256 {
         return Err(ConvertError::Differs {
@@ -197,41 +253,12 @@ pub fn resample(
     codec: AudioCodec,
     dst: &Path,
 ) -> Result<AudioReport, ConvertError> {
-    let wav = match codec {
-        AudioCodec::Wav => dst.to_owned(),
-        AudioCodec::Flac => dst.with_extension("resampled.wav"),
-    };
-    // -V1: errors only; rate -v: very high quality; SoX dithers (TPDF) by itself when the
-    // output has fewer bits than the input, and only then.
-    let out = Command::new("sox")
-        .arg("-V1")
-        .arg(src)
-        .args(["-b", &target.bits.to_string(), "-e", "signed-integer"])
-        .arg(&wav)
-        .args(["rate", "-v", &target.rate.to_string()])
-        .output()
-        .map_err(ConvertError::NoSox)?;
-    if !out.status.success() {
-        return Err(ConvertError::Tool {
-            path: src.to_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        });
-    }
-    if codec == AudioCodec::Flac {
-        let out = Command::new("flac")
-            .args(["--silent", "--force", "--best", "--verify", "-o"])
-            .arg(dst)
-            .arg(&wav)
-            .output()
-            .map_err(ConvertError::NoTool)?;
-        let _ = std::fs::remove_file(&wav);
-        if !out.status.success() {
-            return Err(ConvertError::Tool {
-                path: src.to_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            });
-        }
-    }
+    let pcm = pcm::decode(src).map_err(|why| ConvertError::Read {
+        path: src.to_owned(),
+        why,
+    })?;
+    let data = convert_pcm(&pcm, target);
+    write(dst, codec, target.rate, pcm.channels, target.bits, &data)?;
     let made = audio::analyse(dst);
     let bad = |why: String| ConvertError::Resampled {
         path: dst.to_owned(),
@@ -241,9 +268,12 @@ pub fn resample(
         || made.bits_per_sample != Some(u32::from(target.bits))
         || made.channels != master.channels
     {
+        let show = |v: Option<String>| v.unwrap_or_else(|| "?".into());
         return Err(bad(format!(
-            "{:?} Hz, {:?} bits, {:?} channels",
-            made.sample_rate, made.bits_per_sample, made.channels
+            "{} Hz, {} bits, {} channels",
+            show(made.sample_rate.map(|v| v.to_string())),
+            show(made.bits_per_sample.map(|v| v.to_string())),
+            show(made.channels.map(|v| v.to_string()))
         )));
     }
     // Same duration: frames scale with the rate (a sample of slack per second).
@@ -257,4 +287,42 @@ pub fn resample(
         )));
     }
     Ok(made)
+}
+
+/// Decoded audio at `target`'s rate and depth, interleaved: resampled per channel when the
+/// rate changes, then quantised (TPDF dither when the depth goes down or the source is
+/// floating point; a deeper integer target takes the codes exactly).
+pub fn convert_pcm(pcm: &Pcm, target: Target) -> Vec<i32> {
+    let channels = usize::from(pcm.channels.max(1));
+    let (src_bits, float) = match &pcm.samples {
+        Samples::Int { bits, .. } => (*bits, false),
+        Samples::Float(_) => (32, true),
+    };
+    if pcm.rate == target.rate
+        && !float
+        && let Samples::Int { bits, data } = &pcm.samples
+        && target.bits >= *bits
+    {
+        let up = target.bits - bits;
+        return data.iter().map(|&s| s << up).collect();
+    }
+    let dither = float || target.bits < src_bits;
+    let resampler = (pcm.rate != target.rate).then(|| Resampler::new(pcm.rate, target.rate));
+    let mut out: Vec<i32> = Vec::new();
+    for ch in 0..channels {
+        let plane = pcm.plane(ch);
+        let plane = match &resampler {
+            Some(r) => r.process(&plane),
+            None => plane,
+        };
+        // A seed per channel: the channels' dither is uncorrelated.
+        let q = quantise(&plane, target.bits, dither, ch as u64 + 1);
+        if out.is_empty() {
+            out = vec![0; q.len() * channels];
+        }
+        for (i, v) in q.into_iter().enumerate() {
+            out[i * channels + ch] = v;
+        }
+    }
+    out
 }
