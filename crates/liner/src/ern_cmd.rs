@@ -309,7 +309,8 @@ pub(crate) async fn prepare(
         (Some(v), _) => Version::parse(v)
             .filter(|v| Version::WRITABLE.contains(v))
             .ok_or_else(|| anyhow!("--ern {v}: Liner writes 4.3, 4.3.2 and 3.8.2"))?,
-        (None, Some(p)) => Version::parse(&p.ern_version.to_string()).unwrap_or(Version::V43),
+        (None, Some(p)) => Version::parse(&p.ern_version_for(release.has_ai_fields()).to_string())
+            .unwrap_or(Version::V43),
         (None, None) => Version::V43,
     };
     let dsp_name = profile.map_or("none", |p| p.name.as_str()).to_owned();

@@ -61,10 +61,13 @@ fn wanted(name: &str) -> bool {
         && name != ".."
 }
 
+/// `period`: the reporting period to book into (default: this month; a closed one moves to
+/// the next open period).
 pub(crate) async fn fetch_reports(
     cfg: &Config,
     catalog: &Store,
     p: &DspProfile,
+    period: Option<&str>,
 ) -> Result<Fetched> {
     let mut out = Fetched {
         dsp: p.name.clone(),
@@ -171,7 +174,7 @@ pub(crate) async fn fetch_reports(
     let files = filestore::FileStore::open(&cfg.files)?;
     let profiles = crate::ern_cmd::load_profiles(cfg)?;
     let contracts = crate::royalty::load_contracts(cfg)?;
-    let period = this_month();
+    let period = period.map_or_else(this_month, str::to_owned);
     for g in groups {
         let names: Vec<String> = g.iter().map(|f| file_name(f)).collect();
         if let Some(of) = parts_expected(&names[0])

@@ -20,6 +20,7 @@ mod qc;
 mod royalty;
 mod royalty_cmd;
 mod schedule;
+mod table;
 mod worker;
 
 use std::path::PathBuf;
@@ -179,6 +180,11 @@ enum Command {
     },
     /// Royalty statements for a reporting period (CSV and HTML per payee); closes the period.
     Statements(royalty_cmd::StatementsArgs),
+    /// Reporting periods: close one for good (asks first), list them open or closed.
+    Period {
+        #[command(subcommand)]
+        action: royalty_cmd::PeriodCommand,
+    },
     /// Payouts: pay balances above threshold, write the payment file, e-mail statements.
     Payouts {
         #[command(subcommand)]
@@ -754,6 +760,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
         }
         Command::Ledger { action } => royalty_cmd::ledger(&Config::load(&overrides)?, action).await,
         Command::Statements(a) => royalty_cmd::statements(&Config::load(&overrides)?, a).await,
+        Command::Period { action } => royalty_cmd::period(&Config::load(&overrides)?, action).await,
         Command::Payouts { action } => {
             royalty_cmd::payouts(&Config::load(&overrides)?, action).await
         }

@@ -816,17 +816,21 @@ pub(crate) async fn import_one(
         seconds: 0.0,
         peak_rss_mib: 0.0,
     };
-    if env
-        .catalog
-        .tx_id_by_key(&format!("close:{}", opts.period))
-        .await?
-        .is_some()
-    {
-        bail!(
-            "reporting period {} is closed (its statements were cut); import into a later period with --period",
+    // Money for a closed period goes into the next open one (the lines keep their own usage
+    // period): a closed period's statements never change, and a late report is never refused.
+    let booked_in = crate::royalty_cmd::booking_period(env.catalog, &opts.period).await?;
+    if booked_in != opts.period {
+        summary.warnings.push(format!(
+            "reporting period {} is closed: booked into {booked_in}, the next open period (usage periods kept)",
             opts.period
-        );
+        ));
+        summary.reporting_period = booked_in.clone();
     }
+    let requested_period = opts.period.clone();
+    let opts = &ImportOptions {
+        period: booked_in,
+        ..opts.clone()
+    };
     // Idempotency first: the same bytes are the same report, whatever else happened since.
     let mut hashes = Vec::new();
     for f in files {
@@ -910,7 +914,11 @@ pub(crate) async fn import_one(
         None => dsp_of(&info.header, env.profiles, None)?,
     };
     summary.dsp = dsp.clone();
-    let rates = rates_for(env.catalog, &opts.period).await?;
+    // Exchange rates of the period the report was for, wherever it is booked.
+    let rates = match rates_for(env.catalog, &requested_period).await? {
+        r if r.is_empty() => rates_for(env.catalog, &opts.period).await?,
+        r => r,
+    };
     let booking = book(&read, &dsp, env.ix, env.contracts, &rates, &opts.period)?;
     // A corrected report (same sender and message id, other bytes) supersedes the old one:
     // everything the old one posted is reversed in this period, then the new one posts.

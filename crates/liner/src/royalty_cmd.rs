@@ -17,6 +17,7 @@ use royalties::{Dims, Entry, Period};
 use store::{FxRate, NewTx, OpenMode, Payout, Posting, Store};
 
 use crate::config::Config;
+use crate::table::Table;
 use crate::royalty::{
     CatalogIndex, Env, ImportOptions, group_reports, import_one, load_contracts, rates_for,
     this_month,
@@ -123,18 +124,58 @@ pub(crate) enum LedgerCommand {
     },
 }
 
+/// A reporting period on the command line: `2026-10` (a bad month is a usage error, exit 2).
+pub(crate) fn period_arg(s: &str) -> std::result::Result<String, String> {
+    Period::parse(s).map(|p| p.to_string())
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct StatementsArgs {
-    /// The reporting period, e.g. 2026-10. Closes it (once) if it is not closed yet.
-    #[arg(long)]
+    /// The reporting period, e.g. 2026-10. Read-only: an open period gives a preview, a closed
+    /// one its final statements (`liner period close` makes them final).
+    #[arg(long, value_parser = period_arg)]
     pub(crate) period: String,
+    /// Only this payee's statement.
     #[arg(long)]
     pub(crate) payee: Option<String>,
-    /// Where the CSV and HTML statements go (default: statements/<period>).
+    /// Where the statements go (default: statements/<period> in the Liner home): per payee a
+    /// CSV and an HTML page for people and the exact lines as .lines.csv.
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
+    /// Print the statements as JSON (exact amounts, as strings).
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PeriodCommand {
+    /// Close a reporting period for good: round each payee's balance once, hold reserves,
+    /// recoup advances, withhold tax, and make its statements final. Asks first (or --yes).
+    /// A future month is always refused, the current one without --force; later sales for a
+    /// closed period are booked into the next open one.
+    #[command(after_long_help = "Examples:\n  liner period close 2026-11\n  liner period close 2026-12 --force --yes   # the current month, in a script")]
+    Close {
+        #[arg(value_parser = period_arg)]
+        period: String,
+        /// Close the current month before it has ended.
+        #[arg(long)]
+        force: bool,
+        /// Do not ask: close (scripts, the scheduler).
+        #[arg(long)]
+        yes: bool,
+        /// Where the final statements go (default: statements/<period> in the Liner home).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print what was done as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reporting periods with sales: open or closed.
+    List {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,7 +183,8 @@ pub(crate) enum PayoutsCommand {
     /// Pay every balance at or above its payee's threshold, write the payment file, e-mail
     /// each payee their statement.
     Run {
-        #[arg(long)]
+        /// The closed period whose balances are paid (`liner period close` first).
+        #[arg(long, value_parser = period_arg)]
         period: String,
         #[arg(long)]
         out: Option<PathBuf>,
@@ -187,7 +229,7 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                 .iter()
                 .filter(|p| p.delivery.is_some() && (dsp.is_empty() || dsp.contains(&p.name)))
             {
-                match crate::fetch::fetch_reports(cfg, &catalog, p).await {
+                match crate::fetch::fetch_reports(cfg, &catalog, p, None).await {
                     Ok(f) => {
                         if !f.refused.is_empty() {
                             code = ExitCode::from(1);
@@ -516,13 +558,14 @@ fn print_summary(s: &crate::royalty::ImportSummary) {
 async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<ExitCode> {
     let period = check_period(&period.unwrap_or_else(this_month))?;
     let catalog = open(cfg).await?;
-    if catalog
-        .tx_id_by_key(&format!("close:{period}"))
-        .await?
-        .is_some()
-    {
-        bail!("reporting period {period} is closed; rematch into a later period with --period");
+    // Like a late report: money for a closed period is booked into the next open one.
+    let booked_in = booking_period(&catalog, &period).await?;
+    if booked_in != period {
+        eprintln!(
+            "note: reporting period {period} is closed: the rematched usage is booked into {booked_in}"
+        );
     }
+    let period = booked_in;
     let ix = CatalogIndex::load(&catalog).await?;
     let contracts = load_contracts(cfg)?;
     let rates = rates_for(&catalog, &period).await?;
@@ -642,14 +685,32 @@ pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode>
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                for r in &rows {
-                    println!(
-                        "{:<36} {} {:>24}",
-                        r["account"].as_str().unwrap_or(""),
-                        r["currency"].as_str().unwrap_or(""),
-                        r["balance"].as_str().unwrap_or("")
-                    );
+                // Per currency, the balances rounded to its minor unit and adding up to the
+                // shown total (zero for the whole ledger: it balances).
+                let mut by_cur: BTreeMap<&str, Vec<(&str, Fine)>> = BTreeMap::new();
+                for ((a, c), v) in b.iter().filter(|((a, _), _)| keep(a)) {
+                    by_cur.entry(c.as_str()).or_default().push((a.as_str(), *v));
                 }
+                let mut t = Table::new(&["account", "currency", "balance"], &[false, false, true]);
+                for (cur, list) in &by_cur {
+                    let places = model::Currency::parse(cur).map_or(2, |c| u32::from(c.exponent()));
+                    let values: Vec<Fine> = list.iter().map(|(_, v)| *v).collect();
+                    let total = royalties::alloc::shown_total(&values, places);
+                    let shown = royalties::alloc::shown(&values, places, total);
+                    for ((a, _), v) in list.iter().zip(&shown) {
+                        t.row(vec![
+                            (*a).to_owned(),
+                            (*cur).to_owned(),
+                            royalties::alloc::format_shown(*v, places, true),
+                        ]);
+                    }
+                    t.row(vec![
+                        "total".into(),
+                        (*cur).to_owned(),
+                        royalties::alloc::format_shown(total, places, true),
+                    ]);
+                }
+                print!("{}", t.render());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -687,10 +748,25 @@ pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode>
 /// triggers still in place, and every closed period's statements adding up and chaining
 /// (closing of one period = opening of the next).
 /// Where one currency's reported money went, as `ledger check` and the demo print it.
+/// How a currency's reported money adds up, for people: each amount rounded to the minor unit
+/// and the two sides distributed so that both add up to the same shown total.
 fn reconciliation_line(cur: &str, rc: &royalties::check::Reconciliation) -> String {
+    let places = model::Currency::parse(cur).map_or(2, |c| u32::from(c.exponent()));
+    let left = [rc.reported, rc.converted_in];
+    let right = [rc.fees, rc.payees, rc.labels, rc.suspense, rc.converted_out];
+    let total = royalties::alloc::shown_total(&left, places);
+    let l = royalties::alloc::shown(&left, places, total);
+    let r = royalties::alloc::shown(&right, places, total);
+    let m = |v: i128| royalties::alloc::format_shown(v, places, true);
     format!(
         "{cur}: reported {} + converted in {} = fees {} + payees {} + labels {} + suspense {} + converted out {}",
-        rc.reported, rc.converted_in, rc.fees, rc.payees, rc.labels, rc.suspense, rc.converted_out
+        m(l[0]),
+        m(l[1]),
+        m(r[0]),
+        m(r[1]),
+        m(r[2]),
+        m(r[3]),
+        m(r[4])
     )
 }
 
@@ -800,11 +876,55 @@ async fn post_advances(
     Ok(())
 }
 
-/// Closes a period once: rounding, reserves, recoupment, tax for every payee.
-pub(crate) async fn close_period(cfg: &Config, catalog: &Store, period: &str) -> Result<bool> {
+/// Closes `period` if the rules allow (`royalties::period::may_close` against `today`):
+/// rounding, reserves, recoupment, tax for every payee, in one transaction. Returns the
+/// refusal, if any, without changing anything.
+pub(crate) async fn close_period(
+    cfg: &Config,
+    catalog: &Store,
+    period: &str,
+    today: Period,
+    force: bool,
+) -> Result<std::result::Result<(), royalties::period::CloseRefusal>> {
+    let this = Period::parse(period).map_err(|e| anyhow!(e))?;
+    let closed = closed_periods(catalog).await?;
+    let open_before = catalog
+        .periods_with_postings()
+        .await?
+        .into_iter()
+        .filter_map(|(p, _)| Period::parse(&p).ok())
+        .find(|p| *p < this && !closed.contains(p));
+    if let Err(refusal) = royalties::period::may_close(this, today, force, &closed, open_before) {
+        return Ok(Err(refusal));
+    }
+    post_close(cfg, catalog, period).await?;
+    Ok(Ok(()))
+}
+
+/// The periods closed so far.
+pub(crate) async fn closed_periods(
+    catalog: &Store,
+) -> Result<std::collections::BTreeSet<Period>> {
+    Ok(catalog
+        .closed_periods()
+        .await?
+        .iter()
+        .filter_map(|p| Period::parse(p).ok())
+        .collect())
+}
+
+/// The period new money for `requested` is booked into: itself while open, else the next
+/// open one.
+pub(crate) async fn booking_period(catalog: &Store, requested: &str) -> Result<String> {
+    let p = Period::parse(requested).map_err(|e| anyhow!(e))?;
+    Ok(royalties::period::booking_period(p, &closed_periods(catalog).await?).to_string())
+}
+
+/// Posts the closing transaction of a period (the caller checked the rules).
+async fn post_close(cfg: &Config, catalog: &Store, period: &str) -> Result<()> {
     let key = format!("close:{period}");
     if catalog.tx_id_by_key(&key).await?.is_some() {
-        return Ok(false);
+        return Ok(());
     }
     let this = Period::parse(period).map_err(|e| anyhow!(e))?;
     let contracts = load_contracts(cfg)?;
@@ -834,7 +954,7 @@ pub(crate) async fn close_period(cfg: &Config, catalog: &Store, period: &str) ->
         .min()
     {
         bail!(
-            "period {open} has postings and is not closed: cut its statements first (`liner statements --period {open}`)"
+            "period {open} has sales and is not closed: periods close in order (`liner period close {open}`)"
         );
     }
     let mut pp = Vec::new();
@@ -895,42 +1015,114 @@ pub(crate) async fn close_period(cfg: &Config, catalog: &Store, period: &str) ->
             entries,
         })
         .await?;
-    Ok(true)
+    Ok(())
 }
 
-fn write_statement(dir: &Path, s: &Statement) -> Result<(PathBuf, PathBuf)> {
+
+/// What the statements call tracks, DSPs and countries.
+pub(crate) async fn statement_names(
+    cfg: &Config,
+    catalog: &Store,
+) -> Result<royalties::statement::Names> {
+    let mut names = royalties::statement::Names::default();
+    for (upc, doc) in catalog.current_documents().await? {
+        let Ok(release) = intake::parse_document(Path::new("catalog.json"), &doc) else {
+            tracing::warn!(upc, "stored release does not read back; its tracks are shown by ISRC");
+            continue;
+        };
+        let main = |artists: &[model::DisplayArtist]| {
+            artists
+                .iter()
+                .filter(|a| a.role == model::ArtistRole::MainArtist)
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let release_artist = main(&release.artists);
+        for t in &release.tracks {
+            let a = main(&t.artists);
+            names.tracks.insert(
+                t.isrc.to_string(),
+                royalties::statement::TrackName {
+                    title: t.title.clone(),
+                    version: t.version.clone(),
+                    artist: if a.is_empty() { release_artist.clone() } else { a },
+                },
+            );
+        }
+    }
+    if let Ok(profiles) = crate::ern_cmd::load_profiles(cfg) {
+        for p in profiles {
+            names.dsps.insert(p.name.clone(), p.display_name.clone());
+        }
+    }
+    for (code, name) in report_csv::country_names() {
+        names.countries.insert(code.to_owned(), name.to_owned());
+    }
+    names.countries.insert("Worldwide".into(), "Worldwide".into());
+    Ok(names)
+}
+
+/// The three files of a statement: for people (CSV, HTML) and the exact lines.
+fn write_statement(dir: &Path, payee: &str, period: &str, csv: &str, lines: &str, html: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let csv = dir.join(format!("{}-{}.csv", s.payee, s.period));
-    let html = dir.join(format!("{}-{}.html", s.payee, s.period));
-    std::fs::write(&csv, s.csv()).with_context(|| format!("writing {}", csv.display()))?;
-    std::fs::write(&html, s.html()).with_context(|| format!("writing {}", html.display()))?;
-    Ok((csv, html))
+    for (ext, text) in [("csv", csv), ("lines.csv", lines), ("html", html)] {
+        let path = dir.join(format!("{payee}-{period}.{ext}"));
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(dir.join(format!("{payee}-{period}.html")))
 }
 
-/// Builds (closing the period first if needed) and writes the statements of a period.
+/// A statement as rendered: the values and the three files' text.
+pub(crate) struct Rendered {
+    pub(crate) statement: Statement,
+    pub(crate) csv: String,
+    pub(crate) lines_csv: String,
+    pub(crate) html: String,
+}
+
+/// The statements of a period, written to `out`: a closed period's final statements (rendered
+/// once and kept; later renders are the same bytes), an open period's previews. Read-only on
+/// the ledger.
 pub(crate) async fn statements_for(
     cfg: &Config,
     catalog: &Store,
     period: &str,
     only: Option<&str>,
     out: &Path,
-) -> Result<Vec<Statement>> {
-    let closed_now = close_period(cfg, catalog, period).await?;
-    if closed_now {
-        eprintln!(
-            "period {period} closed: balances rounded once, reserves, recoupment and withholding posted"
-        );
-    }
+) -> Result<Vec<Rendered>> {
+    let closed = catalog.closed_periods().await?.iter().any(|p| p == period);
     let posted = catalog.posted("payee:").await?;
+    let names = statement_names(cfg, catalog).await?;
     let mut out_list = Vec::new();
     for p in catalog.payees().await? {
         if only.is_some_and(|o| o != p.id) {
             continue;
         }
         let exp = model::Currency::parse(&p.currency)?.exponent();
-        let s = Statement::build(&p.id, &p.name, &p.currency, exp, period, &posted);
-        write_statement(out, &s)?;
-        out_list.push(s);
+        let s = Statement::build(&p.id, &p.name, &p.currency, exp, period, &posted).closed(closed);
+        let mut r = Rendered {
+            csv: s.csv(&names),
+            lines_csv: s.lines_csv(),
+            html: s.html(&names),
+            statement: s,
+        };
+        if closed {
+            let kept = catalog
+                .keep_final_statement(&store::FinalStatement {
+                    period: period.to_owned(),
+                    payee: p.id.clone(),
+                    csv: r.csv,
+                    lines_csv: r.lines_csv,
+                    html: r.html,
+                })
+                .await?;
+            r.csv = kept.csv;
+            r.lines_csv = kept.lines_csv;
+            r.html = kept.html;
+        }
+        write_statement(out, &p.id, period, &r.csv, &r.lines_csv, &r.html)?;
+        out_list.push(r);
     }
     if let Some(o) = only
         && out_list.is_empty()
@@ -940,36 +1132,171 @@ pub(crate) async fn statements_for(
     Ok(out_list)
 }
 
+/// The default folder of a period's statements: statements/<period> in the Liner home.
+fn statements_dir(cfg: &Config, period: &str) -> PathBuf {
+    cfg.base().join("statements").join(period)
+}
+
+/// One line per statement for the terminal: every amount rounded to the currency's minor
+/// unit, the summary adding up to the closing balance.
+fn print_statement_line(s: &Statement) {
+    let sh = s.shown();
+    let m = |v: i128| royalties::alloc::format_shown(v, sh.places, false);
+    println!(
+        "{:<14} {} opening {:>10}  income {:>10}  reserve {:>8}  recouped {:>8}  tax {:>8}  paid {:>8}  closing {:>10}  ({} lines)",
+        s.payee,
+        s.currency,
+        m(sh.opening),
+        m(sh.income.total),
+        m(sh.reserve_held + sh.reserve_released),
+        m(sh.recouped),
+        m(sh.tax),
+        m(sh.payouts),
+        m(sh.closing),
+        s.lines.len()
+    );
+}
+
 pub(crate) async fn statements(cfg: &Config, a: StatementsArgs) -> Result<ExitCode> {
-    let period = check_period(&a.period)?;
+    let period = a.period.clone();
     let catalog = open(cfg).await?;
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("statements").join(&period));
+    let out = a.out.clone().unwrap_or_else(|| statements_dir(cfg, &period));
     let list = statements_for(cfg, &catalog, &period, a.payee.as_deref(), &out).await?;
+    let closed = list.first().is_some_and(|r| r.statement.closed);
+    catalog.close().await;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        let v: Vec<&Statement> = list.iter().map(|r| &r.statement).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        for s in &list {
-            let m = |f: Fine| f.display(u32::from(s.exponent));
+        for r in &list {
+            print_statement_line(&r.statement);
+        }
+        if closed {
+            println!("final statements of {period} written to {}", out.display());
+        } else {
             println!(
-                "{:<14} {} opening {:>10}  income {:>10}  reserve {:>8}  recouped {:>8}  tax {:>8}  paid {:>8}  closing {:>10}  ({} lines)",
-                s.payee,
-                s.currency,
-                m(s.opening),
-                m(s.income + s.rounding),
-                m(s.reserve_released - s.reserve_held),
-                m(s.recouped),
-                m(s.tax),
-                m(s.payouts),
-                m(s.closing),
-                s.lines.len()
+                "PREVIEW statements of {period} (the period is open; `liner period close {period}` makes them final) written to {}",
+                out.display()
             );
         }
-        println!("statements written to {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `liner period close|list`.
+pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode> {
+    match cmd {
+        PeriodCommand::List { json } => {
+            let catalog = open(cfg).await?;
+            let closed = closed_periods(&catalog).await?;
+            let mut rows: BTreeMap<String, i64> = catalog.periods_with_postings().await?.into_iter().collect();
+            for c in &closed {
+                rows.entry(c.to_string()).or_insert(0);
+            }
+            catalog.close().await;
+            let list: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(p, n)| {
+                    let is_closed = Period::parse(p).is_ok_and(|x| closed.contains(&x));
+                    serde_json::json!({"period": p, "transactions": n, "closed": is_closed})
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no reporting period has sales yet");
+            } else {
+                println!("{:<8}  {:<6}  sales postings", "period", "state");
+                for v in &list {
+                    println!(
+                        "{:<8}  {:<6}  {}",
+                        v["period"].as_str().unwrap_or_default(),
+                        if v["closed"] == true { "closed" } else { "open" },
+                        v["transactions"]
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PeriodCommand::Close {
+            period,
+            force,
+            yes,
+            out,
+            json,
+        } => {
+            let catalog = open(cfg).await?;
+            let today = Period::parse(&this_month()).map_err(|e| anyhow!(e))?;
+            let this = Period::parse(&period).map_err(|e| anyhow!(e))?;
+            let postings = catalog
+                .periods_with_postings()
+                .await?
+                .into_iter()
+                .find(|(p, _)| *p == period)
+                .map_or(0, |(_, n)| n);
+            // Check the rules before asking anything.
+            let closed = closed_periods(&catalog).await?;
+            let open_before = catalog
+                .periods_with_postings()
+                .await?
+                .into_iter()
+                .filter_map(|(p, _)| Period::parse(&p).ok())
+                .find(|p| *p < this && !closed.contains(p));
+            if let Err(refusal) =
+                royalties::period::may_close(this, today, force, &closed, open_before)
+            {
+                catalog.close().await;
+                eprintln!("error: {refusal}");
+                return Ok(ExitCode::FAILURE);
+            }
+            let question = if postings == 0 {
+                format!(
+                    "{period} is empty: no sales report was booked into it and nothing was rematched. Close it anyway (its statements become final, showing only balances carried)?"
+                )
+            } else {
+                format!(
+                    "Close {period} for good? {postings} sales transactions; balances are rounded once, reserves held, advances recouped, tax withheld, and the statements become final. Later sales for {period} go to the next open period."
+                )
+            };
+            if !yes && !crate::home::confirm(&question)? {
+                catalog.close().await;
+                eprintln!("nothing changed");
+                return Ok(ExitCode::FAILURE);
+            }
+            match close_period(cfg, &catalog, &period, today, force).await? {
+                Ok(()) => {}
+                Err(refusal) => {
+                    catalog.close().await;
+                    eprintln!("error: {refusal}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            let out = out.unwrap_or_else(|| statements_dir(cfg, &period));
+            let list = statements_for(cfg, &catalog, &period, None, &out).await?;
+            catalog.close().await;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "period": period,
+                        "closed": true,
+                        "statements": list.iter().map(|r| &r.statement).collect::<Vec<_>>(),
+                        "out": out,
+                    }))?
+                );
+            } else {
+                for r in &list {
+                    print_statement_line(&r.statement);
+                }
+                println!(
+                    "period {period} closed; {} final statements written to {}",
+                    list.len(),
+                    out.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 pub(crate) async fn payouts(cfg: &Config, cmd: PayoutsCommand) -> Result<ExitCode> {
@@ -1029,7 +1356,19 @@ pub(crate) async fn run_payouts(
     period: &str,
     out: &Path,
 ) -> Result<PayoutReport> {
-    statements_for(cfg, catalog, period, None, out).await?;
+    if !catalog.closed_periods().await?.iter().any(|p| p == period) {
+        bail!(
+            "period {period} is not closed: balances are paid from final statements (`liner period close {period}` first)"
+        );
+    }
+    let finals = statements_for(cfg, catalog, period, None, out).await?;
+    // A payout happens after its period closed: it is booked into the next open period, so
+    // the closed period's statements never change.
+    let pay_period = booking_period(
+        catalog,
+        &Period::parse(period).map_err(|e| anyhow!(e))?.next().to_string(),
+    )
+    .await?;
     let posted = catalog.posted("payee:").await?;
     let already: BTreeMap<String, Payout> = catalog
         .payouts()
@@ -1068,7 +1407,7 @@ pub(crate) async fn run_payouts(
             let tx = NewTx {
                 key: format!("payout:{}:{period}", p.id),
                 kind: "payout",
-                period: period.to_owned(),
+                period: pay_period.clone(),
                 report_id: None,
                 reverses: None,
                 memo: format!("payout to {}", p.id),
@@ -1098,10 +1437,10 @@ pub(crate) async fn run_payouts(
             ));
             None
         };
-        // The statement as sent includes the payout.
-        let posted_now = catalog.posted(&format!("payee:{}", p.id)).await?;
-        let s = Statement::build(&p.id, &p.name, &p.currency, exp, period, &posted_now);
-        write_statement(out, &s)?;
+        // The statement sent is the period's final statement, as kept.
+        let Some(fin) = finals.iter().find(|r| r.statement.payee == p.id) else {
+            continue;
+        };
         if let Some(py) = &payout {
             csv.push_str(&format!(
                 "{},{},{},{},{},{}\n",
@@ -1128,10 +1467,14 @@ pub(crate) async fn run_payouts(
             &p.email,
             &p.name,
             period,
-            &format!("{} {}", s.closing.display(u32::from(exp)), p.currency),
+            &format!(
+                "{} {}",
+                royalties::alloc::format_shown(fin.statement.shown().closing, u32::from(exp), true),
+                p.currency
+            ),
             paid_text.as_deref(),
-            &s.csv(),
-            &s.html(),
+            &fin.csv,
+            &fin.html,
         );
         match cfg.mail.send(&notice) {
             Ok(sent) => report
@@ -1214,11 +1557,12 @@ pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
 }
 
 /// The demo's royalty step: each mock DSP writes its sales report for last month of what it
-/// has live, Liner imports them into this month's reporting period, cuts the statements and
-/// pays out (e-mail to the outbox), then checks the whole ledger.
+/// has live, Liner imports them into last month's reporting period, closes it (a month that
+/// is over), cuts the final statements and pays out (e-mail to the outbox), then checks the
+/// whole ledger.
 pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
     let now = Period::parse(&this_month()).map_err(|e| anyhow!(e))?;
-    let (usage, period) = (now.prev().to_string(), now.to_string());
+    let (usage, period) = (now.prev().to_string(), now.prev().to_string());
     let catalog = open(cfg).await?;
     // Demo rates, recorded like `liner fx import` would (fixed, not market data).
     let mut rates = Vec::new();
@@ -1252,7 +1596,7 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
         let dsp = mock_dsp::Dsp::new(p.clone(), &out.join("dsp"), None, Default::default())
             .map_err(|e| anyhow!("{e}"))?;
         mock_dsp::reports::write_sales_report(&dsp, &usage, 0, &to).map_err(|e| anyhow!("{e}"))?;
-        let f = crate::fetch::fetch_reports(cfg, &catalog, p).await?;
+        let f = crate::fetch::fetch_reports(cfg, &catalog, p, Some(&period)).await?;
         if let Some((name, why)) = f.refused.first() {
             bail!("the {} report {name} was refused: {why}", p.name);
         }
@@ -1281,6 +1625,10 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
         }
     }
     let dir = out.join("statements").join(&period);
+    // Last month is over: it closes as `liner period close` would.
+    if let Err(refusal) = close_period(cfg, &catalog, &period, now, false).await? {
+        bail!("closing {period}: {refusal}");
+    }
     let report = run_payouts(cfg, &catalog, &period, &dir).await?;
     let check = check_all(&catalog).await?;
     if !check.violations.is_empty() {
@@ -1299,6 +1647,8 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
     for p in catalog.payees().await? {
         let exp = model::Currency::parse(&p.currency)?.exponent();
         let s = Statement::build(&p.id, &p.name, &p.currency, exp, &period, &posted);
+        let sh = s.shown();
+        let m = |v: i128| royalties::alloc::format_shown(v, sh.places, true);
         let paid = report
             .paid
             .iter()
@@ -1309,11 +1659,11 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
             "  {:<16} {} income {:>10}  recouped {:>8}  reserve {:>8}  tax {:>8}  → {paid}, closing {}",
             p.id,
             p.currency,
-            (s.income + s.rounding).display(u32::from(exp)),
-            s.recouped.display(u32::from(exp)),
-            (s.reserve_held - s.reserve_released).display(u32::from(exp)),
-            s.tax.display(u32::from(exp)),
-            s.closing.display(u32::from(exp))
+            m(sh.income.total),
+            m(-sh.recouped),
+            m(-(sh.reserve_held + sh.reserve_released)),
+            m(-sh.tax),
+            m(sh.closing)
         );
     }
     eprintln!(

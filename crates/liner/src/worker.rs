@@ -186,7 +186,7 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
                 .iter()
                 .find(|x| x.name == dsp)
                 .ok_or_else(|| anyhow!("no DSP profile {dsp:?}"))?;
-            let f = crate::fetch::fetch_reports(cfg, catalog, profile).await?;
+            let f = crate::fetch::fetch_reports(cfg, catalog, profile, None).await?;
             tracing::info!(
                 dsp = %dsp,
                 listed = f.listed,
@@ -259,6 +259,14 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
             let out = p["out"]
                 .as_str()
                 .map_or_else(|| PathBuf::from("statements").join(&period), PathBuf::from);
+            // The scheduler's period-end job follows the operator's rules: a month is closed
+            // once it is over, never early; a month closed by hand already is left as it is.
+            let today = royalties::Period::parse(&crate::royalty::this_month())
+                .map_err(|e| anyhow::anyhow!(e))?;
+            match crate::royalty_cmd::close_period(cfg, catalog, &period, today, false).await? {
+                Ok(()) | Err(royalties::period::CloseRefusal::AlreadyClosed { .. }) => {}
+                Err(refusal) => bail!("{refusal}"),
+            }
             let r = crate::royalty_cmd::run_payouts(cfg, catalog, &period, &out).await?;
             if r.mail_errors > 0 {
                 bail!(

@@ -61,13 +61,15 @@ fn sample(name: &str) -> String {
         .to_string()
 }
 
-fn this_and_next_month() -> (String, String) {
-    let now = chrono::Utc::now().date_naive();
-    let this = now.format("%Y-%m").to_string();
-    let next = (now.with_day(1).expect("day 1") + chrono::Months::new(1))
-        .format("%Y-%m")
-        .to_string();
-    (this, next)
+/// Last month, this month and next month, as reporting periods.
+fn months() -> (String, String, String) {
+    let now = chrono::Utc::now().date_naive().with_day(1).expect("day 1");
+    let f = |d: chrono::NaiveDate| d.format("%Y-%m").to_string();
+    (
+        f(now - chrono::Months::new(1)),
+        f(now),
+        f(now + chrono::Months::new(1)),
+    )
 }
 
 use chrono::Datelike;
@@ -163,7 +165,9 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         dir: demo.clone(),
         smtp: smtp.as_ref().map(|s| s.port),
     };
-    let (this, next) = this_and_next_month();
+    // The demo books last month's usage into last month and closes it; what follows books
+    // into this month.
+    let (this, next, after) = months();
 
     // Every report the mocks wrote is in, 100% matched, and nothing sits in suspense.
     let reports = l.json(&["reports", "list", "--json"]);
@@ -206,6 +210,33 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         "the USD booked is the USD reported, to the last unit"
     );
     let stmts = demo.join("statements").join(&this);
+    // Money as people read it: every HTML statement of the demo adds up on the page, no
+    // negative zero, no amount with more places than its currency.
+    for e in std::fs::read_dir(&stmts).expect("statements").flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "html") {
+            let html = std::fs::read_to_string(&p).expect("html");
+            common::statement_adds_up(&html);
+        }
+    }
+    // The closed period's statements are final: rendering them again gives the same bytes.
+    let before: Vec<(std::path::PathBuf, Vec<u8>)> = std::fs::read_dir(&stmts)
+        .expect("statements")
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with("payments"))
+        .map(|e| (e.path(), std::fs::read(e.path()).expect("read")))
+        .collect();
+    let again_dir = dir.path().join("again");
+    l.ok(&["statements", "--period", &this, "--out", &again_dir.display().to_string()]);
+    for (path, bytes) in &before {
+        let name = path.file_name().expect("name");
+        assert_eq!(
+            &std::fs::read(again_dir.join(name)).expect("re-rendered"),
+            bytes,
+            "{} re-rendered differs",
+            name.to_string_lossy()
+        );
+    }
     let mut income = std::collections::BTreeMap::<String, model::Fine>::new();
     for p in [
         "nova-lune",
@@ -214,8 +245,8 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         "dex-marlow",
         "yuki-takahashi",
     ] {
-        let csv =
-            std::fs::read_to_string(stmts.join(format!("{p}-{this}.csv"))).expect("statement csv");
+        let csv = std::fs::read_to_string(stmts.join(format!("{p}-{this}.lines.csv")))
+            .expect("statement csv");
         let html = std::fs::read_to_string(stmts.join(format!("{p}-{this}.html")))
             .expect("statement html");
         assert!(html.contains("id=\"closing\""), "{p}");
@@ -263,12 +294,19 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         );
     }
     // Contract rules applied at closing: the advance was recouped, the reserve held, tax withheld.
-    let marin = std::fs::read_to_string(stmts.join(format!("marin-vale-{this}.csv"))).expect("csv");
-    assert!(marin.contains("recouped,,,,,,,,-50.00,GBP"), "{marin}");
-    let kai = std::fs::read_to_string(stmts.join(format!("kai-sato-{this}.csv"))).expect("csv");
-    assert!(!kai.contains("reserve_held,,,,,,,,0.00"), "{kai}");
-    let dex = std::fs::read_to_string(stmts.join(format!("dex-marlow-{this}.csv"))).expect("csv");
-    assert!(!dex.contains("tax,,,,,,,,0.00"), "{dex}");
+    let read = |p: &str| {
+        std::fs::read_to_string(stmts.join(format!("{p}-{this}.lines.csv"))).expect("csv")
+    };
+    let marin = read("marin-vale");
+    assert!(marin.contains("recouped,,,,,,,,-50,GBP"), "{marin}");
+    let kai = read("kai-sato");
+    assert!(!kai.contains("reserve_held,,,,,,,,0,"), "{kai}");
+    let dex = read("dex-marlow");
+    assert!(!dex.contains("tax,,,,,,,,0,"), "{dex}");
+    // The people's CSV names tracks, DSPs and countries and rounds to the minor unit.
+    let people = std::fs::read_to_string(stmts.join(format!("kai-sato-{this}.csv"))).expect("csv");
+    assert!(people.contains("Closing balance,"), "{people}");
+    assert!(people.contains("Spotify,") && people.contains("United States"), "{people}");
 
     let fx = dir.path().join("fx.csv");
     std::fs::write(
@@ -441,9 +479,24 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         "suspense is empty after the rematch: {balance}"
     );
 
-    // Next period: statements (opening = last closing) and payouts e-mailed over real SMTP.
+    // This month: a future month is never closed; the current one only with --force; then
+    // its statements are final and payouts are e-mailed over real SMTP.
     let out_dir = dir.path().join("st");
     let out_s = out_dir.display().to_string();
+    let refused = l.run(&["period", "close", &after, "--yes"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is in the future"));
+    let refused = l.run(&["period", "close", &next, "--yes"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("current month"));
+    let again = l.run(&["period", "close", &this, "--yes"]);
+    assert_eq!(again.status.code(), Some(1), "closing a closed period says so");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already closed"));
+    let bad = l.run(&["period", "close", "2026-13", "--yes"]);
+    assert_eq!(bad.status.code(), Some(2), "an invalid month is a usage error");
+    let unpaid = l.run(&["payouts", "run", "--period", &next, "--out", &out_s]);
+    assert_eq!(unpaid.status.code(), Some(1), "an open period is not paid");
+    l.ok(&["period", "close", &next, "--force", "--yes", "--out", &out_s]);
     let pay = l.json(&[
         "payouts", "run", "--period", &next, "--out", &out_s, "--json",
     ]);
@@ -496,7 +549,7 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
                 .output()
                 .expect("chromium");
             let dom = String::from_utf8_lossy(&o.stdout);
-            let csv = std::fs::read_to_string(out_dir.join(format!("nova-lune-{next}.csv")))
+            let csv = std::fs::read_to_string(out_dir.join(format!("nova-lune-{next}.lines.csv")))
                 .expect("csv");
             let rows = dom.matches("<tr>").count();
             let lines = csv.lines().filter(|l| l.starts_with("income,")).count();
@@ -505,10 +558,12 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
                 .lines()
                 .find(|l| l.starts_with("closing,"))
                 .and_then(|l| l.split(',').nth(8))
+                .and_then(|v| model::Fine::parse(v).ok())
                 .expect("closing");
+            let shown = model::format_minor(closing.round_minor(2), 2, true);
             assert!(
-                dom.contains(&format!("id=\"closing\">{closing}<")),
-                "closing {closing} shown"
+                dom.contains(&format!("id=\"closing\">{shown}<")),
+                "closing {shown} shown"
             );
             let bytes = std::fs::read(&pdf).unwrap_or_default();
             assert!(
@@ -518,6 +573,19 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
             );
         }
     }
+    // A report for the closed month is booked into the next open one, never refused.
+    let late = dir.path().join("late.csv");
+    std::fs::write(
+        &late,
+        "ISRC,UPC,Spotify Track URI,Track Name,Artist Name,Country,Streams,Net Revenue,Currency,Month,Product\nGBNJR2600001,,spotify:track:zz9,Night Drives,Nova Lune,USA,7,0.03,USD,2026-10,free\n",
+    )
+    .expect("csv");
+    let s = l.json(&[
+        "reports", "import", "--format", "spotify", "--period", &next, "--json",
+        &late.display().to_string(),
+    ]);
+    assert_eq!(s[0]["outcome"], "imported", "{s}");
+    assert_eq!(s[0]["reporting_period"], after.as_str(), "{s}");
     // Paying again pays nobody twice.
     let again = l.json(&[
         "payouts", "run", "--period", &next, "--out", &out_s, "--json",

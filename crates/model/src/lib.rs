@@ -599,6 +599,21 @@ pub struct Split {
 pub const FULL_SHARE_BP: u32 = 10_000;
 
 impl Release {
+    /// Whether the release discloses AI content anywhere (release, cover, tracks,
+    /// contributors) or grants any AI-training use: fields only ERN 4.3.2 carries.
+    pub fn has_ai_fields(&self) -> bool {
+        let c = self.ai_training;
+        self.ai.contains != AiExtent::None
+            || self.artwork.ai != AiExtent::None
+            || self.tracks.iter().any(|t| {
+                t.ai.contains != AiExtent::None
+                    || t.contributors.iter().any(|c| c.ai != AiExtent::None)
+            })
+            || c.generative
+            || c.non_generative
+            || c.data_mining
+    }
+
     /// The release as displayed: "Title (Version)".
     pub fn display_title(&self) -> String {
         match &self.version {

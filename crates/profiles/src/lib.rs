@@ -143,6 +143,10 @@ struct ProfileFile {
     display_name: String,
     party_id: String,
     ern_version: ErnVersion,
+    /// The ERN version this DSP takes for releases with AI disclosure or AI-training consent
+    /// (4.3.2, the only one that carries them), when it differs from `ern_version`.
+    #[serde(default)]
+    ai_ern_version: Option<ErnVersion>,
     territories: Vec<String>,
     #[serde(default)]
     excluded_territories: Vec<String>,
@@ -215,6 +219,8 @@ pub struct DspProfile {
     pub display_name: String,
     pub party_id: Dpid,
     pub ern_version: ErnVersion,
+    /// The version for releases with AI fields, if the DSP takes a different one for them.
+    pub ai_ern_version: Option<ErnVersion>,
     pub territories: Territories,
     pub commercial_models: Vec<CommercialModel>,
     pub deal_defaults: Vec<DealDefault>,
@@ -240,6 +246,20 @@ pub enum ProfileError {
 }
 
 impl DspProfile {
+    /// The ERN version a release goes in: `ai_ern_version` when it has AI fields to carry
+    /// and the profile names one, else `ern_version`.
+    pub fn ern_version_for(&self, has_ai_fields: bool) -> ErnVersion {
+        match self.ai_ern_version {
+            Some(v) if has_ai_fields => v,
+            _ => self.ern_version,
+        }
+    }
+
+    /// Whether the messages this DSP gets can carry AI disclosure and consent.
+    pub fn carries_ai(&self) -> bool {
+        self.ern_version_for(true) == ErnVersion::V432
+    }
+
     /// Parses a profile's text; `path` names it in errors and gives it its name.
     pub fn parse(path: &Path, text: &str) -> Result<DspProfile, Vec<ProfileError>> {
         let invalid = |message: String| ProfileError::Invalid {
@@ -357,6 +377,7 @@ impl DspProfile {
             display_name: file.display_name,
             party_id: party_id.ok_or_else(|| vec![invalid("party_id".into())])?,
             ern_version: file.ern_version,
+            ai_ern_version: file.ai_ern_version,
             territories,
             commercial_models: file.commercial_models,
             deal_defaults: file.deal_defaults,

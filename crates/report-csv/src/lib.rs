@@ -201,6 +201,13 @@ pub fn country_name(code: &str) -> Option<&'static str> {
         .and_then(|(_, _, names)| names.first().copied())
 }
 
+/// Every ISO 3166-1 alpha-2 code with its English short name.
+pub fn country_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    countries::COUNTRIES
+        .iter()
+        .filter_map(|(a2, _, names)| names.first().map(|n| (*a2, *n)))
+}
+
 const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];

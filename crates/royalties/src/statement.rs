@@ -108,8 +108,6 @@ pub struct Statement {
     pub closing: Fine,
     /// The period is closed: these are the final statements (else a preview).
     pub closed: bool,
-    #[serde(skip)]
-    pub names: Names,
 }
 
 impl Statement {
@@ -141,7 +139,6 @@ impl Statement {
             payouts: Fine::ZERO,
             closing: Fine::ZERO,
             closed: false,
-            names: Names::default(),
         };
         let acct = format!("payee:{payee}");
         for p in posted
@@ -206,12 +203,6 @@ impl Statement {
             - self.tax
             - self.payouts
             == self.closing
-    }
-
-    /// The same statement, with what its lines are called for people.
-    pub fn with_names(mut self, names: Names) -> Statement {
-        self.names = names;
-        self
     }
 
     /// Marks the statement final (its period is closed) or a preview.
@@ -306,11 +297,11 @@ impl Statement {
     /// The statement for people as CSV: the summary, then per track, per DSP and country, and
     /// every line, amounts rounded to the minor unit and adding up (the exact amounts are in
     /// [`Statement::lines_csv`]).
-    pub fn csv(&self) -> String {
+    pub fn csv(&self, names: &Names) -> String {
         let sh = self.shown();
         let m = |v: i128| crate::alloc::format_shown(v, sh.places, false);
         let q = csv_field;
-        let n = &self.names;
+        let n = names;
         let mut o = format!(
             "Royalty statement,{}\nPayee,{} ({})\nCurrency,{}\nStatus,{}\n\nSummary,Amount\n",
             self.period,
@@ -405,10 +396,10 @@ impl Statement {
         o
     }
 
-    pub fn html(&self) -> String {
+    pub fn html(&self, names: &Names) -> String {
         let sh = self.shown();
         let m = |v: i128| crate::alloc::format_shown(v, sh.places, true);
-        let n = &self.names;
+        let n = names;
         let mut o = String::new();
         let _ = write!(
             o,

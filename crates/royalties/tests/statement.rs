@@ -149,7 +149,7 @@ fn names() -> Names {
 
 fn check(s: &Statement) {
     let places = u32::from(s.exponent);
-    let html = s.html();
+    let html = s.html(&names());
     // The summary adds up to the closing balance.
     let (rows, foot) = table(&html, "summary");
     assert_eq!(sum_column(&rows, 0, places), parse_shown(&foot[0], places), "summary");
@@ -177,7 +177,7 @@ fn check(s: &Statement) {
         assert!(!html.contains(z), "negative zero");
     }
     // The people's CSV shows the same figures.
-    let csv = s.csv();
+    let csv = s.csv(&names());
     let closing = csv.lines().find(|l| l.starts_with("Closing balance,")).unwrap();
     assert_eq!(
         parse_shown(closing.split(',').nth(1).unwrap(), places),
@@ -205,7 +205,7 @@ proptest! {
         ];
         let posted = posted(&lines, cur, exp, &close);
         for period in PERIODS {
-            let s = Statement::build("p", "Payee & Co", cur, exp, period, &posted).with_names(names());
+            let s = Statement::build("p", "Payee & Co", cur, exp, period, &posted);
             prop_assert!(s.adds_up());
             check(&s);
         }
@@ -216,13 +216,13 @@ proptest! {
 fn lines_are_named_for_people() {
     let l = Line { dsp: 0, country: 1, track: 1, period: 0, gross_e12: 1_354_742_366_832_000, fee_bp: 1500, units: 12 };
     let posted = posted(&[l], "JPY", 0, &[]);
-    let s = Statement::build("p", "P", "JPY", 0, "2026-09", &posted).with_names(names());
-    let html = s.html();
+    let s = Statement::build("p", "P", "JPY", 0, "2026-09", &posted);
+    let html = s.html(&names());
     assert!(html.contains("Night &amp; Day (Live) — Kai &lt;Sato&gt;"), "{html}");
     assert!(html.contains("<td>Spotify</td><td>Japan</td>"));
     assert!(html.contains("1,152"), "JPY rounded, grouped: {html}");
     assert!(!html.contains("1151.53"), "no raw decimals");
     assert!(html.contains("Preview."), "an open period says so");
     let s = s.closed(true);
-    assert!(!s.html().contains("Preview."));
+    assert!(!s.html(&names()).contains("Preview."));
 }

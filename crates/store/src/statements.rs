@@ -29,6 +29,19 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Every reporting period with sales postings (imports, reversals, rematches), with how
+    /// many transactions each has, oldest first.
+    pub async fn periods_with_postings(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT period, COUNT(*) AS n FROM ledger_transactions WHERE kind IN ('import', 'reversal', 'rematch') GROUP BY period ORDER BY period",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("period")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// Keeps a final statement unless one is already kept for its period and payee; returns
     /// the one kept (the first rendering wins).
     pub async fn keep_final_statement(

@@ -203,3 +203,59 @@ impl Drop for PgDb {
             .output();
     }
 }
+
+/// Checks a statement page adds up as people read it: in every table each amount column sums
+/// to its total, the summary to the closing balance, the income breakdown to the income; no
+/// amount has more places than its currency, none is a negative zero.
+#[allow(dead_code)]
+pub(crate) fn statement_adds_up(html: &str) {
+    let cur = html
+        .split("amounts in ")
+        .nth(1)
+        .and_then(|r| r.get(..3))
+        .expect("the page names its currency");
+    let places = u32::from(model::Currency::parse(cur).expect("currency").exponent());
+    let parse = |s: &str| -> i128 {
+        let zero = !s.contains(|c: char| ('1'..='9').contains(&c));
+        assert!(!(zero && s.starts_with('-')), "negative zero {s:?}");
+        let (neg, body) = s.strip_prefix('-').map_or((false, s), |b| (true, b));
+        let digits: String = body.chars().filter(|c| *c != ',').collect();
+        let (w, f) = digits.split_once('.').unwrap_or((&digits, ""));
+        assert_eq!(f.len() as u32, places, "{s:?}: {cur} has {places} decimals");
+        let v: i128 = format!("{w}{f}").parse().expect("a number");
+        if neg { -v } else { v }
+    };
+    let cells = |row: &str| -> Vec<String> {
+        row.split("class=\"n\"")
+            .skip(1)
+            .map(|c| {
+                let c = c.trim_start_matches(" id=\"closing\"");
+                c[1..c.find('<').expect("cell end")].to_owned()
+            })
+            .collect()
+    };
+    for (id, amount_cols) in [
+        ("summary", vec![0]),
+        ("income", vec![0]),
+        ("tracks", vec![1]),
+        ("dsps", vec![1]),
+        ("lines", vec![1, 2]),
+    ] {
+        let start = html
+            .find(&format!("<table id=\"{id}\""))
+            .unwrap_or_else(|| panic!("table {id}"));
+        let t = &html[start..start + html[start..].find("</table>").expect("end")];
+        let body = &t[t.find("<tbody>").expect("tbody")..t.find("<tfoot>").expect("tfoot")];
+        let foot = cells(&t[t.find("<tfoot>").expect("tfoot")..]);
+        let rows: Vec<Vec<String>> = body
+            .split("<tr>")
+            .skip(1)
+            .map(cells)
+            .filter(|c| !c.is_empty())
+            .collect();
+        for col in amount_cols {
+            let sum: i128 = rows.iter().map(|r| parse(&r[col])).sum();
+            assert_eq!(sum, parse(&foot[col]), "table {id}, column {col}");
+        }
+    }
+}
