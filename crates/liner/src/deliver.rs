@@ -275,6 +275,7 @@ pub(crate) async fn deliver(cfg: &Config, a: DeliverArgs) -> Result<ExitCode> {
     let profiles = ern_cmd::load_profiles(cfg)?;
     let targets: Vec<DspProfile> = pick(&profiles, &a.to)?.into_iter().cloned().collect();
     let mut problems = 0usize;
+    let mut not_cleared = 0usize;
     let mut ids = Vec::new();
     // Each DSP in its own task; inside one, up to its concurrency at a time.
     let mut tasks = tokio::task::JoinSet::new();
@@ -309,6 +310,10 @@ pub(crate) async fn deliver(cfg: &Config, a: DeliverArgs) -> Result<ExitCode> {
             match r {
                 Ok(Some(id)) => ids.push(id),
                 Ok(None) => {}
+                Err(e) if e.is::<crate::qc::NotCleared>() => {
+                    not_cleared += 1;
+                    eprintln!("refused: {e}");
+                }
                 Err(e) => {
                     problems += 1;
                     eprintln!("error: {upc} to {dsp}: {e:#}");
@@ -325,10 +330,13 @@ pub(crate) async fn deliver(cfg: &Config, a: DeliverArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     }
     ctx.catalog.close().await;
-    Ok(if problems == 0 {
-        ExitCode::SUCCESS
-    } else {
+    // A failure is a failure (exit 1); only QC refusals: exit 3, as `liner qc` does.
+    Ok(if problems > 0 {
         ExitCode::FAILURE
+    } else if not_cleared > 0 {
+        ExitCode::from(crate::qc::EXIT_BLOCKED)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -474,12 +482,17 @@ async fn send_locked(
         None => {
             let takedown = !matches!(request, ern::lifecycle::Request::Deliver);
             if !takedown {
-                let gate = ctx.catalog.gate(upc.as_str()).await?;
-                match &gate {
+                let gate = ctx.catalog.gate(upc.as_str(), &p.name).await?;
+                match gate {
                     Some(g) if g.deliverable() => {}
-                    Some(g) => bail!(
-                        "{upc} is not cleared for delivery ({g:?}): run `liner qc {upc}`, or have staff approve it (`liner review approve`)"
-                    ),
+                    Some(g) => {
+                        return Err(crate::qc::NotCleared {
+                            upc: upc.to_string(),
+                            dsp: p.name.clone(),
+                            gate: g,
+                        }
+                        .into());
+                    }
                     None => bail!("{upc} is not in the catalog"),
                 }
             }
@@ -522,13 +535,11 @@ async fn send_locked(
                     sender: &ctx.cfg.sender,
                 },
             );
-            let revision_now = ctx.catalog.gate(upc.as_str()).await?.map(|g| match g {
-                store::Gate::NotChecked { revision }
-                | store::Gate::Passed { revision, .. }
-                | store::Gate::Approved { revision, .. }
-                | store::Gate::Blocked { revision, .. }
-                | store::Gate::Rejected { revision, .. } => revision,
-            });
+            let revision_now = ctx
+                .catalog
+                .gate(upc.as_str(), &p.name)
+                .await?
+                .map(|g| g.revision());
             if let Some(last) = &latest
                 && !takedown
                 && last.status == DeliveryStatus::Acknowledged
@@ -1674,7 +1685,8 @@ pub(crate) async fn demo(
             st.acks.len()
         );
     }
-    if code != ExitCode::SUCCESS {
+    // A release refused by one DSP's QC gate (exit 3) is part of the show; a failure is not.
+    if code != ExitCode::SUCCESS && code != ExitCode::from(crate::qc::EXIT_BLOCKED) {
         running.stop();
         bail!("some deliveries did not end acknowledged (see above; `liner deliveries`)");
     }

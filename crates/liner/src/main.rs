@@ -275,22 +275,33 @@ enum ReviewCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Approve the latest revision (codes: CLEAN, OVERRIDE, EDITED; see docs/qc.md).
+    /// Approve the latest revision for every DSP, or one with --dsp (codes: CLEAN, OVERRIDE,
+    /// EDITED; see docs/qc.md).
     Approve {
         upc: String,
+        /// CLEAN (the default when QC passed), OVERRIDE or EDITED.
         #[arg(long)]
         code: Option<String>,
+        /// Why; required for OVERRIDE and EDITED.
         #[arg(long)]
         reason: Option<String>,
+        /// Only for this DSP (default: every DSP).
+        #[arg(long, value_name = "NAME")]
+        dsp: Option<String>,
     },
-    /// Reject the latest revision (codes: METADATA, AUDIO, ARTWORK, RIGHTS, DUPLICATE,
-    /// AI-POLICY, FRAUD, LEGAL, OTHER); a reason is required.
+    /// Reject the latest revision for every DSP, or one with --dsp (codes: METADATA, AUDIO,
+    /// ARTWORK, RIGHTS, DUPLICATE, AI-POLICY, FRAUD, LEGAL, OTHER); a reason is required.
     Reject {
         upc: String,
+        /// The reason code.
         #[arg(long)]
         code: String,
+        /// Why, for the label and the audit log.
         #[arg(long)]
         reason: String,
+        /// Only for this DSP (default: every DSP).
+        #[arg(long, value_name = "NAME")]
+        dsp: Option<String>,
     },
 }
 
@@ -737,17 +748,29 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             let action = match action {
                 ReviewCommand::List { json } => qc::ReviewAction::List { json },
                 ReviewCommand::Log { upc, json } => qc::ReviewAction::Log { upc, json },
-                ReviewCommand::Approve { upc, code, reason } => qc::ReviewAction::Decide {
+                ReviewCommand::Approve {
+                    upc,
+                    code,
+                    reason,
+                    dsp,
+                } => qc::ReviewAction::Decide {
                     upc,
                     approve: true,
                     code,
                     reason,
+                    dsp,
                 },
-                ReviewCommand::Reject { upc, code, reason } => qc::ReviewAction::Decide {
+                ReviewCommand::Reject {
+                    upc,
+                    code,
+                    reason,
+                    dsp,
+                } => qc::ReviewAction::Decide {
                     upc,
                     approve: false,
                     code: Some(code),
                     reason: Some(reason),
+                    dsp,
                 },
             };
             qc::review(&cfg, action).await
@@ -1042,6 +1065,47 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         // A blocked release is part of the show, not a failure of the demo.
         qc::run(&cfg, args).await?;
     }
+    // Staff review: under the "review" AI policy a release that discloses AI content waits
+    // for a person; the demo's reviewer approves it for every DSP, signed and logged.
+    {
+        let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+        let profiles = cfg.load_profiles().map_err(|e| {
+            anyhow::anyhow!(
+                "DSP profiles: {}",
+                e.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })?;
+        let mut waiting = Vec::new();
+        for r in &list {
+            for p in &profiles {
+                if matches!(
+                    catalog.gate(&r.upc, &p.name).await?,
+                    Some(store::Gate::AwaitingReview { .. })
+                ) && !waiting.contains(&r.upc)
+                {
+                    waiting.push(r.upc.clone());
+                }
+            }
+        }
+        catalog.close().await;
+        for upc in waiting {
+            qc::review(
+                &cfg,
+                qc::ReviewAction::Decide {
+                    upc: upc.clone(),
+                    approve: true,
+                    code: Some("CLEAN".into()),
+                    reason: Some("AI disclosure reviewed: partly AI instrumentation, disclosed to the DSPs that carry it".into()),
+                    dsp: None,
+                },
+            )
+            .await?;
+            eprintln!("  {upc}: AI disclosure reviewed and approved by the demo's staff reviewer");
+        }
+    }
 
     // ERN for every release QC lets through, to every DSP profile, in each one's version.
     let ern_dir = out.join("ern");
@@ -1061,12 +1125,15 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     })?;
     let mut built = 0;
     for r in &list {
-        let deliverable = catalog.gate(&r.upc).await?.is_some_and(|g| g.deliverable());
-        if !deliverable {
-            eprintln!("  {}: held back by QC", r.upc);
-            continue;
-        }
         for p in &profiles {
+            if !catalog
+                .gate(&r.upc, &p.name)
+                .await?
+                .is_some_and(|g| g.deliverable())
+            {
+                eprintln!("  {} → {}: held back by QC", r.upc, p.name);
+                continue;
+            }
             let args = ern_cmd::BuildArgs {
                 upc: r.upc.clone(),
                 dsp: Some(p.name.clone()),
@@ -1095,8 +1162,15 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
         let mut v = Vec::new();
         for r in &list {
-            if catalog.gate(&r.upc).await?.is_some_and(|g| g.deliverable()) {
-                v.push(r.upc.clone());
+            for p in cfg.load_profiles().unwrap_or_default() {
+                if catalog
+                    .gate(&r.upc, &p.name)
+                    .await?
+                    .is_some_and(|g| g.deliverable())
+                    && !v.contains(&r.upc)
+                {
+                    v.push(r.upc.clone());
+                }
             }
         }
         catalog.close().await;

@@ -37,6 +37,26 @@ pub(crate) struct QcArgs {
     pub(crate) brief: bool,
 }
 
+/// A delivery refused by the QC gate of one DSP (`liner deliver` exits 3 for it).
+#[derive(Debug)]
+pub(crate) struct NotCleared {
+    pub(crate) upc: String,
+    pub(crate) dsp: String,
+    pub(crate) gate: store::Gate,
+}
+
+impl std::fmt::Display for NotCleared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is not cleared for {}: {}",
+            self.upc, self.dsp, self.gate
+        )
+    }
+}
+
+impl std::error::Error for NotCleared {}
+
 /// A release to check and where its files are.
 pub(crate) struct Subject {
     pub(crate) release: Release,
@@ -47,9 +67,26 @@ pub(crate) struct Subject {
 }
 
 pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
-    let profile = match &args.dsp {
-        Some(name) => Some(load_profile(cfg, name)?),
-        None => None,
+    // One DSP with --dsp; else every profile in the home: the gate is per DSP.
+    let profiles: Vec<Option<profiles::DspProfile>> = match &args.dsp {
+        Some(name) => vec![Some(load_profile(cfg, name)?)],
+        None => {
+            let all = cfg.load_profiles().map_err(|errs| {
+                anyhow!(
+                    "DSP profiles in {}:\n{}",
+                    cfg.profiles.display(),
+                    errs.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            })?;
+            if all.is_empty() {
+                vec![None]
+            } else {
+                all.into_iter().map(Some).collect()
+            }
+        }
     };
     let as_path = Path::new(&args.target);
     let catalog = if as_path.exists() {
@@ -75,7 +112,7 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
     let several = subjects.len() > 1;
     let mut reports = Vec::new();
     for subject in subjects {
-        reports.push(check_subject(cfg, catalog.as_ref(), subject, profile.as_ref(), &args).await?);
+        reports.push(check_subject(cfg, catalog.as_ref(), subject, &profiles, &args).await?);
     }
     if let Some(c) = catalog {
         c.close().await;
@@ -102,13 +139,20 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
         if args.json {
             continue;
         } else if args.brief {
+            let per_dsp: Vec<String> = report
+                .verdicts
+                .iter()
+                .map(|v| format!("{} {}", v.dsp, v.outcome.as_str()))
+                .collect();
             println!(
-                "{} {:<28} {:>7}: {} error(s), {} warning(s)",
+                "{} {}  {}",
                 report.upc,
-                report.title.chars().take(28).collect::<String>(),
-                if report.blocked { "BLOCKED" } else { "PASSED" },
-                report.counts.error,
-                report.counts.warning
+                crate::table::fit(&report.title, 28),
+                if per_dsp.is_empty() {
+                    if report.blocked { "BLOCKED" } else { "PASSED" }.to_owned()
+                } else {
+                    per_dsp.join(", ")
+                }
             );
         } else {
             print_report(report);
@@ -129,17 +173,38 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
     })
 }
 
-/// Analyses one release, runs the rules (and the fixes, with `--fix`), and records the run
-/// when the release is in the catalog.
+/// Runs the rules once per DSP profile.
+async fn check_each(
+    cfg: &Config,
+    catalog: Option<&Store>,
+    subject: &Subject,
+    audio: &[Option<AudioReport>],
+    artwork: Option<&ArtworkReport>,
+    profiles: &[Option<profiles::DspProfile>],
+) -> Result<Vec<QcReport>> {
+    let mut out = Vec::with_capacity(profiles.len());
+    for p in profiles {
+        out.push(check(cfg, catalog, subject, audio, artwork, p.as_ref()).await?);
+    }
+    Ok(out)
+}
+
+/// Analyses one release (once), runs the rules for each DSP (and the fixes, with `--fix`),
+/// records a run per DSP when the release is in the catalog, and returns the combined
+/// report: the verdict matrix, then the findings.
 async fn check_subject(
     cfg: &Config,
     catalog: Option<&Store>,
     mut subject: Subject,
-    profile: Option<&profiles::DspProfile>,
+    profiles: &[Option<profiles::DspProfile>],
     args: &QcArgs,
 ) -> Result<QcReport> {
     let (audio, artwork) = analyse(catalog, &subject, !args.json && !args.brief).await?;
-    let mut report = check(cfg, catalog, &subject, &audio, artwork.as_ref(), profile).await?;
+    let mut reports = check_each(cfg, catalog, &subject, &audio, artwork.as_ref(), profiles).await?;
+    let combined = |r: &[QcReport]| -> Result<QcReport> {
+        ::qc::combine(r.to_vec()).ok_or_else(|| anyhow!("no QC report"))
+    };
+    let mut report = combined(&reports)?;
 
     if args.fix {
         let store = catalog.ok_or_else(|| anyhow!("no catalog"))?;
@@ -149,8 +214,11 @@ async fn check_subject(
         let original = subject.release.clone();
         let mut applied = 0;
         for _round in 0..8 {
-            let mut fixes: Vec<qc::Fix> = Vec::new();
-            for f in report.findings.iter().flat_map(|f| f.fixes.iter()) {
+            // Fixes come from the rules' own run (no profile): profiles change severities,
+            // not what a metadata fix is, and one document serves every DSP.
+            let generic = check(cfg, catalog, &subject, &audio, artwork.as_ref(), None).await?;
+            let mut fixes: Vec<::qc::Fix> = Vec::new();
+            for f in generic.findings.iter().flat_map(|f| f.fixes.iter()) {
                 if !fixes.iter().any(|g| {
                     g.field == f.field
                         || g.field.starts_with(&format!("{}.", f.field))
@@ -163,7 +231,7 @@ async fn check_subject(
                 break;
             }
             let mut doc = serde_json::to_value(&subject.release)?;
-            let changed = qc::apply_fixes(&mut doc, &fixes)?;
+            let changed = ::qc::apply_fixes(&mut doc, &fixes)?;
             if changed == 0 {
                 break;
             }
@@ -179,7 +247,9 @@ async fn check_subject(
                     )
                 })?;
             applied += changed;
-            report = check(cfg, catalog, &subject, &audio, artwork.as_ref(), profile).await?;
+            reports =
+                check_each(cfg, catalog, &subject, &audio, artwork.as_ref(), profiles).await?;
+            report = combined(&reports)?;
         }
         if subject.release == original {
             eprintln!("nothing to fix: no finding has a machine-applicable fix");
@@ -197,24 +267,29 @@ async fn check_subject(
                 subject.release.upc
             );
             subject.stored = Some((subject.release.upc.to_string(), revision));
-            report = check(cfg, catalog, &subject, &audio, artwork.as_ref(), profile).await?;
+            reports =
+                check_each(cfg, catalog, &subject, &audio, artwork.as_ref(), profiles).await?;
+            report = combined(&reports)?;
         }
     }
 
-    let json = serde_json::to_string(&report)?;
     if let (Some(store), Some((upc, rev))) = (catalog, &subject.stored) {
-        let id = store
-            .record_qc_run(&store::NewQcRun {
-                upc,
-                revision: *rev,
-                profile: profile.map_or("", |p| p.name.as_str()),
-                blocked: report.blocked,
-                errors: report.counts.error as i64,
-                warnings: report.counts.warning as i64,
-                report: &json,
-            })
-            .await?;
-        tracing::info!(qc_run = id, upc, revision = rev, "QC run recorded");
+        for r in &reports {
+            let json = serde_json::to_string(r)?;
+            let id = store
+                .record_qc_run(&store::NewQcRun {
+                    upc,
+                    revision: *rev,
+                    profile: r.profile.as_deref().unwrap_or(""),
+                    blocked: r.blocked,
+                    needs_review: r.needs_review,
+                    errors: r.counts.error as i64,
+                    warnings: r.counts.warning as i64,
+                    report: &json,
+                })
+                .await?;
+            tracing::info!(qc_run = id, upc, revision = rev, profile = r.profile.as_deref().unwrap_or(""), "QC run recorded");
+        }
     }
     Ok(report)
 }
@@ -584,19 +659,34 @@ fn title_and_artist(doc: &serde_json::Value) -> (String, String) {
 
 fn print_report(r: &QcReport) {
     println!(
-        "{} {} — {} (revision {}, profile {})",
+        "{} {} — {} (revision {})",
         r.upc,
         r.title,
         r.display_artist,
         r.revision.map_or("—".into(), |v| v.to_string()),
-        r.profile.as_deref().unwrap_or("generic")
     );
+    if !r.verdicts.is_empty() {
+        let mut t = crate::table::Table::new(&["  DSP", "verdict", "why"], &[false, false, false]);
+        for v in &r.verdicts {
+            t.row(vec![
+                format!("  {}", v.dsp),
+                v.outcome.as_str().to_owned(),
+                v.reasons.join(", "),
+            ]);
+        }
+        print!("{}", t.render());
+    }
     for f in &r.findings {
         if f.severity == Severity::Info && f.rule == "AUD-MEASURES" {
             continue;
         }
+        let only = if f.dsps.is_empty() || f.dsps.len() == r.verdicts.len() {
+            String::new()
+        } else {
+            format!(" [{}]", f.dsps.join(", "))
+        };
         println!(
-            "  {:<7} {:<26} {}: {}",
+            "  {:<7} {:<26} {}: {}{only}",
             f.severity.as_str(),
             f.rule,
             f.field,
@@ -624,7 +714,13 @@ fn print_report(r: &QcReport) {
     }
     println!(
         "{}: {} error(s), {} warning(s), {} info from {} rules",
-        if r.blocked { "BLOCKED" } else { "PASSED" },
+        if r.blocked {
+            "BLOCKED"
+        } else if r.needs_review {
+            "NEEDS REVIEW"
+        } else {
+            "PASSED"
+        },
         r.counts.error,
         r.counts.warning,
         r.counts.info,
@@ -667,6 +763,8 @@ pub(crate) enum ReviewAction {
         approve: bool,
         code: Option<String>,
         reason: Option<String>,
+        /// The DSP the decision is for; `None`: every DSP.
+        dsp: Option<String>,
     },
 }
 
@@ -680,10 +778,22 @@ pub(crate) async fn review(cfg: &Config, action: ReviewAction) -> Result<ExitCod
 async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Result<ExitCode> {
     match action {
         ReviewAction::List { json } => {
+            let profiles: Vec<String> = cfg
+                .load_profiles()
+                .map_err(|e| anyhow!("DSP profiles: {}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
             let mut rows = Vec::new();
             for r in store.releases().await? {
-                let gate = store.gate(&r.upc).await?;
-                let run = store.latest_qc_run(&r.upc, r.revision, None).await?;
+                // The verdict matrix: the gate of each DSP.
+                let mut gates = serde_json::Map::new();
+                for dsp in &profiles {
+                    let g = store.gate(&r.upc, dsp).await?;
+                    gates.insert(dsp.clone(), serde_json::json!({
+                        "gate": g, "deliverable": g.as_ref().is_some_and(store::Gate::deliverable),
+                    }));
+                }
                 // Industry practice: after three blocked revisions, a person takes it over.
                 let mut blocked_revisions: Vec<i64> = store
                     .qc_runs(&r.upc)
@@ -695,43 +805,50 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                 blocked_revisions.dedup();
                 rows.push(serde_json::json!({
                     "upc": r.upc, "title": r.title, "artist": r.artist, "revision": r.revision, "status": r.status,
-                    "gate": gate, "deliverable": gate.as_ref().is_some_and(store::Gate::deliverable),
+                    "dsps": gates,
+                    "deliverable_to": gates.iter().filter(|(_, v)| v["deliverable"] == true).map(|(k, _)| k.clone()).collect::<Vec<_>>(),
                     "blocked_revisions": blocked_revisions.len(), "escalate": blocked_revisions.len() >= 3,
-                    "qc": run.map(|q| serde_json::json!({"id": q.id, "profile": q.profile, "blocked": q.blocked, "errors": q.errors, "warnings": q.warnings, "at": q.created_at})),
                 }));
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                println!(
-                    "{:<14} {:<28} {:>4}  {:<11} {:>6} {:>8}  deliverable",
-                    "UPC", "TITLE", "REV", "STATUS", "ERRORS", "WARNINGS"
-                );
+                let mut head = vec!["UPC", "TITLE", "REV"];
+                head.extend(profiles.iter().map(String::as_str));
+                head.push("NOTE");
+                let mut right = vec![false, false, true];
+                right.extend(profiles.iter().map(|_| false));
+                right.push(false);
+                let mut t = crate::table::Table::new(&head, &right);
                 for r in &rows {
-                    println!(
-                        "{:<14} {:<28} {:>4}  {:<11} {:>6} {:>8}  {}",
-                        r["upc"].as_str().unwrap_or_default(),
-                        r["title"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .chars()
-                            .take(28)
-                            .collect::<String>(),
-                        r["revision"],
-                        r["status"].as_str().unwrap_or_default(),
-                        r["qc"]["errors"]
-                            .as_i64()
-                            .map_or("—".into(), |n| n.to_string()),
-                        r["qc"]["warnings"]
-                            .as_i64()
-                            .map_or("—".into(), |n| n.to_string()),
-                        match (r["deliverable"].as_bool(), r["escalate"].as_bool()) {
-                            (Some(true), _) => "yes",
-                            (_, Some(true)) => "no (3+ blocked revisions: escalate)",
-                            _ => "no",
-                        },
-                    );
+                    let mut cells = vec![
+                        r["upc"].as_str().unwrap_or_default().to_owned(),
+                        crate::table::fit(r["title"].as_str().unwrap_or_default(), 28),
+                        r["revision"].to_string(),
+                    ];
+                    for dsp in &profiles {
+                        let g = &r["dsps"][dsp]["gate"]["gate"];
+                        cells.push(
+                            match g.as_str().unwrap_or("") {
+                                "passed" => "passed",
+                                "approved" => "approved",
+                                "blocked" => "BLOCKED",
+                                "rejected" => "REJECTED",
+                                "awaiting-review" => "review",
+                                "not-checked" => "not checked",
+                                _ => "—",
+                            }
+                            .to_owned(),
+                        );
+                    }
+                    cells.push(if r["escalate"] == true {
+                        "3+ blocked revisions: escalate".into()
+                    } else {
+                        String::new()
+                    });
+                    t.row(cells);
                 }
+                print!("{}", t.render());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -761,6 +878,7 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
             approve,
             code,
             reason,
+            dsp,
         } => {
             let operator = cfg.operator.clone().ok_or_else(|| {
                 anyhow!("staff decisions are signed: set `operator = \"Name <email>\"` in liner.toml or LINER_OPERATOR")
@@ -770,22 +888,42 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                 .release(&icpn)
                 .await?
                 .ok_or_else(|| anyhow!("{upc} is not in the catalog{}", crate::upc_note(&icpn)))?;
-            let run = store
-                .latest_qc_run(&summary.upc, summary.revision, None)
-                .await?
-                .ok_or_else(|| {
-                    anyhow!(
-                        "revision {} of {upc} has not been through QC: run `liner qc {upc}` first",
-                        summary.revision
-                    )
-                })?;
+            // The QC runs the decision is about: that DSP's, or every DSP's.
+            let dsps: Vec<String> = match &dsp {
+                Some(d) => vec![load_profile(cfg, d)?.name],
+                None => cfg
+                    .load_profiles()
+                    .map_err(|e| anyhow!("DSP profiles: {}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?
+                    .into_iter()
+                    .map(|p| p.name)
+                    .collect(),
+            };
+            let mut runs = Vec::new();
+            for d in &dsps {
+                if let Some(r) = store.latest_qc_run(&summary.upc, summary.revision, Some(d)).await? {
+                    runs.push(r);
+                }
+            }
+            let Some(run) = runs.iter().max_by_key(|r| r.id).cloned() else {
+                bail!(
+                    "revision {} of {upc} has not been through QC{}: run `liner qc {upc}` first",
+                    summary.revision,
+                    dsp.as_deref().map(|d| format!(" for {d}")).unwrap_or_default()
+                );
+            };
+            let blocked_for: Vec<&str> = runs.iter().filter(|r| r.blocked).map(|r| r.profile.as_str()).collect();
+            let run = store::QcRun {
+                blocked: !blocked_for.is_empty(),
+                ..run
+            };
             let codes = if approve { APPROVE_CODES } else { REJECT_CODES };
             let code = match (code, approve) {
                 (Some(c), _) => c.to_ascii_uppercase(),
                 (None, true) if !run.blocked => "CLEAN".to_owned(),
                 (None, true) => bail!(
-                    "QC blocked revision {} of {upc}: approving it needs --code OVERRIDE and a --reason",
-                    summary.revision
+                    "QC blocked revision {} of {upc} for {}: approving it needs --code OVERRIDE and a --reason",
+                    summary.revision,
+                    blocked_for.join(", ")
                 ),
                 (None, false) => bail!(
                     "a rejection needs --code (one of {})",
@@ -821,11 +959,18 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                     reason: &reason,
                     operator: &operator,
                     qc_run_id: Some(run.id),
+                    dsp: dsp.as_deref(),
                 })
                 .await?;
             eprintln!(
-                "#{} {} {} revision {} ({}) by {}",
-                d.id, d.decision, d.upc, d.revision, d.code, d.operator
+                "#{} {} {} revision {} ({}) for {} by {}",
+                d.id,
+                d.decision,
+                d.upc,
+                d.revision,
+                d.code,
+                d.dsp.as_deref().unwrap_or("every DSP"),
+                d.operator
             );
             Ok(ExitCode::SUCCESS)
         }

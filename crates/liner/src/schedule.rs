@@ -28,14 +28,14 @@ pub(crate) struct DspFacts {
     pub(crate) delivery_offset_days: u32,
 }
 
-/// A release's current revision and whether it may be delivered.
+/// A release's current revision and the DSPs it may be delivered to.
 #[derive(Debug, Clone)]
 pub(crate) struct ReleaseFacts {
     pub(crate) upc: String,
     pub(crate) release_date: NaiveDate,
     pub(crate) revision: i64,
-    /// Passed QC or approved by staff.
-    pub(crate) cleared: bool,
+    /// The DSPs whose QC gate it passed (a run with their profile, or staff approval).
+    pub(crate) cleared_for: BTreeSet<String>,
 }
 
 /// The latest delivery of a release to a DSP.
@@ -115,8 +115,12 @@ pub(crate) fn due(s: &Schedule, f: &Facts) -> Vec<NewJob> {
     let mut out = Vec::new();
 
     if s.deliveries {
-        for r in f.releases.iter().filter(|r| r.cleared) {
-            for d in f.dsps.iter().filter(|d| d.reachable) {
+        for r in &f.releases {
+            for d in f
+                .dsps
+                .iter()
+                .filter(|d| d.reachable && r.cleared_for.contains(&d.name))
+            {
                 let scope = format!("upc:{}/dsp:{}", r.upc, d.name);
                 if f.busy.contains(&scope) {
                     continue;
@@ -277,7 +281,10 @@ mod tests {
             upc: upc.into(),
             release_date: date(date_s),
             revision,
-            cleared: true,
+            cleared_for: ["spotify", "apple-music", "qc-only"]
+                .iter()
+                .map(|d| (*d).to_owned())
+                .collect(),
         }
     }
 
@@ -314,8 +321,13 @@ mod tests {
             // Back catalogue: everywhere.
             release("D", "2019-05-01", 3),
             ReleaseFacts {
-                cleared: false,
+                cleared_for: BTreeSet::new(),
                 ..release("E", "2019-05-01", 1)
+            },
+            // Cleared for Apple only (blocked by Spotify's profile): Apple only.
+            ReleaseFacts {
+                cleared_for: ["apple-music".to_owned()].into(),
+                ..release("F", "2019-05-01", 1)
             },
         ];
         let jobs = due(&s, &f);
@@ -326,6 +338,7 @@ mod tests {
             "upc:B/dsp:apple-music",
             "upc:D/dsp:spotify",
             "upc:D/dsp:apple-music",
+            "upc:F/dsp:apple-music",
         ]
         .iter()
         .map(|s| (*s).to_owned())

@@ -363,7 +363,7 @@ async fn facts(cfg: &Config, catalog: &Store) -> Result<schedule::Facts> {
                 upc: r.upc.clone(),
                 release_date,
                 revision: r.revision,
-                cleared: true,
+                cleared_for: profiles.iter().map(|p| p.name.clone()).collect(),
             });
         }
     }
@@ -426,19 +426,18 @@ async fn facts(cfg: &Config, catalog: &Store) -> Result<schedule::Facts> {
         .filter_map(|j| j.payload["upcs"][0].as_str().map(str::to_owned))
         .collect();
     for r in &mut f.releases {
-        r.cleared = false;
+        let dsps = std::mem::take(&mut r.cleared_for);
         if !candidates.contains(&r.upc) {
             continue;
         }
-        if let Some(gate) = catalog.gate(&r.upc).await? {
-            r.revision = match gate {
-                store::Gate::NotChecked { revision }
-                | store::Gate::Passed { revision, .. }
-                | store::Gate::Approved { revision, .. }
-                | store::Gate::Blocked { revision, .. }
-                | store::Gate::Rejected { revision, .. } => revision,
-            };
-            r.cleared = gate.deliverable();
+        // The gate per DSP: a release blocked by one DSP's profile still goes to the others.
+        for dsp in dsps {
+            if let Some(gate) = catalog.gate(&r.upc, &dsp).await? {
+                r.revision = gate.revision();
+                if gate.deliverable() {
+                    r.cleared_for.insert(dsp);
+                }
+            }
         }
     }
     Ok(f)

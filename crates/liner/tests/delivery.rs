@@ -335,9 +335,9 @@ fn operator_errors_are_clear_mailed_and_nothing_is_delivered() {
         .expect("the problems release");
     assert_eq!(w.liner(&["qc", &blocked]).status.code(), Some(3));
     let out = w.liner(&["deliver", &blocked, "--to", "spotify"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "a QC refusal exits 3");
     assert!(
-        stderr(&out).contains("not cleared for delivery"),
+        stderr(&out).contains("is not cleared for spotify"),
         "{}",
         stderr(&out)
     );
@@ -707,4 +707,91 @@ fn later_errors_overdue_and_unreadable_acknowledgements() {
         summary.contains("ops@distributor.example") && summary.contains("acknowledged: 2"),
         "{summary}"
     );
+}
+
+/// A PCM WAV rewritten with a WAVE_FORMAT_EXTENSIBLE header (same samples): what Spotify's
+/// profile refuses and the other DSPs take with a warning.
+fn make_extensible(path: &std::path::Path) {
+    let b = std::fs::read(path).expect("wav");
+    assert_eq!(&b[12..16], b"fmt ");
+    let fmt_len = u32::from_le_bytes(b[16..20].try_into().expect("4")) as usize;
+    let fmt = &b[20..20 + fmt_len];
+    let (channels, bits) = (
+        u16::from_le_bytes([fmt[2], fmt[3]]),
+        u16::from_le_bytes([fmt[14], fmt[15]]),
+    );
+    let rest = &b[20 + fmt_len..];
+    let mut ext = fmt[..16].to_vec();
+    ext[0..2].copy_from_slice(&0xFFFEu16.to_le_bytes());
+    ext.extend_from_slice(&22u16.to_le_bytes());
+    ext.extend_from_slice(&bits.to_le_bytes());
+    let mask: u32 = if channels == 2 { 3 } else { 4 };
+    ext.extend_from_slice(&mask.to_le_bytes());
+    // KSDATAFORMAT_SUBTYPE_PCM
+    ext.extend_from_slice(&[
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B,
+        0x71,
+    ]);
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&((4 + 8 + ext.len() + rest.len()) as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&(ext.len() as u32).to_le_bytes());
+    out.extend_from_slice(&ext);
+    out.extend_from_slice(rest);
+    std::fs::write(path, out).expect("write");
+}
+
+/// The QC gate is per DSP: a revision blocked by Spotify's profile (extensible WAV) and
+/// passed by Deezer's is refused for Spotify (exit 3) and delivered to Deezer, whichever
+/// profile QC ran with last.
+#[test]
+fn a_release_blocked_for_one_dsp_goes_to_the_others() {
+    let w = World::new(BTreeMap::new());
+    w.catalog();
+    let upc = "196543210034";
+    let src = fixtures().join("releases/paper-boats");
+    let copy = w.dir.path().join("paper-boats");
+    std::fs::create_dir_all(copy.join("audio")).expect("mkdir");
+    std::fs::create_dir_all(copy.join("artwork")).expect("mkdir");
+    for sub in ["release.toml", "audio", "artwork"] {
+        let from = src.join(sub);
+        if from.is_dir() {
+            for e in std::fs::read_dir(&from).expect("dir").flatten() {
+                std::fs::copy(e.path(), copy.join(sub).join(e.file_name())).expect("copy");
+            }
+        } else {
+            std::fs::copy(&from, copy.join(sub)).expect("copy");
+        }
+    }
+    let first = std::fs::read_dir(copy.join("audio"))
+        .expect("audio")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+        .min()
+        .expect("a wav");
+    make_extensible(&first);
+    w.ok(&["import", copy.to_str().expect("utf-8")]);
+    // Checked for Deezer last: the gate still knows Spotify's verdict.
+    let out = w.liner(&["qc", upc, "--json"]);
+    assert_eq!(out.status.code(), Some(3), "blocked for one DSP: exit 3");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let verdict = |dsp: &str| {
+        report["verdicts"]
+            .as_array()
+            .expect("verdicts")
+            .iter()
+            .find(|v| v["dsp"] == dsp)
+            .map(|v| v["outcome"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(verdict("spotify").as_deref(), Some("blocked"), "{report}");
+    assert_ne!(verdict("deezer").as_deref(), Some("blocked"));
+    assert_eq!(w.liner(&["qc", upc, "--dsp", "deezer"]).status.code(), Some(0));
+    let out = w.liner(&[
+        "deliver", upc, "--to", "spotify,deezer", "--wait", "--timeout", "120",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is not cleared for spotify"), "{}", stderr(&out));
+    assert_eq!(w.status(upc, "deezer").as_deref(), Some("acknowledged"));
+    assert_eq!(w.status(upc, "spotify"), None, "nothing queued for Spotify");
 }

@@ -126,6 +126,15 @@ const UNFIXABLE: &[(&str, &str, &str)] = &[
     ("warning", "AUD-LOSSY-SOURCE", "tracks[3].audio"),
 ];
 
+/// What the DSPs' profiles raise above the rules' defaults, or add (the release discloses
+/// AI content, which ERN 4.3 and 3.8.2 cannot carry).
+const PER_DSP: &[(&str, &str, &str)] = &[
+    ("error", "ART-MIN-SIZE", "artwork"),
+    ("error", "AUD-WAV-EXTENSIBLE", "tracks[2].audio"),
+    ("error", "META-CASE-ALL-CAPS", "title"),
+    ("warning", "ERN-AI-NOT-CARRIED", "ai"),
+];
+
 /// The machine-fixable ones.
 const FIXABLE: &[(&str, &str, &str)] = &[
     ("error", "META-ARTIST-SINGLE", "artists[0].name"),
@@ -150,8 +159,24 @@ fn the_planted_problems_are_found_exactly_and_fix_repairs_the_metadata() {
     let env = Env::sqlite();
     let folder = fixtures().join("qc/problems");
     let report = env.qc(&[path(&folder)], 3);
-    let expected: BTreeSet<_> = set(UNFIXABLE).union(&set(FIXABLE)).cloned().collect();
+    // Without --dsp every profile is checked: the profiles' own severities come in beside
+    // the rules' defaults, each naming the DSPs it is for.
+    let expected: BTreeSet<_> = set(UNFIXABLE)
+        .union(&set(FIXABLE))
+        .cloned()
+        .chain(set(PER_DSP))
+        .collect();
     let got = findings(&report);
+    let verdicts = report["verdicts"].as_array().expect("verdicts");
+    assert_eq!(verdicts.len(), 4, "one verdict per DSP");
+    assert!(verdicts.iter().all(|v| v["outcome"] == "blocked"), "{verdicts:?}");
+    let extensible = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "AUD-WAV-EXTENSIBLE" && f["severity"] == "error")
+        .expect("an error for Spotify");
+    assert_eq!(extensible["dsps"], serde_json::json!(["spotify"]));
     assert_eq!(
         got,
         expected,
@@ -191,7 +216,15 @@ fn the_planted_problems_are_found_exactly_and_fix_repairs_the_metadata() {
     env.ok(&["import", path(&folder)]);
     let fixed = env.qc(&["196543210065", "--fix"], 3);
     assert_eq!(fixed["revision"], 2);
-    assert_eq!(findings(&fixed), set(UNFIXABLE));
+    // What --fix cannot repair is left, with the per-DSP severities (META-CASE-ALL-CAPS was
+    // fixed; the rest are audio and artwork).
+    // The fixed credit (two main artists) is one a DSP's profile raises to an error.
+    let left: BTreeSet<_> = set(UNFIXABLE)
+        .into_iter()
+        .chain(set(PER_DSP).into_iter().filter(|f| f.1 != "META-CASE-ALL-CAPS"))
+        .chain(set(&[("error", "META-VARIOUS-ARTISTS", "artists")]))
+        .collect();
+    assert_eq!(findings(&fixed), left);
     let doc: serde_json::Value =
         serde_json::from_str(&env.ok(&["show", "196543210065", "--json"])).expect("json");
     assert_eq!(doc["title"], "Neon Ghosts");
@@ -261,13 +294,29 @@ fn clean_fixtures_pass_every_profile() {
     }
     // The AI-disclosing EP passes too, with a review warning under the default policy.
     env.ok(&["import", path(&f.join("releases/hoshizora"))]);
-    let report = env.qc(&["196543210027"], 0);
+    let report = env.qc(&["196543210027", "--dsp", "youtube-music"], 0);
     assert_eq!(
         findings(&report),
-        set(&[("warning", "SCREEN-AI-POLICY", "ai.contains")])
+        set(&[("warning", "SCREEN-AI-POLICY", "ai.contains")]),
+        "YouTube takes ERN 4.3.2: the disclosure reaches it"
+    );
+    assert_eq!(report["needs_review"], true);
+    assert_eq!(report["verdicts"][0]["outcome"], "review");
+    // A DSP whose ERN version cannot carry the disclosure gets a finding for it.
+    let report = env.qc(&["196543210027", "--dsp", "spotify"], 0);
+    assert!(
+        findings(&report).contains(&(
+            "warning".to_owned(),
+            "ERN-AI-NOT-CARRIED".to_owned(),
+            "ai".to_owned()
+        )),
+        "{report}"
     );
     // A second run reuses the cached analyses and gives the same findings.
-    assert_eq!(findings(&env.qc(&["196543210027"], 0)), findings(&report));
+    assert_eq!(
+        findings(&env.qc(&["196543210027", "--dsp", "spotify"], 0)),
+        findings(&report)
+    );
     let out = env.liner(&["qc", "196543210010", "--dsp", "nowhere"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no DSP profile named \"nowhere\""));
@@ -417,8 +466,10 @@ fn staff_decisions_are_signed_coded_and_audited() {
     ]);
     let list: Vec<serde_json::Value> =
         serde_json::from_str(&env.ok(&["review", "list", "--json"])).expect("json");
-    assert_eq!(list[0]["gate"]["gate"], "rejected");
-    assert_eq!(list[0]["deliverable"], false);
+    for dsp in ["spotify", "apple-music", "youtube-music", "deezer"] {
+        assert_eq!(list[0]["dsps"][dsp]["gate"]["gate"], "rejected", "{dsp}");
+        assert_eq!(list[0]["dsps"][dsp]["deliverable"], false);
+    }
     assert_eq!(list[0]["status"], "rejected");
     env.ok(&[
         "review",
@@ -429,8 +480,12 @@ fn staff_decisions_are_signed_coded_and_audited() {
     ]);
     let list: Vec<serde_json::Value> =
         serde_json::from_str(&env.ok(&["review", "list", "--json"])).expect("json");
-    assert_eq!(list[0]["gate"]["gate"], "approved");
-    assert_eq!(list[0]["deliverable"], true);
+    assert_eq!(list[0]["dsps"]["spotify"]["gate"]["gate"], "approved");
+    assert_eq!(
+        list[0]["deliverable_to"].as_array().map(Vec::len),
+        Some(4),
+        "approved for every DSP"
+    );
     let log: Vec<serde_json::Value> =
         serde_json::from_str(&env.ok(&["review", "log", "196543210010", "--json"])).expect("json");
     assert_eq!(log.len(), 2);
@@ -453,6 +508,26 @@ fn staff_decisions_are_signed_coded_and_audited() {
     env.qc(&["196543210065"], 3);
     let out = env.liner(&["review", "approve", "196543210065"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("OVERRIDE"));
+    // A decision can be for one DSP: the others keep their own gate.
+    env.ok(&[
+        "review",
+        "reject",
+        "196543210065",
+        "--dsp",
+        "deezer",
+        "--code",
+        "ARTWORK",
+        "--reason",
+        "cover unusable for Deezer",
+    ]);
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&env.ok(&["review", "list", "--json"])).expect("json");
+    let row = list
+        .iter()
+        .find(|r| r["upc"] == "196543210065")
+        .expect("row");
+    assert_eq!(row["dsps"]["deezer"]["gate"]["gate"], "rejected");
+    assert_eq!(row["dsps"]["spotify"]["gate"]["gate"], "blocked");
     env.ok(&[
         "review",
         "approve",

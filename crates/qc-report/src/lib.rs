@@ -64,6 +64,8 @@ pub fn render(report: &QcReport) -> String {
     );
     let verdict = if report.blocked {
         "<span class=\"verdict blocked\" id=\"verdict\">BLOCKED — errors must be fixed or overridden by staff</span>"
+    } else if report.needs_review {
+        "<span class=\"verdict blocked\" id=\"verdict\">NEEDS REVIEW — delivery waits for a staff decision</span>"
     } else {
         "<span class=\"verdict passed\" id=\"verdict\">PASSED — nothing blocks delivery</span>"
     };
@@ -74,13 +76,18 @@ pub fn render(report: &QcReport) -> String {
         escape(&report.display_artist),
         escape(&report.upc),
         report.revision.map_or("—".to_owned(), |r| r.to_string()),
-        escape(report.profile.as_deref().unwrap_or("generic")),
+        escape(report.profile.as_deref().unwrap_or(if report.verdicts.len() > 1 {
+            "every DSP"
+        } else {
+            "generic"
+        })),
         report.checked_on,
         report.rules_run,
         report.counts.error,
         report.counts.warning,
         report.counts.info,
     );
+    verdict_matrix(&mut h, report);
     for (sev, heading) in [
         (Severity::Error, "Errors"),
         (Severity::Warning, "Warnings"),
@@ -95,6 +102,29 @@ pub fn render(report: &QcReport) -> String {
     }
     h.push_str("</section></main></body></html>\n");
     h
+}
+
+/// The page opens with what QC decides per DSP: passed, warnings, needs review or blocked,
+/// with the rules behind it.
+fn verdict_matrix(h: &mut String, report: &QcReport) {
+    if report.verdicts.is_empty() {
+        return;
+    }
+    h.push_str("<section id=\"verdicts\"><h2>Verdict per DSP</h2><table><thead><tr><th>DSP</th><th>Verdict</th><th>Why</th></tr></thead><tbody>");
+    for v in &report.verdicts {
+        let class = match v.outcome {
+            qc::Outcome::Passed | qc::Outcome::Warnings => "passed",
+            qc::Outcome::Review | qc::Outcome::Blocked => "blocked",
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"{class}\">{}</td><td>{}</td></tr>",
+            escape(&v.dsp),
+            escape(v.outcome.as_str()),
+            escape(&v.reasons.join(", "))
+        );
+    }
+    h.push_str("</tbody></table></section>");
 }
 
 fn findings_section(h: &mut String, report: &QcReport, sev: Severity, heading: &str) {
@@ -121,8 +151,14 @@ fn findings_section(h: &mut String, report: &QcReport, sev: Severity, heading: &
             .collect();
         let _ = write!(
             h,
-            "<tr><td><span class=\"rule\">{}</span><br><span class=\"sev {sev}\">{sev}</span></td><td class=\"value\">{}</td><td>{}{}<div class=\"hint\">{}</div></td><td class=\"fix\">{}</td></tr>",
+            "<tr><td><span class=\"rule\">{}</span><br><span class=\"sev {sev}\">{sev}</span>{}</td><td class=\"value\">{}</td><td>{}{}<div class=\"hint\">{}</div></td><td class=\"fix\">{}</td></tr>",
             escape(&f.rule),
+            // In a report over several DSPs: which ones this severity applies to.
+            if f.dsps.is_empty() || f.dsps.len() == report.verdicts.len() {
+                String::new()
+            } else {
+                format!("<br><span class=\"dsps\">{}</span>", escape(&f.dsps.join(", ")))
+            },
             escape(&f.field),
             escape(&f.message),
             f.value.as_deref().map_or(String::new(), |v| format!(

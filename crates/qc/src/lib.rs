@@ -150,6 +150,123 @@ pub struct Finding {
     pub fixes: Vec<Fix>,
     /// Index of the track the finding is about.
     pub track: Option<usize>,
+    /// In a combined report: the DSPs whose profile gives the finding this severity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dsps: Vec<String>,
+}
+
+/// Rules whose findings (below error severity) hold delivery until staff decide: the "review"
+/// AI policy.
+pub const REVIEW_RULES: &[&str] = &["SCREEN-AI-POLICY"];
+
+/// What a QC run decides for one DSP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Passed,
+    /// Deliverable; warnings for staff to see.
+    Warnings,
+    /// Not deliverable until staff approve (or reject).
+    Review,
+    Blocked,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Warnings => "warnings",
+            Outcome::Review => "needs review",
+            Outcome::Blocked => "BLOCKED",
+        }
+    }
+}
+
+/// A row of the verdict matrix: a DSP, its outcome and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Verdict {
+    /// The DSP profile's name (empty: no profile, the rules' own severities).
+    pub dsp: String,
+    pub outcome: Outcome,
+    /// The rule ids behind the outcome (errors when blocked, review rules when in review).
+    pub reasons: Vec<String>,
+}
+
+impl QcReport {
+    /// This run's verdict for its profile.
+    pub fn verdict(&self) -> Verdict {
+        let rules = |pred: &dyn Fn(&Finding) -> bool| {
+            let mut v: Vec<String> = Vec::new();
+            for f in self.findings.iter().filter(|f| pred(f)) {
+                if !v.contains(&f.rule) {
+                    v.push(f.rule.clone());
+                }
+            }
+            v
+        };
+        let (outcome, reasons) = if self.blocked {
+            (Outcome::Blocked, rules(&|f| f.severity == Severity::Error))
+        } else if self.needs_review {
+            (
+                Outcome::Review,
+                rules(&|f| REVIEW_RULES.contains(&f.rule.as_str())),
+            )
+        } else if self.counts.warning > 0 {
+            (Outcome::Warnings, rules(&|f| f.severity == Severity::Warning))
+        } else {
+            (Outcome::Passed, Vec::new())
+        };
+        Verdict {
+            dsp: self.profile.clone().unwrap_or_default(),
+            outcome,
+            reasons,
+        }
+    }
+}
+
+/// One report of runs against several DSP profiles: the verdict matrix first, then every
+/// finding once per severity it has, naming the DSPs it has it for. Blocked when any DSP is.
+pub fn combine(reports: Vec<QcReport>) -> Option<QcReport> {
+    let mut it = reports.into_iter();
+    let mut out = it.next()?;
+    let name = |r: &QcReport| r.profile.clone().unwrap_or_default();
+    let first = name(&out);
+    for f in &mut out.findings {
+        f.dsps = vec![first.clone()];
+    }
+    let mut verdicts = vec![out.verdict()];
+    for r in it {
+        verdicts.push(r.verdict());
+        out.blocked |= r.blocked;
+        out.needs_review |= r.needs_review;
+        let dsp = name(&r);
+        for f in r.findings {
+            match out.findings.iter_mut().find(|g| {
+                g.rule == f.rule
+                    && g.severity == f.severity
+                    && g.field == f.field
+                    && g.track == f.track
+                    && g.message == f.message
+            }) {
+                Some(g) => g.dsps.push(dsp.clone()),
+                None => out.findings.push(Finding {
+                    dsps: vec![dsp.clone()],
+                    ..f
+                }),
+            }
+        }
+    }
+    out.findings
+        .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.track.cmp(&b.track)));
+    let count = |s| out.findings.iter().filter(|f| f.severity == s).count();
+    out.counts = Counts {
+        error: count(Severity::Error),
+        warning: count(Severity::Warning),
+        info: count(Severity::Info),
+    };
+    out.profile = None;
+    out.verdicts = verdicts;
+    Some(out)
 }
 
 /// The sink a rule reports into.
@@ -175,6 +292,7 @@ impl Findings {
         message: impl Into<String>,
     ) -> Builder<'_> {
         let finding = Finding {
+            dsps: Vec::new(),
             rule: self.rule.id.to_owned(),
             severity: self.severity,
             area: self.rule.area,
@@ -236,6 +354,7 @@ impl Drop for Builder<'_> {
                 hint: String::new(),
                 fixes: Vec::new(),
                 track: None,
+                dsps: Vec::new(),
             },
         );
         self.findings.out.push(f);
@@ -270,11 +389,17 @@ pub struct QcReport {
     pub revision: Option<i64>,
     pub title: String,
     pub display_artist: String,
+    /// Per DSP, what this run decides: passed, passed with warnings, needs staff review, or
+    /// blocked, with the reasons. One row for a run against one profile; one per DSP for a
+    /// combined report ([`combine`]).
+    pub verdicts: Vec<Verdict>,
     pub profile: Option<String>,
     pub checked_on: NaiveDate,
     pub rules_run: usize,
-    /// An error-severity finding blocks delivery.
+    /// An error-severity finding blocks delivery (to any DSP, in a combined report).
     pub blocked: bool,
+    /// Delivery waits for a staff decision (see [`REVIEW_RULES`]).
+    pub needs_review: bool,
     pub counts: Counts,
     pub findings: Vec<Finding>,
     pub tracks: Vec<TrackFacts>,
@@ -306,16 +431,23 @@ pub fn run(input: &QcInput<'_>, revision: Option<i64>) -> QcReport {
         info: count(Severity::Info),
     };
     let r = input.release;
-    QcReport {
+    let blocked = counts.error > 0;
+    let needs_review = !blocked
+        && findings
+            .iter()
+            .any(|f| REVIEW_RULES.contains(&f.rule.as_str()));
+    let mut report = QcReport {
         schema: REPORT_SCHEMA,
         upc: r.upc.to_string(),
         revision,
         title: r.display_title(),
         display_artist: meta::display_artist(&r.artists),
+        verdicts: Vec::new(),
         profile: input.profile.map(|p| p.name.clone()),
         checked_on: input.today,
         rules_run: all_rules().count(),
-        blocked: counts.error > 0,
+        blocked,
+        needs_review,
         counts,
         findings,
         tracks: r
@@ -333,7 +465,11 @@ pub fn run(input: &QcInput<'_>, revision: Option<i64>) -> QcReport {
             })
             .collect(),
         artwork: input.artwork.cloned(),
+    };
+    if input.profile.is_some() {
+        report.verdicts = vec![report.verdict()];
     }
+    report
 }
 
 /// Every rule: metadata, audio and artwork, screening.

@@ -49,6 +49,12 @@ pub(crate) static RULES: &[Rule] = &[
         ai_policy
     ),
     rule!(
+        "ERN-AI-NOT-CARRIED",
+        Warning,
+        "The DSP's ERN version carries the release's AI disclosure and AI-training consent",
+        ai_not_carried
+    ),
+    rule!(
         "SCREEN-ARTWORK-DUPLICATE",
         Warning,
         "The cover is not a near-duplicate of another release's cover",
@@ -198,6 +204,24 @@ fn ai_policy(i: &QcInput<'_>, out: &mut Findings) {
             .hint("remove the AI material, or ask the distributor to change the label's policy");
         }
     }
+}
+
+/// The AI fields exist only in ERN 4.3.2: a DSP that takes 4.3 or 3.8.2 would get the release
+/// without them, which staff must know before it goes (not a line among build warnings).
+fn ai_not_carried(i: &QcInput<'_>, out: &mut Findings) {
+    let Some(p) = i.profile else { return };
+    if !i.release.has_ai_fields() || p.carries_ai() {
+        return;
+    }
+    out.at(
+        "ai",
+        format!(
+            "{} takes ERN {}, which cannot carry the AI disclosure or AI-training consent: they would not reach this DSP",
+            p.display_name, p.ern_version
+        ),
+    )
+    .value(p.ern_version.to_string())
+    .hint("if the DSP takes ERN 4.3.2 for releases with AI fields, set ai_ern_version = \"4.3.2\" in its profile; otherwise tell the DSP by its own channel");
 }
 
 fn artwork_duplicate(i: &QcInput<'_>, out: &mut Findings) {

@@ -14,6 +14,8 @@ pub struct QcRun {
     /// The DSP profile it was run for; empty for the generic rules.
     pub profile: String,
     pub blocked: bool,
+    /// Delivery to this DSP waits for a staff decision (the "review" AI policy).
+    pub needs_review: bool,
     pub errors: i64,
     pub warnings: i64,
     pub created_at: String,
@@ -33,6 +35,8 @@ pub struct Decision {
     pub operator: String,
     pub qc_run_id: Option<i64>,
     pub decided_at: String,
+    /// The DSP the decision is for; `None`: every DSP.
+    pub dsp: Option<String>,
 }
 
 /// A QC run to store.
@@ -43,6 +47,7 @@ pub struct NewQcRun<'a> {
     /// The DSP profile's name; empty for the generic rules.
     pub profile: &'a str,
     pub blocked: bool,
+    pub needs_review: bool,
     pub errors: i64,
     pub warnings: i64,
     /// The report as JSON.
@@ -59,6 +64,8 @@ pub struct NewDecision<'a> {
     pub reason: &'a str,
     pub operator: &'a str,
     pub qc_run_id: Option<i64>,
+    /// The DSP the decision is for; `None`: every DSP.
+    pub dsp: Option<&'a str>,
 }
 
 /// Whether a release's latest revision may be delivered.
@@ -83,6 +90,11 @@ pub enum Gate {
         revision: i64,
         qc_run: i64,
     },
+    /// QC found nothing blocking, but a finding waits for a staff decision.
+    AwaitingReview {
+        revision: i64,
+        qc_run: i64,
+    },
     Rejected {
         revision: i64,
         decision: i64,
@@ -93,6 +105,48 @@ pub enum Gate {
 impl Gate {
     pub fn deliverable(&self) -> bool {
         matches!(self, Gate::Passed { .. } | Gate::Approved { .. })
+    }
+
+    /// The revision the gate is about.
+    pub fn revision(&self) -> i64 {
+        match self {
+            Gate::NotChecked { revision }
+            | Gate::Passed { revision, .. }
+            | Gate::Approved { revision, .. }
+            | Gate::Blocked { revision, .. }
+            | Gate::AwaitingReview { revision, .. }
+            | Gate::Rejected { revision, .. } => *revision,
+        }
+    }
+}
+
+impl std::fmt::Display for Gate {
+    /// For people: what the gate says and what to do, with no debug forms.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Gate::NotChecked { revision } => {
+                write!(f, "revision {revision} has no QC run for this DSP (run `liner qc`)")
+            }
+            Gate::Passed { revision, qc_run } => {
+                write!(f, "revision {revision} passed QC (run {qc_run})")
+            }
+            Gate::Approved { revision, decision } => {
+                write!(f, "revision {revision} approved by staff (decision {decision})")
+            }
+            Gate::Blocked { revision, qc_run } => write!(
+                f,
+                "revision {revision} is blocked by QC (run {qc_run}): fix it, or have staff approve it"
+            ),
+            Gate::AwaitingReview { revision, qc_run } => write!(
+                f,
+                "revision {revision} waits for a staff decision (QC run {qc_run}: `liner review approve|reject`)"
+            ),
+            Gate::Rejected {
+                revision,
+                decision,
+                code,
+            } => write!(f, "revision {revision} was rejected by staff ({code}, decision {decision})"),
+        }
     }
 }
 
@@ -118,6 +172,7 @@ fn run_of(r: &sqlx::any::AnyRow) -> QcRun {
         revision: r.get("revision"),
         profile: r.get("profile"),
         blocked: r.get::<i64, _>("blocked") != 0,
+        needs_review: r.get::<i64, _>("needs_review") != 0,
         errors: r.get("errors"),
         warnings: r.get("warnings"),
         created_at: r.get("created_at"),
@@ -136,6 +191,7 @@ fn decision_of(r: &sqlx::any::AnyRow) -> Decision {
         operator: r.get("operator"),
         qc_run_id: r.get("qc_run_id"),
         decided_at: r.get("decided_at"),
+        dsp: r.get("dsp"),
     }
 }
 
@@ -261,18 +317,20 @@ impl Store {
             revision,
             profile,
             blocked,
+            needs_review,
             errors,
             warnings,
             report,
         } = *run;
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query(
-            "INSERT INTO qc_runs (upc, revision, profile, blocked, errors, warnings, report, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO qc_runs (upc, revision, profile, blocked, needs_review, errors, warnings, report, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(upc)
         .bind(revision)
         .bind(profile)
         .bind(i64::from(blocked))
+        .bind(i64::from(needs_review))
         .bind(errors)
         .bind(warnings)
         .bind(report)
@@ -341,7 +399,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let at = now();
         let id: i64 = sqlx::query(
-            "INSERT INTO review_decisions (upc, revision, decision, code, reason, operator, qc_run_id, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO review_decisions (upc, revision, decision, code, reason, operator, qc_run_id, decided_at, dsp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(d.upc)
         .bind(d.revision)
@@ -351,6 +409,7 @@ impl Store {
         .bind(d.operator)
         .bind(d.qc_run_id)
         .bind(&at)
+        .bind(d.dsp)
         .fetch_one(&mut *tx)
         .await?
         .get(0);
@@ -375,6 +434,7 @@ impl Store {
             operator: d.operator.to_owned(),
             qc_run_id: d.qc_run_id,
             decided_at: at,
+            dsp: d.dsp.map(str::to_owned),
         })
     }
 
@@ -403,9 +463,11 @@ impl Store {
         Ok(rows.iter().map(decision_of).collect())
     }
 
-    /// Whether the latest revision of `upc` may be delivered: staff's latest decision on it
-    /// wins; otherwise its latest QC run decides.
-    pub async fn gate(&self, upc: &str) -> Result<Option<Gate>, StoreError> {
+    /// Whether the latest revision of `upc` may be delivered to `dsp`: staff's latest decision
+    /// on it for that DSP (or for every DSP) wins; otherwise its latest QC run with that DSP's
+    /// profile decides (and one that needs review waits for staff). A QC run with another
+    /// profile says nothing about this DSP.
+    pub async fn gate(&self, upc: &str, dsp: &str) -> Result<Option<Gate>, StoreError> {
         let Some(rev) = sqlx::query("SELECT current_revision FROM releases WHERE upc = $1")
             .bind(upc)
             .fetch_optional(&self.pool)
@@ -414,9 +476,10 @@ impl Store {
             return Ok(None);
         };
         let revision: i64 = rev.get(0);
-        let decision = sqlx::query("SELECT * FROM review_decisions WHERE upc = $1 AND revision = $2 ORDER BY id DESC LIMIT 1")
+        let decision = sqlx::query("SELECT * FROM review_decisions WHERE upc = $1 AND revision = $2 AND (dsp IS NULL OR dsp = $3) ORDER BY id DESC LIMIT 1")
             .bind(upc)
             .bind(revision)
+            .bind(dsp)
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
@@ -436,9 +499,13 @@ impl Store {
             }));
         }
         Ok(Some(
-            match self.latest_qc_run(upc, revision, None).await? {
+            match self.latest_qc_run(upc, revision, Some(dsp)).await? {
                 None => Gate::NotChecked { revision },
                 Some(r) if r.blocked => Gate::Blocked {
+                    revision,
+                    qc_run: r.id,
+                },
+                Some(r) if r.needs_review => Gate::AwaitingReview {
                     revision,
                     qc_run: r.id,
                 },

@@ -266,22 +266,23 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
         .await
         .expect("import");
     assert_eq!(
-        store.gate(upc).await.expect("gate"),
+        store.gate(upc, "spotify").await.expect("gate"),
         Some(Gate::NotChecked { revision: 1 })
     );
-    assert_eq!(store.gate("000000000000").await.expect("gate"), None);
+    assert_eq!(store.gate("000000000000", "spotify").await.expect("gate"), None);
     let run = |blocked| NewQcRun {
         upc,
         revision: 1,
         profile: "spotify",
         blocked,
+        needs_review: false,
         errors: i64::from(blocked),
         warnings: 0,
         report: "{}",
     };
     let blocked = store.record_qc_run(&run(true)).await.expect("qc run");
     assert_eq!(
-        store.gate(upc).await.expect("gate"),
+        store.gate(upc, "spotify").await.expect("gate"),
         Some(Gate::Blocked {
             revision: 1,
             qc_run: blocked
@@ -296,10 +297,49 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
             .status,
         store::STATUS_QC_BLOCKED
     );
+    // The gate is per DSP: a run with Spotify's profile says nothing about Deezer.
+    assert_eq!(
+        store.gate(upc, "deezer").await.expect("gate"),
+        Some(Gate::NotChecked { revision: 1 })
+    );
+    let deezer = store
+        .record_qc_run(&NewQcRun {
+            profile: "deezer",
+            ..run(false)
+        })
+        .await
+        .expect("qc run");
+    assert_eq!(
+        store.gate(upc, "deezer").await.expect("gate"),
+        Some(Gate::Passed {
+            revision: 1,
+            qc_run: deezer
+        })
+    );
+    assert!(
+        matches!(store.gate(upc, "spotify").await.expect("gate"), Some(Gate::Blocked { .. })),
+        "the last run (Deezer's) does not clear Spotify"
+    );
+    // A run that needs a staff decision holds delivery until one is made.
+    let review = store
+        .record_qc_run(&NewQcRun {
+            profile: "apple-music",
+            needs_review: true,
+            ..run(false)
+        })
+        .await
+        .expect("qc run");
+    assert_eq!(
+        store.gate(upc, "apple-music").await.expect("gate"),
+        Some(Gate::AwaitingReview {
+            revision: 1,
+            qc_run: review
+        })
+    );
     let passed = store.record_qc_run(&run(false)).await.expect("qc run");
     assert!(
         store
-            .gate(upc)
+            .gate(upc, "spotify")
             .await
             .expect("gate")
             .expect("some")
@@ -320,13 +360,31 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
         reason: "because",
         operator: "Rosa <rosa@example.com>",
         qc_run_id: Some(passed),
+        dsp: None,
     };
+    // A decision for one DSP holds for that DSP only.
+    let only_deezer = store
+        .record_decision(&NewDecision {
+            dsp: Some("deezer"),
+            ..decision(false, "AUDIO")
+        })
+        .await
+        .expect("decide");
+    assert_eq!(
+        store.gate(upc, "deezer").await.expect("gate"),
+        Some(Gate::Rejected {
+            revision: 1,
+            decision: only_deezer.id,
+            code: "AUDIO".into()
+        })
+    );
+    assert!(store.gate(upc, "spotify").await.expect("gate").expect("some").deliverable());
     let d = store
         .record_decision(&decision(false, "RIGHTS"))
         .await
         .expect("decide");
     assert_eq!(
-        store.gate(upc).await.expect("gate"),
+        store.gate(upc, "spotify").await.expect("gate"),
         Some(Gate::Rejected {
             revision: 1,
             decision: d.id,
@@ -346,7 +404,7 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
     );
     assert!(
         !store
-            .gate(upc)
+            .gate(upc, "spotify")
             .await
             .expect("gate")
             .expect("some")
@@ -357,7 +415,7 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
         .await
         .expect("decide");
     assert_eq!(
-        store.gate(upc).await.expect("gate"),
+        store.gate(upc, "spotify").await.expect("gate"),
         Some(Gate::Approved {
             revision: 1,
             decision: a.id
@@ -368,7 +426,7 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
     let log = store.decisions(Some(upc)).await.expect("log");
     assert_eq!(
         log.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
-        ["RIGHTS", "CLEAN"]
+        ["AUDIO", "RIGHTS", "CLEAN"]
     );
     for sql in [
         "UPDATE review_decisions SET reason = 'edited'",
@@ -390,7 +448,7 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
         .await
         .expect("revise");
     assert_eq!(
-        store.gate(upc).await.expect("gate"),
+        store.gate(upc, "spotify").await.expect("gate"),
         Some(Gate::NotChecked { revision: 2 })
     );
 }
