@@ -123,6 +123,21 @@ pub(crate) fn tracks_of(ix: &crate::royalty::CatalogIndex) -> Vec<Track> {
         .collect()
 }
 
+/// Report tracks the catalog does not know (other distributors' recordings a DSP reports by
+/// mistake, or a catalog not imported yet): distinct ISRCs and DSP ids, none matching.
+pub(crate) fn unknown_tracks(n: usize) -> Vec<Track> {
+    (0..n)
+        .map(|i| Track {
+            isrc: format!("QZZZZ26{i:05}"),
+            icpn: format!("{:012}", 900_000_000_000u64 + i as u64),
+            title: format!("Unknown {i}"),
+            artist: "Someone Else".into(),
+            dsp_resource_id: format!("spotify:track:unknown{i}"),
+            dsp_release_id: format!("spotify:album:unknown{i}"),
+        })
+        .collect()
+}
+
 /// CPU seconds this process has used (user + system), from /proc/self/stat.
 fn cpu_seconds() -> f64 {
     let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -311,15 +326,46 @@ pub(crate) async fn bench(
     };
     let s = import(&env, &files)?;
     let usage = s["usage_lines"].as_f64().unwrap_or(0.0);
+    let rate = |s: &serde_json::Value| {
+        s["usage_lines"].as_f64().unwrap_or(0.0) / s["seconds"].as_f64().unwrap_or(1.0)
+    };
+    let rss = |s: &serde_json::Value| s["peak_rss_mib"].as_f64().unwrap_or(0.0);
+    let matched_rate = rate(&s);
+    let matched_rss = rss(&s);
     println!(
-        "import into SQLite: {} usage lines ({} matched) in {:.2} s inside the command ({:.2} s with process start) = {:.2} M usage lines/s; peak RSS {:.0} MiB",
+        "import into SQLite, matched: {} usage lines ({} matched) in {:.2} s inside the command ({:.2} s with process start) = {:.2} M usage lines/s; peak RSS {:.0} MiB",
         usage,
         s["matched_lines"],
         s["seconds"].as_f64().unwrap_or(0.0),
         s["wall_seconds"].as_f64().unwrap_or(0.0),
-        usage / s["seconds"].as_f64().unwrap_or(1.0) / 1e6,
-        s["peak_rss_mib"].as_f64().unwrap_or(0.0)
+        matched_rate / 1e6,
+        matched_rss
     );
+    let check = run(&exe, &["ledger", "check"], &env)?;
+    println!("  {}", check.lines().last().unwrap_or(""));
+
+    // The same size of report, matching nothing: 10 000 recordings the catalog does not
+    // know. Its usage goes to suspense, aggregated, in bulk.
+    let unknown = unknown_tracks(10_000);
+    let ufiles = generate(&dir.join("u1"), lines, &unknown, 1, "BENCH-U1")?;
+    let u = import(&env, &ufiles)?;
+    let unmatched_rate = rate(&u);
+    let unmatched_rss = rss(&u);
+    println!(
+        "import into SQLite, unmatched: {} usage lines ({} unmatched) in {:.2} s = {:.2} M usage lines/s; peak RSS {:.0} MiB",
+        u["usage_lines"],
+        u["unmatched_lines"],
+        u["seconds"].as_f64().unwrap_or(0.0),
+        unmatched_rate / 1e6,
+        unmatched_rss
+    );
+    println!(
+        "  unmatched / matched rate: {:.2}× (spec ≥ 0.5×); peak RSS matched {:.0} MiB, unmatched {:.0} MiB (spec ≤ 64 MiB)",
+        unmatched_rate / matched_rate,
+        matched_rss,
+        unmatched_rss
+    );
+    std::fs::remove_file(&ufiles[0]).ok();
     let check = run(&exe, &["ledger", "check"], &env)?;
     println!("  {}", check.lines().last().unwrap_or(""));
 
@@ -334,15 +380,18 @@ pub(crate) async fn bench(
         );
     }
     if big > 0 {
-        let files = generate(&dir.join("r2"), big, &tracks, 1, "BENCH-2")?;
+        // Memory does not grow with the report: the same unknown recordings, ten times the
+        // lines, in a process of its own.
+        let files = generate(&dir.join("u2"), big, &unknown, 1, "BENCH-U2")?;
         let s = import(&env, &files)?;
-        let u = s["usage_lines"].as_f64().unwrap_or(0.0);
         println!(
-            "import of {} usage lines into SQLite: {:.2} s = {:.2} M usage lines/s; peak RSS {:.0} MiB",
-            u,
+            "import of {} unmatched usage lines into SQLite: {:.2} s = {:.2} M usage lines/s; peak RSS {:.0} MiB ({:+.1} MiB against {} lines; spec within 8 MiB)",
+            s["usage_lines"],
             s["seconds"].as_f64().unwrap_or(0.0),
-            u / s["seconds"].as_f64().unwrap_or(1.0) / 1e6,
-            s["peak_rss_mib"].as_f64().unwrap_or(0.0)
+            rate(&s) / 1e6,
+            rss(&s),
+            rss(&s) - unmatched_rss,
+            lines
         );
         std::fs::remove_file(&files[0]).ok();
     }

@@ -138,6 +138,9 @@ pub(crate) struct Config {
     pub(crate) sender: ern::MessageParty,
     /// The folder of the `liner.toml` in use (the Liner home), if any.
     pub(crate) home: Option<PathBuf>,
+    /// `profiles` and `report_formats` were not configured: when their default folders do
+    /// not exist, the ones shipped in the binary are used.
+    pub(crate) builtin_fallback: bool,
 }
 
 impl Config {
@@ -146,11 +149,27 @@ impl Config {
         self.home.clone().unwrap_or_default()
     }
 
-    /// The DSP profiles, their key and token files taken relative to the home.
+    /// The DSP profiles, their key and token files taken relative to the home. Unconfigured
+    /// and with no folder at the default place: the profiles shipped in the binary.
     pub(crate) fn load_profiles(
         &self,
     ) -> std::result::Result<Vec<profiles::DspProfile>, Vec<profiles::ProfileError>> {
-        let mut list = profiles::load_dir(&self.profiles)?;
+        let mut list = if self.builtin_fallback && !self.profiles.is_dir() {
+            let mut v = Vec::new();
+            let mut errors = Vec::new();
+            for (name, text) in crate::home::PROFILES {
+                match profiles::DspProfile::parse(&Path::new("(built in)").join(name), text) {
+                    Ok(p) => v.push(p),
+                    Err(e) => errors.extend(e),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            v
+        } else {
+            profiles::load_dir(&self.profiles)?
+        };
         let base = self.base();
         for p in &mut list {
             if let Some(d) = &mut p.delivery {
@@ -158,6 +177,24 @@ impl Config {
             }
         }
         Ok(list)
+    }
+
+    /// The CSV report layouts; unconfigured and with no folder: the ones shipped in the binary.
+    pub(crate) fn report_layouts(
+        &self,
+    ) -> std::result::Result<
+        std::collections::BTreeMap<String, report_csv::Layout>,
+        report_csv::LayoutError,
+    > {
+        if self.builtin_fallback && !self.report_formats.is_dir() {
+            let mut out = std::collections::BTreeMap::new();
+            for (name, text) in crate::home::REPORT_FORMATS {
+                let l = report_csv::Layout::parse(text, &Path::new("(built in)").join(name))?;
+                out.insert(l.name.clone(), l);
+            }
+            return Ok(out);
+        }
+        report_csv::Layout::load_dir(&self.report_formats)
     }
 
     /// The mock DSPs' folder (keys, received files): the shipped profiles expect it here.
@@ -190,8 +227,13 @@ impl Config {
         let cwd = std::env::current_dir().context("the current folder")?;
         let home = match &explicit {
             Some(p) => {
-                let p = if p.is_relative() { cwd.join(p) } else { p.clone() };
-                p.is_file().then(|| p.parent().map(Path::to_path_buf).unwrap_or_default())
+                let p = if p.is_relative() {
+                    cwd.join(p)
+                } else {
+                    p.clone()
+                };
+                p.is_file()
+                    .then(|| p.parent().map(Path::to_path_buf).unwrap_or_default())
             }
             None => crate::home::find(env("LINER_HOME").as_deref(), &cwd)?,
         };
@@ -202,7 +244,10 @@ impl Config {
         // Without a home, the defaults are the current folder's (a source checkout's
         // deploy/ folders); in a home, its own.
         let base = home.clone().unwrap_or_default();
-        let mut database = format!("sqlite://{}", base.join(DEFAULT_DIR).join("catalog.db").display());
+        let mut database = format!(
+            "sqlite://{}",
+            base.join(DEFAULT_DIR).join("catalog.db").display()
+        );
         let mut files = base.join(DEFAULT_DIR).join("files");
         let mut profiles = match &home {
             Some(h) => h.join("dsps"),
@@ -223,6 +268,7 @@ impl Config {
             None => PathBuf::from("deploy/report-formats"),
         };
         let mut schedule = Schedule::default();
+        let mut configured_paths = false;
         // A placeholder DPID: a distributor gets its own from DDEX and sets it in [sender].
         let mut sender_id = "PADPIDA2026112601L".to_owned();
         let mut sender_name = "Liner".to_owned();
@@ -247,6 +293,7 @@ impl Config {
             }
             if let Some(p) = file.profiles {
                 profiles = rel(p);
+                configured_paths = true;
             }
             operator = file.operator;
             ai_policy = file.ai_policy.unwrap_or_default();
@@ -269,6 +316,7 @@ impl Config {
             contracts = file.contracts.map(&rel);
             if let Some(r) = file.report_formats {
                 report_formats = rel(r);
+                configured_paths = true;
             }
             if let Some(s) = file.schedule {
                 schedule = s;
@@ -297,6 +345,7 @@ impl Config {
         }
         if let Some(p) = env("LINER_PROFILES") {
             profiles = PathBuf::from(p);
+            configured_paths = true;
         }
         if let Some(s) = env("LINER_SMTP") {
             smtp = Some(s);
@@ -322,6 +371,7 @@ impl Config {
         }
         if let Some(r) = env("LINER_REPORT_FORMATS") {
             report_formats = PathBuf::from(r);
+            configured_paths = true;
         }
         if let Some(id) = env("LINER_DPID") {
             sender_id = id;
@@ -344,6 +394,7 @@ impl Config {
         }
         if let Some(p) = &o.profiles {
             profiles = p.clone();
+            configured_paths = true;
         }
         if store::Backend::of_url(&database).is_none() {
             bail!(
@@ -370,6 +421,7 @@ impl Config {
                 name: Some(sender_name),
             },
             home,
+            builtin_fallback: !configured_paths,
         })
     }
 }
@@ -399,7 +451,11 @@ mod tests {
             "relative to the file"
         );
         assert_eq!(c.files, dir.path().join("blobs"));
-        assert_eq!(c.profiles, dir.path().join("dsps"), "default: the home's own");
+        assert_eq!(
+            c.profiles,
+            dir.path().join("dsps"),
+            "default: the home's own"
+        );
         assert_eq!(c.home.as_deref(), Some(dir.path()));
 
         let env = |k: &str| match k {

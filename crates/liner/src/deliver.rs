@@ -56,6 +56,7 @@ pub(crate) struct DeliverArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct TakedownArgs {
+    /// The release's UPC.
     pub(crate) upc: String,
     /// DSP profiles, comma-separated.
     #[arg(long, value_delimiter = ',', required = true, value_name = "DSP,…")]
@@ -63,10 +64,13 @@ pub(crate) struct TakedownArgs {
     /// A PurgeReleaseMessage instead of end-dated deals (only where the profile allows).
     #[arg(long)]
     pub(crate) purge: bool,
+    /// Wait for the DSPs' acknowledgements before returning.
     #[arg(long)]
     pub(crate) wait: bool,
+    /// Seconds to wait for acknowledgements with --wait.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub(crate) timeout: u64,
+    /// The DDEX XSD folder (else LINER_DDEX_SCHEMAS, else ../shared/ddex/xsd beside a checkout).
     #[arg(long, value_name = "DIR")]
     pub(crate) schemas: Option<PathBuf>,
     #[arg(skip)]
@@ -75,6 +79,7 @@ pub(crate) struct TakedownArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DeliveriesArgs {
+    /// Print JSON on stdout (exact amounts as strings) instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
     /// Read acknowledgements again and check deadlines first.
@@ -1484,6 +1489,7 @@ pub(crate) enum DspCommand {
     },
     /// What a mock DSP holds: its catalog, one effect per message, its acknowledgements.
     Catalog {
+        /// The DSP profile's name (e.g. spotify).
         dsp: String,
         /// The mock's folder (default: .liner/dsp in the Liner home).
         #[arg(long)]
@@ -1492,7 +1498,9 @@ pub(crate) enum DspCommand {
     /// Have a mock DSP write its sales report for a month (of what it has live) into the
     /// folder its profile names; prints the files written.
     Report {
+        /// The DSP profile's name (e.g. spotify).
         dsp: String,
+        /// The reporting period, e.g. 2026-11.
         #[arg(long)]
         period: String,
         /// A corrected report: same message id, other usage.

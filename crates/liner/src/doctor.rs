@@ -126,7 +126,7 @@ pub(crate) async fn doctor(overrides: &Overrides, json: bool) -> Result<ExitCode
                 "fix the contracts file (deploy/contracts.example.toml documents every rule)",
             ),
         }
-        match report_csv::Layout::load_dir(&cfg.report_formats) {
+        match cfg.report_layouts() {
             Ok(l) => r.ok(format!(
                 "{} CSV report layouts in {}",
                 l.len(),

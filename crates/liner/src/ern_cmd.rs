@@ -58,7 +58,8 @@ pub(crate) fn xsd_errors(
 }
 
 /// Why there is no XSD validation, and what to do.
-const NO_SCHEMAS: &str = "no DDEX schemas found (give --schemas DIR or LINER_DDEX_SCHEMAS; see README, DDEX schemas)";
+const NO_SCHEMAS: &str =
+    "no DDEX schemas found (give --schemas DIR or LINER_DDEX_SCHEMAS; see README, DDEX schemas)";
 
 pub(crate) fn validate(
     file: &Path,

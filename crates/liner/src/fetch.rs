@@ -151,7 +151,7 @@ pub(crate) async fn fetch_reports(
 
     let format = match p.sales_reports.format.strip_prefix("csv:") {
         Some(l) => {
-            let layouts = report_csv::Layout::load_dir(&cfg.report_formats)?;
+            let layouts = cfg.report_layouts()?;
             report_csv::Format::Csv(Box::new(
                 layouts
                     .get(l)

@@ -14,12 +14,15 @@ use anyhow::{Context, Result, bail};
 pub(crate) const CONFIG: &str = "liner.toml";
 
 /// The DSP profiles and report layouts shipped with Liner, written into a new home.
-const PROFILES: &[(&str, &str)] = &[
+pub(crate) const PROFILES: &[(&str, &str)] = &[
     (
         "apple-music.toml",
         include_str!("../../../deploy/dsps/apple-music.toml"),
     ),
-    ("deezer.toml", include_str!("../../../deploy/dsps/deezer.toml")),
+    (
+        "deezer.toml",
+        include_str!("../../../deploy/dsps/deezer.toml"),
+    ),
     (
         "spotify.toml",
         include_str!("../../../deploy/dsps/spotify.toml"),
@@ -29,7 +32,7 @@ const PROFILES: &[(&str, &str)] = &[
         include_str!("../../../deploy/dsps/youtube-music.toml"),
     ),
 ];
-const REPORT_FORMATS: &[(&str, &str)] = &[
+pub(crate) const REPORT_FORMATS: &[(&str, &str)] = &[
     (
         "apple.toml",
         include_str!("../../../deploy/report-formats/apple.toml"),
@@ -139,7 +142,12 @@ pub(crate) fn create(dir: &Path, yes: bool) -> Result<Made> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     if !entries.is_empty() && !yes {
-        let shown = entries.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        let shown = entries
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         let more = if entries.len() > 5 { ", …" } else { "" };
         let question = format!(
             "{} is not empty ({shown}{more}) and is not a Liner home. Make it one (adds {CONFIG}, .liner/, dsps/, report-formats/)?",
@@ -197,7 +205,10 @@ mod tests {
     fn found_by_walking_up_or_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(find(None, dir.path()).expect("no error"), None);
-        assert_eq!(create(dir.path(), false).expect("empty folder"), Made::Created);
+        assert_eq!(
+            create(dir.path(), false).expect("empty folder"),
+            Made::Created
+        );
         let sub = dir.path().join("a/b");
         std::fs::create_dir_all(&sub).expect("mkdir");
         assert_eq!(
@@ -207,7 +218,8 @@ mod tests {
         assert_eq!(create(dir.path(), false).expect("again"), Made::Existing);
         let e = find(Some("/nonexistent/home"), &sub).expect_err("not a home");
         assert!(
-            e.to_string().contains("LINER_HOME=/nonexistent/home is not a Liner home"),
+            e.to_string()
+                .contains("LINER_HOME=/nonexistent/home is not a Liner home"),
             "{e}"
         );
         assert!(dir.path().join("dsps/spotify.toml").is_file());

@@ -5,6 +5,7 @@
 //! progress and errors. Exit codes: 0 ok, 1 error (including rejected input), 2 usage.
 
 mod bench;
+mod bench_audio;
 mod bench_ern;
 mod bench_qc;
 mod bench_royalties;
@@ -71,12 +72,14 @@ enum Command {
     /// Check the configuration, database and migrations, DSP profiles (host keys, credentials),
     /// schemas, file store, disk space, contracts and mail; say what to fix. Exit 1 on a failure.
     Doctor {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Import releases: folders with release.toml/json, .toml/.json documents, .csv sheets,
     /// and DDEX ERN messages (.xml) with their resource files beside them.
     Import {
+        /// Release folders, .toml/.json documents, .csv sheets or DDEX ERN messages (.xml).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// The UPC to key an ERN message on when it identifies its release without one
@@ -89,25 +92,30 @@ enum Command {
     },
     /// List the releases in the catalog.
     Releases {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Show one release; with --json, the document (re-importable as is).
     Show {
+        /// The release's UPC (EAN-13 or UPC-A).
         upc: String,
         /// A past revision instead of the current one.
         #[arg(long)]
         revision: Option<i64>,
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Check the file store against the catalog: every recorded file present, intact, same size and MD5.
     Verify {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// List and check the DSP profiles.
     Profiles {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -140,8 +148,10 @@ enum Command {
     },
     /// List the QC rules: id, area, severity (as a DSP profile sets it, with --dsp), summary.
     Rules {
+        /// The DSP profile's name (e.g. spotify).
         #[arg(long, value_name = "NAME")]
         dsp: Option<String>,
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -197,8 +207,10 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         action: Option<JobsCommand>,
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also list what is finished.
         #[arg(long)]
         all: bool,
     },
@@ -218,6 +230,25 @@ enum Command {
         target: BenchTarget,
     },
     /// The main job on the fixtures with embedded defaults: fixtures, init, import, list, show.
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(
+        after_long_help = "Examples:\n  liner completions bash > ~/.local/share/bash-completion/completions/liner\n  liner completions zsh > ~/.zfunc/_liner"
+    )]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (liner.1 and one per command) into a folder, or liner.1 on stdout.
+    #[command(
+        after_long_help = "Examples:\n  liner man --out /usr/local/share/man/man1\n  liner man | man -l -"
+    )]
+    Man {
+        /// The folder for liner.1, liner-import.1, … (default: liner.1 on stdout).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// The main job on the embedded defaults: fixtures, import, QC, ERN, delivery to mock DSPs,
+    /// sales reports fetched back, statements and payouts, in ./liner-demo.
     Demo {
         /// Where the demo's catalog, file store and artifacts go.
         #[arg(long, default_value = "liner-demo")]
@@ -231,7 +262,10 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum JobsCommand {
     /// Queue a failed or dead job again, with fresh attempts.
-    Retry { id: i64 },
+    Retry {
+        /// The job's id (from `liner jobs`).
+        id: i64,
+    },
     /// Queue a job by hand (same kind, scope and slot as a queued one: nothing added).
     Add(worker::AddJobArgs),
 }
@@ -243,6 +277,7 @@ enum ErnCommand {
     Build(ern_cmd::BuildArgs),
     /// Validate an ERN file: the official XSD of its version, then Release Profile rules.
     Validate {
+        /// The file to read.
         file: PathBuf,
         /// The DDEX XSD folder (else LINER_DDEX_SCHEMAS, else ../shared/ddex/xsd beside a checkout).
         #[arg(long, value_name = "DIR")]
@@ -266,18 +301,22 @@ enum SchemaKind {
 enum ReviewCommand {
     /// Releases with their latest QC run, status and whether they may be delivered.
     List {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// The decision audit log (one release's with a UPC).
     Log {
+        /// The release's UPC (EAN-13 or UPC-A).
         upc: Option<String>,
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Approve the latest revision for every DSP, or one with --dsp (codes: CLEAN, OVERRIDE,
     /// EDITED; see docs/qc.md).
     Approve {
+        /// The release's UPC (EAN-13 or UPC-A).
         upc: String,
         /// CLEAN (the default when QC passed), OVERRIDE or EDITED.
         #[arg(long)]
@@ -292,6 +331,7 @@ enum ReviewCommand {
     /// Reject the latest revision for every DSP, or one with --dsp (codes: METADATA, AUDIO,
     /// ARTWORK, RIGHTS, DUPLICATE, AI-POLICY, FRAUD, LEGAL, OTHER); a reason is required.
     Reject {
+        /// The release's UPC (EAN-13 or UPC-A).
         upc: String,
         /// The reason code.
         #[arg(long)]
@@ -310,20 +350,33 @@ enum BenchTarget {
     /// DSR parse rate (lines per CPU-second, against Python's csv.reader on the same file)
     /// and the whole import into the ledger (SQLite; PostgreSQL with --postgres), with peak RSS.
     Royalties {
+        /// How many usage lines.
         #[arg(long, default_value_t = 1_000_000)]
         lines: u64,
-        /// A second, larger import for the memory figure (0: skip).
-        #[arg(long, default_value_t = 0)]
+        /// A larger unmatched import for the memory figure (0: skip).
+        #[arg(long, default_value_t = 10_000_000)]
         big: u64,
         /// A PostgreSQL URL to a fresh, empty database for the PostgreSQL figure.
         #[arg(long)]
         postgres: Option<String>,
+        /// The fixtures folder to build the catalog from.
         #[arg(long, default_value = "fixtures")]
         fixtures: PathBuf,
+    },
+    /// In-process sample-rate conversion against SoX `rate -v` (when installed): passband
+    /// ripple, aliasing and speed for 96→44.1 kHz and 44.1→48 kHz.
+    Audio {
+        /// Length of the stereo master timed, in seconds.
+        #[arg(long, default_value_t = 240)]
+        seconds: u32,
+        /// Timed runs (the best counts).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Full audio analysis vs ffmpeg `ebur128=peak=true` (speed ratio), and loudness /
     /// true-peak accuracy vs ffmpeg on EBU Tech 3341-style signals. Needs ffmpeg.
     Qc {
+        /// Timed runs; the best counts.
         #[arg(long, default_value_t = 5)]
         runs: usize,
         /// Length of the test master.
@@ -349,13 +402,16 @@ enum BenchTarget {
         /// File size in MiB.
         #[arg(long, default_value_t = 200)]
         mb: usize,
+        /// Timed runs; the best counts.
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
     /// Release intake of a generated sheet and a large JSON document.
     Intake {
+        /// Releases in the generated sheet.
         #[arg(long, default_value_t = 2000)]
         releases: usize,
+        /// Tracks per generated document.
         #[arg(long, default_value_t = 10)]
         tracks: usize,
         /// Best of this many runs.
@@ -364,8 +420,57 @@ enum BenchTarget {
     },
 }
 
+/// The commands by flow, as `liner --help` lists them.
+const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Catalog",
+        &[
+            "init", "import", "releases", "show", "verify", "schema", "fixtures",
+        ],
+    ),
+    ("QC", &["qc", "rules", "review"]),
+    ("ERN", &["ern", "profiles"]),
+    ("Delivery", &["deliver", "takedown", "deliveries", "dsp"]),
+    (
+        "Royalties",
+        &["reports", "fx", "ledger", "statements", "period", "payouts"],
+    ),
+    ("Operations", &["worker", "jobs", "doctor"]),
+    ("Tools", &["completions", "man", "bench", "demo"]),
+];
+
+/// The top-level command with its subcommands listed by flow instead of in one list.
+fn cli_command() -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut text = String::new();
+    for (group, names) in GROUPS {
+        text.push_str(&format!("{group}:\n"));
+        for n in *names {
+            let about = cmd
+                .find_subcommand(n)
+                .and_then(|c| c.get_about())
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let first = about.lines().next().unwrap_or_default();
+            text.push_str(&format!("  {n:<12} {first}\n"));
+        }
+        text.push('\n');
+    }
+    cmd.help_template(format!(
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{text}Options:\n{{options}}{{after-help}}"
+    ))
+    .after_help("`liner <command> --help` for a command's flags and examples. Exit codes: 0 ok, 1 error, 2 usage, 3 QC blocked.")
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = {
+        use clap::FromArgMatches;
+        match Cli::from_arg_matches(&cli_command().get_matches()) {
+            Ok(c) => c,
+            Err(e) => e.exit(),
+        }
+    };
     init_tracing(cli.verbose, matches!(cli.command, Command::Worker(_)));
     let overrides = Overrides {
         config: cli.config.clone(),
@@ -418,6 +523,25 @@ fn init_tracing(verbose: u8, worker: bool) {
 
 async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
     match command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "liner", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match out {
+                None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                    clap_mangen::generate_to(cmd, &dir)
+                        .with_context(|| format!("writing manual pages into {}", dir.display()))?;
+                    println!("manual pages written to {}", dir.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Doctor { json } => doctor::doctor(&overrides, json).await,
         Command::Init { yes } => {
             let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -699,6 +823,12 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 },
         } => {
             bench_royalties::bench(lines, big, postgres, &fixtures).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            target: BenchTarget::Audio { seconds, runs },
+        } => {
+            bench_audio::bench(seconds, runs)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
@@ -1027,6 +1157,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
             name: Some("Liner demo distributor".into()),
         },
         home: None,
+        builtin_fallback: false,
     };
     store::Store::open(&cfg.database, store::OpenMode::Create)
         .await?
@@ -1211,4 +1342,47 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         out.display()
     );
     Ok(code)
+}
+
+#[cfg(test)]
+mod cli_tests {
+    use super::*;
+
+    /// Every command is listed under a flow, and every flag and argument of every command
+    /// says what it is for.
+    #[test]
+    fn help_groups_every_command_and_describes_every_flag() {
+        let cmd = cli_command();
+        let listed: Vec<&str> = GROUPS.iter().flat_map(|(_, n)| n.iter().copied()).collect();
+        for sub in cmd.get_subcommands() {
+            assert!(
+                listed.contains(&sub.get_name()),
+                "{} is in no help group",
+                sub.get_name()
+            );
+        }
+        fn walk(c: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in c.get_arguments() {
+                let id = a.get_id().as_str();
+                if id == "help" || id == "version" || a.is_hide_set() {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for s in c.get_subcommands() {
+                if s.get_name() == "help" {
+                    continue;
+                }
+                if s.get_about().is_none() {
+                    missing.push(format!("{path} {} (no about)", s.get_name()));
+                }
+                walk(s, &format!("{path} {}", s.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&cmd, "liner", &mut missing);
+        assert!(missing.is_empty(), "undescribed: {missing:#?}");
+    }
 }

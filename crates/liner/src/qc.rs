@@ -200,7 +200,8 @@ async fn check_subject(
     args: &QcArgs,
 ) -> Result<QcReport> {
     let (audio, artwork) = analyse(catalog, &subject, !args.json && !args.brief).await?;
-    let mut reports = check_each(cfg, catalog, &subject, &audio, artwork.as_ref(), profiles).await?;
+    let mut reports =
+        check_each(cfg, catalog, &subject, &audio, artwork.as_ref(), profiles).await?;
     let combined = |r: &[QcReport]| -> Result<QcReport> {
         ::qc::combine(r.to_vec()).ok_or_else(|| anyhow!("no QC report"))
     };
@@ -288,7 +289,13 @@ async fn check_subject(
                     report: &json,
                 })
                 .await?;
-            tracing::info!(qc_run = id, upc, revision = rev, profile = r.profile.as_deref().unwrap_or(""), "QC run recorded");
+            tracing::info!(
+                qc_run = id,
+                upc,
+                revision = rev,
+                profile = r.profile.as_deref().unwrap_or(""),
+                "QC run recorded"
+            );
         }
     }
     Ok(report)
@@ -752,13 +759,16 @@ pub(crate) const REJECT_CODES: &[(&str, &str)] = &[
 #[derive(Debug)]
 pub(crate) enum ReviewAction {
     List {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         json: bool,
     },
     Log {
+        /// The release's UPC (EAN-13 or UPC-A).
         upc: Option<String>,
         json: bool,
     },
     Decide {
+        /// The release's UPC (EAN-13 or UPC-A).
         upc: String,
         approve: bool,
         code: Option<String>,
@@ -780,7 +790,15 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
         ReviewAction::List { json } => {
             let profiles: Vec<String> = cfg
                 .load_profiles()
-                .map_err(|e| anyhow!("DSP profiles: {}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?
+                .map_err(|e| {
+                    anyhow!(
+                        "DSP profiles: {}",
+                        e.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                })?
                 .into_iter()
                 .map(|p| p.name)
                 .collect();
@@ -893,14 +911,25 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                 Some(d) => vec![load_profile(cfg, d)?.name],
                 None => cfg
                     .load_profiles()
-                    .map_err(|e| anyhow!("DSP profiles: {}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?
+                    .map_err(|e| {
+                        anyhow!(
+                            "DSP profiles: {}",
+                            e.iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
+                    })?
                     .into_iter()
                     .map(|p| p.name)
                     .collect(),
             };
             let mut runs = Vec::new();
             for d in &dsps {
-                if let Some(r) = store.latest_qc_run(&summary.upc, summary.revision, Some(d)).await? {
+                if let Some(r) = store
+                    .latest_qc_run(&summary.upc, summary.revision, Some(d))
+                    .await?
+                {
                     runs.push(r);
                 }
             }
@@ -908,10 +937,16 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                 bail!(
                     "revision {} of {upc} has not been through QC{}: run `liner qc {upc}` first",
                     summary.revision,
-                    dsp.as_deref().map(|d| format!(" for {d}")).unwrap_or_default()
+                    dsp.as_deref()
+                        .map(|d| format!(" for {d}"))
+                        .unwrap_or_default()
                 );
             };
-            let blocked_for: Vec<&str> = runs.iter().filter(|r| r.blocked).map(|r| r.profile.as_str()).collect();
+            let blocked_for: Vec<&str> = runs
+                .iter()
+                .filter(|r| r.blocked)
+                .map(|r| r.profile.as_str())
+                .collect();
             let run = store::QcRun {
                 blocked: !blocked_for.is_empty(),
                 ..run

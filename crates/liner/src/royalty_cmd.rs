@@ -17,11 +17,11 @@ use royalties::{Dims, Entry, Period};
 use store::{FxRate, NewTx, OpenMode, Payout, Posting, Store};
 
 use crate::config::Config;
-use crate::table::Table;
 use crate::royalty::{
     CatalogIndex, Env, ImportOptions, group_reports, import_one, load_contracts, rates_for,
     this_month,
 };
+use crate::table::Table;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ReportsCommand {
@@ -35,37 +35,58 @@ pub(crate) enum ReportsCommand {
         /// Only these DSPs (default: every profile with a [delivery] section).
         #[arg(long, value_delimiter = ',', value_name = "DSP,…")]
         dsp: Vec<String>,
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// The report files fetched from the DSPs, with what their import did.
     Fetched {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// List imported reports.
     List {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Usage that matched nothing in the catalog, with why; its money is in suspense.
+    /// Usage in suspense, grouped by what identifies it (ISRC, else the DSP's id): title,
+    /// artist, lines and amount per currency, largest first.
+    #[command(
+        after_long_help = "Examples:\n  liner reports unmatched\n  liner reports unmatched --limit 50 --offset 50\n  liner reports unmatched --rows --json   # every stored row, exact amounts"
+    )]
     Unmatched {
+        /// Print JSON (exact amounts, as strings).
         #[arg(long)]
         json: bool,
-        /// Also list rows already rematched.
+        /// Also count rows already rematched or superseded.
         #[arg(long)]
         all: bool,
+        /// Every stored row instead of the groups.
+        #[arg(long)]
+        rows: bool,
+        /// Groups per page.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Groups to skip (the next page: --offset 50).
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
     },
     /// Write a large valid Basic Audio report over the catalog's tracks (for benchmarks and
     /// the crash test).
     Generate {
+        /// How many usage lines.
         #[arg(long, default_value_t = 1_000_000)]
         lines: u64,
         /// How many files (x of y) to split the report into.
         #[arg(long, default_value_t = 1)]
         parts: u32,
+        /// The report's message id (a new id is a new report; the same id with other lines a correction).
         #[arg(long, default_value = "GENERATED-1")]
         message_id: String,
+        /// Where to write the output.
         #[arg(long)]
         out: PathBuf,
     },
@@ -74,6 +95,7 @@ pub(crate) enum ReportsCommand {
         /// The reporting period to post into (default: this month).
         #[arg(long)]
         period: Option<String>,
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -103,6 +125,7 @@ pub(crate) struct ImportArgs {
     /// message id).
     #[arg(long)]
     pub(crate) supersedes: Option<i64>,
+    /// Print JSON on stdout (exact amounts as strings) instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -114,14 +137,79 @@ pub(crate) enum LedgerCommand {
         /// Only this payee's accounts (payee, advance, reserve, tax).
         #[arg(long)]
         payee: Option<String>,
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Verify every invariant over the whole ledger; exits 1 on any violation.
     Check {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Suspense usage of one recording (or DSP id), summed.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct UnmatchedGroup {
+    /// `ISRC …`, `UPC …` or `DSP id …`.
+    pub(crate) identifier: String,
+    pub(crate) title: String,
+    pub(crate) artist: String,
+    pub(crate) dsps: Vec<String>,
+    pub(crate) lines: i64,
+    pub(crate) units: i64,
+    /// Exact amounts per currency.
+    pub(crate) amounts: BTreeMap<String, String>,
+    pub(crate) reason: String,
+}
+
+/// Groups suspense rows by what identifies them, largest (lines) first.
+fn unmatched_groups(rows: &[store::Unmatched]) -> Vec<UnmatchedGroup> {
+    let mut by: BTreeMap<String, (UnmatchedGroup, BTreeMap<String, Fine>)> = BTreeMap::new();
+    for u in rows {
+        let identifier = if !u.isrc.is_empty() {
+            format!("ISRC {}", u.isrc)
+        } else if !u.upc.is_empty() {
+            format!("UPC {}", u.upc)
+        } else if !u.dsp_resource_id.is_empty() {
+            format!("DSP id {}", u.dsp_resource_id)
+        } else if !u.dsp_release_id.is_empty() {
+            format!("DSP id {}", u.dsp_release_id)
+        } else {
+            "(no identifier)".to_owned()
+        };
+        let e = by.entry(identifier.clone()).or_insert_with(|| {
+            (
+                UnmatchedGroup {
+                    identifier,
+                    title: u.title.clone(),
+                    artist: u.artist.clone(),
+                    dsps: Vec::new(),
+                    lines: 0,
+                    units: 0,
+                    amounts: BTreeMap::new(),
+                    reason: u.reason.clone(),
+                },
+                BTreeMap::new(),
+            )
+        });
+        if !e.0.dsps.contains(&u.dsp) {
+            e.0.dsps.push(u.dsp.clone());
+        }
+        e.0.lines += u.lines;
+        e.0.units += u.units;
+        *e.1.entry(u.currency.clone()).or_default() += u.amount;
+    }
+    let mut out: Vec<UnmatchedGroup> = by
+        .into_values()
+        .map(|(mut g, sums)| {
+            g.amounts = sums.into_iter().map(|(c, v)| (c, v.to_decimal())).collect();
+            g
+        })
+        .collect();
+    out.sort_by(|a, b| b.lines.cmp(&a.lines).then(a.identifier.cmp(&b.identifier)));
+    out
 }
 
 /// A reporting period on the command line: `2026-10` (a bad month is a usage error, exit 2).
@@ -153,8 +241,11 @@ pub(crate) enum PeriodCommand {
     /// recoup advances, withhold tax, and make its statements final. Asks first (or --yes).
     /// A future month is always refused, the current one without --force; later sales for a
     /// closed period are booked into the next open one.
-    #[command(after_long_help = "Examples:\n  liner period close 2026-11\n  liner period close 2026-12 --force --yes   # the current month, in a script")]
+    #[command(
+        after_long_help = "Examples:\n  liner period close 2026-11\n  liner period close 2026-12 --force --yes   # the current month, in a script"
+    )]
     Close {
+        /// The reporting period, e.g. 2026-11.
         #[arg(value_parser = period_arg)]
         period: String,
         /// Close the current month before it has ended.
@@ -186,8 +277,10 @@ pub(crate) enum PayoutsCommand {
         /// The closed period whose balances are paid (`liner period close` first).
         #[arg(long, value_parser = period_arg)]
         period: String,
+        /// Where to write the output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -196,9 +289,13 @@ pub(crate) enum PayoutsCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum FxCommand {
     /// Record exchange rates from a CSV: period,base,quote,rate[,source].
-    Import { file: PathBuf },
+    Import {
+        /// The CSV file: period,base,quote,rate[,source].
+        file: PathBuf,
+    },
     /// List recorded rates.
     List {
+        /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -316,7 +413,13 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
             }
             Ok(ExitCode::SUCCESS)
         }
-        ReportsCommand::Unmatched { json, all } => {
+        ReportsCommand::Unmatched {
+            json,
+            all,
+            rows,
+            limit,
+            offset,
+        } => {
             let catalog = open(cfg).await?;
             let superseded: std::collections::BTreeSet<i64> = catalog
                 .reports()
@@ -331,29 +434,103 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                 .into_iter()
                 .filter(|u| all || (u.rematched_by.is_none() && !superseded.contains(&u.report_id)))
                 .collect();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
-            } else if list.is_empty() {
-                println!("no unmatched usage");
-            } else {
-                for u in &list {
+            catalog.close().await;
+            if rows {
+                let page: Vec<&store::Unmatched> = list.iter().skip(offset).take(limit).collect();
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&page)?);
+                } else {
+                    let mut t = Table::new(
+                        &[
+                            "row", "report", "dsp", "country", "usage", "amount", "units", "lines",
+                            "why",
+                        ],
+                        &[true, true, false, false, false, true, true, true, false],
+                    );
+                    for u in &page {
+                        let places = model::Currency::parse(&u.currency)
+                            .map_or(2, |c| u32::from(c.exponent()));
+                        t.row(vec![
+                            u.id.to_string(),
+                            u.report_id.to_string(),
+                            u.dsp.clone(),
+                            u.territory.clone(),
+                            u.usage_period.clone(),
+                            format!(
+                                "{} {}",
+                                u.currency,
+                                royalties::alloc::format_shown(
+                                    u.amount.round_minor(places),
+                                    places,
+                                    true
+                                )
+                            ),
+                            u.units.to_string(),
+                            u.lines.to_string(),
+                            u.reason.clone(),
+                        ]);
+                    }
+                    print!("{}", t.render());
                     println!(
-                        "#{} report {} {} {} {}: {} {} ({} units, {} lines) — {}{}",
-                        u.id,
-                        u.report_id,
-                        u.dsp,
-                        u.territory,
-                        u.usage_period,
-                        u.currency,
-                        u.amount,
-                        u.units,
-                        u.lines,
-                        u.reason,
-                        u.rematched_by
-                            .map(|t| format!(" [rematched by transaction {t}]"))
-                            .unwrap_or_default()
+                        "rows {}–{} of {}",
+                        offset + 1,
+                        offset + page.len(),
+                        list.len()
                     );
                 }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let groups = unmatched_groups(&list);
+            let total = groups.len();
+            let page: Vec<&UnmatchedGroup> = groups.iter().skip(offset).take(limit).collect();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "groups": total, "offset": offset, "limit": limit, "page": page,
+                    }))?
+                );
+            } else if groups.is_empty() {
+                println!("no unmatched usage");
+            } else {
+                let mut t = Table::new(
+                    &["identifier", "title", "artist", "dsp", "lines", "amount"],
+                    &[false, false, false, false, true, true],
+                );
+                for g in &page {
+                    let amounts: Vec<String> = g
+                        .amounts
+                        .iter()
+                        .map(|(c, v)| {
+                            let f = Fine::parse(v).unwrap_or_default();
+                            let places =
+                                model::Currency::parse(c).map_or(2, |c| u32::from(c.exponent()));
+                            format!(
+                                "{c} {}",
+                                royalties::alloc::format_shown(f.round_minor(places), places, true)
+                            )
+                        })
+                        .collect();
+                    t.row(vec![
+                        g.identifier.clone(),
+                        crate::table::fit(&g.title, 32),
+                        crate::table::fit(&g.artist, 24),
+                        g.dsps.join(", "),
+                        g.lines.to_string(),
+                        amounts.join(", "),
+                    ]);
+                }
+                print!("{}", t.render());
+                println!(
+                    "groups {}–{} of {total}{}",
+                    offset + 1,
+                    offset + page.len(),
+                    if offset + page.len() < total {
+                        format!("; next page: --offset {}", offset + page.len())
+                    } else {
+                        String::new()
+                    }
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -409,7 +586,7 @@ pub(crate) async fn import_run(
         None => report_csv::Format::Dsr,
         Some(f) if f == "dsr" => report_csv::Format::Dsr,
         Some(f) => {
-            let layouts = report_csv::Layout::load_dir(&cfg.report_formats)?;
+            let layouts = cfg.report_layouts()?;
             let l = layouts.get(f).ok_or_else(|| {
                 anyhow!(
                     "no report format {f:?} in {}; there are: {}",
@@ -902,9 +1079,7 @@ pub(crate) async fn close_period(
 }
 
 /// The periods closed so far.
-pub(crate) async fn closed_periods(
-    catalog: &Store,
-) -> Result<std::collections::BTreeSet<Period>> {
+pub(crate) async fn closed_periods(catalog: &Store) -> Result<std::collections::BTreeSet<Period>> {
     Ok(catalog
         .closed_periods()
         .await?
@@ -1018,7 +1193,6 @@ async fn post_close(cfg: &Config, catalog: &Store, period: &str) -> Result<()> {
     Ok(())
 }
 
-
 /// What the statements call tracks, DSPs and countries.
 pub(crate) async fn statement_names(
     cfg: &Config,
@@ -1027,7 +1201,10 @@ pub(crate) async fn statement_names(
     let mut names = royalties::statement::Names::default();
     for (upc, doc) in catalog.current_documents().await? {
         let Ok(release) = intake::parse_document(Path::new("catalog.json"), &doc) else {
-            tracing::warn!(upc, "stored release does not read back; its tracks are shown by ISRC");
+            tracing::warn!(
+                upc,
+                "stored release does not read back; its tracks are shown by ISRC"
+            );
             continue;
         };
         let main = |artists: &[model::DisplayArtist]| {
@@ -1046,7 +1223,11 @@ pub(crate) async fn statement_names(
                 royalties::statement::TrackName {
                     title: t.title.clone(),
                     version: t.version.clone(),
-                    artist: if a.is_empty() { release_artist.clone() } else { a },
+                    artist: if a.is_empty() {
+                        release_artist.clone()
+                    } else {
+                        a
+                    },
                 },
             );
         }
@@ -1059,12 +1240,21 @@ pub(crate) async fn statement_names(
     for (code, name) in report_csv::country_names() {
         names.countries.insert(code.to_owned(), name.to_owned());
     }
-    names.countries.insert("Worldwide".into(), "Worldwide".into());
+    names
+        .countries
+        .insert("Worldwide".into(), "Worldwide".into());
     Ok(names)
 }
 
 /// The three files of a statement: for people (CSV, HTML) and the exact lines.
-fn write_statement(dir: &Path, payee: &str, period: &str, csv: &str, lines: &str, html: &str) -> Result<PathBuf> {
+fn write_statement(
+    dir: &Path,
+    payee: &str,
+    period: &str,
+    csv: &str,
+    lines: &str,
+    html: &str,
+) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (ext, text) in [("csv", csv), ("lines.csv", lines), ("html", html)] {
         let path = dir.join(format!("{payee}-{period}.{ext}"));
@@ -1160,7 +1350,10 @@ fn print_statement_line(s: &Statement) {
 pub(crate) async fn statements(cfg: &Config, a: StatementsArgs) -> Result<ExitCode> {
     let period = a.period.clone();
     let catalog = open(cfg).await?;
-    let out = a.out.clone().unwrap_or_else(|| statements_dir(cfg, &period));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| statements_dir(cfg, &period));
     let list = statements_for(cfg, &catalog, &period, a.payee.as_deref(), &out).await?;
     let closed = list.first().is_some_and(|r| r.statement.closed);
     catalog.close().await;
@@ -1189,7 +1382,8 @@ pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode>
         PeriodCommand::List { json } => {
             let catalog = open(cfg).await?;
             let closed = closed_periods(&catalog).await?;
-            let mut rows: BTreeMap<String, i64> = catalog.periods_with_postings().await?.into_iter().collect();
+            let mut rows: BTreeMap<String, i64> =
+                catalog.periods_with_postings().await?.into_iter().collect();
             for c in &closed {
                 rows.entry(c.to_string()).or_insert(0);
             }
@@ -1211,7 +1405,11 @@ pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode>
                     println!(
                         "{:<8}  {:<6}  {}",
                         v["period"].as_str().unwrap_or_default(),
-                        if v["closed"] == true { "closed" } else { "open" },
+                        if v["closed"] == true {
+                            "closed"
+                        } else {
+                            "open"
+                        },
                         v["transactions"]
                     );
                 }
@@ -1366,7 +1564,10 @@ pub(crate) async fn run_payouts(
     // the closed period's statements never change.
     let pay_period = booking_period(
         catalog,
-        &Period::parse(period).map_err(|e| anyhow!(e))?.next().to_string(),
+        &Period::parse(period)
+            .map_err(|e| anyhow!(e))?
+            .next()
+            .to_string(),
     )
     .await?;
     let posted = catalog.posted("payee:").await?;

@@ -278,6 +278,7 @@ mod tests {
 
     fn release(upc: &str, date_s: &str, revision: i64) -> ReleaseFacts {
         ReleaseFacts {
+            /// The release's UPC (EAN-13 or UPC-A).
             upc: upc.into(),
             release_date: date(date_s),
             revision,

@@ -60,13 +60,16 @@ pub(crate) struct AddJobArgs {
     /// What the job is about; with the slot, its identity (a second add is a no-op).
     #[arg(long, default_value = "")]
     pub(crate) scope: String,
+    /// The slot that keys the job: one job per kind, scope and slot.
     #[arg(long, default_value = "")]
     pub(crate) slot: String,
     /// The job's parameters as JSON, e.g. '{"upcs":["196543210010"],"to":["spotify"]}'.
     #[arg(long, default_value = "{}")]
     pub(crate) payload: String,
+    /// Higher runs first (fixes 10, takedowns 20, new deliveries 5).
     #[arg(long, default_value_t = 0)]
     pub(crate) priority: i64,
+    /// Attempts before the job is parked as dead.
     #[arg(long, default_value_t = 5)]
     pub(crate) max_attempts: i64,
 }

@@ -786,12 +786,25 @@ fn a_release_blocked_for_one_dsp_goes_to_the_others() {
     };
     assert_eq!(verdict("spotify").as_deref(), Some("blocked"), "{report}");
     assert_ne!(verdict("deezer").as_deref(), Some("blocked"));
-    assert_eq!(w.liner(&["qc", upc, "--dsp", "deezer"]).status.code(), Some(0));
+    assert_eq!(
+        w.liner(&["qc", upc, "--dsp", "deezer"]).status.code(),
+        Some(0)
+    );
     let out = w.liner(&[
-        "deliver", upc, "--to", "spotify,deezer", "--wait", "--timeout", "120",
+        "deliver",
+        upc,
+        "--to",
+        "spotify,deezer",
+        "--wait",
+        "--timeout",
+        "120",
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is not cleared for spotify"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not cleared for spotify"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(w.status(upc, "deezer").as_deref(), Some("acknowledged"));
     assert_eq!(w.status(upc, "spotify"), None, "nothing queued for Spotify");
 }

@@ -385,11 +385,19 @@ fn invalid_messages_are_refused_with_line_and_element() {
     let out = bare(&[]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot validate") && err.contains("against the XSD"), "{err}");
+    assert!(
+        err.contains("cannot validate") && err.contains("against the XSD"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty(), "no verdict is printed");
     // …unless the operator asks for Liner's own checks only.
     let out = bare(&["--no-xsd"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("XSD: not checked (--no-xsd)"));
 }
 

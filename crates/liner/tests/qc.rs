@@ -169,7 +169,10 @@ fn the_planted_problems_are_found_exactly_and_fix_repairs_the_metadata() {
     let got = findings(&report);
     let verdicts = report["verdicts"].as_array().expect("verdicts");
     assert_eq!(verdicts.len(), 4, "one verdict per DSP");
-    assert!(verdicts.iter().all(|v| v["outcome"] == "blocked"), "{verdicts:?}");
+    assert!(
+        verdicts.iter().all(|v| v["outcome"] == "blocked"),
+        "{verdicts:?}"
+    );
     let extensible = report["findings"]
         .as_array()
         .expect("findings")
@@ -221,7 +224,11 @@ fn the_planted_problems_are_found_exactly_and_fix_repairs_the_metadata() {
     // The fixed credit (two main artists) is one a DSP's profile raises to an error.
     let left: BTreeSet<_> = set(UNFIXABLE)
         .into_iter()
-        .chain(set(PER_DSP).into_iter().filter(|f| f.1 != "META-CASE-ALL-CAPS"))
+        .chain(
+            set(PER_DSP)
+                .into_iter()
+                .filter(|f| f.1 != "META-CASE-ALL-CAPS"),
+        )
         .chain(set(&[("error", "META-VARIOUS-ARTISTS", "artists")]))
         .collect();
     assert_eq!(findings(&fixed), left);

@@ -182,12 +182,7 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         reports.iter().any(|r| r["format"] == "csv:apple"),
         "one CSV layout"
     );
-    assert_eq!(
-        l.json(&["reports", "unmatched", "--json"])
-            .as_array()
-            .map(Vec::len),
-        Some(0)
-    );
+    assert_eq!(l.json(&["reports", "unmatched", "--json"])["groups"], 0);
 
     // The ledger reconciles: per currency, reported = fees + payees + FX out − FX in, and
     // the payees' statements show exactly what the imports credited them.
@@ -227,7 +222,13 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         .map(|e| (e.path(), std::fs::read(e.path()).expect("read")))
         .collect();
     let again_dir = dir.path().join("again");
-    l.ok(&["statements", "--period", &this, "--out", &again_dir.display().to_string()]);
+    l.ok(&[
+        "statements",
+        "--period",
+        &this,
+        "--out",
+        &again_dir.display().to_string(),
+    ]);
     for (path, bytes) in &before {
         let name = path.file_name().expect("name");
         assert_eq!(
@@ -306,7 +307,10 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
     // The people's CSV names tracks, DSPs and countries and rounds to the minor unit.
     let people = std::fs::read_to_string(stmts.join(format!("kai-sato-{this}.csv"))).expect("csv");
     assert!(people.contains("Closing balance,"), "{people}");
-    assert!(people.contains("Spotify,") && people.contains("United States"), "{people}");
+    assert!(
+        people.contains("Spotify,") && people.contains("United States"),
+        "{people}"
+    );
 
     let fx = dir.path().join("fx.csv");
     std::fs::write(
@@ -430,13 +434,28 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
         &csv_a.display().to_string(),
     ]);
     assert_eq!(a[0]["unmatched_lines"], 1, "{a}");
-    let unmatched = l.json(&["reports", "unmatched", "--json"]);
+    let unmatched = l.json(&["reports", "unmatched", "--rows", "--json"]);
     assert_eq!(unmatched.as_array().map(Vec::len), Some(1));
     assert!(
         unmatched[0]["reason"]
             .as_str()
             .is_some_and(|r| r.contains("spotify:track:zz9")),
         "{unmatched}"
+    );
+    // Grouped for staff: by the DSP id, with title, artist, lines and the amount.
+    let groups = l.json(&["reports", "unmatched", "--json"]);
+    assert_eq!(groups["groups"], 1, "{groups}");
+    let g = &groups["page"][0];
+    assert_eq!(g["identifier"], "DSP id spotify:track:zz9", "{g}");
+    assert_eq!(
+        (g["title"].as_str(), g["lines"].as_i64()),
+        (Some("Night Drives"), Some(1))
+    );
+    assert_eq!(g["amounts"]["USD"], "4.8");
+    let text = l.ok(&["reports", "unmatched"]);
+    assert!(
+        text.contains("USD 4.80") && text.contains("groups 1–1 of 1"),
+        "{text}"
     );
     let isrc = reports[0]["totals"]
         .as_object()
@@ -463,12 +482,7 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
     let r = l.json(&["reports", "rematch", "--period", &next, "--json"]);
     assert_eq!(r["rematched"].as_array().map(Vec::len), Some(1), "{r}");
     assert_eq!(r["still_unmatched"], 0);
-    assert_eq!(
-        l.json(&["reports", "unmatched", "--json"])
-            .as_array()
-            .map(Vec::len),
-        Some(0)
-    );
+    assert_eq!(l.json(&["reports", "unmatched", "--json"])["groups"], 0);
     let balance = l.json(&["ledger", "balance", "--json"]);
     assert!(
         balance
@@ -490,13 +504,23 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("current month"));
     let again = l.run(&["period", "close", &this, "--yes"]);
-    assert_eq!(again.status.code(), Some(1), "closing a closed period says so");
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "closing a closed period says so"
+    );
     assert!(String::from_utf8_lossy(&again.stderr).contains("already closed"));
     let bad = l.run(&["period", "close", "2026-13", "--yes"]);
-    assert_eq!(bad.status.code(), Some(2), "an invalid month is a usage error");
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an invalid month is a usage error"
+    );
     let unpaid = l.run(&["payouts", "run", "--period", &next, "--out", &out_s]);
     assert_eq!(unpaid.status.code(), Some(1), "an open period is not paid");
-    l.ok(&["period", "close", &next, "--force", "--yes", "--out", &out_s]);
+    l.ok(&[
+        "period", "close", &next, "--force", "--yes", "--out", &out_s,
+    ]);
     let pay = l.json(&[
         "payouts", "run", "--period", &next, "--out", &out_s, "--json",
     ]);
@@ -581,7 +605,13 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
     )
     .expect("csv");
     let s = l.json(&[
-        "reports", "import", "--format", "spotify", "--period", &next, "--json",
+        "reports",
+        "import",
+        "--format",
+        "spotify",
+        "--period",
+        &next,
+        "--json",
         &late.display().to_string(),
     ]);
     assert_eq!(s[0]["outcome"], "imported", "{s}");

@@ -319,11 +319,7 @@ pub fn format_minor(minor: i128, places: u32, grouped: bool) -> String {
     if places == 0 {
         format!("{sign}{whole}")
     } else {
-        format!(
-            "{sign}{whole}.{:0width$}",
-            abs % p,
-            width = places as usize
-        )
+        format!("{sign}{whole}.{:0width$}", abs % p, width = places as usize)
     }
 }
 

@@ -76,11 +76,16 @@ pub fn render(report: &QcReport) -> String {
         escape(&report.display_artist),
         escape(&report.upc),
         report.revision.map_or("—".to_owned(), |r| r.to_string()),
-        escape(report.profile.as_deref().unwrap_or(if report.verdicts.len() > 1 {
-            "every DSP"
-        } else {
-            "generic"
-        })),
+        escape(
+            report
+                .profile
+                .as_deref()
+                .unwrap_or(if report.verdicts.len() > 1 {
+                    "every DSP"
+                } else {
+                    "generic"
+                })
+        ),
         report.checked_on,
         report.rules_run,
         report.counts.error,
@@ -157,7 +162,10 @@ fn findings_section(h: &mut String, report: &QcReport, sev: Severity, heading: &
             if f.dsps.is_empty() || f.dsps.len() == report.verdicts.len() {
                 String::new()
             } else {
-                format!("<br><span class=\"dsps\">{}</span>", escape(&f.dsps.join(", ")))
+                format!(
+                    "<br><span class=\"dsps\">{}</span>",
+                    escape(&f.dsps.join(", "))
+                )
             },
             escape(&f.field),
             escape(&f.message),

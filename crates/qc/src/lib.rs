@@ -212,7 +212,10 @@ impl QcReport {
                 rules(&|f| REVIEW_RULES.contains(&f.rule.as_str())),
             )
         } else if self.counts.warning > 0 {
-            (Outcome::Warnings, rules(&|f| f.severity == Severity::Warning))
+            (
+                Outcome::Warnings,
+                rules(&|f| f.severity == Severity::Warning),
+            )
         } else {
             (Outcome::Passed, Vec::new())
         };

@@ -57,13 +57,19 @@ impl Period {
 /// Why a period may not be closed now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloseRefusal {
-    #[error("{period} is in the future (this month is {today}): a period is closed after it has begun")]
+    #[error(
+        "{period} is in the future (this month is {today}): a period is closed after it has begun"
+    )]
     Future { period: Period, today: Period },
-    #[error("{period} is the current month: sales for it may still arrive; close it with --force once the month's reports are in, or wait until {next}")]
+    #[error(
+        "{period} is the current month: sales for it may still arrive; close it with --force once the month's reports are in, or wait until {next}"
+    )]
     Current { period: Period, next: Period },
     #[error("{period} is already closed (its statements are final)")]
     AlreadyClosed { period: Period },
-    #[error("{open} is not closed yet and comes before {period}: periods close in order (`liner period close {open}`)")]
+    #[error(
+        "{open} is not closed yet and comes before {period}: periods close in order (`liner period close {open}`)"
+    )]
     EarlierOpen { period: Period, open: Period },
 }
 

@@ -61,7 +61,10 @@ pub struct Names {
 
 impl Names {
     pub fn dsp(&self, slug: &str) -> String {
-        self.dsps.get(slug).cloned().unwrap_or_else(|| slug.to_owned())
+        self.dsps
+            .get(slug)
+            .cloned()
+            .unwrap_or_else(|| slug.to_owned())
     }
     pub fn country(&self, code: &str) -> String {
         self.countries
@@ -308,7 +311,11 @@ impl Statement {
             q(&self.name),
             q(&self.payee),
             self.currency,
-            if self.closed { "final (period closed)" } else { "preview (period open)" }
+            if self.closed {
+                "final (period closed)"
+            } else {
+                "preview (period open)"
+            }
         );
         for (label, v) in sh.summary_rows() {
             let _ = writeln!(o, "{},{}", q(label), m(v));
@@ -322,13 +329,26 @@ impl Statement {
         for (isrc, u, a) in &sh.by_track {
             let _ = writeln!(o, "{},{},{u},{}", q(&n.track(isrc)), q(isrc), m(*a));
         }
-        let _ = writeln!(o, "Total,,{},{}", self.lines.iter().map(|l| l.units).sum::<i64>(), m(sh.income.sales));
+        let _ = writeln!(
+            o,
+            "Total,,{},{}",
+            self.lines.iter().map(|l| l.units).sum::<i64>(),
+            m(sh.income.sales)
+        );
         let _ = writeln!(o, "\nDSP,Country,Units,Amount");
         for (d, t, u, a) in &sh.by_dsp_territory {
             let _ = writeln!(o, "{},{},{u},{}", q(&n.dsp(d)), q(&n.country(t)), m(*a));
         }
-        let _ = writeln!(o, "Total,,{},{}", self.lines.iter().map(|l| l.units).sum::<i64>(), m(sh.income.sales));
-        let _ = writeln!(o, "\nDSP,Country,Track,ISRC,Usage period,Commercial model,Units,Before fee,Amount");
+        let _ = writeln!(
+            o,
+            "Total,,{},{}",
+            self.lines.iter().map(|l| l.units).sum::<i64>(),
+            m(sh.income.sales)
+        );
+        let _ = writeln!(
+            o,
+            "\nDSP,Country,Track,ISRC,Usage period,Commercial model,Units,Before fee,Amount"
+        );
         for ((l, a), g) in self.lines.iter().zip(&sh.lines).zip(&sh.lines_gross) {
             let _ = writeln!(
                 o,
@@ -344,7 +364,13 @@ impl Statement {
                 m(*a)
             );
         }
-        let _ = writeln!(o, "Total,,,,,,{},{},{}", self.lines.iter().map(|l| l.units).sum::<i64>(), m(sh.income.gross), m(sh.income.sales));
+        let _ = writeln!(
+            o,
+            "Total,,,,,,{},{},{}",
+            self.lines.iter().map(|l| l.units).sum::<i64>(),
+            m(sh.income.gross),
+            m(sh.income.sales)
+        );
         o
     }
 
@@ -534,7 +560,10 @@ impl Breakdown {
     /// Rows with their signed shown amounts: the first three and the rounding sum to the last.
     pub fn rows(&self) -> [(&'static str, i128); 4] {
         [
-            ("Gross income (your share before the distributor's fee)", self.gross),
+            (
+                "Gross income (your share before the distributor's fee)",
+                self.gross,
+            ),
             ("Distributor fee", -self.fees),
             ("Rounding (once per period)", self.rounding),
             ("Income", self.total),

@@ -38,14 +38,22 @@ fn table(html: &str, id: &str) -> (Vec<Vec<String>>, Vec<String>) {
 
 /// Parses a shown amount back to minor units, checking its form on the way.
 fn parse_shown(s: &str, places: u32) -> i128 {
-    assert!(!s.starts_with("-0") || s.contains(|c: char| ('1'..='9').contains(&c)), "negative zero: {s}");
+    assert!(
+        !s.starts_with("-0") || s.contains(|c: char| ('1'..='9').contains(&c)),
+        "negative zero: {s}"
+    );
     let (neg, body) = match s.strip_prefix('-') {
         Some(b) => (true, b),
         None => (false, s),
     };
     let digits: String = body.chars().filter(|c| *c != ',').collect();
     let (w, f) = digits.split_once('.').unwrap_or((&digits, ""));
-    assert_eq!(f.len() as u32, places, "{s} has {} places, the currency {places}", f.len());
+    assert_eq!(
+        f.len() as u32,
+        places,
+        "{s} has {} places, the currency {places}",
+        f.len()
+    );
     let v: i128 = format!("{w}{f}").parse().unwrap();
     if neg { -v } else { v }
 }
@@ -66,16 +74,26 @@ struct Line {
 }
 
 fn line() -> impl Strategy<Value = Line> {
-    (0usize..3, 0usize..4, 0usize..5, 0usize..3, -2_000_000_000_000i64..50_000_000_000_000, 0i64..3000, 0i64..10_000)
-        .prop_map(|(dsp, country, track, period, gross_e12, fee_bp, units)| Line {
-            dsp,
-            country,
-            track,
-            period,
-            gross_e12,
-            fee_bp,
-            units,
-        })
+    (
+        0usize..3,
+        0usize..4,
+        0usize..5,
+        0usize..3,
+        -2_000_000_000_000i64..50_000_000_000_000,
+        0i64..3000,
+        0i64..10_000,
+    )
+        .prop_map(
+            |(dsp, country, track, period, gross_e12, fee_bp, units)| Line {
+                dsp,
+                country,
+                track,
+                period,
+                gross_e12,
+                fee_bp,
+                units,
+            },
+        )
 }
 
 const PERIODS: [&str; 3] = ["2026-09", "2026-10", "2026-11"];
@@ -116,7 +134,12 @@ fn posted(lines: &[Line], currency: &str, exp: u8, close: &[(usize, i64, &str)])
     for (k, (period, minor, formula)) in close.iter().enumerate() {
         out.push(Posted {
             tx: 10_000 + k as i64,
-            kind: if formula.starts_with("payout") { "payout" } else { "close" }.into(),
+            kind: if formula.starts_with("payout") {
+                "payout"
+            } else {
+                "close"
+            }
+            .into(),
             period: PERIODS[*period].into(),
             entry: Entry {
                 account: "payee:p".into(),
@@ -152,7 +175,11 @@ fn check(s: &Statement) {
     let html = s.html(&names());
     // The summary adds up to the closing balance.
     let (rows, foot) = table(&html, "summary");
-    assert_eq!(sum_column(&rows, 0, places), parse_shown(&foot[0], places), "summary");
+    assert_eq!(
+        sum_column(&rows, 0, places),
+        parse_shown(&foot[0], places),
+        "summary"
+    );
     // The income breakdown adds up to the income, and equals the summary's income row.
     let (rows, foot) = table(&html, "income");
     let income = parse_shown(&foot[0], places);
@@ -165,20 +192,43 @@ fn check(s: &Statement) {
     let fee = parse_shown(&rows[1][0], places);
     for id in ["tracks", "dsps"] {
         let (rows, foot) = table(&html, id);
-        assert_eq!(sum_column(&rows, 0, 0), parse_shown(&foot[0], 0), "{id} units");
-        assert_eq!(sum_column(&rows, 1, places), parse_shown(&foot[1], places), "{id}");
-        assert_eq!(parse_shown(&foot[1], places), gross + fee, "{id} = income from sales");
+        assert_eq!(
+            sum_column(&rows, 0, 0),
+            parse_shown(&foot[0], 0),
+            "{id} units"
+        );
+        assert_eq!(
+            sum_column(&rows, 1, places),
+            parse_shown(&foot[1], places),
+            "{id}"
+        );
+        assert_eq!(
+            parse_shown(&foot[1], places),
+            gross + fee,
+            "{id} = income from sales"
+        );
     }
     let (rows, foot) = table(&html, "lines");
-    assert_eq!(sum_column(&rows, 1, places), parse_shown(&foot[1], places), "lines before fee");
+    assert_eq!(
+        sum_column(&rows, 1, places),
+        parse_shown(&foot[1], places),
+        "lines before fee"
+    );
     assert_eq!(parse_shown(&foot[1], places), gross);
-    assert_eq!(sum_column(&rows, 2, places), parse_shown(&foot[2], places), "lines");
+    assert_eq!(
+        sum_column(&rows, 2, places),
+        parse_shown(&foot[2], places),
+        "lines"
+    );
     for z in [">-0<", ">-0.00<", ">-0.000<"] {
         assert!(!html.contains(z), "negative zero");
     }
     // The people's CSV shows the same figures.
     let csv = s.csv(&names());
-    let closing = csv.lines().find(|l| l.starts_with("Closing balance,")).unwrap();
+    let closing = csv
+        .lines()
+        .find(|l| l.starts_with("Closing balance,"))
+        .unwrap();
     assert_eq!(
         parse_shown(closing.split(',').nth(1).unwrap(), places),
         parse_shown(&table(&html, "summary").1[0].replace(',', ""), places)
@@ -214,11 +264,22 @@ proptest! {
 
 #[test]
 fn lines_are_named_for_people() {
-    let l = Line { dsp: 0, country: 1, track: 1, period: 0, gross_e12: 1_354_742_366_832_000, fee_bp: 1500, units: 12 };
+    let l = Line {
+        dsp: 0,
+        country: 1,
+        track: 1,
+        period: 0,
+        gross_e12: 1_354_742_366_832_000,
+        fee_bp: 1500,
+        units: 12,
+    };
     let posted = posted(&[l], "JPY", 0, &[]);
     let s = Statement::build("p", "P", "JPY", 0, "2026-09", &posted);
     let html = s.html(&names());
-    assert!(html.contains("Night &amp; Day (Live) — Kai &lt;Sato&gt;"), "{html}");
+    assert!(
+        html.contains("Night &amp; Day (Live) — Kai &lt;Sato&gt;"),
+        "{html}"
+    );
     assert!(html.contains("<td>Spotify</td><td>Japan</td>"));
     assert!(html.contains("1,152"), "JPY rounded, grouped: {html}");
     assert!(!html.contains("1151.53"), "no raw decimals");

@@ -27,11 +27,11 @@ pub use ledger::{
     DspId, FxRate, NewReport, NewTx, PayeeRow, Payout, Posting, ReportImport, ReportRow, Unmatched,
 };
 pub use locks::LockHeld;
-pub use statements::FinalStatement;
 pub use qc::{
     Decision, Gate, IndexedTrack, NewDecision, NewQcRun, QcRun, STATUS_APPROVED, STATUS_QC_BLOCKED,
     STATUS_QC_PASSED, STATUS_REJECTED,
 };
+pub use statements::FinalStatement;
 
 use chrono::{SecondsFormat, Utc};
 use model::{ContentHash, FileRef, Icpn, Release};

@@ -125,13 +125,19 @@ impl std::fmt::Display for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Gate::NotChecked { revision } => {
-                write!(f, "revision {revision} has no QC run for this DSP (run `liner qc`)")
+                write!(
+                    f,
+                    "revision {revision} has no QC run for this DSP (run `liner qc`)"
+                )
             }
             Gate::Passed { revision, qc_run } => {
                 write!(f, "revision {revision} passed QC (run {qc_run})")
             }
             Gate::Approved { revision, decision } => {
-                write!(f, "revision {revision} approved by staff (decision {decision})")
+                write!(
+                    f,
+                    "revision {revision} approved by staff (decision {decision})"
+                )
             }
             Gate::Blocked { revision, qc_run } => write!(
                 f,
@@ -145,7 +151,10 @@ impl std::fmt::Display for Gate {
                 revision,
                 decision,
                 code,
-            } => write!(f, "revision {revision} was rejected by staff ({code}, decision {decision})"),
+            } => write!(
+                f,
+                "revision {revision} was rejected by staff ({code}, decision {decision})"
+            ),
         }
     }
 }

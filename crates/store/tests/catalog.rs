@@ -269,7 +269,10 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
         store.gate(upc, "spotify").await.expect("gate"),
         Some(Gate::NotChecked { revision: 1 })
     );
-    assert_eq!(store.gate("000000000000", "spotify").await.expect("gate"), None);
+    assert_eq!(
+        store.gate("000000000000", "spotify").await.expect("gate"),
+        None
+    );
     let run = |blocked| NewQcRun {
         upc,
         revision: 1,
@@ -317,7 +320,10 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
         })
     );
     assert!(
-        matches!(store.gate(upc, "spotify").await.expect("gate"), Some(Gate::Blocked { .. })),
+        matches!(
+            store.gate(upc, "spotify").await.expect("gate"),
+            Some(Gate::Blocked { .. })
+        ),
         "the last run (Deezer's) does not clear Spotify"
     );
     // A run that needs a staff decision holds delivery until one is made.
@@ -378,7 +384,14 @@ async fn qc_runs_decisions_and_the_delivery_gate(store: &Store) {
             code: "AUDIO".into()
         })
     );
-    assert!(store.gate(upc, "spotify").await.expect("gate").expect("some").deliverable());
+    assert!(
+        store
+            .gate(upc, "spotify")
+            .await
+            .expect("gate")
+            .expect("some")
+            .deliverable()
+    );
     let d = store
         .record_decision(&decision(false, "RIGHTS"))
         .await

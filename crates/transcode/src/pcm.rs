@@ -5,8 +5,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use flacenc::component::BitRepr;
-use flacenc::error::Verify;
 use flacenc::error::SourceError;
+use flacenc::error::Verify;
 use flacenc::source::{Fill, Source};
 use symphonia::core::audio::{AudioBufferRef, Signal};
 use symphonia::core::codecs::DecoderOptions;
@@ -76,7 +76,10 @@ pub fn decode(path: &Path) -> Result<Pcm, String> {
     let params = track.codec_params.clone();
     let id = track.id;
     let rate = params.sample_rate.ok_or("no sample rate")?;
-    let channels = params.channels.map(|c| c.count()).ok_or("no channel count")?;
+    let channels = params
+        .channels
+        .map(|c| c.count())
+        .ok_or("no channel count")?;
     let channels = u16::try_from(channels).map_err(|_| "too many channels")?;
     let bits = params.bits_per_sample.unwrap_or(16);
     let mut decoder = symphonia::default::get_codecs()
@@ -86,7 +89,9 @@ pub fn decode(path: &Path) -> Result<Pcm, String> {
     let mut floats: Vec<f32> = Vec::new();
     if let Some(n) = params.n_frames {
         // A hint only; a lying header cannot make us reserve more than 1 GiB up front.
-        let want = (n as usize).saturating_mul(usize::from(channels)).min(1 << 28);
+        let want = (n as usize)
+            .saturating_mul(usize::from(channels))
+            .min(1 << 28);
         ints.reserve(want);
     }
     let mut is_float = false;
@@ -188,13 +193,7 @@ pub fn decode(path: &Path) -> Result<Pcm, String> {
 
 /// Writes interleaved integer samples as a PCM WAV (format tag 1, the plain form DSPs ask
 /// for; never WAVE_FORMAT_EXTENSIBLE).
-pub fn write_wav(
-    path: &Path,
-    rate: u32,
-    channels: u16,
-    bits: u16,
-    data: &[i32],
-) -> io::Result<()> {
+pub fn write_wav(path: &Path, rate: u32, channels: u16, bits: u16, data: &[i32]) -> io::Result<()> {
     let bytes = usize::from(bits.div_ceil(8));
     let len = data.len() * bytes;
     let len32 = u32::try_from(len)
@@ -397,7 +396,11 @@ fn crc8(data: &[u8]) -> u8 {
     for &x in data {
         c ^= x;
         for _ in 0..8 {
-            c = if c & 0x80 != 0 { (c << 1) ^ 0x07 } else { c << 1 };
+            c = if c & 0x80 != 0 {
+                (c << 1) ^ 0x07
+            } else {
+                c << 1
+            };
         }
     }
     c
@@ -409,7 +412,11 @@ fn crc16(data: &[u8]) -> u16 {
     for &x in data {
         c ^= u16::from(x) << 8;
         for _ in 0..8 {
-            c = if c & 0x8000 != 0 { (c << 1) ^ 0x8005 } else { c << 1 };
+            c = if c & 0x8000 != 0 {
+                (c << 1) ^ 0x8005
+            } else {
+                c << 1
+            };
         }
     }
     c

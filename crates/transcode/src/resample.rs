@@ -203,7 +203,10 @@ mod tests {
 
     fn tone(rate: u32, freq: f64, frames: usize) -> Vec<f32> {
         (0..frames)
-            .map(|n| (0.5 * (2.0 * std::f64::consts::PI * freq * n as f64 / f64::from(rate)).sin()) as f32)
+            .map(|n| {
+                (0.5 * (2.0 * std::f64::consts::PI * freq * n as f64 / f64::from(rate)).sin())
+                    as f32
+            })
             .collect()
     }
 

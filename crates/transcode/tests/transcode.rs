@@ -220,7 +220,11 @@ fn a_float_master_goes_out_at_an_integer_depth_with_dither() {
     let master = audio::analyse(&w);
     assert_eq!(master.codec.as_deref(), Some("pcm_f32le"));
     // A FLAC DSP that lists the master's rate: same rate, the deepest depth it takes.
-    let p = plan(&master, &spec(AudioCodec::Flac, &[44_100, 48_000], &[16, 24])).unwrap();
+    let p = plan(
+        &master,
+        &spec(AudioCodec::Flac, &[44_100, 48_000], &[16, 24]),
+    )
+    .unwrap();
     let t = p.resample.expect("float is never sent as it is");
     assert_eq!((t.rate, t.bits), (48_000, 24));
     let f = dir.path().join("out.flac");
@@ -260,11 +264,21 @@ fn more_channels_than_the_dsp_takes_is_refused_and_384k_goes_down() {
     let hi = dir.path().join("384.wav");
     wav(&hi, 384_000, 24, 2, 384_000 / 2);
     let master = audio::analyse(&hi);
-    let p = plan(&master, &spec(AudioCodec::Flac, &[44_100, 96_000, 192_000], &[24])).unwrap();
+    let p = plan(
+        &master,
+        &spec(AudioCodec::Flac, &[44_100, 96_000, 192_000], &[24]),
+    )
+    .unwrap();
     let t = p.resample.unwrap();
     assert_eq!((t.rate, t.bits), (192_000, 24));
-    let made = transcode::resample(&hi, &master, t, AudioCodec::Flac, &dir.path().join("h.flac"))
-        .unwrap();
+    let made = transcode::resample(
+        &hi,
+        &master,
+        t,
+        AudioCodec::Flac,
+        &dir.path().join("h.flac"),
+    )
+    .unwrap();
     assert_eq!(made.decoded_frames, 96_000);
     // Above flacenc's 96 kHz the FLAC is still the master's audio, bit for bit.
     let m192 = dir.path().join("192.wav");
@@ -273,7 +287,11 @@ fn more_channels_than_the_dsp_takes_is_refused_and_384k_goes_down() {
     let f = dir.path().join("192.flac");
     let made = convert(&m192, &master, AudioCodec::Flac, &f).unwrap();
     assert_eq!(made.sample_rate, Some(192_000));
-    assert_eq!(made.md5_ok, Some(true), "the STREAMINFO MD5 matches the audio");
+    assert_eq!(
+        made.md5_ok,
+        Some(true),
+        "the STREAMINFO MD5 matches the audio"
+    );
     assert_eq!(made.pcm_sha256, master.pcm_sha256);
 }
 
@@ -292,7 +310,10 @@ fn resampling_keeps_a_tone_in_the_passband_and_drops_one_above() {
     };
     let level = |v: &[i32]| -> f64 {
         let mid = &v[5_000..v.len() - 5_000];
-        let ms = mid.iter().map(|&s| (f64::from(s) / 8_388_608.0).powi(2)).sum::<f64>()
+        let ms = mid
+            .iter()
+            .map(|&s| (f64::from(s) / 8_388_608.0).powi(2))
+            .sum::<f64>()
             / mid.len() as f64;
         10.0 * ms.log10()
     };

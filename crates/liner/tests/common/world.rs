@@ -162,23 +162,9 @@ impl World {
         let mut passed = Vec::new();
         for r in list.as_array().expect("array") {
             let upc = r["upc"].as_str().expect("upc").to_owned();
-            let out = self.liner(&["qc", &upc, "--json"]);
-            if !out.status.success() {
-                continue;
+            if self.qc_and_review(&upc) {
+                passed.push(upc);
             }
-            // Under the default "review" AI policy a release with AI content waits for staff:
-            // the world's reviewer approves it, as a distributor's staff would.
-            let report: serde_json::Value =
-                serde_json::from_slice(&out.stdout).expect("qc json");
-            if report["needs_review"] == true {
-                let out = self
-                    .command(&["review", "approve", &upc, "--reason", "AI disclosure reviewed"])
-                    .env("LINER_OPERATOR", "World Staff <staff@example.com>")
-                    .output()
-                    .expect("review");
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            }
-            passed.push(upc);
         }
         passed.sort();
         passed
@@ -220,10 +206,37 @@ impl World {
         std::fs::write(&path, serde_json::to_vec_pretty(&doc).expect("json")).expect("write");
         let said = self.ok(&["import", path.to_str().expect("utf-8")]);
         let _ = said;
-        assert!(
-            self.liner(&["qc", upc]).status.success(),
-            "{upc} passes QC after the change"
-        );
+        assert!(self.qc_and_review(upc), "{upc} passes QC after the change");
+    }
+
+    /// QC for every DSP; a release that passes but needs a staff decision (AI content under
+    /// the default "review" policy) is approved by the world's reviewer, as a distributor's
+    /// staff would. Whether it may be delivered.
+    pub(crate) fn qc_and_review(&self, upc: &str) -> bool {
+        let out = self.liner(&["qc", upc, "--json"]);
+        if !out.status.success() {
+            return false;
+        }
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("qc json");
+        if report["needs_review"] == true {
+            let out = self
+                .command(&[
+                    "review",
+                    "approve",
+                    upc,
+                    "--reason",
+                    "AI disclosure reviewed",
+                ])
+                .env("LINER_OPERATOR", "World Staff <staff@example.com>")
+                .output()
+                .expect("review");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        true
     }
 
     /// Re-imports a release with another title.
