@@ -101,6 +101,8 @@ struct Ctx {
     schemas: Option<PathBuf>,
     /// Who this run is, for the per-release-and-DSP delivery locks.
     holder: String,
+    /// Bytes uploaded this run, on stderr (hidden with --quiet, off a terminal, in a worker).
+    bytes: indicatif::ProgressBar,
 }
 
 /// How to reach one DSP, credentials resolved.
@@ -240,7 +242,23 @@ async fn open_ctx(cfg: &Config, schemas: Option<&Path>) -> Result<Ctx> {
         files: FileStore::open(&cfg.files)?,
         schemas: ern_cmd::schemas_dir(schemas),
         holder: format!("cli:{}:{}", crate::host_name(), std::process::id()),
+        bytes: indicatif::ProgressBar::hidden(),
     })
+}
+
+/// A bytes bar for an operator at a terminal.
+fn bytes_bar() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if crate::quiet() || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "uploading {bytes}/{total_bytes} at {bytes_per_sec}, {elapsed}",
+    ) {
+        b.set_style(style);
+    }
+    b
 }
 
 /// How long a delivery lock lasts unless renewed; renewed every third of it while the
@@ -276,6 +294,7 @@ pub(crate) async fn deliver(cfg: &Config, a: DeliverArgs) -> Result<ExitCode> {
     if let Some(h) = &a.holder {
         ctx.holder = h.clone();
     }
+    ctx.bytes = bytes_bar();
     let ctx = Arc::new(ctx);
     let profiles = ern_cmd::load_profiles(cfg)?;
     let targets: Vec<DspProfile> = pick(&profiles, &a.to)?.into_iter().cloned().collect();
@@ -431,9 +450,10 @@ async fn send(
                 held.until
             );
         }
-        eprintln!(
+        note!(
             "{upc} → {}: taking over the lock of {} (that process is gone)",
-            p.name, held.holder
+            p.name,
+            held.holder
         );
     }
     let beat = {
@@ -478,9 +498,13 @@ async fn send_locked(
     });
     let delivery = match unfinished {
         Some(d) => {
-            eprintln!(
+            note!(
                 "{upc} → {}: resuming delivery {} ({}, {}, message {})",
-                p.name, d.id, d.intent, d.status, d.message_id
+                p.name,
+                d.id,
+                d.intent,
+                d.status,
+                d.message_id
             );
             d.clone()
         }
@@ -505,9 +529,10 @@ async fn send_locked(
                 && !takedown
                 && last.status == DeliveryStatus::Uploaded
             {
-                eprintln!(
+                note!(
                     "{upc} → {}: delivery {} is uploaded and waits for its acknowledgement",
-                    p.name, last.id
+                    p.name,
+                    last.id
                 );
                 return Ok(Some(last.id));
             }
@@ -551,9 +576,11 @@ async fn send_locked(
                 && Some(last.revision) == revision_now
                 && matches!(last.intent.as_str(), "new" | "update")
             {
-                eprintln!(
+                note!(
                     "{upc} → {}: revision {} is already live there (delivery {}, acknowledged); nothing to send",
-                    p.name, last.revision, last.id
+                    p.name,
+                    last.revision,
+                    last.id
                 );
                 return Ok(None);
             }
@@ -613,7 +640,7 @@ async fn send_locked(
                     &files,
                 )
                 .await?;
-            eprintln!(
+            note!(
                 "{upc} → {}: {} ({} ERN {}, {} file(s)), delivery {}",
                 p.name,
                 prepared.intent.as_str(),
@@ -848,7 +875,7 @@ async fn upload(ctx: &Ctx, p: &DspProfile, d: &DeliveryRow) -> Result<()> {
                         None,
                     )
                     .await?;
-                eprintln!(
+                note!(
                     "{} → {}: uploaded (delivery {}, {} bytes this run, {:.1} s, {} attempt(s))",
                     d.upc,
                     p.name,
@@ -946,6 +973,14 @@ async fn attempt_upload(
             let manifest = plan.manifest.clone();
             let message = plan.message.clone();
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i64>();
+            let bar = ctx.bytes.clone();
+            bar.inc_length(
+                files
+                    .iter()
+                    .filter(|(_, f)| f.sent_at.is_none())
+                    .map(|(_, f)| f.size as u64)
+                    .sum(),
+            );
             let job =
                 tokio::task::spawn_blocking(move || -> Result<u64, transport_sftp::SftpError> {
                     let c = transport_sftp::Connection::open(&target)?;
@@ -962,6 +997,7 @@ async fn attempt_upload(
                                 continue;
                             };
                             let trusted = acked.lock().ok().and_then(|m| m.get(&f.seq).copied());
+                            let mut shown = 0u64;
                             c.upload(
                                 path,
                                 &dest,
@@ -972,6 +1008,8 @@ async fn attempt_upload(
                                     if let Ok(mut m) = acked.lock() {
                                         m.insert(f.seq, at);
                                     }
+                                    bar.inc(at.saturating_sub(shown));
+                                    shown = shown.max(at);
                                 },
                             )?
                         };
@@ -1023,10 +1061,13 @@ async fn attempt_upload(
                 let Some(path) = local.get(&f.seq) else {
                     continue;
                 };
+                ctx.bytes.inc_length(f.size as u64);
                 sent += client
                     .upload(key, &f.uri, path, &f.md5, f.size as u64)
                     .await
                     .map_err(transient)?;
+                // HTTP reports per file: the bar moves when a file is in.
+                ctx.bytes.inc(f.size as u64);
                 let _ = ctx.catalog.mark_sent(d.id, f.seq).await;
             }
             let receipt = client.submit(key, &plan.message).await.map_err(transient)?;
@@ -1101,7 +1142,7 @@ async fn mail_about(
     let mailer = ctx.cfg.mail.clone();
     match tokio::task::spawn_blocking(move || mailer.send(&notice)).await {
         Ok(Ok(how)) => {
-            eprintln!("  e-mail to {to}: {how}");
+            note!("  e-mail to {to}: {how}");
             if let Some(id) = delivery {
                 let _ = ctx
                     .catalog
@@ -1243,9 +1284,11 @@ async fn poll(ctx: &Ctx, p: &DspProfile, d: &DeliveryRow) -> Result<DeliveryStat
     match to {
         DeliveryStatus::Rejected => {
             let text = error.unwrap_or_else(|| latest.status.clone());
-            eprintln!(
+            note!(
                 "{} ← {}: REJECTED ({}): {text}",
-                d.upc, d.dsp, latest.status
+                d.upc,
+                d.dsp,
+                latest.status
             );
             let status = latest.status.clone();
             mail(ctx, d, "rejected", &latest.source, |to, f| {
@@ -1254,9 +1297,11 @@ async fn poll(ctx: &Ctx, p: &DspProfile, d: &DeliveryRow) -> Result<DeliveryStat
             .await;
         }
         DeliveryStatus::Queued => {
-            eprintln!(
+            note!(
                 "{} ← {}: the DSP asks for a resend ({}); sending again",
-                d.upc, d.dsp, latest.status
+                d.upc,
+                d.dsp,
+                latest.status
             );
             // A new folder: the DSP has already ingested the old one.
             ctx.catalog.repackage(d.id, &stamp()).await?;
@@ -1295,8 +1340,19 @@ fn parse_action(s: &str) -> choreography::Action {
 /// Polls until every delivery in `ids` is acknowledged, rejected or failed, or the time
 /// is up. Returns how many did not end acknowledged.
 async fn wait(ctx: &Ctx, profiles: &[DspProfile], ids: &[i64], timeout: Duration) -> Result<usize> {
+    ctx.bytes.finish_and_clear();
     let until = Instant::now() + timeout;
     let mut delay = Duration::from_millis(200);
+    // The wait shows: how many acknowledgements are still due, and for how long it waits.
+    let spin = {
+        use std::io::IsTerminal;
+        if crate::quiet() || !std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new_spinner()
+        }
+    };
+    spin.enable_steady_tick(Duration::from_millis(120));
     loop {
         let mut open = 0;
         for id in ids {
@@ -1326,9 +1382,14 @@ async fn wait(ctx: &Ctx, profiles: &[DspProfile], ids: &[i64], timeout: Duration
         if open == 0 || Instant::now() >= until {
             break;
         }
+        spin.set_message(format!(
+            "waiting for {open} acknowledgement(s); giving up in {} s",
+            until.saturating_duration_since(Instant::now()).as_secs()
+        ));
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+    spin.finish_and_clear();
     let mut not_ok = 0;
     for id in ids {
         if let Some(d) = ctx.catalog.delivery(*id).await? {
@@ -1345,7 +1406,7 @@ async fn wait(ctx: &Ctx, profiles: &[DspProfile], ids: &[i64], timeout: Duration
                         .unwrap_or_default()
                 );
             } else {
-                eprintln!("{} at {}: acknowledged", d.upc, d.dsp);
+                note!("{} at {}: acknowledged", d.upc, d.dsp);
             }
         }
     }
@@ -1399,7 +1460,7 @@ pub(crate) async fn deliveries(cfg: &Config, a: DeliveriesArgs) -> Result<ExitCo
                     Utc::now().fixed_offset() - t > chrono::Duration::hours(i64::from(deadline))
                 });
         if overdue && a.refresh {
-            eprintln!(
+            note!(
                 "ALERT: {} at {}: no acknowledgement within {deadline} h of the upload ({})",
                 r.upc,
                 r.dsp,
@@ -1435,7 +1496,7 @@ pub(crate) async fn deliveries(cfg: &Config, a: DeliveriesArgs) -> Result<ExitCo
             .collect();
         let n = notify::summary(&to, &today, &summary);
         let how = cfg.mail.send(&n).map_err(|e| anyhow!("{e}"))?;
-        eprintln!("summary of {} deliveries to {to}: {how}", summary.len());
+        note!("summary of {} deliveries to {to}: {how}", summary.len());
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&lines)?);
@@ -1535,7 +1596,7 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
             .await
             .map_err(|e| anyhow!("{e}"))?;
             for d in &running.dsps {
-                eprintln!(
+                note!(
                     "mock DSP {} up ({})",
                     d.name(),
                     crate::delivery_summary(
@@ -1546,7 +1607,7 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
                     )
                 );
             }
-            eprintln!(
+            note!(
                 "keys and known_hosts in {}; Ctrl-C to stop",
                 running.keys.dir.display()
             );
@@ -1686,7 +1747,7 @@ pub(crate) async fn demo(
     for d in &running.dsps {
         let st = d.state();
         let live = st.catalog.values().filter(|l| l.status == "live").count();
-        eprintln!(
+        note!(
             "  {:<14} holds {live} live release(s); {} message(s) ingested, {} acknowledgement(s)",
             d.name(),
             st.effects.len(),

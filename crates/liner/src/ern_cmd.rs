@@ -79,7 +79,7 @@ pub(crate) fn validate(
     let (msg, warnings) = match ern::read(&xml) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("✗ {}: {e}", file.display());
+            note!("✗ {}: {e}", file.display());
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -217,7 +217,7 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
                     .with_context(|| format!("creating {}", dir.display()))?;
             }
             std::fs::write(path, &p.xml).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!(
+            note!(
                 "{} ERN {} {} for {upc} at {}: {} ({} bytes)",
                 p.intent.as_str(),
                 p.version,
@@ -453,7 +453,7 @@ pub(crate) async fn prepare(
         && let Ok((old, _)) = ern::read(old_xml.as_bytes())
     {
         let changes = ern::lifecycle::deal_changes(&old, &msg);
-        eprintln!(
+        note!(
             "{} deal change(s) since {} ({}, revision {}):",
             changes.len(),
             last.message_id,
@@ -461,7 +461,7 @@ pub(crate) async fn prepare(
             last.revision
         );
         for c in &changes {
-            eprintln!("  {c}");
+            note!("  {c}");
         }
     }
     let text = String::from_utf8(xml)?;

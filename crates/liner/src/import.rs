@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use filestore::FileStore;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use intake::{Diagnostic, Intake, Rejected};
 use model::{ContentHash, FileRef};
 use serde::Serialize;
@@ -65,7 +65,7 @@ pub(crate) async fn run_with(
         read.extend(intake::read(path));
     }
 
-    let bar = ProgressBar::new(read.len() as u64);
+    let bar = crate::progress(read.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} importing {pos}/{len} {wide_bar} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -113,7 +113,7 @@ pub(crate) async fn run_with(
                 r.errors.len()
             );
             for e in &r.errors {
-                eprintln!("  {e}");
+                note!("  {e}");
             }
         } else if !json {
             println!(
@@ -126,7 +126,7 @@ pub(crate) async fn run_with(
         }
     }
     let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
-    eprintln!(
+    note!(
         "{} release(s): {} created, {} updated, {} unchanged, {} rejected",
         results.len(),
         count("created"),

@@ -4,6 +4,32 @@
 //! Output contract: stdout carries data (tables, or JSON with `--json`); stderr carries logs,
 //! progress and errors. Exit codes: 0 ok, 1 error (including rejected input), 2 usage.
 
+/// Whether `--quiet` asked for errors only on stderr.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Progress and notes for the operator on stderr; nothing with `--quiet`. Errors and warnings
+/// use `eprintln!` and are always shown.
+macro_rules! note {
+    ($($t:tt)*) => {
+        if !crate::quiet() {
+            eprintln!($($t)*);
+        }
+    };
+}
+
+/// A progress bar on stderr, hidden with `--quiet`.
+pub(crate) fn progress(len: u64) -> indicatif::ProgressBar {
+    if quiet() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(len)
+    }
+}
+
 mod bench;
 mod bench_audio;
 mod bench_ern;
@@ -54,6 +80,9 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Errors and warnings only on stderr: no progress, no notes (data on stdout as always).
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +97,9 @@ enum Command {
         /// Make a non-empty folder a home without asking.
         #[arg(long)]
         yes: bool,
+        /// Print what was made (home, config, catalog, file store) as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Check the configuration, database and migrations, DSP profiles (host keys, credentials),
     /// schemas, file store, disk space, contracts and mail; say what to fix. Exit 1 on a failure.
@@ -327,6 +359,9 @@ enum ReviewCommand {
         /// Only for this DSP (default: every DSP).
         #[arg(long, value_name = "NAME")]
         dsp: Option<String>,
+        /// Print the logged decision as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Reject the latest revision for every DSP, or one with --dsp (codes: METADATA, AUDIO,
     /// ARTWORK, RIGHTS, DUPLICATE, AI-POLICY, FRAUD, LEGAL, OTHER); a reason is required.
@@ -342,6 +377,9 @@ enum ReviewCommand {
         /// Only for this DSP (default: every DSP).
         #[arg(long, value_name = "NAME")]
         dsp: Option<String>,
+        /// Print the logged decision as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -471,6 +509,7 @@ fn main() -> ExitCode {
             Err(e) => e.exit(),
         }
     };
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     init_tracing(cli.verbose, matches!(cli.command, Command::Worker(_)));
     let overrides = Overrides {
         config: cli.config.clone(),
@@ -543,7 +582,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { json } => doctor::doctor(&overrides, json).await,
-        Command::Init { yes } => {
+        Command::Init { yes, json } => {
             let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
             // A catalog named explicitly is created where it is named; otherwise the current
             // folder becomes a home (unless it is in one already).
@@ -583,6 +622,20 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 .iter()
                 .find(|(t, _)| *t == "releases")
                 .map_or(0, |(_, n)| *n);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "home": cfg.home,
+                        "created": existing.is_none() || !had_catalog,
+                        "config": cfg.source,
+                        "catalog": store::redact(&cfg.database),
+                        "files": cfg.files,
+                        "releases": releases,
+                    }))?
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             match (&existing, had_catalog) {
                 (Some(h), true) => eprintln!(
                     "{} is already a Liner home ({releases} releases); nothing changed",
@@ -592,12 +645,12 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     if let (None, Some(h)) = (&existing, &cfg.home)
                         && !explicit
                     {
-                        eprintln!(
+                        note!(
                             "Liner home made in {}: liner.toml (commented), dsps/ (the shipped DSP profiles), report-formats/",
                             h.display()
                         );
                     }
-                    eprintln!(
+                    note!(
                         "config: {}\ncatalog ready at {} ({releases} releases); file store at {}",
                         cfg.source,
                         store::redact(&cfg.database),
@@ -690,7 +743,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     );
                 }
             }
-            eprintln!(
+            note!(
                 "{} file(s) checked, {} problem(s)",
                 records.len(),
                 problems.len()
@@ -778,7 +831,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 fixtures::Regenerate::Missing
             };
             let report = fixtures::generate(&dir, chrono::Local::now().date_naive(), mode)?;
-            eprintln!(
+            note!(
                 "fixtures: {} documents rendered, {} media files synthesized, {} kept",
                 report.documents.len(),
                 report.synthesized.len(),
@@ -883,24 +936,28 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     code,
                     reason,
                     dsp,
+                    json,
                 } => qc::ReviewAction::Decide {
                     upc,
                     approve: true,
                     code,
                     reason,
                     dsp,
+                    json,
                 },
                 ReviewCommand::Reject {
                     upc,
                     code,
                     reason,
                     dsp,
+                    json,
                 } => qc::ReviewAction::Decide {
                     upc,
                     approve: false,
                     code: Some(code),
                     reason: Some(reason),
                     dsp,
+                    json,
                 },
             };
             qc::review(&cfg, action).await
@@ -926,7 +983,11 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 Some(JobsCommand::Add(a)) => worker::add(&cfg, a).await,
                 Some(JobsCommand::Retry { id }) => {
                     if catalog.retry_job(id).await? {
-                        println!("job {id} queued again");
+                        if json {
+                            println!("{}", serde_json::json!({"job": id, "status": "queued"}));
+                        } else {
+                            println!("job {id} queued again");
+                        }
                         Ok(ExitCode::SUCCESS)
                     } else {
                         match catalog.job(id).await? {
@@ -1005,7 +1066,7 @@ pub(crate) fn qc_report_schema() -> String {
 
 fn print_releases(list: &[store::ReleaseSummary]) {
     if list.is_empty() {
-        eprintln!("the catalog has no releases yet: `liner import <folder>`");
+        note!("the catalog has no releases yet: `liner import <folder>`");
         return;
     }
     println!(
@@ -1126,7 +1187,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         fixtures::Regenerate::Missing,
     )
     .with_context(|| format!("generating fixtures in {}", fixtures_dir.display()))?;
-    eprintln!(
+    note!(
         "[1/8] fixtures: {} documents, {} media files synthesized, {} already there",
         report.documents.len(),
         report.synthesized.len(),
@@ -1164,7 +1225,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         .close()
         .await;
     filestore::FileStore::open(&cfg.files)?;
-    eprintln!("[2/8] catalog: {}", store::redact(&cfg.database));
+    note!("[2/8] catalog: {}", store::redact(&cfg.database));
 
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -1174,13 +1235,13 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     inputs.push(fixtures_dir.join("sheets/catalog.csv"));
     // The QC showcase: a release with every kind of problem planted.
     inputs.push(fixtures_dir.join("qc/problems"));
-    eprintln!("[3/8] import: {} inputs", inputs.len());
+    note!("[3/8] import: {} inputs", inputs.len());
     let code = import::run(&cfg, &inputs, false).await?;
 
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
     let list = catalog.releases().await?;
     catalog.close().await;
-    eprintln!(
+    note!(
         "[4/8] QC: every release, staff reports in {}",
         out.join("qc-<UPC>.html").display()
     );
@@ -1231,16 +1292,17 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
                     code: Some("CLEAN".into()),
                     reason: Some("AI disclosure reviewed: partly AI instrumentation, disclosed to the DSPs that carry it".into()),
                     dsp: None,
+                    json: false,
                 },
             )
             .await?;
-            eprintln!("  {upc}: AI disclosure reviewed and approved by the demo's staff reviewer");
+            note!("  {upc}: AI disclosure reviewed and approved by the demo's staff reviewer");
         }
     }
 
     // ERN for every release QC lets through, to every DSP profile, in each one's version.
     let ern_dir = out.join("ern");
-    eprintln!(
+    note!(
         "[5/8] ERN: messages for releases that passed QC, in {}",
         ern_dir.display()
     );
@@ -1262,7 +1324,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
                 .await?
                 .is_some_and(|g| g.deliverable())
             {
-                eprintln!("  {} → {}: held back by QC", r.upc, p.name);
+                note!("  {} → {}: held back by QC", r.upc, p.name);
                 continue;
             }
             let args = ern_cmd::BuildArgs {
@@ -1284,9 +1346,9 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     } else {
         "XSD validation skipped: no schemas found"
     };
-    eprintln!("  {built} ERN messages written, {checked}");
+    note!("  {built} ERN messages written, {checked}");
 
-    eprintln!(
+    note!(
         "[6/8] delivery: to the mock DSPs started in this process on loopback (SFTP batch, SFTP release-by-release, HTTP), acknowledgements awaited"
     );
     let deliverable: Vec<String> = {
@@ -1309,14 +1371,14 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
     };
     let (mocks, dcfg) = deliver::demo(&cfg, out, &deliverable).await?;
 
-    eprintln!(
+    note!(
         "[7/8] royalties: the mock DSPs' sales reports (DSR and CSV) fetched over SFTP and HTTP and imported, statements cut, payouts run"
     );
     let royalties = royalty_cmd::demo(&dcfg, out).await;
     mocks.stop();
     royalties?;
 
-    eprintln!("[8/8] catalog contents:");
+    note!("[8/8] catalog contents:");
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
     let list = catalog.releases().await?;
     print_releases(&list);
@@ -1328,7 +1390,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
             print_release(first, &rev, &doc);
             let path = out.join(format!("{}.json", first.upc));
             std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
-            eprintln!(
+            note!(
                 "wrote {} (`liner show {} --json`)",
                 path.display(),
                 first.upc
@@ -1336,7 +1398,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         }
     }
     catalog.close().await;
-    eprintln!(
+    note!(
         "demo done in {:.1}s; artifacts in {}",
         started.elapsed().as_secs_f64(),
         out.display()

@@ -131,7 +131,7 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
             std::fs::write(&target, qc_report::render(report))
                 .with_context(|| format!("writing {}", target.display()))?;
             if !args.brief {
-                eprintln!("HTML report: {}", target.display());
+                note!("HTML report: {}", target.display());
             }
         }
     }
@@ -253,7 +253,7 @@ async fn check_subject(
             report = combined(&reports)?;
         }
         if subject.release == original {
-            eprintln!("nothing to fix: no finding has a machine-applicable fix");
+            note!("nothing to fix: no finding has a machine-applicable fix");
         } else {
             let outcome = store
                 .import_release(&subject.release, &[], "liner qc --fix")
@@ -263,7 +263,7 @@ async fn check_subject(
                 | store::ImportOutcome::Updated { revision }
                 | store::ImportOutcome::Unchanged { revision } => revision,
             };
-            eprintln!(
+            note!(
                 "applied {applied} fix(es): {} is now revision {revision}",
                 subject.release.upc
             );
@@ -470,7 +470,7 @@ async fn analyse(
         }
     }
     let bar = if progress && !todo.is_empty() {
-        let b = indicatif::ProgressBar::new(todo.len() as u64);
+        let b = crate::progress(todo.len() as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} tracks {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -775,6 +775,7 @@ pub(crate) enum ReviewAction {
         reason: Option<String>,
         /// The DSP the decision is for; `None`: every DSP.
         dsp: Option<String>,
+        json: bool,
     },
 }
 
@@ -897,6 +898,7 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
             code,
             reason,
             dsp,
+            json,
         } => {
             let operator = cfg.operator.clone().ok_or_else(|| {
                 anyhow!("staff decisions are signed: set `operator = \"Name <email>\"` in liner.toml or LINER_OPERATOR")
@@ -997,7 +999,10 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                     dsp: dsp.as_deref(),
                 })
                 .await?;
-            eprintln!(
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            }
+            note!(
                 "#{} {} {} revision {} ({}) for {} by {}",
                 d.id,
                 d.decision,
@@ -1033,7 +1038,7 @@ pub(crate) fn rules(cfg: &Config, dsp: Option<&str>, json: bool) -> Result<ExitC
                 r["summary"].as_str().unwrap_or_default()
             );
         }
-        eprintln!("{} rules", rows.len());
+        note!("{} rules", rows.len());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -39,7 +39,8 @@ pub(crate) struct CatalogIndex {
     by_isrc: HashMap<String, u32>,
     by_upc: HashMap<String, Vec<u32>>,
     /// (dsp, kind, value) → (isrc, upc)
-    learnt: HashMap<(String, String, String), (String, String)>,
+    /// value → (dsp, kind, isrc, upc): looked up by the line's `&str`, without allocating.
+    learnt: HashMap<String, Vec<(String, String, String, String)>>,
     pub(crate) payees: BTreeMap<String, store::PayeeRow>,
 }
 
@@ -60,8 +61,10 @@ impl CatalogIndex {
             ix.add_release(&release);
         }
         for id in catalog.dsp_ids().await? {
-            ix.learnt
-                .insert((id.dsp, id.kind, id.value), (id.isrc, id.upc));
+            let v = ix.learnt.entry(id.value).or_default();
+            if !v.iter().any(|(d, k, _, _)| *d == id.dsp && *k == id.kind) {
+                v.push((id.dsp, id.kind, id.isrc, id.upc));
+            }
         }
         ix.payees = catalog
             .payees()
@@ -103,12 +106,16 @@ impl CatalogIndex {
         }
     }
 
-    fn learnt(&self, dsp: &str, kind: &str, value: &str) -> Option<&(String, String)> {
+    /// The (isrc, upc) a DSP id was learnt for.
+    fn learnt(&self, dsp: &str, kind: &str, value: &str) -> Option<(&str, &str)> {
         if value.is_empty() {
             return None;
         }
         self.learnt
-            .get(&(dsp.to_owned(), kind.to_owned(), value.to_owned()))
+            .get(value)?
+            .iter()
+            .find(|(d, k, _, _)| d == dsp && k == kind)
+            .map(|(_, _, i, u)| (i.as_str(), u.as_str()))
     }
 
     /// What a usage line is for: a track, a release, or nothing in the catalog.
@@ -127,7 +134,7 @@ impl CatalogIndex {
             return Some(Target::Track(t));
         }
         if let Some((i, _)) = self.learnt(dsp, "resource", res_id)
-            && let Some(&t) = self.by_isrc.get(i.as_str())
+            && let Some(&t) = self.by_isrc.get(i)
         {
             return Some(Target::Track(t));
         }
@@ -138,7 +145,7 @@ impl CatalogIndex {
             } else {
                 self.learnt(dsp, "release", rel_id)
                     .or_else(|| self.learnt(dsp, "proprietary", prop))
-                    .map(|(_, u)| u.clone())
+                    .map(|(_, u)| u.to_owned())
             };
             if let Some(u) = upc
                 && let Some(ts) = self.by_upc.get(&u)
@@ -177,9 +184,41 @@ enum Target {
     Unmatched(u32),
 }
 
+/// A fast, non-cryptographic hasher (the Fx multiply-rotate) for the per-line maps: their keys
+/// come from one report being imported, not from an adversary choosing collisions.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(u64::from(x));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
 /// The identifiers of unmatched usage, kept to show staff and to rematch.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Ids {
+pub(crate) struct Ids {
     isrc: String,
     icpn: String,
     res: String,
@@ -201,9 +240,11 @@ struct Agg {
 /// Everything one pass over a report gathered.
 #[derive(Debug, Default)]
 pub(crate) struct Gathered {
-    aggs: HashMap<(usize, Target), Agg>,
+    aggs: FastMap<(usize, Target), Agg>,
     unmatched_ids: Vec<Ids>,
-    unmatched_index: HashMap<Ids, u32>,
+    /// Hash of a line's identifiers → the `unmatched_ids` with that hash: found without
+    /// allocating, so usage that matches nothing costs what matched usage does.
+    unmatched_index: FastMap<u64, Vec<u32>>,
     learnt: BTreeMap<(String, String), (String, String)>,
     pub(crate) matched_lines: u64,
     pub(crate) unmatched_lines: u64,
@@ -264,24 +305,52 @@ impl Matcher<'_> {
             }
             None => {
                 self.g.unmatched_lines += 1;
-                let ids = Ids {
-                    isrc: u.isrc.into(),
-                    icpn: u.icpn.into(),
-                    res: u.dsp_resource_id.into(),
-                    rel: u.dsp_release_id.into(),
-                    prop: u.proprietary_id.into(),
-                    title: u.title.into(),
-                    artist: u.artist.into(),
+                let fields = [
+                    u.isrc,
+                    u.icpn,
+                    u.dsp_resource_id,
+                    u.dsp_release_id,
+                    u.proprietary_id,
+                    u.title,
+                    u.artist,
+                ];
+                let mut h = FxHasher::default();
+                std::hash::Hash::hash(&fields, &mut h);
+                let key = std::hash::Hasher::finish(&h);
+                let g = &mut self.g;
+                let same = |i: &u32| {
+                    let x = &g.unmatched_ids[*i as usize];
+                    [
+                        x.isrc.as_str(),
+                        &x.icpn,
+                        &x.res,
+                        &x.rel,
+                        &x.prop,
+                        &x.title,
+                        &x.artist,
+                    ] == fields
                 };
-                let next = self.g.unmatched_ids.len() as u32;
-                let i = *self
-                    .g
+                let found = g
                     .unmatched_index
-                    .entry(ids.clone())
-                    .or_insert_with(|| next);
-                if i == next {
-                    self.g.unmatched_ids.push(ids);
-                }
+                    .get(&key)
+                    .and_then(|v| v.iter().copied().find(|i| same(i)));
+                let i = match found {
+                    Some(i) => i,
+                    None => {
+                        let next = g.unmatched_ids.len() as u32;
+                        g.unmatched_ids.push(Ids {
+                            isrc: u.isrc.into(),
+                            icpn: u.icpn.into(),
+                            res: u.dsp_resource_id.into(),
+                            rel: u.dsp_release_id.into(),
+                            prop: u.proprietary_id.into(),
+                            title: u.title.into(),
+                            artist: u.artist.into(),
+                        });
+                        g.unmatched_index.entry(key).or_default().push(next);
+                        next
+                    }
+                };
                 Target::Unmatched(i)
             }
         };
@@ -459,9 +528,76 @@ pub(crate) fn usage_period(start: &str, end: &str) -> String {
 #[derive(Debug)]
 pub(crate) struct Booking {
     pub(crate) entries: Vec<Entry>,
-    pub(crate) unmatched: Vec<Unmatched>,
+    /// Unmatched usage per identifier and sales context, compact: the rows for staff are made
+    /// from it as they are written ([`Booking::unmatched_rows`]), a chunk at a time.
+    pub(crate) unmatched: Vec<PendingUnmatched>,
     pub(crate) ids: Vec<DspId>,
     pub(crate) totals: BTreeMap<String, Fine>,
+}
+
+/// One unmatched aggregate: an identifier (index into the report's unmatched ids) in one
+/// summary (sales context), with its money.
+#[derive(Debug)]
+pub(crate) struct PendingUnmatched {
+    ids: u32,
+    summary: usize,
+    usage_period: String,
+    pub(crate) currency: String,
+    pub(crate) amount: Fine,
+    units: i64,
+    lines: u64,
+    source: String,
+}
+
+impl Booking {
+    /// The unmatched rows for the store, made one at a time from the compact aggregates.
+    pub(crate) fn unmatched_rows<'a>(
+        &'a self,
+        r: &'a ReadReport,
+        dsp: &'a str,
+    ) -> impl Iterator<Item = Unmatched> + Send + 'a {
+        self.unmatched.iter().map(move |p| {
+            let ids = &r.gathered.unmatched_ids[p.ids as usize];
+            let summary = &r.info.summaries[p.summary];
+            let reason = if !ids.isrc.is_empty() {
+                format!("ISRC {} is not in the catalog", ids.isrc)
+            } else if !ids.icpn.is_empty() {
+                format!("UPC {} is not in the catalog", ids.icpn)
+            } else if !ids.res.is_empty() || !ids.rel.is_empty() {
+                format!(
+                    "DSP id {} was never linked to an ISRC or UPC",
+                    if ids.res.is_empty() {
+                        &ids.rel
+                    } else {
+                        &ids.res
+                    }
+                )
+            } else {
+                "the line names no ISRC, UPC or DSP id".into()
+            };
+            Unmatched {
+                reason,
+                dsp: dsp.to_owned(),
+                isrc: ids.isrc.clone(),
+                upc: ids.icpn.clone(),
+                dsp_resource_id: ids.res.clone(),
+                dsp_release_id: ids.rel.clone(),
+                proprietary_id: ids.prop.clone(),
+                title: ids.title.clone(),
+                artist: ids.artist.clone(),
+                territory: summary.territory.clone(),
+                usage_period: p.usage_period.clone(),
+                commercial_model: summary.commercial_model.clone(),
+                rights_type: summary.rights_type.clone(),
+                currency: p.currency.clone(),
+                amount: p.amount,
+                units: p.units,
+                lines: p.lines as i64,
+                source: p.source.clone(),
+                ..Unmatched::default()
+            }
+        })
+    }
 }
 
 /// Turns a read report into postings: allocation of summary money over aggregates, fees,
@@ -483,6 +619,9 @@ pub(crate) fn book(
     }
     let mut entries = Vec::new();
     let mut unmatched = Vec::new();
+    // Suspense per (currency, territory, usage period, model, rights): money, units, identifiers.
+    let mut suspense: BTreeMap<(String, String, String, String, String), (Fine, i64, u64)> =
+        BTreeMap::new();
     let mut totals: BTreeMap<String, Fine> = BTreeMap::new();
     let dsp_account = format!("dsp:{dsp}");
     let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
@@ -587,11 +726,9 @@ pub(crate) fn book(
                 Target::Release(upc) => {
                     // A release-level sale is shared equally by the release's tracks.
                     let ts = &ix.by_upc[upc];
-                    let parts = allocate(amount.0, &vec![1; ts.len()])
+                    let shares = royalties::posting::share_sale(amount, a.units, ts.len())
                         .ok_or_else(|| anyhow!("allocation overflow"))?;
-                    let units =
-                        allocate(i128::from(a.units), &vec![1; ts.len()]).unwrap_or_default();
-                    for ((t, p), u) in ts.iter().zip(parts).zip(units) {
+                    for (t, (p, u)) in ts.iter().zip(shares) {
                         let tr = &ix.tracks[*t as usize];
                         let mut d = dims.clone();
                         d.isrc = tr.isrc.clone();
@@ -604,8 +741,8 @@ pub(crate) fn book(
                         let inc = Income {
                             dims: d,
                             currency: currency.clone(),
-                            amount: Fine(p),
-                            units: u as i64,
+                            amount: p,
+                            units: u,
                             fee_bp: contracts.fee_bp(&tr.label, upc),
                             shares: tr.shares.clone(),
                             label: tr.label.clone(),
@@ -620,56 +757,56 @@ pub(crate) fn book(
                     }
                 }
                 Target::Unmatched(i) => {
-                    let ids = &r.gathered.unmatched_ids[*i as usize];
-                    dims.isrc = ids.isrc.clone();
-                    dims.upc = ids.icpn.clone();
-                    entries.extend(suspense_entries(
-                        &dims,
-                        &currency,
-                        amount,
-                        a.units,
-                        &dsp_account,
-                    ));
-                    let reason = if !ids.isrc.is_empty() {
-                        format!("ISRC {} is not in the catalog", ids.isrc)
-                    } else if !ids.icpn.is_empty() {
-                        format!("UPC {} is not in the catalog", ids.icpn)
-                    } else if !ids.res.is_empty() || !ids.rel.is_empty() {
-                        format!(
-                            "DSP id {} was never linked to an ISRC or UPC",
-                            if ids.res.is_empty() {
-                                &ids.rel
-                            } else {
-                                &ids.res
-                            }
-                        )
-                    } else {
-                        "the line names no ISRC, UPC or DSP id".into()
-                    };
-                    unmatched.push(Unmatched {
-                        reason,
-                        dsp: dsp.to_owned(),
-                        isrc: ids.isrc.clone(),
-                        upc: ids.icpn.clone(),
-                        dsp_resource_id: ids.res.clone(),
-                        dsp_release_id: ids.rel.clone(),
-                        proprietary_id: ids.prop.clone(),
-                        title: ids.title.clone(),
-                        artist: ids.artist.clone(),
-                        territory: summary.territory.clone(),
+                    // The ledger holds suspense per sales context; the detail per identifier
+                    // is in the unmatched rows (for staff and for rematching).
+                    let k = (
+                        currency.clone(),
+                        dims.territory.clone(),
+                        dims.usage_period.clone(),
+                        dims.commercial_model.clone(),
+                        dims.rights_type.clone(),
+                    );
+                    let e = suspense.entry(k).or_insert((Fine::ZERO, 0, 0));
+                    e.0 += amount;
+                    e.1 += a.units;
+                    e.2 += 1;
+                    unmatched.push(PendingUnmatched {
+                        ids: *i,
+                        summary: si,
                         usage_period: uperiod.clone(),
-                        commercial_model: summary.commercial_model.clone(),
-                        rights_type: summary.rights_type.clone(),
                         currency: currency.clone(),
                         amount,
                         units: a.units,
-                        lines: a.lines as i64,
-                        source: dims.source.clone(),
-                        ..Unmatched::default()
+                        lines: a.lines,
+                        source: dims.source,
                     });
                 }
             }
         }
+    }
+    for ((currency, territory, usage_period, commercial_model, rights_type), (amount, units, n)) in
+        suspense
+    {
+        let dims = Dims {
+            dsp: dsp.to_owned(),
+            territory,
+            usage_period,
+            commercial_model,
+            rights_type,
+            isrc: String::new(),
+            upc: String::new(),
+            source: format!(
+                "{n} unmatched identifier{} (liner reports unmatched)",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        entries.extend(suspense_entries(
+            &dims,
+            &currency,
+            amount,
+            units,
+            &dsp_account,
+        ));
     }
     let entries = merge(entries);
     if !royalties::posting::balanced(&entries) {
@@ -919,7 +1056,7 @@ pub(crate) async fn import_one(
         r if r.is_empty() => rates_for(env.catalog, &opts.period).await?,
         r => r,
     };
-    let booking = book(&read, &dsp, env.ix, env.contracts, &rates, &opts.period)?;
+    let mut booking = book(&read, &dsp, env.ix, env.contracts, &rates, &opts.period)?;
     // A corrected report (same sender and message id, other bytes) supersedes the old one:
     // everything the old one posted is reversed in this period, then the new one posts.
     let sender = if info.header.sender_party_id.is_empty() {
@@ -1008,7 +1145,7 @@ pub(crate) async fn import_one(
             "{} report {} from {dsp}",
             read.format, info.header.message_id
         ),
-        entries: booking.entries,
+        entries: std::mem::take(&mut booking.entries),
     };
     match env
         .catalog
@@ -1016,7 +1153,7 @@ pub(crate) async fn import_one(
             &report,
             &reversals,
             &import,
-            &booking.unmatched,
+            &mut booking.unmatched_rows(&read, &dsp),
             &booking.ids,
         )
         .await?

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use filestore::FileStore;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use model::Fine;
 use royalties::close::{PayeePeriod, close, release_schedule};
 use royalties::posting::{Income, income_entries};
@@ -89,6 +89,10 @@ pub(crate) enum ReportsCommand {
         /// Where to write the output.
         #[arg(long)]
         out: PathBuf,
+        /// Report on this many recordings the catalog does not know instead of its own
+        /// (unmatched usage, for the suspense benchmark).
+        #[arg(long, default_value_t = 0)]
+        unknown: usize,
     },
     /// Match suspense usage again (after the catalog was fixed) and move its money to payees.
     Rematch {
@@ -292,6 +296,9 @@ pub(crate) enum FxCommand {
     Import {
         /// The CSV file: period,base,quote,rate[,source].
         file: PathBuf,
+        /// Print what was recorded as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List recorded rates.
     List {
@@ -353,7 +360,7 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                     }
                     Err(e) => {
                         code = ExitCode::from(1);
-                        eprintln!("{}: {e:#}", p.name);
+                        note!("{}: {e:#}", p.name);
                     }
                 }
             }
@@ -385,7 +392,7 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
-                eprintln!("no reports imported yet: `liner reports import <files>`");
+                note!("no reports imported yet: `liner reports import <files>`");
             } else {
                 println!(
                     "{:>4}  {:<14} {:<8} {:<24} {:>10} {:>9}  {:<24} status",
@@ -540,16 +547,16 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
             parts,
             message_id,
             out,
+            unknown,
         } => {
             let catalog = open(cfg).await?;
             let ix = CatalogIndex::load(&catalog).await?;
-            for p in crate::bench_royalties::generate(
-                &out,
-                lines,
-                &crate::bench_royalties::tracks_of(&ix),
-                parts,
-                &message_id,
-            )? {
+            let tracks = if unknown > 0 {
+                crate::bench_royalties::unknown_tracks(unknown)
+            } else {
+                crate::bench_royalties::tracks_of(&ix)
+            };
+            for p in crate::bench_royalties::generate(&out, lines, &tracks, parts, &message_id)? {
                 println!("{}", p.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -623,7 +630,7 @@ pub(crate) async fn import_run(
             .filter_map(|f| std::fs::metadata(f).ok())
             .map(|m| m.len())
             .sum();
-        let bar = ProgressBar::new(total);
+        let bar = crate::progress(total);
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} {prefix} {bar:30} {bytes}/{total_bytes} ETA {eta} {msg}",
@@ -657,7 +664,7 @@ pub(crate) async fn import_run(
                         .collect::<Vec<_>>()
                         .join(" + ")
                 );
-                eprintln!("{why}");
+                note!("{why}");
                 failures.push(why);
                 continue;
             }
@@ -738,7 +745,7 @@ async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<Exi
     // Like a late report: money for a closed period is booked into the next open one.
     let booked_in = booking_period(&catalog, &period).await?;
     if booked_in != period {
-        eprintln!(
+        note!(
             "note: reporting period {period} is closed: the rematched usage is booked into {booked_in}"
         );
     }
@@ -753,8 +760,13 @@ async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<Exi
         .filter(|r| r.superseded_by.is_some())
         .map(|r| r.id)
         .collect();
+    // Everything the catalog now knows moves in one transaction per report, booked by the
+    // same rule as an import (`share_sale`), at import speed.
     let mut moved = Vec::new();
     let mut still = 0usize;
+    let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
+    let rate = |f: &str, t: &str| rates.get(&(f.to_owned(), t.to_owned())).cloned();
+    let mut by_report: BTreeMap<i64, (Vec<Entry>, Vec<i64>)> = BTreeMap::new();
     for u in catalog.unmatched().await? {
         if u.rematched_by.is_some() || superseded.contains(&u.report_id) {
             continue;
@@ -770,12 +782,10 @@ async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<Exi
             still += 1;
             continue;
         };
-        let parts = royalties::allocate(u.amount.0, &vec![1; tracks.len()])
+        let shares = royalties::posting::share_sale(u.amount, u.units, tracks.len())
             .ok_or_else(|| anyhow!("allocation overflow"))?;
-        let mut entries: Vec<Entry> = Vec::new();
-        let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
-        let rate = |f: &str, t: &str| rates.get(&(f.to_owned(), t.to_owned())).cloned();
-        for (t, p) in tracks.iter().zip(parts) {
+        let (entries, ids) = by_report.entry(u.report_id).or_default();
+        for (t, (p, units)) in tracks.iter().zip(shares) {
             let tr = &ix.tracks[*t as usize];
             let inc = Income {
                 dims: Dims {
@@ -789,8 +799,8 @@ async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<Exi
                     source: format!("{} (rematched from suspense #{})", u.source, u.id),
                 },
                 currency: u.currency.clone(),
-                amount: Fine(p),
-                units: if tracks.len() == 1 { u.units } else { 0 },
+                amount: p,
+                units,
                 fee_bp: contracts.fee_bp(&tr.label, &tr.upc),
                 shares: tr.shares.clone(),
                 label: tr.label.clone(),
@@ -803,17 +813,34 @@ async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<Exi
                 &period,
             )?);
         }
+        ids.push(u.id);
+        moved.push(serde_json::json!({"unmatched": u.id, "currency": u.currency, "amount": u.amount.to_decimal(), "isrc": u.isrc, "upc": u.upc}));
+    }
+    for (report_id, (entries, ids)) in by_report {
+        let first = ids.first().copied().unwrap_or_default();
+        let last = ids.last().copied().unwrap_or_default();
         let tx = NewTx {
-            key: format!("rematch:{}", u.id),
+            // The rows it moves identify it: running rematch again posts nothing twice.
+            key: format!("rematch:{report_id}:{first}-{last}:{}", ids.len()),
             kind: "rematch",
             period: period.clone(),
-            report_id: Some(u.report_id),
+            report_id: Some(report_id),
             reverses: None,
-            memo: format!("suspense #{} rematched", u.id),
+            memo: format!(
+                "{} suspense row{} of report {report_id} rematched",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            ),
             entries: royalties::posting::merge(entries),
         };
-        if let Posting::Posted(id) = catalog.rematch(&tx, &[u.id]).await? {
-            moved.push(serde_json::json!({"unmatched": u.id, "transaction": id, "currency": u.currency, "amount": u.amount.to_decimal(), "isrc": u.isrc, "upc": u.upc}));
+        if let Posting::Posted(id) = catalog.rematch(&tx, &ids).await? {
+            for m in moved.iter_mut().filter(|m| {
+                m["unmatched"]
+                    .as_i64()
+                    .is_some_and(|u| ids.binary_search(&u).is_ok())
+            }) {
+                m["transaction"] = id.into();
+            }
         }
     }
     if json {
@@ -1698,7 +1725,7 @@ pub(crate) async fn run_payouts(
 pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
     let catalog = open(cfg).await?;
     match cmd {
-        FxCommand::Import { file } => {
+        FxCommand::Import { file, json } => {
             let mut rdr = csv::ReaderBuilder::new()
                 .flexible(true)
                 .from_path(&file)
@@ -1738,7 +1765,14 @@ pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
                 });
             }
             let (added, same) = catalog.record_rates(&rates).await?;
-            println!("{added} rates recorded, {same} already there");
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"recorded": added, "already_there": same, "rates": rates})
+                );
+            } else {
+                println!("{added} rates recorded, {same} already there");
+            }
         }
         FxCommand::List { json } => {
             let r = catalog.rates().await?;
@@ -1806,7 +1840,7 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
             for (c, v) in &s.totals {
                 *totals.entry(c.clone()).or_default() += Fine::parse(v)?;
             }
-            eprintln!(
+            note!(
                 "  {:<14} {} usage lines ({}, over {}), {} matched, {} unmatched: {}",
                 p.name,
                 s.usage_lines,
@@ -1867,7 +1901,7 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
             m(sh.closing)
         );
     }
-    eprintln!(
+    note!(
         "  statements (CSV + HTML) and the payment file in {}; e-mails in {}; ledger check: {} transactions, {} entries, all invariants hold",
         dir.display(),
         cfg.mail.outbox.display(),

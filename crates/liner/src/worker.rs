@@ -141,7 +141,12 @@ fn ok(code: ExitCode, what: &str) -> Result<()> {
     if code == ExitCode::SUCCESS {
         Ok(())
     } else {
-        bail!("{what} ended with {code:?}")
+        let n = if code == ExitCode::from(crate::qc::EXIT_BLOCKED) {
+            "exit 3 (QC blocked)"
+        } else {
+            "exit 1 (an error; see the job's log)"
+        };
+        bail!("{what} ended with {n}")
     }
 }
 
@@ -587,7 +592,13 @@ pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
                     Err(e) => {
                         let error = format!("{e:#}");
                         let f = catalog.fail(j.id, &me, &error, Utc::now()).await;
-                        tracing::warn!(job = j.id, kind = %j.kind, scope = %j.scope, upc = %upc, dsp = %dsp, error = %error, outcome = ?f, "job failed");
+                        let outcome = match &f {
+                            Ok(store::Failed::Retry(at)) => format!("retry at {at}"),
+                            Ok(store::Failed::Dead) => "dead: out of attempts".to_owned(),
+                            Ok(store::Failed::LostLease) => "lease lost: another worker has it".to_owned(),
+                            Err(e) => format!("not recorded: {e}"),
+                        };
+                        tracing::warn!(job = j.id, kind = %j.kind, scope = %j.scope, upc = %upc, dsp = %dsp, error = %error, outcome = %outcome, "job failed");
                         if matches!(f, Ok(store::Failed::Dead)) {
                             alert_dead(&cfg, &j, &error);
                         }

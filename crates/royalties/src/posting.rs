@@ -280,6 +280,25 @@ pub fn suspense_entries(
     ]
 }
 
+/// How a sale is booked onto the tracks it is for: a track-level sale goes to its track; a
+/// release-level sale is shared equally by the release's `tracks` tracks, the money and the
+/// units each by largest remainder (so they add up to the sale). The one rule for importing
+/// and rematching. `None` only when there are no tracks or the arithmetic overflows.
+pub fn share_sale(amount: Fine, units: i64, tracks: usize) -> Option<Vec<(Fine, i64)>> {
+    if tracks == 0 {
+        return None;
+    }
+    let money = crate::allocate(amount.0, &vec![1; tracks])?;
+    let units = crate::allocate(i128::from(units), &vec![1; tracks])?;
+    Some(
+        money
+            .into_iter()
+            .zip(units)
+            .map(|(m, u)| (Fine(m), i64::try_from(u).unwrap_or(0)))
+            .collect(),
+    )
+}
+
 /// The reversing entries of a transaction: every amount negated, nothing deleted.
 pub fn reversal(entries: &[Entry]) -> Vec<Entry> {
     entries
@@ -325,4 +344,25 @@ pub fn merge(entries: Vec<Entry>) -> Vec<Entry> {
         }
     }
     m.into_values().collect()
+}
+
+#[cfg(test)]
+mod share_tests {
+    use super::*;
+
+    #[test]
+    fn a_release_level_sale_shares_money_and_units_and_adds_up() {
+        let s = share_sale(Fine::from_minor(100, 2), 7, 3).expect("shares");
+        assert_eq!(
+            s.iter().map(|(m, _)| m.0).sum::<i128>(),
+            Fine::from_minor(100, 2).0
+        );
+        assert_eq!(s.iter().map(|(_, u)| u).sum::<i64>(), 7);
+        assert_eq!(s.iter().map(|(_, u)| *u).collect::<Vec<_>>(), vec![3, 2, 2]);
+        assert_eq!(
+            share_sale(Fine::from_minor(5, 2), 4, 1),
+            Some(vec![(Fine::from_minor(5, 2), 4)])
+        );
+        assert_eq!(share_sale(Fine::ZERO, 1, 0), None);
+    }
 }

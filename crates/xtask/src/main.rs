@@ -1,6 +1,7 @@
-//! `cargo xtask test [cargo test args…]`: the one command that runs every test on a fresh
-//! machine (matklad's xtask pattern: plain Rust, no dependencies, so it builds before anything
-//! else is installed).
+//! `cargo xtask demo` and `cargo xtask test`: the README's two commands for a fresh machine
+//! (matklad's xtask pattern: plain Rust, no dependencies, so it builds before anything else is
+//! installed). `demo` installs what the build needs and runs `liner demo`; `test` installs
+//! what the tests drive too and runs every test.
 //!
 //! Liner itself needs nothing but the Rust toolchain at run time. Its tests drive real peers
 //! instead of mocks, and those come from the system:
@@ -26,6 +27,8 @@ struct Need {
     package: &'static str,
     present: fn() -> bool,
     why: &'static str,
+    /// Needed to build Liner at all (not only to test it).
+    build: bool,
 }
 
 fn on_path(cmd: &str) -> bool {
@@ -44,41 +47,49 @@ const NEEDS: &[Need] = &[
     Need {
         package: "pkg-config",
         present: || on_path("pkg-config"),
+        build: true,
         why: "finds the C libraries below",
     },
     Need {
         package: "libxml2-dev",
         present: || pkg_config("libxml-2.0"),
+        build: true,
         why: "XSD validation (crates/xsd) links libxml2",
     },
     Need {
         package: "libssl-dev",
         present: || pkg_config("openssl"),
+        build: true,
         why: "libssh2 (SFTP delivery) is built against OpenSSL",
     },
     Need {
         package: "postgresql-client",
         present: || on_path("psql"),
+        build: false,
         why: "psql makes a fresh PostgreSQL database per test",
     },
     Need {
         package: "openssh-server",
         present: || Path::new("/usr/sbin/sshd").is_file(),
+        build: false,
         why: "the SFTP client is tested against a real OpenSSH sshd",
     },
     Need {
         package: "openssh-client",
         present: || on_path("ssh-keygen") && on_path("sftp"),
+        build: false,
         why: "ssh-keygen makes the throwaway keys",
     },
     Need {
         package: "chromium",
         present: || on_path("chromium"),
+        build: false,
         why: "QC reports and statements are rendered in a real browser",
     },
     Need {
         package: "systemd",
         present: || on_path("systemd-analyze"),
+        build: false,
         why: "systemd-analyze checks the shipped units",
     },
     Need {
@@ -91,6 +102,7 @@ const NEEDS: &[Need] = &[
                 .status()
                 .is_ok_and(|s| s.success())
         },
+        build: false,
         why: "installs the SMTP test server",
     },
 ];
@@ -124,9 +136,13 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Installs what is missing (as root) or says the one command that would.
-fn provision() -> Result<(), String> {
-    let missing: Vec<&Need> = NEEDS.iter().filter(|n| !(n.present)()).collect();
+/// Installs what is missing (as root) or says the one command that would: what the build
+/// needs, and with `for_tests` what the tests drive too.
+fn provision(for_tests: bool) -> Result<(), String> {
+    let missing: Vec<&Need> = NEEDS
+        .iter()
+        .filter(|n| (for_tests || n.build) && !(n.present)())
+        .collect();
     let root = is_root();
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|n| n.package).collect();
@@ -135,7 +151,7 @@ fn provision() -> Result<(), String> {
         }
         if !root {
             return Err(format!(
-                "run this once, then again `cargo xtask test`:\n  sudo apt-get install -y --no-install-recommends {}",
+                "run this once, then the same command again:\n  sudo apt-get install -y --no-install-recommends {}",
                 names.join(" ")
             ));
         }
@@ -146,6 +162,9 @@ fn provision() -> Result<(), String> {
             .args(&names)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .stdout(Stdio::null()))?;
+    }
+    if !for_tests {
+        return Ok(());
     }
     if !have_aiosmtpd() {
         let pip = [
@@ -175,6 +194,9 @@ fn provision() -> Result<(), String> {
                 ])
                 .env("DEBIAN_FRONTEND", "noninteractive")
                 .stdout(Stdio::null()))?;
+        }
+        if !for_tests {
+            return Ok(());
         }
         if !have_aiosmtpd() {
             return Err("aiosmtpd could not be installed for python3".into());
@@ -233,31 +255,37 @@ fn postgres(root: bool) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("test") => {}
+    let (task, rest) = match args.split_first() {
+        Some((t, rest)) if t == "test" || t == "demo" => (t.as_str(), rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [cargo test arguments…]\n  provisions what the tests need (as root: apt-get, pip; PostgreSQL started), then runs cargo test --workspace"
+                "usage:\n  cargo xtask demo [liner demo arguments…]   the main job on the embedded defaults (installs the build's C headers first, as root)\n  cargo xtask test [cargo test arguments…]   every test (installs what the tests drive, as root; PostgreSQL started)"
             );
             return ExitCode::from(2);
         }
-    }
+    };
     let started = Instant::now();
-    if let Err(e) = provision() {
+    if let Err(e) = provision(task == "test") {
         eprintln!("xtask: {e}");
         return ExitCode::FAILURE;
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["test", "--workspace"])
-        .args(&args[1..])
-        .status();
+    let mut cmd = Command::new(cargo);
+    match task {
+        "test" => cmd.args(["test", "--workspace"]).args(rest),
+        _ => cmd
+            .args(["run", "--release", "--package", "liner", "--", "demo"])
+            .args(rest),
+    };
+    let status = cmd.status();
     let secs = started.elapsed().as_secs();
-    eprintln!(
-        "xtask: cargo test --workspace took {}m{:02}s in all (build included)",
-        secs / 60,
-        secs % 60
-    );
+    if task == "test" {
+        eprintln!(
+            "xtask: cargo test --workspace took {}m{:02}s in all (build included)",
+            secs / 60,
+            secs % 60
+        );
+    }
     match status {
         Ok(s) if s.success() => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
