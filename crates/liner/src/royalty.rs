@@ -36,11 +36,11 @@ pub(crate) struct TrackInfo {
 #[derive(Debug, Default)]
 pub(crate) struct CatalogIndex {
     pub(crate) tracks: Vec<TrackInfo>,
-    by_isrc: HashMap<String, u32>,
-    by_upc: HashMap<String, Vec<u32>>,
+    by_isrc: FastMap<String, u32>,
+    by_upc: FastMap<String, Vec<u32>>,
     /// (dsp, kind, value) → (isrc, upc)
     /// value → (dsp, kind, isrc, upc): looked up by the line's `&str`, without allocating.
-    learnt: HashMap<String, Vec<(String, String, String, String)>>,
+    learnt: FastMap<String, Vec<(String, String, String, String)>>,
     pub(crate) payees: BTreeMap<String, store::PayeeRow>,
 }
 
@@ -108,7 +108,7 @@ impl CatalogIndex {
 
     /// The (isrc, upc) a DSP id was learnt for.
     fn learnt(&self, dsp: &str, kind: &str, value: &str) -> Option<(&str, &str)> {
-        if value.is_empty() {
+        if value.is_empty() || self.learnt.is_empty() {
             return None;
         }
         self.learnt
@@ -245,6 +245,9 @@ pub(crate) struct Gathered {
     /// Hash of a line's identifiers → the `unmatched_ids` with that hash: found without
     /// allocating, so usage that matches nothing costs what matched usage does.
     unmatched_index: FastMap<u64, Vec<u32>>,
+    /// The identifiers of the previous unmatched line: a report lists a recording's usage
+    /// lines together, so most lines are found here without hashing.
+    last_unmatched: Option<u32>,
     learnt: BTreeMap<(String, String), (String, String)>,
     pub(crate) matched_lines: u64,
     pub(crate) unmatched_lines: u64,
@@ -314,9 +317,6 @@ impl Matcher<'_> {
                     u.title,
                     u.artist,
                 ];
-                let mut h = FxHasher::default();
-                std::hash::Hash::hash(&fields, &mut h);
-                let key = std::hash::Hasher::finish(&h);
                 let g = &mut self.g;
                 let same = |i: &u32| {
                     let x = &g.unmatched_ids[*i as usize];
@@ -330,28 +330,36 @@ impl Matcher<'_> {
                         &x.artist,
                     ] == fields
                 };
-                let found = g
-                    .unmatched_index
-                    .get(&key)
-                    .and_then(|v| v.iter().copied().find(|i| same(i)));
-                let i = match found {
-                    Some(i) => i,
-                    None => {
-                        let next = g.unmatched_ids.len() as u32;
-                        g.unmatched_ids.push(Ids {
-                            isrc: u.isrc.into(),
-                            icpn: u.icpn.into(),
-                            res: u.dsp_resource_id.into(),
-                            rel: u.dsp_release_id.into(),
-                            prop: u.proprietary_id.into(),
-                            title: u.title.into(),
-                            artist: u.artist.into(),
-                        });
-                        g.unmatched_index.entry(key).or_default().push(next);
-                        next
-                    }
-                };
-                Target::Unmatched(i)
+                if let Some(i) = g.last_unmatched.filter(|i| same(i)) {
+                    Target::Unmatched(i)
+                } else {
+                    let mut h = FxHasher::default();
+                    std::hash::Hash::hash(&fields, &mut h);
+                    let key = std::hash::Hasher::finish(&h);
+                    let found = g
+                        .unmatched_index
+                        .get(&key)
+                        .and_then(|v| v.iter().copied().find(|i| same(i)));
+                    let i = match found {
+                        Some(i) => i,
+                        None => {
+                            let next = g.unmatched_ids.len() as u32;
+                            g.unmatched_ids.push(Ids {
+                                isrc: u.isrc.into(),
+                                icpn: u.icpn.into(),
+                                res: u.dsp_resource_id.into(),
+                                rel: u.dsp_release_id.into(),
+                                prop: u.proprietary_id.into(),
+                                title: u.title.into(),
+                                artist: u.artist.into(),
+                            });
+                            g.unmatched_index.entry(key).or_default().push(next);
+                            next
+                        }
+                    };
+                    g.last_unmatched = Some(i);
+                    Target::Unmatched(i)
+                }
             }
         };
         let a = self
@@ -619,9 +627,8 @@ pub(crate) fn book(
     }
     let mut entries = Vec::new();
     let mut unmatched = Vec::new();
-    // Suspense per (currency, territory, usage period, model, rights): money, units, identifiers.
-    let mut suspense: BTreeMap<(String, String, String, String, String), (Fine, i64, u64)> =
-        BTreeMap::new();
+    // Suspense per summary (one sales context): money, units, identifiers.
+    let mut suspense: BTreeMap<usize, (Fine, i64, u64)> = BTreeMap::new();
     let mut totals: BTreeMap<String, Fine> = BTreeMap::new();
     let dsp_account = format!("dsp:{dsp}");
     let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
@@ -691,6 +698,25 @@ pub(crate) fn book(
                 if a.lines == 1 { "" } else { "s" },
                 summary.id
             );
+            if let Target::Unmatched(i) = target {
+                // The ledger holds suspense per sales context; the detail per identifier
+                // is in the unmatched rows (for staff and for rematching).
+                let e = suspense.entry(si).or_insert((Fine::ZERO, 0, 0));
+                e.0 += amount;
+                e.1 += a.units;
+                e.2 += 1;
+                unmatched.push(PendingUnmatched {
+                    ids: *i,
+                    summary: si,
+                    usage_period: uperiod.clone(),
+                    currency: currency.clone(),
+                    amount,
+                    units: a.units,
+                    lines: a.lines,
+                    source,
+                });
+                continue;
+            }
             let mut dims = Dims {
                 dsp: dsp.to_owned(),
                 territory: summary.territory.clone(),
@@ -756,50 +782,34 @@ pub(crate) fn book(
                         )?);
                     }
                 }
-                Target::Unmatched(i) => {
-                    // The ledger holds suspense per sales context; the detail per identifier
-                    // is in the unmatched rows (for staff and for rematching).
-                    let k = (
-                        currency.clone(),
-                        dims.territory.clone(),
-                        dims.usage_period.clone(),
-                        dims.commercial_model.clone(),
-                        dims.rights_type.clone(),
-                    );
-                    let e = suspense.entry(k).or_insert((Fine::ZERO, 0, 0));
-                    e.0 += amount;
-                    e.1 += a.units;
-                    e.2 += 1;
-                    unmatched.push(PendingUnmatched {
-                        ids: *i,
-                        summary: si,
-                        usage_period: uperiod.clone(),
-                        currency: currency.clone(),
-                        amount,
-                        units: a.units,
-                        lines: a.lines,
-                        source: dims.source,
-                    });
-                }
+                Target::Unmatched(_) => {}
             }
         }
     }
-    for ((currency, territory, usage_period, commercial_model, rights_type), (amount, units, n)) in
-        suspense
-    {
+    for (si, (amount, units, n)) in suspense {
+        let summary = &info.summaries[si];
         let dims = Dims {
             dsp: dsp.to_owned(),
-            territory,
-            usage_period,
-            commercial_model,
-            rights_type,
+            territory: summary.territory.clone(),
+            usage_period: if summary.usage_period.is_empty() {
+                uperiod_default.clone()
+            } else {
+                summary.usage_period.clone()
+            },
+            commercial_model: summary.commercial_model.clone(),
+            rights_type: summary.rights_type.clone(),
             isrc: String::new(),
             upc: String::new(),
             source: format!(
-                "{n} unmatched identifier{} (liner reports unmatched)",
-                if n == 1 { "" } else { "s" }
+                "{n} unmatched identifier{} in summary {} (liner reports unmatched)",
+                if n == 1 { "" } else { "s" },
+                summary.id
             ),
         };
+        let currency = model::Currency::parse(&summary.currency)
+            .map_err(|e| anyhow!("summary {} (line {}): {e}", summary.id, summary.line))?
+            .code()
+            .to_owned();
         entries.extend(suspense_entries(
             &dims,
             &currency,
