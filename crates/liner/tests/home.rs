@@ -149,6 +149,15 @@ fn a_home_made_by_init_runs_the_main_job_from_any_subfolder() {
     let report = ok(&sub, &["dsp", "report", "spotify", "--period", "2026-11"]);
     let files: Vec<&str> = report.lines().collect();
     assert!(!files.is_empty(), "the mock wrote a report");
+    // The payee is paid in EUR: the month's rate, as an operator records it.
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let fx = sub.join("fx.csv");
+    std::fs::write(
+        &fx,
+        format!("period,base,quote,rate\n{month},USD,EUR,0.9231\n{month},USD,GBP,0.7912\n{month},USD,JPY,151.37\n"),
+    )
+    .expect("fx");
+    ok(&sub, &["fx", "import", "fx.csv"]);
     let mut args = vec!["reports", "import", "--json"];
     args.extend(files.iter().copied());
     let imported = ok(&sub, &args);
