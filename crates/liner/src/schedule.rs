@@ -278,7 +278,6 @@ mod tests {
 
     fn release(upc: &str, date_s: &str, revision: i64) -> ReleaseFacts {
         ReleaseFacts {
-            /// The release's UPC (EAN-13 or UPC-A).
             upc: upc.into(),
             release_date: date(date_s),
             revision,

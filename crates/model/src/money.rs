@@ -307,7 +307,7 @@ pub fn format_minor(minor: i128, places: u32, grouped: bool) -> String {
     let whole = if grouped && whole.len() > 3 {
         let mut out = String::with_capacity(whole.len() + whole.len() / 3);
         for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);

@@ -519,9 +519,9 @@ tfoot th{{border-top:2px solid #111}}.f{{color:#555;font-size:12px}}.preview{{ba
             m(sh.income.gross),
             m(sh.income.sales)
         );
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<p class=\"f\">Amounts are rounded to the {c} minor unit (half away from zero) and each table adds up to its total; the ledger keeps them exact, and your balance is rounded once per period (the rounding line above). Every line's exact amount, how it was worked out and the report line behind it are in the file {id}-{p}.lines.csv.</p></body></html>\n",
+            "<p class=\"f\">Amounts are rounded to the {c} minor unit (half away from zero) and each table adds up to its total; the ledger keeps them exact, and your balance is rounded once per period (the rounding line above). Every line's exact amount, how it was worked out and the report line behind it are in the file {id}-{p}.lines.csv.</p></body></html>",
             c = esc(&self.currency),
             id = esc(&self.payee),
             p = esc(&self.period)

@@ -236,7 +236,7 @@ async fn post_in(t: &mut Transaction<'_, Any>, tx: &NewTx) -> Result<Posting, St
         .await?;
     for chunk in tx.entries.chunks(BATCH) {
         let sql = multi_row_insert(
-            &**t,
+            t,
             "INSERT INTO ledger_entries (tx_id, account, currency, amount, units, dsp, territory, usage_period, commercial_model, rights_type, isrc, upc, source, formula, gross) VALUES ",
             chunk.len(),
             15,
@@ -466,7 +466,7 @@ impl Store {
                 break;
             }
             let sql = multi_row_insert(
-                &*t,
+                &t,
                 "INSERT INTO unmatched_usage (report_id, reason, dsp, isrc, upc, dsp_resource_id, dsp_release_id, proprietary_id, title, artist, territory, usage_period, commercial_model, rights_type, currency, amount, units, lines, source) VALUES ",
                 chunk.len(),
                 19,

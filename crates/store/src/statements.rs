@@ -49,7 +49,7 @@ impl Store {
         s: &FinalStatement,
     ) -> Result<FinalStatement, StoreError> {
         let mut t = self.begin_write().await?;
-        if let Some(old) = final_of(&mut *t, &s.period, &s.payee).await? {
+        if let Some(old) = final_of(&mut t, &s.period, &s.payee).await? {
             t.commit().await?;
             return Ok(old);
         }
@@ -73,7 +73,7 @@ impl Store {
         payee: &str,
     ) -> Result<Option<FinalStatement>, StoreError> {
         let mut c = self.pool.acquire().await?;
-        final_of(&mut *c, period, payee).await
+        final_of(&mut c, period, payee).await
     }
 }
 

@@ -233,7 +233,13 @@ async fn run(s: &Store, reports: &[Report], ops: &[Op], seed: u64, model: &mut B
             Op::Import(i) => {
                 let r = &reports[*i];
                 match s
-                    .import_report(&new_report(r, None), &[], &import_tx(r), &r.unmatched, &[])
+                    .import_report(
+                        &new_report(r, None),
+                        &[],
+                        &import_tx(r),
+                        &mut r.unmatched.clone().into_iter(),
+                        &[],
+                    )
                     .await
                     .expect(&what)
                 {
@@ -250,7 +256,13 @@ async fn run(s: &Store, reports: &[Report], ops: &[Op], seed: u64, model: &mut B
                 let r = &reports[*i];
                 let before = s.transactions().await.expect("txs").len();
                 let out = s
-                    .import_report(&new_report(r, None), &[], &import_tx(r), &r.unmatched, &[])
+                    .import_report(
+                        &new_report(r, None),
+                        &[],
+                        &import_tx(r),
+                        &mut r.unmatched.clone().into_iter(),
+                        &[],
+                    )
                     .await
                     .expect(&what);
                 assert_eq!(
@@ -286,7 +298,7 @@ async fn run(s: &Store, reports: &[Report], ops: &[Op], seed: u64, model: &mut B
                         &new_report(r, Some(old_id)),
                         &reversals,
                         &import_tx(r),
-                        &r.unmatched,
+                        &mut r.unmatched.clone().into_iter(),
                         &[],
                     )
                     .await
@@ -418,7 +430,7 @@ async fn posted_rows_cannot_change(s: &Store) {
         &new_report(&r, None),
         &[],
         &import_tx(&r),
-        &r.unmatched,
+        &mut r.unmatched.clone().into_iter(),
         &[],
     )
     .await

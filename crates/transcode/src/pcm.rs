@@ -277,7 +277,7 @@ pub fn write_flac(
     bits: u16,
     data: &[i32],
 ) -> Result<(), String> {
-    if bits > FLAC_MAX_BITS || bits < 4 {
+    if !(4..=FLAC_MAX_BITS).contains(&bits) {
         return Err(format!(
             "{bits}-bit samples cannot be encoded as FLAC here (4 to {FLAC_MAX_BITS} bits)"
         ));

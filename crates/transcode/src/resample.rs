@@ -78,7 +78,7 @@ impl Resampler {
         let k = n_min.div_ceil(l).max(1) as usize;
         // An odd length, so the centre falls on a sample.
         let mut n = k as u64 * l;
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             n -= 1;
         }
         let centre = (n - 1) / 2;
