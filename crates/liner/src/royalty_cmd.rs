@@ -51,8 +51,7 @@ pub(crate) enum ReportsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Usage that matched nothing in the catalog, with why; its money is in suspense.
-    /// Usage in suspense, grouped by what identifies it (ISRC, else the DSP's id): title,
+    /// Usage in suspense (matched nothing in the catalog), grouped by what identifies it (ISRC, else the DSP's id): title,
     /// artist, lines and amount per currency, largest first.
     #[command(
         after_long_help = "Examples:\n  liner reports unmatched\n  liner reports unmatched --limit 50 --offset 50\n  liner reports unmatched --rows --json   # every stored row, exact amounts"
@@ -214,6 +213,16 @@ fn unmatched_groups(rows: &[store::Unmatched]) -> Vec<UnmatchedGroup> {
         .collect();
     out.sort_by(|a, b| b.lines.cmp(&a.lines).then(a.identifier.cmp(&b.identifier)));
     out
+}
+
+/// An exact amount as people read it: the currency, then the amount rounded to its minor
+/// unit with thousands separators.
+pub(crate) fn shown_money(currency: &str, v: Fine) -> String {
+    let places = model::Currency::parse(currency).map_or(2, |c| u32::from(c.exponent()));
+    format!(
+        "{currency} {}",
+        royalties::alloc::format_shown(v.round_minor(places), places, true)
+    )
 }
 
 /// A reporting period on the command line: `2026-10` (a bad month is a usage error, exit 2).
@@ -724,9 +733,17 @@ fn print_summary(s: &crate::royalty::ImportSummary) {
         let susp = s
             .suspense
             .get(c)
-            .map(|x| format!(" ({x} in suspense)"))
+            .map(|x| {
+                format!(
+                    " ({} in suspense)",
+                    shown_money(c, Fine::parse(x).unwrap_or_default())
+                )
+            })
             .unwrap_or_default();
-        println!("  total {c} {v}{susp}");
+        println!(
+            "  total {}{susp}",
+            shown_money(c, Fine::parse(v).unwrap_or_default())
+        );
     }
     if let Some(o) = s.superseded {
         println!(
@@ -1836,7 +1853,11 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
             bail!("the {} report {name} was refused: {why}", p.name);
         }
         for s in &f.reports {
-            let t: Vec<String> = s.totals.iter().map(|(c, v)| format!("{c} {v}")).collect();
+            let t: Vec<String> = s
+                .totals
+                .iter()
+                .map(|(c, v)| shown_money(c, Fine::parse(v).unwrap_or_default()))
+                .collect();
             for (c, v) in &s.totals {
                 *totals.entry(c.clone()).or_default() += Fine::parse(v)?;
             }
@@ -1872,7 +1893,7 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
     let posted = catalog.posted("payee:").await?;
     println!("\nRoyalties, reporting period {period} (usage {usage}):");
     for (c, v) in &totals {
-        println!("  reported by the DSPs: {c} {v}");
+        println!("  reported by the DSPs: {}", shown_money(c, *v));
     }
     // The statements add up to the reports: every unit reported is a fee, a payee's
     // income, suspense, or converted into a payee's currency (checked to the last unit).
