@@ -1909,7 +1909,7 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
             .paid
             .iter()
             .find(|x| x.payee == p.id)
-            .map(|x| format!("paid {}", minor_text(x.amount_minor, &p.currency)))
+            .map(|x| format!("paid {}", m(i128::from(x.amount_minor))))
             .unwrap_or_else(|| "carried forward".into());
         println!(
             "  {:<16} {} income {:>10}  recouped {:>8}  reserve {:>8}  tax {:>8}  → {paid}, closing {}",
