@@ -408,8 +408,11 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                     "id", "dsp", "period", "message", "lines", "matched", "totals"
                 );
                 for r in &list {
-                    let totals: Vec<String> =
-                        r.totals.iter().map(|(c, v)| format!("{c} {v}")).collect();
+                    let totals: Vec<String> = r
+                        .totals
+                        .iter()
+                        .map(|(c, v)| shown_money(c, Fine::parse(v).unwrap_or_default()))
+                        .collect();
                     let status = match (r.superseded_by, r.supersedes) {
                         (Some(n), _) => format!("superseded by {n}"),
                         (None, Some(o)) => format!("supersedes {o}"),
