@@ -15,6 +15,8 @@ pub struct Limits {
     pub max_bytes: usize,
     pub max_depth: usize,
     pub max_elements: usize,
+    /// Attributes on one element (DDEX elements carry at most a handful).
+    pub max_attributes: usize,
 }
 
 impl Default for Limits {
@@ -25,6 +27,7 @@ impl Default for Limits {
             max_bytes: 256 * 1024 * 1024,
             max_depth: 64,
             max_elements: 5_000_000,
+            max_attributes: 64,
         }
     }
 }
@@ -151,9 +154,30 @@ impl Tree {
                     }
                     let name = String::from_utf8_lossy(local(e.name().as_ref())).into_owned();
                     let mut attrs = Vec::new();
-                    for a in e.attributes() {
+                    // quick-xml's own duplicate check compares every pair (quadratic); the
+                    // count is capped and duplicates found through a set instead.
+                    let mut seen = std::collections::HashSet::new();
+                    for (n, a) in e.attributes().with_checks(false).enumerate() {
                         let a = a.map_err(|x| err_at(pos, format!("malformed attribute: {x}")))?;
+                        if n >= limits.max_attributes {
+                            return Err(err_at(
+                                pos,
+                                format!(
+                                    "at most {} attributes on one element (the limit `xml_attributes` under [limits] in liner.toml)",
+                                    limits.max_attributes
+                                ),
+                            ));
+                        }
                         let key = a.key.as_ref();
+                        if !seen.insert(key.to_vec()) {
+                            return Err(err_at(
+                                pos,
+                                format!(
+                                    "each attribute once (\"{}\" appears twice)",
+                                    String::from_utf8_lossy(key)
+                                ),
+                            ));
+                        }
                         let value = a
                             .unescape_value()
                             .map_err(|x| err_at(pos, format!("bad attribute value: {x}")))?

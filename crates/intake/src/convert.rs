@@ -4,6 +4,7 @@
 //! errors (a typo must not silently drop a field), and a test checks these lists against the
 //! JSON Schema generated from the model.
 
+use model::Limits;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Display;
 
@@ -117,6 +118,7 @@ pub(crate) struct Ctx {
     /// Sheet cells are all text: accept "3" for an integer and "yes" for a boolean.
     pub(crate) text_scalars: bool,
     pub(crate) files: Vec<LocatedFile>,
+    pub(crate) limits: model::Limits,
 }
 
 impl Ctx {
@@ -126,6 +128,7 @@ impl Ctx {
             diags: Vec::new(),
             text_scalars,
             files: Vec::new(),
+            limits: model::Limits::default(),
         }
     }
 
@@ -140,7 +143,7 @@ impl Ctx {
             file: self.file.clone(),
             loc: Some(loc),
             field: field.to_string(),
-            value,
+            value: value.map(shorten),
             expected: expected.into(),
         });
     }
@@ -270,6 +273,15 @@ fn suggest<'k>(key: &str, keys: &[&'k str]) -> Option<&'k str> {
         .map(|(_, k)| k)
 }
 
+/// A value as echoed in an error: long ones are cut, so a 50 MB title is never printed back.
+fn shorten(v: String) -> String {
+    const SHOWN: usize = 120;
+    match v.char_indices().nth(SHOWN) {
+        None => v,
+        Some((cut, _)) => format!("{}… ({} characters in all)", &v[..cut], v.chars().count()),
+    }
+}
+
 fn array<'a>(ctx: &mut Ctx, node: &'a Node, path: Fp<'_>) -> Option<&'a [Node]> {
     match &node.value {
         Value::Array(items) => Some(items),
@@ -320,6 +332,23 @@ fn text(ctx: &mut Ctx, node: &Node, path: Fp<'_>) -> Option<String> {
                 path,
                 Some(s.clone()),
                 "text without leading or trailing spaces",
+            );
+            None
+        }
+        Value::Str(s) if s.chars().count() > ctx.limits.text_chars as usize => {
+            let limit = ctx.limits.text_chars;
+            ctx.error(
+                node.loc,
+                path,
+                Some(s.clone()),
+                Limits::exceeded(
+                    &format!(
+                        "a shorter text: this one has {} characters",
+                        s.chars().count()
+                    ),
+                    format!("{limit} characters"),
+                    "text_chars",
+                ),
             );
             None
         }
@@ -1104,6 +1133,20 @@ fn tracks(
         ctx.error(node.loc, path, None, "at least one track");
         return None;
     }
+    if items.len() > ctx.limits.tracks_per_release as usize {
+        let limit = ctx.limits.tracks_per_release;
+        ctx.error(
+            node.loc,
+            path,
+            None,
+            Limits::exceeded(
+                &format!("fewer tracks: this release has {}", items.len()),
+                limit,
+                "tracks_per_release",
+            ),
+        );
+        return None;
+    }
     let mut out: Vec<Track> = Vec::new();
     let mut ok = true;
     let mut seen_isrc: BTreeMap<Isrc, usize> = BTreeMap::new();
@@ -1114,7 +1157,20 @@ fn tracks(
             ok = false;
             continue;
         };
-        let disc = opt(&t, "disc", |n, p| int(ctx, n, p, 1, 99)).map(|d| d.unwrap_or(1) as u16);
+        let discs = i64::from(ctx.limits.discs_per_release.min(999));
+        let disc = opt(&t, "disc", |n, p| {
+            let d = int(ctx, n, p, 1, discs);
+            if d.is_none() && matches!(n.value, Value::Int(v) if v > discs) {
+                ctx.error(
+                    n.loc,
+                    p,
+                    None,
+                    Limits::exceeded("fewer discs", discs, "discs_per_release"),
+                );
+            }
+            d
+        })
+        .map(|d| d.unwrap_or(1) as u16);
         let number = t
             .req(ctx, "number")
             .and_then(|n| int(ctx, n, t.path("number"), 1, 999))

@@ -14,6 +14,7 @@ mod convert;
 pub mod node;
 mod sheet;
 
+use model::Limits;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
@@ -144,6 +145,11 @@ pub fn is_payee_companion(path: &Path) -> bool {
 /// Reads every release at `path`. A folder or single document gives one result; a sheet
 /// gives one per release (UPC) in it, each accepted or rejected on its own.
 pub fn read(path: &Path) -> Vec<Result<Intake, Rejected>> {
+    read_with(path, &Limits::default())
+}
+
+/// [`read`] with the distributor's limits (`[limits]` in liner.toml).
+pub fn read_with(path: &Path, limits: &Limits) -> Vec<Result<Intake, Rejected>> {
     let origin_of = |p: &Path| p.display().to_string();
     let (doc, kind) = match document_of(path) {
         Ok(d) => d,
@@ -158,33 +164,15 @@ pub fn read(path: &Path) -> Vec<Result<Intake, Rejected>> {
     let base = doc
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let text = match std::fs::read(&doc).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => {
-            // Point at the first byte that is not UTF-8.
-            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let text = String::from_utf8_lossy(good);
-            let loc = node::LineIndex::new(&text).loc(text.len());
+    let text = match read_text_file(&doc, limits.document_bytes) {
+        Ok(t) => t,
+        Err((loc, expected)) => {
             let d = Diagnostic {
                 file: doc.clone(),
-                loc: Some(loc),
+                loc,
                 field: String::new(),
                 value: None,
-                expected: "text encoded as UTF-8".into(),
-            };
-            return vec![Err(Rejected {
-                document: doc.clone(),
-                origin: origin_of(&doc),
-                diagnostics: vec![d],
-            })];
-        }
-        Err(e) => {
-            let d = Diagnostic {
-                file: doc.clone(),
-                loc: None,
-                field: String::new(),
-                value: None,
-                expected: format!("a readable file ({e})"),
+                expected,
             };
             return vec![Err(Rejected {
                 document: doc.clone(),
@@ -194,14 +182,21 @@ pub fn read(path: &Path) -> Vec<Result<Intake, Rejected>> {
         }
     };
     match kind {
-        DocKind::Toml | DocKind::Json => vec![read_document(&doc, &base, &text, kind)],
-        DocKind::Sheet => read_sheet(&doc, &base, &text),
+        DocKind::Toml | DocKind::Json => vec![read_document(&doc, &base, &text, kind, limits)],
+        DocKind::Sheet => read_sheet(&doc, &base, &text, limits),
     }
 }
 
 /// Parses release document text (TOML or JSON) whose files are relative to `base`.
-fn read_document(doc: &Path, base: &Path, text: &str, kind: DocKind) -> Result<Intake, Rejected> {
+fn read_document(
+    doc: &Path,
+    base: &Path,
+    text: &str,
+    kind: DocKind,
+    limits: &Limits,
+) -> Result<Intake, Rejected> {
     let mut ctx = convert::Ctx::new(doc, false);
+    ctx.limits = limits.clone();
     let release = parse_text(&mut ctx, text, kind);
     finish(ctx, release, doc, base, doc.display().to_string())
 }
@@ -220,15 +215,42 @@ fn parse_text(ctx: &mut convert::Ctx, text: &str, kind: DocKind) -> Option<Relea
     convert::release(ctx, &tree.ok()?)
 }
 
-fn read_sheet(doc: &Path, base: &Path, text: &str) -> Vec<Result<Intake, Rejected>> {
+fn read_sheet(
+    doc: &Path,
+    base: &Path,
+    text: &str,
+    limits: &Limits,
+) -> Vec<Result<Intake, Rejected>> {
     let payees_path = base.join("payees.csv");
-    let payees_text = if payees_path.is_file() {
-        std::fs::read_to_string(&payees_path).ok()
+    // payees.csv is read only when it is a file of the sheet's own folder: a symlink out of
+    // it is refused without reading (and so without echoing) what it points at.
+    let payees_text = if payees_path.symlink_metadata().is_ok() {
+        let refuse = |expected: String| {
+            vec![Err(Rejected {
+                document: doc.to_owned(),
+                origin: doc.display().to_string(),
+                diagnostics: vec![Diagnostic {
+                    file: payees_path.clone(),
+                    loc: None,
+                    field: String::new(),
+                    value: None,
+                    expected,
+                }],
+            })]
+        };
+        let inside = match resolve_inside(base, "payees.csv", "sheet's folder") {
+            Ok(p) => p,
+            Err(e) => return refuse(e),
+        };
+        match read_text_file(&inside, limits.document_bytes) {
+            Ok(t) => Some(t),
+            Err((_, e)) => return refuse(e),
+        }
     } else {
         None
     };
     let payees = payees_text.as_deref().map(|t| (payees_path.as_path(), t));
-    match sheet::read_sheet(doc, text, payees) {
+    match sheet::read_sheet(doc, text, payees, limits) {
         Err(ctx) => {
             let mut diagnostics = ctx.diags;
             diagnostics.sort_by(|a, b| (&a.file, a.loc).cmp(&(&b.file, b.loc)));
@@ -277,7 +299,7 @@ fn finish(
     for f in std::mem::take(&mut ctx.files) {
         let path = match &f.reference {
             FileRef::Stored(_) => None,
-            FileRef::Path(p) => match resolve_inside(base, p) {
+            FileRef::Path(p) => match resolve_inside(base, p, "release folder") {
                 Ok(path) => Some(path),
                 Err(expected) => {
                     ctx.error(f.loc, &f.field, Some(p.clone()), expected);
@@ -311,43 +333,153 @@ fn finish(
     }
 }
 
-/// Resolves a path written in a release document to a file inside `base`. Anything that
-/// could reach outside the folder is refused: absolute paths, `..`, and symlinks that lead out.
-pub fn resolve_inside(base: &Path, written: &str) -> Result<PathBuf, String> {
+/// Resolves a path written in an input (a release document, a sheet, an ERN message) to a
+/// regular file inside `base`, the folder that input came in. This is the one containment
+/// rule of every importer: absolute paths, `..`, and symlinks (of files or of folders on the
+/// way) that lead out of `base` are refused, so a label can never make Liner read a file of
+/// the host or another label's folder. `folder` names `base` for the message.
+pub fn resolve_inside(base: &Path, written: &str, folder: &str) -> Result<PathBuf, String> {
     let rel = Path::new(written);
+    if written.is_empty() {
+        return Err(format!(
+            "a path to a file inside the {folder} (it is empty)"
+        ));
+    }
     if rel.is_absolute()
         || rel
             .components()
             .any(|c| matches!(c, Component::Prefix(_) | Component::RootDir))
     {
-        return Err("a path relative to the release folder, not an absolute path".into());
+        return Err(format!(
+            "a path relative to the {folder}, not an absolute path"
+        ));
     }
     if rel.components().any(|c| c == Component::ParentDir) {
-        return Err("a path inside the release folder (\"..\" is not allowed)".into());
+        return Err(format!(
+            "a path inside the {folder} (\"..\" is not allowed)"
+        ));
     }
     let joined = base.join(rel);
     let canon_base = base
         .canonicalize()
-        .map_err(|e| format!("a readable release folder ({e})"))?;
+        .map_err(|e| format!("a readable {folder} ({})", plain_io(&e)))?;
     let canon = match joined.canonicalize() {
         Ok(c) => c,
         Err(_) => {
             return Err(format!(
-                "an existing file (nothing at {})",
+                "an existing file in the {folder} (there is none at {})",
                 joined.display()
             ));
         }
     };
     if !canon.starts_with(&canon_base) {
-        return Err(
-            "a file inside the release folder (this path is a symlink that leads outside it)"
-                .into(),
-        );
+        return Err(format!(
+            "a file inside the {folder} ({written} is a symlink, or lies under one, that leads outside it)"
+        ));
     }
     if !canon.is_file() {
         return Err(format!("a regular file ({} is not one)", joined.display()));
     }
     Ok(canon)
+}
+
+/// Reads a text file a user handed in: at most `limit` bytes, in UTF-8 (a byte-order mark
+/// is dropped). Any other encoding is refused naming the one found and how to convert it;
+/// invalid UTF-8 is located at its first bad byte.
+pub fn read_text_file(path: &Path, limit: u64) -> Result<String, (Option<Loc>, String)> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| (None, format!("a readable file ({})", plain_io(&e))))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| (None, format!("a readable file ({})", plain_io(&e))))?;
+    if bytes.len() as u64 > limit {
+        return Err((
+            None,
+            Limits::exceeded(
+                &format!("this file is larger than {limit} bytes"),
+                format!("{limit} bytes"),
+                "document_bytes",
+            ),
+        ));
+    }
+    decode_text(bytes)
+}
+
+/// UTF-8 text from bytes, or what encoding they look like and how to convert them.
+pub fn decode_text(bytes: Vec<u8>) -> Result<String, (Option<Loc>, String)> {
+    let convert = |found: &str, from: &str| {
+        format!(
+            "text encoded as UTF-8; this file is {found}. Save it as \"CSV UTF-8\" (or UTF-8 text), or convert it with: iconv -f {from} -t UTF-8 FILE > NEW-FILE"
+        )
+    };
+    if bytes.starts_with(&[0xFF, 0xFE]) {
+        return Err((
+            None,
+            convert(
+                "UTF-16 little-endian (it starts with that byte-order mark)",
+                "UTF-16",
+            ),
+        ));
+    }
+    if bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err((
+            None,
+            convert(
+                "UTF-16 big-endian (it starts with that byte-order mark)",
+                "UTF-16",
+            ),
+        ));
+    }
+    let head = &bytes[..bytes.len().min(4096)];
+    let zeros = head.iter().filter(|&&b| b == 0).count();
+    if head.len() >= 4 && zeros * 4 >= head.len() {
+        let odd_zeros = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        let (found, from) = if odd_zeros * 2 >= zeros {
+            (
+                "UTF-16 little-endian (every other byte is zero)",
+                "UTF-16LE",
+            )
+        } else {
+            ("UTF-16 big-endian (every other byte is zero)", "UTF-16BE")
+        };
+        return Err((None, convert(found, from)));
+    }
+    let bytes = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bad = e.as_bytes()[at];
+            let good = String::from_utf8_lossy(&e.as_bytes()[..at]);
+            let loc = node::LineIndex::new(&good).loc(good.len());
+            let found = if bad >= 0x80 && e.utf8_error().error_len().is_some() {
+                format!(
+                    "probably Latin-1 or Windows-1252 (byte 0x{bad:02X} at line {}, column {} is not UTF-8)",
+                    loc.line, loc.col
+                )
+            } else {
+                format!(
+                    "not valid UTF-8 (byte 0x{bad:02X} at line {}, column {})",
+                    loc.line, loc.col
+                )
+            };
+            Err((Some(loc), convert(&found, "WINDOWS-1252")))
+        }
+    }
+}
+
+/// An OS error's own words, without Rust's " (os error N)" suffix.
+pub fn plain_io(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 /// Parses release document text from memory (no file checks): for tests and tools that

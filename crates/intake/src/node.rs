@@ -73,26 +73,48 @@ impl Value {
 pub struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    /// The last position asked for and its column: parsers ask in increasing order, so the
+    /// next column is counted from there. A whole document on one line (as stored JSON is)
+    /// would otherwise be re-counted from its start for every value: quadratic.
+    last: std::cell::Cell<(usize, usize, u32)>,
 }
 
 impl<'a> LineIndex<'a> {
+    /// Lines end at `\n`, `\r\n` or a lone `\r` (old Mac files), so line numbers match
+    /// what an editor shows for every line ending.
     pub fn new(text: &'a str) -> LineIndex<'a> {
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, starts }
+        let bytes = text.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
+            }
+        }
+        LineIndex {
+            text,
+            starts,
+            last: std::cell::Cell::new((0, 0, 0)),
+        }
     }
 
     pub fn loc(&self, offset: usize) -> Loc {
-        let offset = offset.min(self.text.len());
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let start = self.starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let (last_line, last_offset, last_col) = self.last.get();
+        let (from, col0) = if last_line == line && last_offset >= start && last_offset <= offset {
+            (last_offset, last_col)
+        } else {
+            (start, 0)
+        };
+        let col = col0 + self.text[from..offset].chars().count() as u32;
+        self.last.set((line, offset, col));
         Loc {
             line: line as u32 + 1,
-            col: col as u32 + 1,
+            col: col + 1,
         }
     }
 }

@@ -145,9 +145,14 @@ fn normalise_header(h: &str) -> String {
         .replace([' ', '-'], "_")
 }
 
+/// The header line, whatever the line ending (old Mac files end lines with a lone '\r').
+fn first_line(text: &str) -> &str {
+    text.split(['\r', '\n']).next().unwrap_or("")
+}
+
 /// European spreadsheet programs save "CSV" with semicolons; guess from the header line.
 fn delimiter(text: &str) -> u8 {
-    let header = text.lines().next().unwrap_or("");
+    let header = first_line(text);
     if header.matches(';').count() > header.matches(',').count() {
         b';'
     } else {
@@ -199,11 +204,25 @@ fn read_rows(ctx: &mut Ctx, text: &str, known: &[&str]) -> Option<Vec<Row>> {
             .map(|(i, h)| (h.clone(), i))
             .collect(),
     );
+    // Line numbers come from byte offsets, not the CSV reader's own count, so they match an
+    // editor's for CRLF and CR-only files as well.
+    let index = crate::node::LineIndex::new(text);
+    // A record's position can sit on the line ending before it (the reader ends a record at
+    // '\r' and skips the '\n' as part of the next one): step over line endings first.
+    let line_at = |p: Option<&csv::Position>| {
+        p.map_or(0, |p| {
+            let mut at = p.byte() as usize;
+            while matches!(text.as_bytes().get(at), Some(b'\r' | b'\n')) {
+                at += 1;
+            }
+            index.loc(at).line
+        })
+    };
     let mut rows = Vec::new();
     for rec in rdr.records() {
         match rec {
             Ok(rec) => {
-                let line = rec.position().map_or(0, |p| p.line() as u32);
+                let line = line_at(rec.position());
                 let mut row = Row {
                     cells: vec![None; headers.len()],
                     columns: Rc::clone(&columns),
@@ -227,7 +246,7 @@ fn read_rows(ctx: &mut Ctx, text: &str, known: &[&str]) -> Option<Vec<Row>> {
                 }
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as u32);
+                let line = line_at(e.position());
                 let why = match e.kind() {
                     csv::ErrorKind::Utf8 { .. } => {
                         "text in UTF-8 (save the sheet as \"CSV UTF-8\")".to_owned()
@@ -252,8 +271,10 @@ pub(crate) fn read_sheet(
     file: &Path,
     text: &str,
     payees: Option<(&Path, &str)>,
+    limits: &model::Limits,
 ) -> Result<Vec<SheetRelease>, Ctx> {
     let mut ctx = Ctx::new(file, true);
+    ctx.limits = limits.clone();
     let known: Vec<&str> = RELEASE_COLUMNS
         .iter()
         .chain(TRACK_COLUMNS)
@@ -262,10 +283,7 @@ pub(crate) fn read_sheet(
     let Some(rows) = read_rows(&mut ctx, text, &known) else {
         return Err(ctx);
     };
-    let present: Vec<&str> = text
-        .lines()
-        .next()
-        .unwrap_or("")
+    let present: Vec<&str> = first_line(text)
         .split(delimiter(text) as char)
         .map(|h| h.trim().trim_matches('"'))
         .collect();
@@ -338,6 +356,7 @@ pub(crate) fn read_sheet(
     for upc in order {
         let rows = &groups[&upc];
         let mut rctx = Ctx::new(file, true);
+        rctx.limits = limits.clone();
         let first_line = rows[0].values().map(|c| c.loc.line).min().unwrap_or(0);
         let node = release_node(&mut rctx, rows, &payee_rows);
         out.push(SheetRelease {

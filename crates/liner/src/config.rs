@@ -40,6 +40,8 @@ struct ConfigFile {
     schedule: Option<Schedule>,
     /// The distributor as the sender of ERN messages (and recipient of sales reports).
     sender: Option<SenderFile>,
+    /// Resource limits on users' input (docs/limits.md).
+    limits: Option<model::Limits>,
 }
 
 /// `[sender]`: the distributor's DDEX party id (DPID, from DDEX) and name.
@@ -134,6 +136,8 @@ pub(crate) struct Config {
     pub(crate) contracts: Option<PathBuf>,
     pub(crate) report_formats: PathBuf,
     pub(crate) schedule: Schedule,
+    /// `[limits]`: what a user's input may cost (docs/limits.md).
+    pub(crate) limits: model::Limits,
     /// Who Liner's ERN messages come from (`[sender]`, `LINER_DPID`, `LINER_SENDER_NAME`).
     pub(crate) sender: ern::MessageParty,
     /// The folder of the `liner.toml` in use (the Liner home), if any.
@@ -268,6 +272,7 @@ impl Config {
             None => PathBuf::from("deploy/report-formats"),
         };
         let mut schedule = Schedule::default();
+        let mut limits = model::Limits::default();
         let mut configured_paths = false;
         // A placeholder DPID: a distributor gets its own from DDEX and sets it in [sender].
         let mut sender_id = "PADPIDA2026112601L".to_owned();
@@ -320,6 +325,9 @@ impl Config {
             }
             if let Some(s) = file.schedule {
                 schedule = s;
+            }
+            if let Some(l) = file.limits {
+                limits = l;
             }
             if let Some(s) = file.sender {
                 if let Some(id) = s.party_id {
@@ -416,6 +424,7 @@ impl Config {
             contracts,
             report_formats,
             schedule,
+            limits,
             sender: ern::MessageParty {
                 party_id: sender_id,
                 name: Some(sender_name),

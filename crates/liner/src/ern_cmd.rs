@@ -536,9 +536,38 @@ async fn derived_audio(
 /// Reads a received ERN message for `liner import`: validated against its XSD when schemas
 /// are found, converted into the release model, its resource files found beside it and
 /// checked against the message's HashSum.
+/// A user's file, refused without reading it all when it is over `limit` bytes.
+pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("a readable file ({})", intake::plain_io(&e)))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("a readable file ({})", intake::plain_io(&e)))?;
+    if bytes.len() as u64 > limit {
+        return Err(model::Limits::exceeded(
+            &format!("a smaller message: this one is larger than {limit} bytes"),
+            format!("{limit} bytes"),
+            "document_bytes",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The HashSum algorithms Liner verifies (their DDEX spellings).
+fn checkable(algorithm: &str) -> bool {
+    ["MD5", "SHA-256", "SHA256"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(algorithm.trim()))
+}
+
+/// Reads a received ERN message and the resource files of its package (its folder).
 pub(crate) fn read_message(
     path: &Path,
     upc: Option<&Icpn>,
+    trust_unhashed: bool,
+    limits: &model::Limits,
 ) -> Result<intake::Intake, intake::Rejected> {
     let reject = |field: &str,
                   value: Option<String>,
@@ -554,9 +583,13 @@ pub(crate) fn read_message(
             expected,
         }],
     };
-    let xml = std::fs::read(path)
-        .map_err(|e| reject("", None, format!("a readable file ({e})"), None))?;
-    let (msg, warnings) = ern::read(&xml).map_err(|e| {
+    let xml = read_limited(path, limits.document_bytes).map_err(|e| reject("", None, e, None))?;
+    let tree_limits = ern::tree::Limits {
+        max_bytes: usize::try_from(limits.document_bytes).unwrap_or(usize::MAX),
+        max_attributes: limits.xml_attributes as usize,
+        ..ern::tree::Limits::default()
+    };
+    let (msg, warnings) = ern::read::read_with(&xml, tree_limits).map_err(|e| {
         let (line, col, message) = match &e {
             ern::ReadError::Xml(x) => (x.line, x.column, x.message.clone()),
             ern::ReadError::Structure {
@@ -633,48 +666,81 @@ pub(crate) fn read_message(
     for f in &imported.findings {
         tracing::warn!(file = %path.display(), "{f}");
     }
-    // The resource files sit beside the message; each must match the message's HashSum.
+    // The resource files sit in the message's folder (the package). Each must resolve inside
+    // it, and its bytes must be the ones the message vouches for: a HashSum Liner checks
+    // (MD5 or SHA-256) and the FileSize, when given. Without a checkable HashSum nothing
+    // ties the bytes to the sender, so such a resource is refused unless the operator says
+    // --trust-unhashed.
     let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let mut diagnostics = Vec::new();
     let mut resolved = Vec::new();
     for (field, r) in imported.release.file_refs() {
         let FileRef::Path(uri) = r else { continue };
-        let safe = !uri.is_empty() && !uri.starts_with('/') && !uri.split('/').any(|s| s == "..");
-        let file = dir.join(uri);
-        if !safe || !file.is_file() {
+        let mut refuse = |expected: String| {
             diagnostics.push(intake::Diagnostic {
                 file: path.to_owned(),
                 loc: None,
                 field: field.clone(),
                 value: Some(uri.clone()),
-                expected: "a resource file beside the message (relative path, no ..)".into(),
+                expected,
+            })
+        };
+        let file = match intake::resolve_inside(dir, uri, "message's folder") {
+            Ok(f) => f,
+            Err(e) => {
+                refuse(e);
+                continue;
+            }
+        };
+        let technical = imported.files.get(uri);
+        let hash = technical.and_then(|t| t.hash.as_ref());
+        let checked = hash.is_some_and(|h| checkable(&h.algorithm));
+        if !checked && !trust_unhashed {
+            refuse(match hash {
+                None => "a resource the message vouches for with a HashSum (MD5 or SHA-256); it has none. Ask the sender for one, or import with --trust-unhashed if you trust this package".into(),
+                Some(h) => format!(
+                    "a HashSum Liner can check (MD5 or SHA-256), not {}; import with --trust-unhashed if you trust this package",
+                    h.algorithm
+                ),
             });
             continue;
         }
-        if let Some(h) = imported.files.get(uri).and_then(|t| t.hash.as_ref()) {
-            let d = FileStore::digest_file(&file)
-                .map_err(|e| reject(&field, Some(uri.clone()), e.to_string(), None))?;
-            let ok = match h.algorithm.as_str() {
-                "MD5" => d.md5.eq_ignore_ascii_case(&h.value),
-                "SHA-256" | "SHA256" => d.sha256.hex().eq_ignore_ascii_case(&h.value),
-                other => {
-                    tracing::warn!(file = %file.display(), "HashSum algorithm {other} not checked");
-                    true
-                }
-            };
-            if !ok {
-                diagnostics.push(intake::Diagnostic {
-                    file: path.to_owned(),
-                    loc: None,
-                    field: field.clone(),
-                    value: Some(uri.clone()),
-                    expected: format!(
-                        "a file whose {} is {} (the message's HashSum); the file on disk differs",
-                        h.algorithm, h.value
-                    ),
-                });
+        let d = match FileStore::digest_file(&file) {
+            Ok(d) => d,
+            Err(e) => {
+                refuse(format!("a readable resource file ({e})"));
                 continue;
             }
+        };
+        if let Some(size) = technical.and_then(|t| t.size)
+            && size != d.size
+        {
+            refuse(format!(
+                "a file of {size} bytes (the message's FileSize); the file on disk has {}",
+                d.size
+            ));
+            continue;
+        }
+        if let Some(h) = hash.filter(|h| checkable(&h.algorithm)) {
+            let ok = if h.algorithm.eq_ignore_ascii_case("MD5") {
+                d.md5.eq_ignore_ascii_case(h.value.trim())
+            } else {
+                d.sha256.hex().eq_ignore_ascii_case(h.value.trim())
+            };
+            if !ok {
+                refuse(format!(
+                    "a file whose {} is {} (the message's HashSum); the file on disk differs",
+                    h.algorithm, h.value
+                ));
+                continue;
+            }
+        } else {
+            tracing::warn!(file = %file.display(), "imported without a checked HashSum (--trust-unhashed)");
         }
         resolved.push(intake::ResolvedFile {
             field,

@@ -28,7 +28,7 @@ struct ImportResult {
 }
 
 pub(crate) async fn run(cfg: &Config, paths: &[PathBuf], json: bool) -> Result<ExitCode> {
-    run_with(cfg, paths, json, None).await
+    run_with(cfg, paths, json, None, false).await
 }
 
 /// `upc`: the UPC a received ERN message without one is keyed on (one message only).
@@ -37,6 +37,7 @@ pub(crate) async fn run_with(
     paths: &[PathBuf],
     json: bool,
     upc: Option<&model::Icpn>,
+    trust_unhashed: bool,
 ) -> Result<ExitCode> {
     let messages = paths
         .iter()
@@ -59,10 +60,15 @@ pub(crate) async fn run_with(
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
         {
-            read.push(crate::ern_cmd::read_message(path, upc));
+            read.push(crate::ern_cmd::read_message(
+                path,
+                upc,
+                trust_unhashed,
+                &cfg.limits,
+            ));
             continue;
         }
-        read.extend(intake::read(path));
+        read.extend(intake::read_with(path, &cfg.limits));
     }
 
     let bar = crate::progress(read.len() as u64);

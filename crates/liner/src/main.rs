@@ -118,6 +118,10 @@ enum Command {
         /// (GRid or proprietary id only).
         #[arg(long, value_name = "UPC")]
         upc: Option<String>,
+        /// Accept an ERN message's resource files that carry no HashSum Liner can check
+        /// (MD5 or SHA-256): only for a package you trust, as nothing ties their bytes to it.
+        #[arg(long)]
+        trust_unhashed: bool,
         /// Print one JSON object per input release on stdout.
         #[arg(long)]
         json: bool,
@@ -660,13 +664,18 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { paths, json, upc } => {
+        Command::Import {
+            paths,
+            json,
+            upc,
+            trust_unhashed,
+        } => {
             let cfg = Config::load(&overrides)?;
             let upc = upc
                 .map(|u| model::Icpn::parse(&u))
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--upc: {e}"))?;
-            import::run_with(&cfg, &paths, json, upc.as_ref()).await
+            import::run_with(&cfg, &paths, json, upc.as_ref(), trust_unhashed).await
         }
         Command::Releases { json } => {
             let cfg = Config::load(&overrides)?;
@@ -1213,6 +1222,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         contracts: Some(PathBuf::from("deploy/contracts.example.toml")),
         report_formats: PathBuf::from("deploy/report-formats"),
         schedule: Default::default(),
+        limits: Default::default(),
         sender: ern::MessageParty {
             party_id: "PADPIDA2026112601L".into(),
             name: Some("Liner demo distributor".into()),

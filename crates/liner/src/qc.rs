@@ -102,7 +102,7 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
                 as_path.display()
             );
         }
-        from_path(as_path)?
+        from_path(as_path, &cfg.limits)?
     } else {
         let upc = crate::lookup_upc(&args.target)
             .map_err(|e| anyhow!("{} is neither a folder nor a valid UPC: {e}", args.target))?;
@@ -338,10 +338,10 @@ fn load_profile(cfg: &Config, name: &str) -> Result<profiles::DspProfile> {
 
 /// The releases of a folder, document or sheet. Any that intake rejects stop the run: QC
 /// checks what intake has accepted.
-fn from_path(path: &Path) -> Result<Vec<Subject>> {
+fn from_path(path: &Path, limits: &model::Limits) -> Result<Vec<Subject>> {
     let mut subjects = Vec::new();
     let mut problems = Vec::new();
-    for result in intake::read(path) {
+    for result in intake::read_with(path, limits) {
         match result {
             Ok(intake) => subjects.push(subject_of(intake)),
             Err(rejected) => {

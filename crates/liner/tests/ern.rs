@@ -369,7 +369,10 @@ fn invalid_messages_are_refused_with_line_and_element() {
     let sample = xsd.join("../samples/ern43_official_1_Audio.xml");
     let out = env.liner(&["import", sample.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("a resource file beside the message"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("an existing file in the message's folder (there is none at")
+    );
     // Without schemas, validating is an error that says why (exit 1)…
     let bare = |extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_liner"))
@@ -481,4 +484,109 @@ fn profiles_show_how_each_dsp_is_reached() {
         by("deezer")["delivery"],
         "http release-by-release http://127.0.0.1:8470/deezer"
     );
+}
+
+/// Hardening defect 1: a received message's resources must resolve inside its package (no
+/// symlinked file or folder that leads out, even when the bytes match), carry a HashSum
+/// Liner checks (else only with --trust-unhashed) and match their FileSize.
+#[test]
+fn defect_01_ern_resources_outside_the_package_or_unvouched_are_refused() {
+    let Some(_) = schemas() else { return };
+    let sender = Env::new();
+    let folder = fixtures().join("releases/night-drives");
+    sender.ok(&["import", folder.to_str().expect("utf-8")]);
+    let (xml, _) = sender.build(&[UPC, "--dsp", "spotify"], "delivery/message.xml");
+    let delivery = sender.dir.path().join("delivery");
+    let uris = lay_out(&sender, &xml, &delivery);
+    let message = sender.path("delivery/message.xml");
+    let refused = |args: &[&str], why: &str| {
+        let receiver = Env::new();
+        let out = receiver.liner(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} should be refused: {err}"
+        );
+        assert!(err.contains(why), "{args:?}: {err}");
+        assert_eq!(
+            receiver.ok(&["releases", "--json"]).trim(),
+            "[]",
+            "nothing written"
+        );
+    };
+
+    // (a) A file symlink that leads out of the package, even to the very same bytes.
+    let outside = tempfile::tempdir().expect("tempdir");
+    let first = delivery.join(&uris[0]);
+    let copy = outside.path().join("elsewhere.flac");
+    std::fs::copy(&first, &copy).expect("copy");
+    std::fs::remove_file(&first).expect("rm");
+    std::os::unix::fs::symlink(&copy, &first).expect("symlink");
+    refused(&["import", &message], "leads outside it");
+    std::fs::remove_file(&first).expect("rm");
+    std::fs::copy(&copy, &first).expect("restore");
+
+    // (b) A folder symlink on the way.
+    let sub = first.parent().expect("folder").to_owned();
+    if sub != delivery {
+        let moved = outside.path().join("resources");
+        std::fs::rename(&sub, &moved).expect("move");
+        std::os::unix::fs::symlink(&moved, &sub).expect("symlink");
+        refused(&["import", &message], "leads outside it");
+        std::fs::remove_file(&sub).expect("rm");
+        std::fs::rename(&moved, &sub).expect("move back");
+    }
+
+    // (c) No HashSum: refused, unless the operator trusts the package.
+    let unhashed = {
+        let mut out = String::new();
+        let mut rest = xml.as_str();
+        while let Some(i) = rest.find("<HashSum>") {
+            out.push_str(&rest[..i]);
+            let end = rest[i..].find("</HashSum>").expect("closed") + i + "</HashSum>".len();
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    };
+    assert!(!unhashed.contains("HashSum"));
+    std::fs::write(delivery.join("unhashed.xml"), &unhashed).expect("write");
+    let unhashed_path = sender.path("delivery/unhashed.xml");
+    refused(&["import", &unhashed_path], "--trust-unhashed");
+    let trusting = Env::new();
+    let out = trusting.ok(&["import", "--trust-unhashed", &unhashed_path]);
+    assert!(out.starts_with("created   196543210010"), "{out}");
+
+    // (d) A HashSum in an algorithm Liner does not check (SHA1 is XSD-valid).
+    let sha1 = xml.replace("<Algorithm>MD5</Algorithm>", "<Algorithm>SHA1</Algorithm>");
+    assert_ne!(sha1, xml, "the message names its HashSum algorithm");
+    std::fs::write(delivery.join("sha1.xml"), &sha1).expect("write");
+    refused(&["import", &sender.path("delivery/sha1.xml")], "not SHA1");
+
+    // (e) The file on disk must have the message's FileSize.
+    let size = xml
+        .split("<FileSize>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("a FileSize")
+        .to_owned();
+    let wrong = xml.replacen(
+        &format!("<FileSize>{size}</FileSize>"),
+        &format!(
+            "<FileSize>{}</FileSize>",
+            size.parse::<u64>().expect("n") + 1
+        ),
+        1,
+    );
+    std::fs::write(delivery.join("size.xml"), &wrong).expect("write");
+    refused(
+        &["import", &sender.path("delivery/size.xml")],
+        "the message's FileSize",
+    );
+
+    // The untouched package still imports.
+    let receiver = Env::new();
+    let out = receiver.ok(&["import", &message]);
+    assert!(out.starts_with("created   196543210010"), "{out}");
 }

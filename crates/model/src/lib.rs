@@ -8,6 +8,7 @@
 
 mod codes;
 pub mod id;
+pub mod limits;
 mod money;
 mod time;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use id::{
     ContentHash, CountryCode, Dpid, Email, Grid, Icpn, IdError, Isni, Isrc, Iswc, LanguageTag,
 };
+pub use limits::Limits;
 pub use money::{
     Currency, FINE_DECIMALS, FINE_ONE, Fine, FineError, Money, MoneyError, format_minor,
 };
