@@ -9,9 +9,11 @@
 //! - [`write`] produces valid Basic Audio reports: the mock DSP's sales reports and the
 //!   benchmark's large inputs.
 
+pub mod guard;
 pub mod name;
 pub mod read;
 pub mod write;
 
+pub use guard::{GuardLimits, Guarded};
 pub use name::FileName;
 pub use read::{Finding, Header, ReportInfo, ReportReader, Severity, Summary, UsageLine};

@@ -138,3 +138,26 @@ fn mutated_samples_never_panic() {
         })
         .expect("no panic");
 }
+
+/// Hardening defect 6: 300 000 attributes on one element used to run for minutes (quick-xml
+/// compares every pair for duplicates). Now the count is capped and duplicates are found
+/// through a set: refused at once, naming the limit and its setting.
+#[test]
+fn defect_06_attributes_per_element_are_capped_and_checked_linearly() {
+    let ns = "http://ddex.net/xml/ern/43";
+    let attrs: String = (0..300_000).map(|i| format!(" a{i}=\"x\"")).collect();
+    let xml = format!("<ern:NewReleaseMessage xmlns:ern=\"{ns}\"{attrs}/>");
+    let t = std::time::Instant::now();
+    let e = ern::read(xml.as_bytes()).expect_err("refused").to_string();
+    assert!(
+        e.contains("at most 64 attributes") && e.contains("xml_attributes"),
+        "{e}"
+    );
+    assert!(t.elapsed().as_secs() < 10, "took {:?}", t.elapsed());
+    let e = ern::read(
+        format!("<ern:NewReleaseMessage xmlns:ern=\"{ns}\" a=\"1\" b=\"2\" a=\"3\"/>").as_bytes(),
+    )
+    .expect_err("refused")
+    .to_string();
+    assert!(e.contains("\"a\" appears twice"), "{e}");
+}

@@ -192,6 +192,7 @@ pub(crate) async fn fetch_reports(
             ix: &ix,
             profiles: &profiles,
             contracts: &contracts,
+            limits: &cfg.limits,
         };
         let opts = ImportOptions {
             period: period.clone(),

@@ -389,16 +389,26 @@ pub(crate) struct ReadReport {
     pub(crate) names: Vec<String>,
 }
 
-/// Opens a report file, un-gzipping `.gz`.
-fn open_report(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+/// Opens a report file, un-gzipping `.gz`, behind the guard that caps line length and
+/// expansion (`[limits]`): a hostile file cannot make a reader buffer without bound.
+fn open_report(path: &Path, limits: &model::Limits) -> Result<Box<dyn BufRead + Send>> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let name = path.display().to_string();
     let r: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-            1 << 16,
-            f,
-        )))
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let guard = dsr::GuardLimits::for_compressed(
+            limits.report_line_bytes,
+            size,
+            limits.report_expansion,
+        );
+        let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f));
+        Box::new(dsr::Guarded::new(gz, name, guard))
     } else {
-        Box::new(f)
+        Box::new(dsr::Guarded::new(
+            f,
+            name,
+            dsr::GuardLimits::plain(limits.report_line_bytes),
+        ))
     };
     Ok(Box::new(BufReader::with_capacity(1 << 18, r)))
 }
@@ -440,6 +450,7 @@ pub(crate) fn read_report(
     ix: &CatalogIndex,
     dsp_hint: Option<&str>,
     bar: &indicatif::ProgressBar,
+    limits: &model::Limits,
 ) -> Result<(ReadReport, String)> {
     let mut hashes = Vec::new();
     let mut names = Vec::new();
@@ -465,7 +476,7 @@ pub(crate) fn read_report(
             // first file's HEAD before the pass.
             let mut reader = dsr::ReportReader::new();
             for (f, name) in files.iter().zip(&names) {
-                let input = open_report(f)?;
+                let input = open_report(f, limits)?;
                 let input = BufReader::with_capacity(
                     1 << 18,
                     Counting {
@@ -482,7 +493,7 @@ pub(crate) fn read_report(
         report_csv::Format::Csv(layout) => {
             let mut info = dsr::ReportInfo::default();
             for (i, (f, name)) in files.iter().zip(&names).enumerate() {
-                let input = open_report(f)?;
+                let input = open_report(f, limits)?;
                 let input = Counting {
                     inner: input,
                     bar: bar.clone(),
@@ -914,6 +925,7 @@ pub(crate) struct Env<'a> {
     pub(crate) ix: &'a CatalogIndex,
     pub(crate) profiles: &'a [profiles::DspProfile],
     pub(crate) contracts: &'a Contracts,
+    pub(crate) limits: &'a model::Limits,
 }
 
 /// The exchange rates recorded for a period, by (base, quote).
@@ -1013,7 +1025,7 @@ pub(crate) async fn import_one(
         (Some(d), _) => Some(d.clone()),
         (None, report_csv::Format::Dsr) => {
             let mut head = dsr::ReportReader::new();
-            let first = open_report(&files[0])?;
+            let first = open_report(&files[0], env.limits)?;
             let name = files[0]
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -1026,7 +1038,7 @@ pub(crate) async fn import_one(
         }
         (None, report_csv::Format::Csv(l)) => l.dsp.clone(),
     };
-    let (read, _) = read_report(files, format, env.ix, dsp_hint.as_deref(), bar)?;
+    let (read, _) = read_report(files, format, env.ix, dsp_hint.as_deref(), bar, env.limits)?;
     storing
         .join()
         .map_err(|_| anyhow!("the file store thread panicked"))??;

@@ -636,6 +636,7 @@ pub(crate) async fn import_run(
             ix: &ix,
             profiles: &profiles,
             contracts: &contracts,
+            limits: &cfg.limits,
         };
         let total: u64 = g
             .iter()

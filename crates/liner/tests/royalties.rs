@@ -791,3 +791,83 @@ fn killing_an_import_at_random_points_leaves_no_partial_import() {
         "{kills} kills ({whole:?} per import), {killed_before_commit} before the commit; ledger check passed after each"
     );
 }
+
+fn fresh() -> (tempfile::TempDir, Liner) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = Liner {
+        dir: dir.path().to_owned(),
+        smtp: None,
+    };
+    l.ok(&["init"]);
+    (dir, l)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+/// Hardening defect 4: a small `.tsv.gz` holding one enormous line was buffered whole
+/// (1.5 GB line: 3.09 GB RSS). Now the line is refused at the limit with file:line, before
+/// it is buffered, and nothing is booked.
+#[test]
+fn defect_04_an_overlong_report_line_is_refused_with_file_and_line() {
+    let (dir, l) = fresh();
+    let sample = std::fs::read_to_string(sample(
+        "DSR_PADPIDA2014999999Z_PADPIDA2014111801Y_AdSupport_2015-02_AU_1of1_20150723T092522.tsv",
+    ))
+    .expect("sample");
+    let mut lines: Vec<String> = sample.lines().map(str::to_owned).collect();
+    lines.insert(4, format!("RE01\t1\tRL1\t{}", "x".repeat(20 << 20)));
+    let text = lines.join("\n") + "\n";
+    let name = "DSR_PADPIDA2014999999Z_PADPIDA2014111801Y_AdSupport_2015-02_AU_1of1_20150723T092522.tsv.gz";
+    let path = dir.path().join(name);
+    let gz = gzip(text.as_bytes());
+    assert!(gz.len() < 1 << 20, "a small file: {} bytes", gz.len());
+    std::fs::write(&path, gz).expect("write");
+    let p = path.to_str().expect("utf-8");
+    let out = l.run(&[
+        "reports",
+        "import",
+        "--period",
+        "2026-10",
+        "--dsp",
+        "youtube-music",
+        p,
+    ]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains(&format!("{name}:5: a line longer than 65536 bytes"))
+            && all.contains("`report_line_bytes`"),
+        "{all}"
+    );
+    let check = l.json(&["ledger", "check", "--json"]);
+    assert_eq!(check["transactions"], 0, "nothing booked");
+    // The expansion cap: a 70 MB file of short lines compressing to a few kB is over 200×
+    // its size and over the 64 MiB floor.
+    let bomb: String = "RE01\t1\tRL1\tx\n".repeat(6_000_000);
+    std::fs::write(&path, gzip(bomb.as_bytes())).expect("write");
+    let out = l.run(&[
+        "reports",
+        "import",
+        "--period",
+        "2026-10",
+        "--dsp",
+        "youtube-music",
+        p,
+    ]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("`report_expansion`"), "{all}");
+}
