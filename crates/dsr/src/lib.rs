@@ -11,6 +11,7 @@
 
 pub mod guard;
 pub mod name;
+pub mod numbers;
 pub mod read;
 pub mod write;
 

@@ -13,6 +13,7 @@ use model::Fine;
 use serde::Serialize;
 
 use crate::name::FileName;
+use crate::numbers;
 
 /// How bad a finding is. `Money` findings refuse the report unless the caller tolerates them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -193,6 +194,8 @@ impl ReportInfo {
 struct Layout {
     cols: HashMap<&'static str, usize>,
     su: SuCols,
+    /// How many cells the record has.
+    width: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -244,7 +247,11 @@ impl Layout {
             returns: g("Returns"),
             net: g("NetRevenue"),
         };
-        Layout { cols, su }
+        Layout {
+            cols,
+            su,
+            width: names.len(),
+        }
     }
 
     fn get(&self, f: &str) -> Option<usize> {
@@ -557,6 +564,8 @@ pub struct ReportReader {
     first_sy: Vec<String>,
     block_ids: IdRanges,
     warned_versions: HashSet<String>,
+    warned_short: HashSet<String>,
+    warned_unknown: HashSet<String>,
     /// Footer claims of the last file read, checked against the whole report at the end.
     last_footer: Option<(String, u64, Option<u64>, Option<u64>)>,
     header_seen: bool,
@@ -627,6 +636,11 @@ fn unescape(raw: &str, escapes: &mut Escapes) -> String {
     out
 }
 
+/// Releases and resources one block may describe: a block is one release and its resources
+/// (a box set has hundreds); more is a broken or hostile file, and each usage line searches
+/// its block's records.
+pub const MAX_BLOCK_RECORDS: usize = 10_000;
+
 fn parse_int(b: &[u8]) -> Option<i64> {
     let (neg, d) = match b.first() {
         Some(b'-') => (true, &b[1..]),
@@ -688,6 +702,31 @@ impl ReportReader {
                 record: record.to_owned(),
                 message,
             });
+        }
+    }
+
+    /// A record with fewer cells than its layout is read with the rest empty: say so, once
+    /// per record type (the set is only touched for short records).
+    fn check_width(
+        &mut self,
+        name: &str,
+        line_no: u64,
+        rt: &str,
+        base: &str,
+        cells: usize,
+        l: &Layout,
+    ) {
+        if cells < l.width && l.width > 2 && self.warned_short.insert(base.to_owned()) {
+            self.find(
+                Severity::Warning,
+                name,
+                line_no,
+                rt,
+                format!(
+                    "{base} has {cells} of its {} cells; the missing ones are read as empty (reported once per record type)",
+                    l.width
+                ),
+            );
         }
     }
 
@@ -805,6 +844,21 @@ impl ReportReader {
             };
             let rt_full = line.cell(Some(0));
             let (base, minor) = rt_full.split_once('.').unwrap_or((rt_full, ""));
+            // A control character (a NUL in a title, say) would be stored and shown as is.
+            if let Some(at) = raw.iter().position(|&b| b < 0x20 && b != b'\t') {
+                self.find(
+                    Severity::Error,
+                    name,
+                    line_no,
+                    rt_full,
+                    format!(
+                        "a control character (U+{:04X}) at byte {} of the line; only tabs separate cells",
+                        raw[at],
+                        at + 1
+                    ),
+                );
+                continue;
+            }
             if !known_version(base, minor) && self.warned_versions.insert(rt_full.to_owned()) {
                 let msg = format!(
                     "record version {rt_full} is newer than the built-in tables; read by column name"
@@ -856,6 +910,7 @@ impl ReportReader {
                         continue; // repeated set; compared with the first file's below
                     }
                     let Some(l) = self.layout(base) else { continue };
+                    self.check_width(name, line_no, rt_full, base, cells.len(), &l);
                     self.add_summary(name, line_no, rt_full, &line, &l);
                 }
                 "FOOT" | "FFOO" | "SRFO" => {
@@ -880,6 +935,7 @@ impl ReportReader {
                         continue;
                     };
                     let su = l.su;
+                    self.check_width(name, line_no, rt_full, base, cells.len(), &l);
                     let Some(block) = parse_int(line.cell(su.block).as_bytes())
                         .and_then(|b| u64::try_from(b).ok())
                     else {
@@ -918,6 +974,18 @@ impl ReportReader {
                         }
                     };
                     match base {
+                        "RE01" | "AS01" | "AS02" | "AS03" if n_rel + n_res >= MAX_BLOCK_RECORDS => {
+                            self.find(
+                                Severity::Error,
+                                name,
+                                line_no,
+                                rt_full,
+                                format!(
+                                    "block {block} describes more than {MAX_BLOCK_RECORDS} releases and resources; a block describes one release"
+                                ),
+                            );
+                            continue;
+                        }
                         "RE01" => {
                             if releases.len() <= n_rel {
                                 releases.push(BlockRelease::default());
@@ -970,30 +1038,54 @@ impl ReportReader {
                                 ("Usages", su.usages)
                             };
                             let units_raw = line.cell(units_idx);
-                            let Some(mut units) = parse_int(units_raw.as_bytes()) else {
-                                self.find(
-                                    Severity::Error,
-                                    name,
-                                    line_no,
-                                    rt_full,
-                                    format!("{units_col} {units_raw:?} is not a whole number"),
-                                );
-                                continue;
+                            let mut units = match numbers::count(units_raw) {
+                                Ok(u) => u,
+                                Err(e) => {
+                                    self.find(
+                                        Severity::Error,
+                                        name,
+                                        line_no,
+                                        rt_full,
+                                        format!("{units_col} {e}"),
+                                    );
+                                    continue;
+                                }
                             };
-                            if base == "SU01"
-                                && let Some(r) = parse_int(line.cell(su.returns).as_bytes())
-                            {
-                                units -= r;
+                            let returns_raw = line.cell(su.returns);
+                            if base == "SU01" && !returns_raw.is_empty() {
+                                match numbers::count(returns_raw) {
+                                    Ok(r) if r <= units => units -= r,
+                                    Ok(r) => {
+                                        self.find(Severity::Error, name, line_no, rt_full, format!("NumberOfReturns {r} is more than the line's {units} usages"));
+                                        continue;
+                                    }
+                                    Err(e) => {
+                                        self.find(
+                                            Severity::Error,
+                                            name,
+                                            line_no,
+                                            rt_full,
+                                            format!("NumberOfReturns {e}"),
+                                        );
+                                        continue;
+                                    }
+                                }
                             }
                             let amount = if base == "SU03" {
                                 let raw = line.cell(su.net);
                                 if raw.is_empty() {
                                     None
                                 } else {
-                                    match Fine::parse_bytes(raw.as_bytes()) {
-                                        Some(f) => Some(f),
-                                        None => {
-                                            self.find(Severity::Error, name, line_no, rt_full, format!("NetRevenue {raw:?} is not an exact decimal amount"));
+                                    match numbers::amount(raw) {
+                                        Ok(f) => Some(f),
+                                        Err(e) => {
+                                            self.find(
+                                                Severity::Error,
+                                                name,
+                                                line_no,
+                                                rt_full,
+                                                format!("NetRevenue {e}"),
+                                            );
                                             continue;
                                         }
                                     }
@@ -1044,10 +1136,30 @@ impl ReportReader {
                                 );
                                 continue;
                             }
-                            self.info.summary_units[summary] += units;
+                            // Checked sums: a crafted report must not wrap around to a total
+                            // that happens to match its summary.
+                            let Some(total_units) =
+                                self.info.summary_units[summary].checked_add(units)
+                            else {
+                                self.find(Severity::Error, name, line_no, rt_full, format!("the usages of summary {sid:?} add up past {} (too large to be real)", i64::MAX));
+                                continue;
+                            };
+                            let total_money = match amount {
+                                Some(a) => {
+                                    match self.info.summary_line_money[summary].checked_add(a) {
+                                        Some(t) => Some(t),
+                                        None => {
+                                            self.find(Severity::Error, name, line_no, rt_full, format!("the amounts of summary {sid:?} add up past what Liner can hold exactly"));
+                                            continue;
+                                        }
+                                    }
+                                }
+                                None => None,
+                            };
+                            self.info.summary_units[summary] = total_units;
                             self.info.summary_lines[summary] += 1;
-                            if let Some(a) = amount {
-                                self.info.summary_line_money[summary] += a;
+                            if let Some(t) = total_money {
+                                self.info.summary_line_money[summary] = t;
                             }
                             // A release-level sale (an album download) names the release only.
                             let by_release = !rel_ref.is_empty() && res_ref.is_empty();
@@ -1078,7 +1190,21 @@ impl ReportReader {
                             };
                             sink(&u);
                         }
-                        _ => {}
+                        other => {
+                            if default_layout(other).is_none()
+                                && self.warned_unknown.insert(other.to_owned())
+                            {
+                                self.find(
+                                    Severity::Warning,
+                                    name,
+                                    line_no,
+                                    rt_full,
+                                    format!(
+                                        "record type {other} is not one Liner reads; its lines are skipped (reported once per record type)"
+                                    ),
+                                );
+                            }
+                        }
                     }
                 }
             }
@@ -1245,9 +1371,9 @@ impl ReportReader {
             if raw.is_empty() {
                 Ok(None)
             } else {
-                Fine::parse_bytes(raw.as_bytes())
+                numbers::amount(raw)
                     .map(Some)
-                    .ok_or_else(|| format!("{f} {raw:?} is not an exact decimal amount"))
+                    .map_err(|e| format!("{f} {e}"))
             }
         };
         let amount = match (money("AllocatedNetRevenue"), money("NetRevenue")) {
@@ -1270,16 +1396,17 @@ impl ReportReader {
                 a
             }
         };
-        let usages = parse_int(usages_raw.as_bytes());
-        if !usages_raw.is_empty() && usages.is_none() {
-            self.find(
-                Severity::Error,
-                name,
-                line_no,
-                rt,
-                format!("Usages {usages_raw:?} is not a whole number"),
-            );
-        }
+        let usages = if usages_raw.is_empty() {
+            None
+        } else {
+            match numbers::count(usages_raw) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    self.find(Severity::Error, name, line_no, rt, format!("Usages {e}"));
+                    None
+                }
+            }
+        };
         let s = Summary {
             id: id.clone(),
             record: rt.to_owned(),

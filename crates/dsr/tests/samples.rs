@@ -298,7 +298,7 @@ fn tampered_reports_are_caught_line_by_line() {
         ),
         (
             text.replacen("\t12.3456789\t", "\t12.3.4\t", 1),
-            "NetRevenue \"12.3.4\" is not an exact decimal amount",
+            "NetRevenue \"12.3.4\" is not a decimal amount",
         ),
     ];
     for (t, want) in cases {
@@ -321,4 +321,107 @@ fn escape_round_trips() {
     let mut r = ReportReader::new();
     let _ = r.read_file("x.tsv", line.as_bytes(), &mut |_| {});
     let _ = Severity::Warning;
+}
+
+fn two_track_report() -> (String, String) {
+    let sales = vec![
+        Sale {
+            track: 0,
+            context: 0,
+            streams: 100,
+        },
+        Sale {
+            track: 1,
+            context: 1,
+            streams: 3,
+        },
+    ];
+    let report = fixture_report(1, sales);
+    (
+        report[0].0.clone(),
+        String::from_utf8(report[0].1.clone()).expect("utf8"),
+    )
+}
+
+/// Hardening defect 9: usage totals were summed with wrapping arithmetic, so three lines of
+/// i64::MAX, i64::MAX and 102 streams "added up" to a summary's 100. Now the sum is checked
+/// and the overflow is a refusal at its line.
+#[test]
+fn defect_09_report_sums_are_checked_not_wrapped() {
+    let (name, text) = two_track_report();
+    let line = text
+        .lines()
+        .find(|l| l.contains("\ttrue\t100\t"))
+        .expect("the 100-stream line")
+        .to_owned();
+    let big = |n: &str| line.replacen("\ttrue\t100\t", &format!("\ttrue\t{n}\t"), 1);
+    let max = i64::MAX.to_string();
+    let crafted = text.replacen(&line, &[big(&max), big(&max), big("102")].join("\n"), 1);
+    let (info, _) = read_bytes(&[(name, crafted.into_bytes())]);
+    let m = messages(&info);
+    assert!(
+        m.iter().any(|s| s.contains("add up past")),
+        "want an overflow refusal in {m:#?}"
+    );
+    assert!(info.refused(false));
+}
+
+/// Hardening defect 13: unknown record types were skipped silently, a short record read as
+/// if whole, a NUL byte stored in a title, negative streams accepted.
+#[test]
+fn defect_13_dsr_validation_gaps_are_reported() {
+    let (name, text) = two_track_report();
+    let su = text
+        .lines()
+        .find(|l| l.contains("\ttrue\t100\t"))
+        .expect("the 100-stream line")
+        .to_owned();
+    // An unknown record type in a block, and an RE01 cut to 3 cells: warnings, said once.
+    let block = su.split('\t').nth(1).expect("block id").to_owned();
+    let unknown = text.replacen(&su, &format!("ZZ01\t{block}\tx\n{su}"), 1);
+    let (info, _) = read_bytes(&[(name.clone(), unknown.into_bytes())]);
+    let m = messages(&info);
+    assert!(
+        m.iter()
+            .any(|s| s.starts_with("warning")
+                && s.contains("record type ZZ01 is not one Liner reads")),
+        "{m:#?}"
+    );
+    let re = text
+        .lines()
+        .find(|l| l.starts_with("RE01"))
+        .expect("RE01")
+        .to_owned();
+    let short: String = re.split('\t').take(3).collect::<Vec<_>>().join("\t");
+    let (info, _) = read_bytes(&[(name.clone(), text.replacen(&re, &short, 1).into_bytes())]);
+    let m = messages(&info);
+    assert!(
+        m.iter()
+            .any(|s| s.starts_with("warning") && s.contains("RE01 has 3 of its")),
+        "{m:#?}"
+    );
+    // A NUL in a title: refused, not stored.
+    let as_line = text
+        .lines()
+        .find(|l| l.starts_with("AS0"))
+        .expect("AS")
+        .to_owned();
+    let nul = as_line.replacen("Tab", "T\0ab", 1);
+    assert_ne!(nul, as_line);
+    let (info, _) = read_bytes(&[(name.clone(), text.replacen(&as_line, &nul, 1).into_bytes())]);
+    let m = messages(&info);
+    assert!(
+        m.iter().any(|s| s.contains("control character (U+0000)")),
+        "{m:#?}"
+    );
+    assert!(info.refused(false));
+    // Negative streams: refused (allocation would give 0 and spread the money elsewhere).
+    let neg = su.replacen("\ttrue\t100\t", "\ttrue\t-100\t", 1);
+    let (info, _) = read_bytes(&[(name, text.replacen(&su, &neg, 1).into_bytes())]);
+    let m = messages(&info);
+    assert!(
+        m.iter().any(|s| s.contains("\"-100\" is negative")),
+        "{m:#?}"
+    );
+    assert!(info.refused(false));
 }

@@ -342,7 +342,7 @@ fn money_cell(s: &str) -> Option<Fine> {
             return None;
         }
     }
-    let f = Fine::parse(&t.replace(',', "")).ok()?;
+    let f = dsr::numbers::amount(&t.replace(',', "")).ok()?;
     Some(if neg { -f } else { f })
 }
 
@@ -490,32 +490,31 @@ pub fn read(
         let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
         let cname = |n: &Option<String>| n.clone().unwrap_or_default();
         let u_raw = get(units);
-        let Ok(mut u) = u_raw.replace(',', "").parse::<i64>() else {
-            finding(
-                info,
-                line,
-                format!(
-                    "column {:?}: {u_raw:?} is not a whole number of units",
-                    c.units
-                ),
-            );
-            continue;
+        // Units may be negative here (a refund line in a store's report).
+        let mut u = match dsr::numbers::signed_count(&u_raw.replace(',', "")) {
+            Ok(u) => u,
+            Err(e) => {
+                finding(info, line, format!("column {:?}: {e}", c.units));
+                continue;
+            }
         };
         if let Some(r) = returns {
             let raw = get(Some(r));
-            match raw.parse::<i64>() {
-                Ok(v) => u -= v,
-                Err(_) if raw.is_empty() => {}
-                Err(_) => {
-                    finding(
-                        info,
-                        line,
-                        format!(
-                            "column {:?}: {raw:?} is not a whole number",
-                            cname(&c.returns)
-                        ),
-                    );
-                    continue;
+            if !raw.is_empty() {
+                match dsr::numbers::count(raw).map(|v| u.checked_sub(v)) {
+                    Ok(Some(net)) => u = net,
+                    Ok(None) => {
+                        finding(
+                            info,
+                            line,
+                            format!("column {:?}: {raw:?} is too large", cname(&c.returns)),
+                        );
+                        continue;
+                    }
+                    Err(e) => {
+                        finding(info, line, format!("column {:?}: {e}", cname(&c.returns)));
+                        continue;
+                    }
                 }
             }
         }
@@ -685,8 +684,16 @@ pub fn read(
         if !end.is_empty() && end > info.header.usage_end.as_str() {
             info.header.usage_end = end.to_owned();
         }
-        info.summary_units[si] += u;
-        info.summary_line_money[si] += money;
+        // Checked sums: a crafted file must not wrap around to a matching total.
+        let (Some(units_total), Some(money_total)) = (
+            info.summary_units[si].checked_add(u),
+            info.summary_line_money[si].checked_add(money),
+        ) else {
+            finding(info, line, "the file's units or amounts add up past what Liner can hold exactly (too large to be real)".into());
+            continue;
+        };
+        info.summary_units[si] = units_total;
+        info.summary_line_money[si] = money_total;
         info.summary_lines[si] += 1;
         usage_lines += 1;
         let upc_v = get(upc);
