@@ -133,7 +133,10 @@ impl CatalogIndex {
         {
             return Some(Target::Track(t));
         }
+        // A DSP id learnt for one recording never overrides an ISRC the line states for
+        // another: such a line goes to suspense (see `conflict`), not to the wrong payee.
         if let Some((i, _)) = self.learnt(dsp, "resource", res_id)
+            && (isrc.is_empty() || isrc == i)
             && let Some(&t) = self.by_isrc.get(i)
         {
             return Some(Target::Track(t));
@@ -159,6 +162,13 @@ impl CatalogIndex {
 }
 
 impl CatalogIndex {
+    /// The recording a line's DSP id was learnt for, when the line states another ISRC.
+    fn conflict(&self, dsp: &str, isrc: &str, res_id: &str) -> Option<&str> {
+        self.learnt(dsp, "resource", res_id)
+            .map(|(i, _)| i)
+            .filter(|i| !isrc.is_empty() && i != &isrc)
+    }
+
     /// The tracks suspense usage belongs to now, if the catalog (or a learnt id) knows it.
     pub(crate) fn resolve_for_rematch(
         &self,
@@ -226,6 +236,8 @@ pub(crate) struct Ids {
     prop: String,
     title: String,
     artist: String,
+    /// The ISRC the line's DSP id was learnt for, when the line states another.
+    conflict: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -352,6 +364,11 @@ impl Matcher<'_> {
                                 prop: u.proprietary_id.into(),
                                 title: u.title.into(),
                                 artist: u.artist.into(),
+                                conflict: self
+                                    .ix
+                                    .conflict(&self.dsp, u.isrc, u.dsp_resource_id)
+                                    .unwrap_or_default()
+                                    .into(),
                             });
                             g.unmatched_index.entry(key).or_default().push(next);
                             next
@@ -578,7 +595,12 @@ impl Booking {
         self.unmatched.iter().map(move |p| {
             let ids = &r.gathered.unmatched_ids[p.ids as usize];
             let summary = &r.info.summaries[p.summary];
-            let reason = if !ids.isrc.is_empty() {
+            let reason = if !ids.conflict.is_empty() {
+                format!(
+                    "ISRC {} is not in the catalog, and DSP id {} was learnt for ISRC {}: the line contradicts what was learnt",
+                    ids.isrc, ids.res, ids.conflict
+                )
+            } else if !ids.isrc.is_empty() {
                 format!("ISRC {} is not in the catalog", ids.isrc)
             } else if !ids.icpn.is_empty() {
                 format!("UPC {} is not in the catalog", ids.icpn)
@@ -1238,5 +1260,81 @@ pub(crate) fn load_contracts(cfg: &Config) -> Result<Contracts> {
             default_fee_bp: 1500,
             ..Contracts::default()
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> CatalogIndex {
+        let mut ix = CatalogIndex::default();
+        ix.tracks.push(TrackInfo {
+            isrc: "GBAYE2700001".into(),
+            upc: "036000291452".into(),
+            label: "Nightjar".into(),
+            shares: Vec::new(),
+        });
+        ix.by_isrc.insert("GBAYE2700001".into(), 0);
+        ix.by_upc.insert("036000291452".into(), vec![0]);
+        ix.learnt.insert(
+            "res-1".into(),
+            vec![(
+                "spotify".into(),
+                "resource".into(),
+                "GBAYE2700001".into(),
+                "036000291452".into(),
+            )],
+        );
+        ix
+    }
+
+    fn line<'a>(isrc: &'a str, res: &'a str) -> dsr::UsageLine<'a> {
+        dsr::UsageLine {
+            file: 0,
+            line: 7,
+            record: "SU02",
+            block: 1,
+            summary: 0,
+            transaction_id: "",
+            isrc,
+            icpn: "",
+            dsp_resource_id: res,
+            dsp_release_id: "",
+            proprietary_id: "",
+            title: "",
+            artist: "",
+            units: 5,
+            amount: None,
+        }
+    }
+
+    /// Hardening defect 14: a line with an unknown ISRC and a DSP id learnt for another
+    /// recording was booked to that recording's payee. Now it goes to suspense, with why.
+    #[test]
+    fn defect_14_a_learnt_dsp_id_never_overrides_the_isrc_a_line_states() {
+        let ix = index();
+        // The learnt id still matches a line that names no ISRC, or the same one.
+        assert_eq!(
+            ix.resolve("spotify", "", "", "res-1", "", ""),
+            Some(Target::Track(0))
+        );
+        assert_eq!(
+            ix.resolve("spotify", "GBAYE2700001", "", "res-1", "", ""),
+            Some(Target::Track(0))
+        );
+        assert_eq!(
+            ix.resolve("spotify", "USXYZ2600009", "", "res-1", "", ""),
+            None
+        );
+        let mut m = Matcher {
+            ix: &ix,
+            dsp: "spotify".into(),
+            g: Gathered::default(),
+            bar: None,
+        };
+        m.line(&line("USXYZ2600009", "res-1"));
+        assert_eq!((m.g.matched_lines, m.g.unmatched_lines), (0, 1));
+        assert_eq!(m.g.unmatched_ids[0].conflict, "GBAYE2700001");
     }
 }
