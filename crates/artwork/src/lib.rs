@@ -14,6 +14,11 @@ use serde::Serialize;
 
 /// Pixels decoded at most, per side. Covers are 3000–6000 px; beyond this, decoding is refused.
 pub const MAX_DECODE_SIDE: u32 = 10_000;
+/// Pixels decoded at most in all (a 6000 × 6000 cover is 36 M): a 10 000 × 10 000 image
+/// would decode to 400 MB and more in its copies. Its header is still checked.
+pub const MAX_DECODE_PIXELS: u64 = 40_000_000;
+/// Bytes the decoder may allocate, whatever the format's depth.
+pub const MAX_DECODE_BYTES: u64 = 320 * 1024 * 1024;
 /// Files read at most (a cover over 10 MB already draws a warning).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -139,6 +144,13 @@ pub fn analyse_bytes(bytes: &[u8], file_bytes: u64) -> ArtworkReport {
     if w > MAX_DECODE_SIDE || h > MAX_DECODE_SIDE {
         report.not_decoded = Some(format!(
             "{w} × {h} is beyond the {MAX_DECODE_SIDE} px decode limit"
+        ));
+        return report;
+    }
+    if u64::from(w) * u64::from(h) > MAX_DECODE_PIXELS {
+        report.not_decoded = Some(format!(
+            "{w} × {h} is {} pixels, beyond the {MAX_DECODE_PIXELS}-pixel decode limit",
+            u64::from(w) * u64::from(h)
         ));
         return report;
     }
@@ -321,7 +333,7 @@ fn decode(bytes: &[u8], format: Format) -> Result<DynamicImage, String> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_DECODE_SIDE);
     limits.max_image_height = Some(MAX_DECODE_SIDE);
-    limits.max_alloc = Some(1024 * 1024 * 1024);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     reader.decode().map_err(|e| format!("cannot decode: {e}"))
 }

@@ -138,3 +138,20 @@ fn hostile_headers_are_findings_with_bounded_memory() {
             .is_some()
     );
 }
+
+/// Hardening defect 11: the decode limit was per side only, so a 10 000 × 10 000 image (and
+/// a 16-bit one at twice the bytes) was decoded. Now total pixels are capped as well.
+#[test]
+fn defect_11_total_pixels_are_capped_not_only_each_side() {
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend_from_slice(&10_000u32.to_be_bytes());
+    png.extend_from_slice(&10_000u32.to_be_bytes());
+    png.extend_from_slice(&[16, 2, 0, 0, 0, 0, 0, 0, 0]);
+    let r = analyse_bytes(&png, png.len() as u64);
+    assert_eq!((r.width, r.height), (Some(10_000), Some(10_000)));
+    let why = r.not_decoded.expect("not decoded");
+    assert!(
+        why.contains("100000000 pixels") && why.contains("decode limit"),
+        "{why}"
+    );
+}

@@ -224,6 +224,16 @@ const SILENCE_THRESHOLD: i64 = 2_147_484;
 const INNER_SILENCE_MIN_MS: u64 = 2000;
 const MAX_INNER_RUNS: usize = 32;
 
+thread_local! {
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// True on a thread that is inside a guarded decode: a panic there is caught and reported
+/// as a finding, so a panic hook should not print it.
+pub fn decoding() -> bool {
+    GUARDED.with(|g| g.get() > 0)
+}
+
 /// Analyses the file at `path`. Every failure is part of the report.
 pub fn analyse(path: &Path) -> AudioReport {
     let file = match File::open(path) {
@@ -231,8 +241,12 @@ pub fn analyse(path: &Path) -> AudioReport {
         Err(e) => return AudioReport::unreadable(0, Container::Unknown, e.to_string()),
     };
     // Symphonia is defensive, but a decoder bug on hostile input must become a finding, not a
-    // crashed batch.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyse_file(file))) {
+    // crashed batch; headers are checked first so known crashes never start. While it runs,
+    // [`decoding`] tells a front end's panic hook to stay quiet: the panic is a finding.
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyse_file(file)));
+    GUARDED.with(|g| g.set(g.get() - 1));
+    match result {
         Ok(report) => report,
         Err(_) => AudioReport::unreadable(
             std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
@@ -277,11 +291,23 @@ fn analyse_file(mut file: File) -> AudioReport {
                 return AudioReport::unreadable(
                     file_bytes,
                     container,
-                    format!("unreadable RIFF chunks: {e}"),
+                    format!("unreadable WAV header: {e}"),
                 );
             }
         }
     } else {
+        let mut head = [0u8; 42];
+        let n = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| read_up_to(&mut file, &mut head))
+            .unwrap_or(0);
+        if let Err(e) = sniff::flac_streaminfo(&head[..n]) {
+            return AudioReport::unreadable(
+                file_bytes,
+                container,
+                format!("unreadable FLAC header: {e}"),
+            );
+        }
         None
     };
     if file.seek(SeekFrom::Start(0)).is_err() {

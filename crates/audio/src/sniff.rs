@@ -106,6 +106,28 @@ impl WavLayout {
     }
 }
 
+/// Checks a FLAC file's STREAMINFO (it must come first): sample rate, channels and bit
+/// depth as the format allows them, before any decoder sees them.
+pub(crate) fn flac_streaminfo(head: &[u8]) -> Result<(), String> {
+    // "fLaC", a 4-byte block header (type 0 = STREAMINFO, length 34), then the block.
+    if head.len() < 42 || head[4] & 0x7F != 0 {
+        return Err("the file does not start with a STREAMINFO block".into());
+    }
+    let si = &head[8..42];
+    let rate = (u32::from(si[10]) << 12) | (u32::from(si[11]) << 4) | (u32::from(si[12]) >> 4);
+    if rate == 0 {
+        return Err("STREAMINFO declares a sample rate of 0".into());
+    }
+    let min_block = u16::from_be_bytes([si[0], si[1]]);
+    let max_block = u16::from_be_bytes([si[2], si[3]]);
+    if min_block < 16 || max_block < min_block {
+        return Err(format!(
+            "STREAMINFO declares block sizes {min_block}..{max_block}; FLAC needs 16 or more, min ≤ max"
+        ));
+    }
+    Ok(())
+}
+
 /// Walks the RIFF chunks. Never reads sample data; stops at the first chunk header that does
 /// not fit in the file.
 pub(crate) fn wav_layout<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result<WavLayout> {
@@ -129,6 +151,30 @@ pub(crate) fn wav_layout<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result
             }
             if n >= 26 {
                 layout.sub_format_tag = Some(u16::from_le_bytes([fmt[24], fmt[25]]));
+            }
+            // Checked here, before any decoder sees them: a zero here has crashed decoders.
+            let bad = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+            if n < 16 {
+                return Err(bad(format!(
+                    "the fmt chunk is {size} bytes; a PCM header needs 16"
+                )));
+            }
+            let u16_at = |i: usize| u16::from_le_bytes([fmt[i], fmt[i + 1]]);
+            let rate = u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]);
+            for (name, value) in [
+                ("channel count", u32::from(u16_at(2))),
+                ("sample rate", rate),
+                ("block alignment", u32::from(u16_at(12))),
+                ("bit depth", u32::from(u16_at(14))),
+            ] {
+                if value == 0 {
+                    return Err(bad(format!("the fmt chunk declares a {name} of 0")));
+                }
+            }
+            if rate > 1_536_000 {
+                return Err(bad(format!(
+                    "the fmt chunk declares a sample rate of {rate} Hz; no audio format goes above 1 536 000"
+                )));
             }
         }
         layout.chunks.push(id.clone());

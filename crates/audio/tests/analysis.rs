@@ -390,3 +390,41 @@ fn wav_and_flac_of_one_master_share_the_pcm_hash() {
     });
     assert_ne!(analyse(&w2).pcm_sha256, a.pcm_sha256);
 }
+
+/// Hardening defect 12: a WAV declaring a sample rate of 0 panicked inside the decoder (the
+/// panic was caught, but its text reached stderr and the finding only said "crashed"). Now
+/// the header is checked first and the finding says what is wrong. FLAC likewise.
+#[test]
+fn defect_12_zero_sample_rates_are_refused_before_decoding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("zero.wav");
+    wav(&path, 44_100, 16, 2, 4410, false, |n, _| {
+        (n as f64 * 0.01).sin()
+    });
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes[24..28].copy_from_slice(&0u32.to_le_bytes()); // fmt: sample rate
+    std::fs::write(&path, &bytes).expect("write");
+    let r = analyse(&path);
+    let why = r.unreadable.expect("unreadable");
+    assert!(why.contains("declares a sample rate of 0"), "{why}");
+    assert!(!audio::decoding());
+    bytes[24..28].copy_from_slice(&44_100u32.to_le_bytes());
+    bytes[22..24].copy_from_slice(&0u16.to_le_bytes()); // channels
+    std::fs::write(&path, &bytes).expect("write");
+    let why = analyse(&path).unreadable.expect("unreadable");
+    assert!(why.contains("channel count of 0"), "{why}");
+    // FLAC: STREAMINFO with a zero rate.
+    let mut flac = b"fLaC".to_vec();
+    flac.extend_from_slice(&[0x80, 0, 0, 34]);
+    let mut si = [0u8; 34];
+    si[0..2].copy_from_slice(&4096u16.to_be_bytes());
+    si[2..4].copy_from_slice(&4096u16.to_be_bytes());
+    si[12] = 0x01 << 1; // rate 0, 1 channel, 16 bits
+    si[13] = 0xF0;
+    flac.extend_from_slice(&si);
+    flac.extend_from_slice(&[0xFF, 0xF8, 0x69, 0x08, 0, 0, 0, 0]);
+    let fpath = dir.path().join("zero.flac");
+    std::fs::write(&fpath, &flac).expect("write");
+    let why = analyse(&fpath).unreadable.expect("unreadable");
+    assert!(why.contains("sample rate of 0"), "{why}");
+}

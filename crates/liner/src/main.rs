@@ -505,6 +505,32 @@ fn cli_command() -> clap::Command {
     .after_help("`liner <command> --help` for a command's flags and examples. Exit codes: 0 ok, 1 error, 2 usage, 3 QC blocked.")
 }
 
+/// A panic is a bug in Liner: say so in one plain line instead of Rust's panic text. One
+/// inside a guarded audio decode is caught and becomes a QC finding: nothing is printed.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        if audio::decoding() {
+            return;
+        }
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        let at = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "liner: internal error: {what}{at}. This is a bug in Liner; please report it with the command you ran (run with RUST_BACKTRACE=1 for details)."
+        );
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
+}
+
 fn main() -> ExitCode {
     let cli = {
         use clap::FromArgMatches;
@@ -514,6 +540,7 @@ fn main() -> ExitCode {
         }
     };
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    install_panic_hook();
     init_tracing(cli.verbose, matches!(cli.command, Command::Worker(_)));
     let overrides = Overrides {
         config: cli.config.clone(),

@@ -24,8 +24,6 @@ pub struct Limits {
     pub report_line_bytes: u64,
     /// How many times larger a compressed sales report may grow when decompressed.
     pub report_expansion: u64,
-    /// Pixels (width × height) of one image.
-    pub image_pixels: u64,
 }
 
 impl Default for Limits {
@@ -38,7 +36,6 @@ impl Default for Limits {
             xml_attributes: 64,
             report_line_bytes: 64 << 10,
             report_expansion: 200,
-            image_pixels: 100_000_000,
         }
     }
 }
