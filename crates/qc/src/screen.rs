@@ -1,6 +1,8 @@
 //! Intake screening: the release against the rest of the catalog (duplicate audio, ISRC and
 //! UPC reuse, look-alike covers, artist spellings) and against the label's AI policy.
 
+use std::collections::{HashMap, HashSet};
+
 use model::{AiExtent, ArtistRole};
 
 use crate::{AiPolicy, Area, Findings, QcInput, Rule, Severity};
@@ -71,49 +73,80 @@ pub(crate) static RULES: &[Rule] = &[
 /// dHash distance at or below which two covers are called the same picture.
 const DHASH_NEAR: u32 = 6;
 
+/// " (and N more)" for a finding that stands for several matches: screening reports one
+/// finding per track and rule, however many catalog entries match, so a catalog full of
+/// copies cannot multiply findings (or memory) without bound.
+fn and_more(n: usize) -> String {
+    if n > 1 {
+        format!(" (and {} more)", n - 1)
+    } else {
+        String::new()
+    }
+}
+
+/// The catalog's tracks by a key, built once per run: lookups stay linear in the release
+/// plus the catalog, never their product.
+fn tracks_by<'a>(
+    i: &QcInput<'a>,
+    key: impl Fn(&'a crate::CatalogTrack) -> Option<&'a str>,
+) -> HashMap<&'a str, Vec<&'a crate::CatalogTrack>> {
+    let mut by: HashMap<&str, Vec<&crate::CatalogTrack>> = HashMap::new();
+    for o in &i.catalog.tracks {
+        if let Some(k) = key(o) {
+            by.entry(k).or_default().push(o);
+        }
+    }
+    by
+}
+
 fn isrc_reused(i: &QcInput<'_>, out: &mut Findings) {
+    let upc = i.release.upc.to_string();
+    let by_isrc = tracks_by(i, |o| Some(o.isrc.as_str()));
     for (k, t) in i.tracks() {
         let isrc = t.isrc.to_string();
-        let mine = i.audio_of(k).and_then(|a| a.pcm_sha256.as_deref());
-        for o in i
-            .catalog
-            .tracks
-            .iter()
-            .filter(|o| o.isrc == isrc && o.upc != i.release.upc.to_string())
-        {
-            let same_audio =
-                matches!((mine, o.pcm_sha256.as_deref()), (Some(a), Some(b)) if a == b);
-            if !same_audio && mine.is_some() && o.pcm_sha256.is_some() {
-                out.at(
-                    format!("tracks[{k}].isrc"),
-                    format!(
-                        "ISRC {isrc} already identifies different audio (\"{}\" on {})",
-                        o.title, o.upc
-                    ),
-                )
-                .value(isrc.clone())
-                .hint(
-                    "a new recording needs a new ISRC; reuse an ISRC only for the identical master",
-                )
-                .track(k);
-            }
+        let Some(mine) = i.audio_of(k).and_then(|a| a.pcm_sha256.as_deref()) else {
+            continue;
+        };
+        let clashes: Vec<_> = by_isrc
+            .get(isrc.as_str())
+            .into_iter()
+            .flatten()
+            .filter(|o| o.upc != upc)
+            .filter(|o| o.pcm_sha256.as_deref().is_some_and(|h| h != mine))
+            .collect();
+        if let Some(o) = clashes.first() {
+            out.at(
+                format!("tracks[{k}].isrc"),
+                format!(
+                    "ISRC {isrc} already identifies different audio (\"{}\" on {}){}",
+                    o.title,
+                    o.upc,
+                    and_more(clashes.len())
+                ),
+            )
+            .value(isrc.clone())
+            .hint("a new recording needs a new ISRC; reuse an ISRC only for the identical master")
+            .track(k);
         }
     }
 }
 
 fn audio_duplicate(i: &QcInput<'_>, out: &mut Findings) {
     let upc = i.release.upc.to_string();
+    let by_hash = tracks_by(i, |o| o.pcm_sha256.as_deref());
+    let mut first_here: HashMap<&str, usize> = HashMap::new();
     for (k, t) in i.tracks() {
         let Some(hash) = i.audio_of(k).and_then(|a| a.pcm_sha256.as_deref()) else {
             continue;
         };
         let isrc = t.isrc.to_string();
-        for o in i
-            .catalog
-            .tracks
-            .iter()
-            .filter(|o| o.pcm_sha256.as_deref() == Some(hash) && o.isrc != isrc)
-        {
+        let same: Vec<_> = by_hash
+            .get(hash)
+            .into_iter()
+            .flatten()
+            .filter(|o| o.isrc != isrc)
+            .collect();
+        if let Some(o) = same.first() {
             let place = if o.upc == upc {
                 "this release".to_owned()
             } else {
@@ -122,27 +155,32 @@ fn audio_duplicate(i: &QcInput<'_>, out: &mut Findings) {
             out.at(
                 format!("tracks[{k}].audio"),
                 format!(
-                    "identical audio is already in the catalog as {} \"{}\" on {place}",
-                    o.isrc, o.title
+                    "identical audio is already in the catalog as {} \"{}\" on {place}{}",
+                    o.isrc,
+                    o.title,
+                    and_more(same.len())
                 ),
             )
-            .value(hash[..16].to_owned())
+            .value(hash[..16.min(hash.len())].to_owned())
             .hint(format!(
                 "reuse ISRC {} for the same master; a re-upload under a new ISRC is a duplicate",
                 o.isrc
             ))
             .track(k);
         }
-        // Within the release too.
-        for (m, _) in i.tracks().filter(|(m, _)| *m < k) {
-            if i.audio_of(m).and_then(|a| a.pcm_sha256.as_deref()) == Some(hash) {
+        // Within the release too: each track against the first with the same audio.
+        match first_here.get(hash) {
+            Some(&m) => {
                 out.at(
                     format!("tracks[{k}].audio"),
                     format!("identical audio to tracks[{m}]"),
                 )
-                .value(hash[..16].to_owned())
+                .value(hash[..16.min(hash.len())].to_owned())
                 .hint("each track needs its own recording")
                 .track(k);
+            }
+            None => {
+                first_here.insert(hash, k);
             }
         }
     }
@@ -229,23 +267,28 @@ fn artwork_duplicate(i: &QcInput<'_>, out: &mut Findings) {
         return;
     };
     let upc = i.release.upc.to_string();
-    for o in i.catalog.releases.iter().filter(|o| o.upc != upc) {
-        let Some(theirs) = o.artwork_dhash.as_deref() else {
-            continue;
-        };
-        if let Some(d) = artwork::dhash_distance(mine, theirs)
-            && d <= DHASH_NEAR
-        {
-            out.at(
-                "artwork",
-                format!(
-                    "the cover looks like the cover of {} \"{}\" (dHash distance {d})",
-                    o.upc, o.title
-                ),
-            )
-            .value(mine.to_owned())
-            .hint("each release needs its own cover; DSPs reject reused artwork");
-        }
+    let near: Vec<_> = i
+        .catalog
+        .releases
+        .iter()
+        .filter(|o| o.upc != upc)
+        .filter_map(|o| {
+            let d = artwork::dhash_distance(mine, o.artwork_dhash.as_deref()?)?;
+            (d <= DHASH_NEAR).then_some((d, o))
+        })
+        .collect();
+    if let Some((d, o)) = near.iter().min_by_key(|(d, _)| *d) {
+        out.at(
+            "artwork",
+            format!(
+                "the cover looks like the cover of {} \"{}\" (dHash distance {d}){}",
+                o.upc,
+                o.title,
+                and_more(near.len())
+            ),
+        )
+        .value(mine.to_owned())
+        .hint("each release needs its own cover; DSPs reject reused artwork");
     }
 }
 
@@ -256,12 +299,19 @@ fn artist_spelling(i: &QcInput<'_>, out: &mut Findings) {
             .filter(|c| c.is_alphanumeric())
             .collect::<String>()
     };
-    let known: Vec<&str> = i
+    let known: HashSet<&str> = i
         .catalog
         .releases
         .iter()
         .flat_map(|r| r.artists.iter().map(String::as_str))
         .collect();
+    // The first spelling seen for each normalised name, in catalog order.
+    let mut by_norm: HashMap<String, &str> = HashMap::new();
+    for r in &i.catalog.releases {
+        for a in &r.artists {
+            by_norm.entry(norm(a)).or_insert(a.as_str());
+        }
+    }
     for (n, a) in i
         .release
         .artists
@@ -269,10 +319,10 @@ fn artist_spelling(i: &QcInput<'_>, out: &mut Findings) {
         .enumerate()
         .filter(|(_, a)| a.role == ArtistRole::MainArtist)
     {
-        if known.contains(&a.name.as_str()) {
+        if known.contains(a.name.as_str()) {
             continue;
         }
-        if let Some(k) = known.iter().find(|k| norm(k) == norm(&a.name)) {
+        if let Some(k) = by_norm.get(&norm(&a.name)) {
             out.at(
                 format!("artists[{n}].name"),
                 format!(
@@ -289,22 +339,25 @@ fn artist_spelling(i: &QcInput<'_>, out: &mut Findings) {
 
 fn artist_ids(i: &QcInput<'_>, out: &mut Findings) {
     let upc = i.release.upc.to_string();
-    let known: Vec<(&str, &str, &str, &str)> = i
-        .catalog
-        .releases
-        .iter()
-        .filter(|r| r.upc != upc)
-        .flat_map(|r| {
-            r.artist_ids
-                .iter()
-                .map(move |(n, d, id)| (n.as_str(), d.as_str(), id.as_str(), r.upc.as_str()))
-        })
-        .collect();
-    if known.is_empty() {
+    // (dsp, id) → (name, upc) and (dsp, name) → (id, upc), first seen in catalog order.
+    let mut by_id: HashMap<(&str, &str), (&str, &str)> = HashMap::new();
+    let mut by_name: HashMap<(&str, &str), Vec<(&str, &str)>> = HashMap::new();
+    for r in i.catalog.releases.iter().filter(|r| r.upc != upc) {
+        for (n, d, id) in &r.artist_ids {
+            by_id
+                .entry((d.as_str(), id.as_str()))
+                .or_insert((n.as_str(), r.upc.as_str()));
+            let ids = by_name.entry((d.as_str(), n.as_str())).or_default();
+            if ids.len() < 2 && !ids.iter().any(|(x, _)| x == id) {
+                ids.push((id.as_str(), r.upc.as_str()));
+            }
+        }
+    }
+    if by_id.is_empty() {
         return;
     }
     let r = i.release;
-    let release_names: Vec<&str> = r.artists.iter().map(|a| a.name.as_str()).collect();
+    let release_names: HashSet<&str> = r.artists.iter().map(|a| a.name.as_str()).collect();
     let mut fields: Vec<(String, &model::DisplayArtist, Option<usize>)> = r
         .artists
         .iter()
@@ -314,17 +367,20 @@ fn artist_ids(i: &QcInput<'_>, out: &mut Findings) {
     for (k, t) in i.tracks() {
         for (n, a) in t.artists.iter().enumerate() {
             // Track credits copied from the release are checked once, at release level.
-            if !release_names.contains(&a.name.as_str()) {
+            if !release_names.contains(a.name.as_str()) {
                 fields.push((format!("tracks[{k}].artists[{n}]"), a, Some(k)));
             }
         }
     }
     for (path, a, track) in fields {
         for (dsp, id) in &a.dsp_ids {
-            if let Some((name, _, _, other)) = known
-                .iter()
-                .find(|(n, d, x, _)| d == dsp && x == id && *n != a.name)
-            {
+            let other_name = by_id
+                .get(&(dsp.as_str(), id.as_str()))
+                .filter(|(n, _)| *n != a.name);
+            let other_id = by_name
+                .get(&(dsp.as_str(), a.name.as_str()))
+                .and_then(|ids| ids.iter().find(|(x, _)| x != id));
+            if let Some((name, other)) = other_name {
                 let mut b = out
                     .at(
                         format!("{path}.name"),
@@ -337,10 +393,7 @@ fn artist_ids(i: &QcInput<'_>, out: &mut Findings) {
                     b = b.track(t);
                 }
                 drop(b);
-            } else if let Some((_, _, other_id, other)) = known
-                .iter()
-                .find(|(n, d, x, _)| d == dsp && *n == a.name && x != id)
-            {
+            } else if let Some((other_id, other)) = other_id {
                 let mut b = out
                     .at(format!("{path}.dsp_ids.{dsp}"), format!("\"{}\" has {dsp} id {other_id} on {other}", a.name))
                     .value(id.clone())

@@ -582,3 +582,92 @@ fn identifiers_received_unverified_block_until_confirmed() {
             .any(|f| f.rule == "META-ID-UNVERIFIED")
     );
 }
+
+/// Hardening defect 3: duplicate screening made one finding per matching catalog track, per
+/// track (a 10-track QC: 989 054 findings; 400 tracks: 23 GB). Now one finding per track and
+/// rule stands for all its matches, with their count, and lookups are by map.
+#[test]
+fn defect_03_duplicate_screening_is_bounded_in_findings() {
+    let r = with_track_title("Evening Tide");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("a.wav");
+    let frames = 44_100u32;
+    let mut b = b"RIFF".to_vec();
+    b.extend_from_slice(&(36 + frames * 4).to_le_bytes());
+    b.extend_from_slice(
+        b"WAVEfmt \x10\0\0\0\x01\0\x02\0\x44\xac\0\0\x10\xb1\x02\0\x04\0\x10\0data",
+    );
+    b.extend_from_slice(&(frames * 4).to_le_bytes());
+    for n in 0..frames {
+        let s = ((f64::from(n) * 0.02).sin() * 8000.0) as i16;
+        b.extend_from_slice(&s.to_le_bytes());
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(&p, b).expect("wav");
+    let a = audio::analyse(&p);
+    let hash = a.pcm_sha256.clone().expect("hash");
+    // Both tracks carry the same audio; the catalog holds it 100 000 times over, and each
+    // track's ISRC 100 000 times with other audio.
+    let audio = vec![Some(a.clone()), Some(a)];
+    let mut tracks = Vec::new();
+    for n in 0..100_000u32 {
+        tracks.push(CatalogTrack {
+            upc: format!("{:012}", 196_000_000_000u64 + u64::from(n)),
+            isrc: format!("GBXXX{n:07}"),
+            title: "Copy".into(),
+            pcm_sha256: Some(hash.clone()),
+        });
+        for isrc in ["GBNJR2600001", "GBNJR2600002"] {
+            tracks.push(CatalogTrack {
+                upc: format!("{:012}", 197_000_000_000u64 + u64::from(n)),
+                isrc: isrc.into(),
+                title: "Other".into(),
+                pcm_sha256: Some("ab".repeat(32)),
+            });
+        }
+    }
+    let catalog = Catalog {
+        tracks,
+        releases: vec![],
+        previous: None,
+    };
+    let rep = qc::run(
+        &QcInput {
+            release: &r,
+            audio: &audio,
+            artwork: None,
+            catalog: &catalog,
+            profile: None,
+            ai_policy: AiPolicy::Review,
+            today: today(),
+            allow: &[],
+        },
+        Some(2),
+    );
+    let of = |rule: &str| {
+        rep.findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .collect::<Vec<_>>()
+    };
+    let dup = of("SCREEN-AUDIO-DUPLICATE");
+    // Per track one catalog finding, plus track 2 against track 1.
+    assert_eq!(dup.len(), 3, "{dup:#?}");
+    assert!(
+        dup[0].message.contains("(and 99999 more)"),
+        "{}",
+        dup[0].message
+    );
+    assert!(
+        dup.iter()
+            .any(|f| f.message == "identical audio to tracks[0]")
+    );
+    let reused = of("SCREEN-ISRC-REUSED");
+    assert_eq!(reused.len(), 2, "{reused:#?}");
+    assert!(
+        reused[0].message.contains("(and 99999 more)"),
+        "{}",
+        reused[0].message
+    );
+    assert!(rep.findings.len() < 100, "{} findings", rep.findings.len());
+}
