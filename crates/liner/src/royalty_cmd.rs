@@ -152,69 +152,6 @@ pub(crate) enum LedgerCommand {
     },
 }
 
-/// Suspense usage of one recording (or DSP id), summed.
-#[derive(Debug, serde::Serialize)]
-pub(crate) struct UnmatchedGroup {
-    /// `ISRC …`, `UPC …` or `DSP id …`.
-    pub(crate) identifier: String,
-    pub(crate) title: String,
-    pub(crate) artist: String,
-    pub(crate) dsps: Vec<String>,
-    pub(crate) lines: i64,
-    pub(crate) units: i64,
-    /// Exact amounts per currency.
-    pub(crate) amounts: BTreeMap<String, String>,
-    pub(crate) reason: String,
-}
-
-/// Groups suspense rows by what identifies them, largest (lines) first.
-fn unmatched_groups(rows: &[store::Unmatched]) -> Vec<UnmatchedGroup> {
-    let mut by: BTreeMap<String, (UnmatchedGroup, BTreeMap<String, Fine>)> = BTreeMap::new();
-    for u in rows {
-        let identifier = if !u.isrc.is_empty() {
-            format!("ISRC {}", u.isrc)
-        } else if !u.upc.is_empty() {
-            format!("UPC {}", u.upc)
-        } else if !u.dsp_resource_id.is_empty() {
-            format!("DSP id {}", u.dsp_resource_id)
-        } else if !u.dsp_release_id.is_empty() {
-            format!("DSP id {}", u.dsp_release_id)
-        } else {
-            "(no identifier)".to_owned()
-        };
-        let e = by.entry(identifier.clone()).or_insert_with(|| {
-            (
-                UnmatchedGroup {
-                    identifier,
-                    title: u.title.clone(),
-                    artist: u.artist.clone(),
-                    dsps: Vec::new(),
-                    lines: 0,
-                    units: 0,
-                    amounts: BTreeMap::new(),
-                    reason: u.reason.clone(),
-                },
-                BTreeMap::new(),
-            )
-        });
-        if !e.0.dsps.contains(&u.dsp) {
-            e.0.dsps.push(u.dsp.clone());
-        }
-        e.0.lines += u.lines;
-        e.0.units += u.units;
-        *e.1.entry(u.currency.clone()).or_default() += u.amount;
-    }
-    let mut out: Vec<UnmatchedGroup> = by
-        .into_values()
-        .map(|(mut g, sums)| {
-            g.amounts = sums.into_iter().map(|(c, v)| (c, v.to_decimal())).collect();
-            g
-        })
-        .collect();
-    out.sort_by(|a, b| b.lines.cmp(&a.lines).then(a.identifier.cmp(&b.identifier)));
-    out
-}
-
 /// An exact amount as people read it: the currency, then the amount rounded to its minor
 /// unit with thousands separators.
 pub(crate) fn shown_money(currency: &str, v: Fine) -> String {
@@ -440,22 +377,14 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
             offset,
         } => {
             let catalog = open(cfg).await?;
-            let superseded: std::collections::BTreeSet<i64> = catalog
-                .reports()
-                .await?
-                .iter()
-                .filter(|r| r.superseded_by.is_some())
-                .map(|r| r.id)
-                .collect();
-            let list: Vec<store::Unmatched> = catalog
-                .unmatched()
-                .await?
-                .into_iter()
-                .filter(|u| all || (u.rematched_by.is_none() && !superseded.contains(&u.report_id)))
-                .collect();
-            catalog.close().await;
+            // Paged in the database: memory stays flat however large suspense grows.
+            let (limit_n, offset_n) = (
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                i64::try_from(offset).unwrap_or(i64::MAX),
+            );
             if rows {
-                let page: Vec<&store::Unmatched> = list.iter().skip(offset).take(limit).collect();
+                let (page, total) = catalog.unmatched_page(all, limit_n, offset_n).await?;
+                catalog.close().await;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&page)?);
                 } else {
@@ -490,18 +419,13 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                         ]);
                     }
                     print!("{}", t.render());
-                    println!(
-                        "rows {}–{} of {}",
-                        offset + 1,
-                        offset + page.len(),
-                        list.len()
-                    );
+                    println!("rows {}–{} of {}", offset + 1, offset + page.len(), total);
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let groups = unmatched_groups(&list);
-            let total = groups.len();
-            let page: Vec<&UnmatchedGroup> = groups.iter().skip(offset).take(limit).collect();
+            let (page, total) = catalog.unmatched_groups(all, limit_n, offset_n).await?;
+            catalog.close().await;
+            let total = usize::try_from(total).unwrap_or(0);
             if json {
                 println!(
                     "{}",
@@ -509,7 +433,7 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                         "groups": total, "offset": offset, "limit": limit, "page": page,
                     }))?
                 );
-            } else if groups.is_empty() {
+            } else if total == 0 {
                 println!("no unmatched usage");
             } else {
                 let mut t = Table::new(
@@ -520,8 +444,7 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                     let amounts: Vec<String> = g
                         .amounts
                         .iter()
-                        .map(|(c, v)| {
-                            let f = Fine::parse(v).unwrap_or_default();
+                        .map(|(c, f)| {
                             let places =
                                 model::Currency::parse(c).map_or(2, |c| u32::from(c.exponent()));
                             format!(
@@ -774,35 +697,32 @@ async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<Exi
     let ix = CatalogIndex::load(&catalog).await?;
     let contracts = load_contracts(cfg)?;
     let rates = rates_for(&catalog, &period).await?;
-    let superseded: std::collections::BTreeSet<i64> = catalog
-        .reports()
-        .await?
-        .iter()
-        .filter(|r| r.superseded_by.is_some())
-        .map(|r| r.id)
-        .collect();
     // Everything the catalog now knows moves in one transaction per report, booked by the
-    // same rule as an import (`share_sale`), at import speed.
+    // same rule as an import (`share_sale`), at import speed. Suspense is read a page at a
+    // time; only the rows that move are kept.
     let mut moved = Vec::new();
     let mut still = 0usize;
     let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
     let rate = |f: &str, t: &str| rates.get(&(f.to_owned(), t.to_owned())).cloned();
     let mut by_report: BTreeMap<i64, (Vec<Entry>, Vec<i64>)> = BTreeMap::new();
-    for u in catalog.unmatched().await? {
-        if u.rematched_by.is_some() || superseded.contains(&u.report_id) {
-            continue;
-        }
-        let Some(tracks) = ix.resolve_for_rematch(
-            &u.dsp,
-            &u.isrc,
-            &u.upc,
-            &u.dsp_resource_id,
-            &u.dsp_release_id,
-            &u.proprietary_id,
-        ) else {
-            still += 1;
-            continue;
-        };
+    let mut movable = Vec::new();
+    catalog
+        .each_unmatched(false, |u| {
+            match ix.resolve_for_rematch(
+                &u.dsp,
+                &u.isrc,
+                &u.upc,
+                &u.dsp_resource_id,
+                &u.dsp_release_id,
+                &u.proprietary_id,
+            ) {
+                Some(tracks) => movable.push((u, tracks)),
+                None => still += 1,
+            }
+            Ok(())
+        })
+        .await?;
+    for (u, tracks) in movable {
         let shares = royalties::posting::share_sale(u.amount, u.units, tracks.len())
             .ok_or_else(|| anyhow!("allocation overflow"))?;
         let (entries, ids) = by_report.entry(u.report_id).or_default();

@@ -871,3 +871,84 @@ fn defect_04_an_overlong_report_line_is_refused_with_file_and_line() {
     assert_ne!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("`report_expansion`"), "{all}");
 }
+
+/// Hardening defect 7: a second report import on SQLite failed after ~12 s with a raw
+/// "database is locked". Now imports wait for the single writer (saying so once), on SQLite
+/// and PostgreSQL alike: four at once all import, and the ledger checks clean.
+#[test]
+fn defect_07_four_concurrent_imports_all_succeed_on_sqlite_and_postgresql() {
+    fixtures();
+    let pg = common::PgDb::create();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = Liner {
+        dir: dir.path().to_owned(),
+        smtp: None,
+    };
+    l.ok(&["init"]);
+    let sqlite = store::sqlite_url(&dir.path().join("catalog.db"));
+    let mut backends = vec![sqlite];
+    backends.extend(pg.as_ref().map(|p| p.url.clone()));
+    for db in backends {
+        let run = |args: &[&str]| -> Output {
+            l.cmd(args)
+                .env("LINER_DATABASE", &db)
+                .output()
+                .expect("run liner")
+        };
+        let ok = |args: &[&str]| stdout_of_success(args, run(args));
+        let f = repo().join("fixtures");
+        ok(&[
+            "import",
+            &f.join("releases/night-drives").display().to_string(),
+        ]);
+        let fx = dir.path().join("fx.csv");
+        std::fs::write(&fx, "period,base,quote,rate\n2026-10,USD,EUR,0.9231\n2026-10,USD,GBP,0.7912\n2026-10,USD,JPY,151.37\n").expect("fx");
+        ok(&["fx", "import", &fx.display().to_string()]);
+        let reports: Vec<String> = (0..4)
+            .map(|i| {
+                let out = dir.path().join(format!("c{i}")).display().to_string();
+                ok(&[
+                    "reports",
+                    "generate",
+                    "--lines",
+                    "400000",
+                    "--unknown",
+                    "300000",
+                    "--message-id",
+                    &format!("CONCURRENT-{i}"),
+                    "--out",
+                    &out,
+                ])
+                .trim()
+                .to_owned()
+            })
+            .collect();
+        let children: Vec<_> = reports
+            .iter()
+            .map(|r| {
+                l.cmd(&["reports", "import", "--period", "2026-10", "--json", r])
+                    .env("LINER_DATABASE", &db)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().expect("wait");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{db}: {err}");
+            assert!(!err.contains("database is locked"), "{db}: {err}");
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            assert_eq!(v[0]["outcome"], "imported", "{db}: {v}");
+        }
+        let check: serde_json::Value =
+            serde_json::from_str(&ok(&["ledger", "check", "--json"])).expect("json");
+        assert_eq!(
+            check["violations"].as_array().map(Vec::len),
+            Some(0),
+            "{db}: {check}"
+        );
+        assert_eq!(check["reports"], 4, "{db}: {check}");
+    }
+}

@@ -88,6 +88,47 @@ pub struct ReportRow {
     pub imported_at: String,
 }
 
+/// What identifies suspense usage for people: its ISRC, else its UPC, else a DSP id.
+const IDENT: &str = "CASE WHEN u.isrc <> '' THEN 'ISRC ' || u.isrc WHEN u.upc <> '' THEN 'UPC ' || u.upc WHEN u.dsp_resource_id <> '' THEN 'DSP id ' || u.dsp_resource_id WHEN u.dsp_release_id <> '' THEN 'DSP id ' || u.dsp_release_id ELSE '(no identifier)' END";
+
+/// The SQL condition for suspense rows still open: not rematched, and not of a report a
+/// correction superseded. `all` takes every row.
+fn open_only(all: bool) -> &'static str {
+    if all {
+        "1 = 1"
+    } else {
+        "m.unmatched_id IS NULL AND NOT EXISTS (SELECT 1 FROM sales_reports s WHERE s.supersedes = u.report_id)"
+    }
+}
+
+/// Suspense usage of one recording (or DSP id), summed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnmatchedGroup {
+    /// `ISRC …`, `UPC …` or `DSP id …`.
+    pub identifier: String,
+    pub title: String,
+    pub artist: String,
+    pub dsps: Vec<String>,
+    pub lines: i64,
+    pub units: i64,
+    /// Exact amounts per currency.
+    #[serde(serialize_with = "exact_amounts")]
+    pub amounts: BTreeMap<String, Fine>,
+    pub reason: String,
+}
+
+fn exact_amounts<S: serde::Serializer>(
+    m: &BTreeMap<String, Fine>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut out = s.serialize_map(Some(m.len()))?;
+    for (c, v) in m {
+        out.serialize_entry(c, &v.to_decimal())?;
+    }
+    out.end()
+}
+
 /// Unmatched usage, aggregated per report and identifiers.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Unmatched {
@@ -645,13 +686,155 @@ impl Store {
             .collect()
     }
 
+    /// Every suspense row, for tests and small catalogs. Commands use the paged and streamed
+    /// readers below, whose memory does not grow with suspense.
     pub async fn unmatched(&self) -> Result<Vec<Unmatched>, StoreError> {
+        let mut all = Vec::new();
+        self.each_unmatched(true, |u| {
+            all.push(u);
+            Ok(())
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// Hands every suspense row (only open ones unless `all`) to `f`, in id order, reading
+    /// a bounded page at a time.
+    pub async fn each_unmatched(
+        &self,
+        all: bool,
+        mut f: impl FnMut(Unmatched) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        const PAGE: i64 = 5_000;
+        let mut after = 0i64;
+        loop {
+            let rows = sqlx::query(&format!(
+                "SELECT {UNMATCHED_COLS} FROM unmatched_usage u LEFT JOIN rematches m ON m.unmatched_id = u.id WHERE u.id > $1 AND ({}) ORDER BY u.id LIMIT $2",
+                open_only(all)
+            ))
+            .bind(after)
+            .bind(PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            let n = rows.len();
+            for r in &rows {
+                let u = unmatched_of(r)?;
+                after = u.id;
+                f(u)?;
+            }
+            if (n as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One page of suspense rows and how many there are in all.
+    pub async fn unmatched_page(
+        &self,
+        all: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Unmatched>, i64), StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {UNMATCHED_COLS} FROM unmatched_usage u LEFT JOIN rematches m ON m.unmatched_id = u.id ORDER BY u.id"
+            "SELECT {UNMATCHED_COLS} FROM unmatched_usage u LEFT JOIN rematches m ON m.unmatched_id = u.id WHERE {} ORDER BY u.id LIMIT $1 OFFSET $2",
+            open_only(all)
         ))
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(unmatched_of).collect()
+        let total: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM unmatched_usage u LEFT JOIN rematches m ON m.unmatched_id = u.id WHERE {}",
+            open_only(all)
+        ))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok((
+            rows.iter().map(unmatched_of).collect::<Result<_, _>>()?,
+            total,
+        ))
+    }
+
+    /// Suspense grouped by what identifies the usage (ISRC, else UPC, else DSP id), largest
+    /// (lines) first: one page of groups and how many groups there are. The database groups;
+    /// only the page's rows are read back, to sum their exact amounts per currency.
+    pub async fn unmatched_groups(
+        &self,
+        all: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<UnmatchedGroup>, i64), StoreError> {
+        let grouped = format!(
+            "SELECT {IDENT} AS ident, u.* FROM unmatched_usage u LEFT JOIN rematches m ON m.unmatched_id = u.id WHERE {}",
+            open_only(all)
+        );
+        let total: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM (SELECT ident FROM ({grouped}) g GROUP BY ident) x"
+        ))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let page_sql = format!(
+            "SELECT ident, MIN(title) AS title, MIN(artist) AS artist, MIN(reason) AS reason, CAST(SUM(lines) AS BIGINT) AS lines, CAST(SUM(units) AS BIGINT) AS units FROM ({grouped}) g GROUP BY ident ORDER BY SUM(lines) DESC, ident LIMIT $1 OFFSET $2"
+        );
+        let rows = sqlx::query(&page_sql)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut groups = Vec::with_capacity(rows.len());
+        let mut at = std::collections::HashMap::new();
+        for r in &rows {
+            let identifier: String = r.try_get("ident")?;
+            at.insert(identifier.clone(), groups.len());
+            groups.push(UnmatchedGroup {
+                identifier,
+                title: r.try_get("title")?,
+                artist: r.try_get("artist")?,
+                dsps: Vec::new(),
+                lines: r.try_get("lines")?,
+                units: r.try_get("units")?,
+                amounts: BTreeMap::new(),
+                reason: r.try_get("reason")?,
+            });
+        }
+        if groups.is_empty() {
+            return Ok((groups, total));
+        }
+        let detail = sqlx::query(&format!(
+            "WITH page AS (SELECT ident FROM ({grouped}) g GROUP BY ident ORDER BY SUM(lines) DESC, ident LIMIT $1 OFFSET $2) \
+             SELECT g.ident, g.dsp, g.currency, g.amount FROM ({grouped}) g WHERE g.ident IN (SELECT ident FROM page)"
+        ))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &detail {
+            let ident: String = r.try_get("ident")?;
+            let Some(&i) = at.get(&ident) else { continue };
+            let g = &mut groups[i];
+            let dsp: String = r.try_get("dsp")?;
+            if !g.dsps.contains(&dsp) {
+                g.dsps.push(dsp);
+            }
+            let amount: String = r.try_get("amount")?;
+            let corrupt = |why: String| StoreError::Corrupt {
+                upc: "-".into(),
+                revision: 0,
+                why: format!("suspense of {ident}: {why}"),
+            };
+            let amount = Fine::from_units(&amount)
+                .ok_or_else(|| corrupt(format!("amount {amount:?} is not stored units")))?;
+            let sum = g
+                .amounts
+                .entry(r.try_get("currency")?)
+                .or_insert(Fine::ZERO);
+            *sum = sum
+                .checked_add(amount)
+                .ok_or_else(|| corrupt("the sum overflows".into()))?;
+        }
+        Ok((groups, total))
     }
 
     /// Posts a rematch and records which unmatched rows it moved, together.

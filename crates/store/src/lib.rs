@@ -25,6 +25,7 @@ pub use fetched::FetchedReport;
 pub use jobs::{Failed, Job, NewJob, backoff};
 pub use ledger::{
     DspId, FxRate, NewReport, NewTx, PayeeRow, Payout, Posting, ReportImport, ReportRow, Unmatched,
+    UnmatchedGroup,
 };
 pub use locks::LockHeld;
 pub use qc::{
@@ -77,12 +78,31 @@ pub enum StoreError {
         old: String,
         new: String,
     },
+    #[error(
+        "the catalog database stayed busy for {waited} s: another Liner process kept writing to it. Try again when it has finished (`liner jobs list` shows the worker's jobs)"
+    )]
+    Busy { waited: u64 },
     #[error("stored release {upc} revision {revision} cannot be read back: {why}")]
     Corrupt {
         upc: String,
         revision: i64,
         why: String,
     },
+}
+
+/// How long a write waits for SQLite's single writer before giving up.
+pub const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// SQLite's "database is locked" (SQLITE_BUSY, also as extended codes like 517).
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.code()
+                .is_some_and(|c| c == "5" || c.parse::<i32>().is_ok_and(|n| n & 0xff == 5))
+                || d.message().contains("database is locked")
+        }
+        _ => false,
+    }
 }
 
 /// Which database a URL names.
@@ -264,15 +284,41 @@ impl Store {
     }
 
     /// A transaction that will write. On SQLite it takes the writer's lock at once
-    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout: a deferred transaction that read
-    /// first would fail at once with "database is locked" when another writer committed in
-    /// between (two imports in one worker, two workers on one file).
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that read first would fail at once with
+    /// "database is locked" when another writer committed in between. SQLite has one writer
+    /// at a time; a second import waits for the first rather than failing. It says once that
+    /// it waits, and gives up with [`StoreError::Busy`] after [`WRITE_WAIT`].
     pub(crate) async fn begin_write(
         &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let started = std::time::Instant::now();
+                let mut said = false;
+                loop {
+                    match self.pool.begin_with("BEGIN IMMEDIATE").await {
+                        Ok(t) => return Ok(t),
+                        Err(e) if is_busy(&e) => {
+                            if started.elapsed() >= WRITE_WAIT {
+                                return Err(StoreError::Busy {
+                                    waited: started.elapsed().as_secs(),
+                                });
+                            }
+                            if !said {
+                                tracing::warn!(
+                                    "the catalog database is busy: another Liner process is writing to it (an import?); waiting for it, up to {} minutes",
+                                    WRITE_WAIT.as_secs() / 60
+                                );
+                                said = true;
+                            }
+                            // busy_timeout has already waited inside SQLite; try again.
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Backend::Postgres => Ok(self.pool.begin().await?),
         }
     }
 
