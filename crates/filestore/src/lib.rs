@@ -84,6 +84,15 @@ pub struct FileStore {
 
 const CHUNK: usize = 256 * 1024;
 
+/// A file in the store's folder, as `liner files gc` sees it.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    pub hash: ContentHash,
+    pub path: PathBuf,
+    pub size: u64,
+    pub modified: Option<std::time::SystemTime>,
+}
+
 impl FileStore {
     /// Opens (creating if needed) a store rooted at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<FileStore, FileStoreError> {
@@ -122,7 +131,13 @@ impl FileStore {
         let digests = digest_stream(input, what, Some((&mut tmp, &tmp_path)))?;
         let dest = self.path_of(&digests.sha256);
         if dest.is_file() {
-            return Ok(digests); // same bytes already stored; the temp file is removed on drop
+            // Same bytes already stored; the temp file is removed on drop. Marking the blob
+            // as just written keeps `liner files gc` (which spares recent blobs) off it while
+            // the caller goes on to record its reference.
+            if let Ok(f) = File::options().append(true).open(&dest) {
+                let _ = f.set_modified(std::time::SystemTime::now());
+            }
+            return Ok(digests);
         }
         tmp.as_file().sync_all().map_err(io_err(&tmp_path))?;
         let parent = dest.parent().unwrap_or(&self.root).to_owned();
@@ -132,6 +147,64 @@ impl FileStore {
             source: e.error,
         })?;
         Ok(digests)
+    }
+
+    /// Every stored blob, read from the folder (not the catalog): for `liner files gc`.
+    /// Names that are not a SHA-256 in its right folder are skipped, never touched.
+    pub fn blobs(&self) -> Result<Vec<Blob>, FileStoreError> {
+        let mut out = Vec::new();
+        let top = self.root.join("sha256");
+        for dir in fs::read_dir(&top).map_err(io_err(&top))? {
+            let dir = dir.map_err(io_err(&top))?.path();
+            let Some(prefix) = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                continue;
+            };
+            if !dir.is_dir() || prefix.len() != 2 {
+                continue;
+            }
+            for f in fs::read_dir(&dir).map_err(io_err(&dir))? {
+                let path = f.map_err(io_err(&dir))?.path();
+                let Some(hex) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                let Ok(hash) = ContentHash::parse(&format!("sha256:{hex}")) else {
+                    continue;
+                };
+                if !hex.starts_with(&prefix) {
+                    continue;
+                }
+                let meta = fs::symlink_metadata(&path).map_err(io_err(&path))?;
+                if !meta.is_file() {
+                    continue;
+                }
+                out.push(Blob {
+                    hash,
+                    path,
+                    size: meta.len(),
+                    modified: meta.modified().ok(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Temporary files a write left behind (a process killed mid-write, a full disk).
+    pub fn temp_files(&self) -> Result<Vec<Blob>, FileStoreError> {
+        let tmp = self.root.join("tmp");
+        let mut out = Vec::new();
+        for f in fs::read_dir(&tmp).map_err(io_err(&tmp))? {
+            let path = f.map_err(io_err(&tmp))?.path();
+            let meta = fs::symlink_metadata(&path).map_err(io_err(&path))?;
+            if meta.is_file() {
+                out.push(Blob {
+                    hash: ContentHash::from_digest(&[0; 32]),
+                    path,
+                    size: meta.len(),
+                    modified: meta.modified().ok(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Hashes a file without storing it.

@@ -41,6 +41,7 @@ mod deliver;
 mod doctor;
 mod ern_cmd;
 mod fetch;
+mod files_cmd;
 mod home;
 mod import;
 mod qc;
@@ -148,6 +149,11 @@ enum Command {
         /// Print JSON on stdout (exact amounts as strings) instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// The file store: `liner files gc` removes what nothing refers to (asks first).
+    Files {
+        #[command(subcommand)]
+        action: FilesCommand,
     },
     /// List and check the DSP profiles.
     Profiles {
@@ -467,7 +473,7 @@ const GROUPS: &[(&str, &[&str])] = &[
     (
         "Catalog",
         &[
-            "init", "import", "releases", "show", "verify", "schema", "fixtures",
+            "init", "import", "releases", "show", "verify", "files", "schema", "fixtures",
         ],
     ),
     ("QC", &["qc", "rules", "review"]),
@@ -480,6 +486,17 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("Operations", &["worker", "jobs", "doctor"]),
     ("Tools", &["completions", "man", "bench", "demo"]),
 ];
+
+#[derive(Debug, Subcommand)]
+enum FilesCommand {
+    /// Remove stored files nothing refers to (a refused report's, a failed import's, temp
+    /// files of a killed write). Shows what would go and asks first; anything written within
+    /// --min-age-hours is kept, so it is safe while workers run.
+    #[command(
+        after_long_help = "Examples:\n  liner files gc              # show, then ask\n  liner files gc --dry-run    # only show\n  liner files gc --yes        # in a script"
+    )]
+    Gc(files_cmd::GcArgs),
+}
 
 /// The top-level command with its subcommands listed by flow instead of in one list.
 fn cli_command() -> clap::Command {
@@ -741,6 +758,12 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 print_release(&summary, &rev, &doc);
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Files {
+            action: FilesCommand::Gc(args),
+        } => {
+            let cfg = Config::load(&overrides)?;
+            files_cmd::gc(&cfg, args).await
         }
         Command::Verify { json } => {
             let cfg = Config::load(&overrides)?;

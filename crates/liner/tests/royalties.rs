@@ -952,3 +952,71 @@ fn defect_07_four_concurrent_imports_all_succeed_on_sqlite_and_postgresql() {
         assert_eq!(check["reports"], 4, "{db}: {check}");
     }
 }
+
+/// Hardening defect 15: the file store kept the blobs of refused imports for ever. `liner
+/// files gc` shows what nothing refers to, keeps what was written recently (an import in
+/// progress), asks, and removes; referenced files are never touched.
+#[test]
+fn defect_15_files_gc_removes_what_nothing_references() {
+    fixtures();
+    let (dir, l) = fresh();
+    let f = repo().join("fixtures");
+    l.ok(&[
+        "import",
+        &f.join("releases/night-drives").display().to_string(),
+    ]);
+    let blobs = || -> usize { walk(&dir.path().join("files/sha256")).len() };
+    fn walk(p: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+        out
+    }
+    let catalog_blobs = blobs();
+    // A refused report leaves its file in the store.
+    let out = l.run(&[
+        "reports",
+        "import",
+        "--period",
+        "2026-10",
+        "--dsp",
+        "youtube-music",
+        &sample("DSR_TEST_YouTube_AdSupport-music_2015-Q4_IS_1of1_20160121T150926.tsv"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        blobs(),
+        catalog_blobs + 1,
+        "the refused report's file is stored"
+    );
+    // Recent: kept by default.
+    let v = l.json(&["files", "gc", "--dry-run", "--json"]);
+    assert_eq!(
+        (v["garbage"].as_u64(), v["too_recent"].as_u64()),
+        (Some(0), Some(1)),
+        "{v}"
+    );
+    // With no minimum age: shown, then removed with --yes; without a terminal and without
+    // --yes nothing goes.
+    let v = l.json(&["files", "gc", "--min-age-hours", "0", "--json"]);
+    assert_eq!(
+        (v["garbage"].as_u64(), v["removed"].as_u64()),
+        (Some(1), Some(0)),
+        "{v}"
+    );
+    assert_eq!(blobs(), catalog_blobs + 1);
+    let v = l.json(&["files", "gc", "--min-age-hours", "0", "--yes", "--json"]);
+    assert_eq!(v["removed"].as_u64(), Some(1), "{v}");
+    assert_eq!(
+        blobs(),
+        catalog_blobs,
+        "only the refused report's file went"
+    );
+    let verify = l.ok(&["verify"]);
+    assert!(!verify.contains("missing"), "{verify}");
+}

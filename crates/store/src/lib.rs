@@ -340,6 +340,46 @@ impl Store {
         }))
     }
 
+    /// Every stored blob something refers to, as lowercase hex SHA-256: catalog files
+    /// (masters, artwork, derived delivery files), the files of imported sales reports, and
+    /// fetched reports. What is not here is garbage for `liner files gc`.
+    pub async fn referenced_blobs(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut out = std::collections::HashSet::new();
+        let mut add = |v: &str| {
+            let hex = v.strip_prefix("sha256:").unwrap_or(v);
+            if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                out.insert(hex.to_ascii_lowercase());
+            }
+        };
+        for q in [
+            "SELECT sha256 AS h FROM files",
+            "SELECT source AS h FROM delivery_files",
+            "SELECT sha256 AS h FROM fetched_reports WHERE outcome <> 'refused'",
+        ] {
+            for r in sqlx::query(q).fetch_all(&self.pool).await? {
+                add(&r.try_get::<String, _>("h")?);
+            }
+        }
+        // A report's files are a JSON list; every hash in it counts.
+        for r in sqlx::query("SELECT files FROM sales_reports")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let files: String = r.try_get("files")?;
+            let v: serde_json::Value = serde_json::from_str(&files).unwrap_or_default();
+            let mut stack = vec![&v];
+            while let Some(v) = stack.pop() {
+                match v {
+                    serde_json::Value::String(s) => add(s),
+                    serde_json::Value::Array(a) => stack.extend(a),
+                    serde_json::Value::Object(o) => stack.extend(o.values()),
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every file the catalog knows, by hash.
     pub async fn files(&self) -> Result<Vec<FileRecord>, StoreError> {
         let rows =
