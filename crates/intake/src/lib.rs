@@ -99,8 +99,8 @@ fn document_of(path: &Path) -> Result<(PathBuf, DocKind), Diagnostic> {
         value: None,
         expected,
     };
-    let meta =
-        std::fs::metadata(path).map_err(|e| fail(format!("a readable file or folder ({e})")))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| fail(format!("a readable file or folder ({})", plain_io(&e))))?;
     if meta.is_dir() {
         let toml = path.join("release.toml");
         let json = path.join("release.json");

@@ -579,10 +579,28 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command, overrides)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error chain as one sentence for people: each cause once (a context that already quotes
+/// its cause is not followed by it again), without Rust's "(os error N)" suffixes.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let mut t = cause.to_string();
+        while let Some(i) = t.find(" (os error ") {
+            let end = t[i..].find(')').map_or(t.len(), |j| i + j + 1);
+            t.replace_range(i..end, "");
+        }
+        if parts.iter().any(|p| p.contains(t.as_str())) {
+            continue;
+        }
+        parts.push(t);
+    }
+    parts.join(": ")
 }
 
 fn init_tracing(verbose: u8, worker: bool) {
@@ -1469,6 +1487,30 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
 #[cfg(test)]
 mod cli_tests {
     use super::*;
+
+    /// Hardening defect 16: error chains repeated their cause ("opening x: No such file or
+    /// directory (os error 2): No such file or directory (os error 2)") and showed Rust's
+    /// "(os error N)".
+    #[test]
+    fn defect_16_an_error_chain_says_each_cause_once_in_plain_words() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = anyhow::Error::new(io)
+            .context(format!(
+                "opening /x.csv: {}",
+                std::io::Error::from_raw_os_error(2)
+            ))
+            .context("reading the rates");
+        let text = error_text(&e);
+        assert_eq!(
+            text,
+            "reading the rates: opening /x.csv: No such file or directory: entity not found"
+        );
+        let doubled = anyhow::Error::new(std::io::Error::from_raw_os_error(13)).context(format!(
+            "writing /y: {}",
+            std::io::Error::from_raw_os_error(13)
+        ));
+        assert_eq!(error_text(&doubled), "writing /y: Permission denied");
+    }
 
     /// Every command is listed under a flow, and every flag and argument of every command
     /// says what it is for.

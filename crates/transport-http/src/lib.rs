@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 pub enum HttpError {
     #[error("{url}: {why}")]
     Connection { url: String, why: String },
-    #[error("{url}: the DSP answered HTTP {code}: {body}")]
+    #[error("{url}: the DSP answered HTTP {code}: {body}{}", status_hint(*.code, self))]
     Status {
         url: String,
         code: u16,
@@ -32,6 +32,22 @@ pub enum HttpError {
         expected: String,
         got: String,
     },
+}
+
+/// What an operator can do about a refusal of our credentials.
+fn status_hint(code: u16, e: &HttpError) -> &'static str {
+    let HttpError::Status { .. } = e else {
+        return "";
+    };
+    match code {
+        401 => {
+            " (the DSP did not accept Liner's credentials: check the bearer token the DSP profile's [transport] names with `token_env` or `token_file`, and that it has not expired)"
+        }
+        403 => {
+            " (the DSP refused this account: check the token's permissions, or that the profile's endpoint is the one this account may use)"
+        }
+        _ => "",
+    }
 }
 
 impl HttpError {
@@ -311,5 +327,33 @@ impl Client {
             .json()
             .await
             .map_err(|e| conn(&url, e))
+    }
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+
+    /// Hardening defect 16: an HTTP 401 gave no hint about the token setting.
+    #[test]
+    fn defect_16_a_401_names_the_token_setting() {
+        let e = HttpError::Status {
+            url: "https://dsp.example/ern".into(),
+            code: 401,
+            retry_after: None,
+            body: "unauthorized".into(),
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("token_env") && text.contains("token_file"),
+            "{text}"
+        );
+        let e = HttpError::Status {
+            url: "u".into(),
+            code: 500,
+            retry_after: None,
+            body: "x".into(),
+        };
+        assert_eq!(e.to_string(), "u: the DSP answered HTTP 500: x");
     }
 }
