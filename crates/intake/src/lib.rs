@@ -482,6 +482,24 @@ pub fn plain_io(e: &std::io::Error) -> String {
     }
 }
 
+/// Parses sheet text from memory (no file checks, no payees.csv): one result per release
+/// (UPC) in it. For tools and fuzzing that hold the text.
+pub fn parse_sheet(name: &Path, text: &str) -> Vec<Result<Release, Vec<Diagnostic>>> {
+    match sheet::read_sheet(name, text, None, &Limits::default()) {
+        Err(ctx) => vec![Err(ctx.diags)],
+        Ok(releases) => releases
+            .into_iter()
+            .map(|r| {
+                let mut ctx = r.ctx;
+                match convert::release(&mut ctx, &r.node) {
+                    Some(rel) if ctx.diags.is_empty() => Ok(rel),
+                    _ => Err(ctx.diags),
+                }
+            })
+            .collect(),
+    }
+}
+
 /// Parses release document text from memory (no file checks): for tests and tools that
 /// already hold the text. `name` is used in diagnostics.
 pub fn parse_document(name: &Path, text: &str) -> Result<Release, Vec<Diagnostic>> {

@@ -509,6 +509,8 @@ mod tests {
             ..Overrides::default()
         };
         let c = Config::load_with(&o, |_| None).expect("example loads");
+        // The example documents the limits with their defaults.
+        assert_eq!(c.limits, model::Limits::default());
         assert!(
             c.database.starts_with("sqlite://") && c.database.ends_with(".liner/catalog.db"),
             "{}",

@@ -18,6 +18,8 @@
 //! and names the one command to run. Then it runs `cargo test --workspace` and prints how long
 //! everything took.
 
+mod fuzz;
+
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
@@ -255,11 +257,14 @@ fn postgres(root: bool) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "fuzz") {
+        return fuzz::run(&args[1..]);
+    }
     let (task, rest) = match args.split_first() {
         Some((t, rest)) if t == "test" || t == "demo" => (t.as_str(), rest),
         _ => {
             eprintln!(
-                "usage:\n  cargo xtask demo [liner demo arguments…]   the main job on the embedded defaults (installs the build's C headers first, as root)\n  cargo xtask test [cargo test arguments…]   every test (installs what the tests drive, as root; PostgreSQL started)"
+                "usage:\n  cargo xtask demo [liner demo arguments…]   the main job on the embedded defaults (installs the build's C headers first, as root)\n  cargo xtask test [cargo test arguments…]   every test (installs what the tests drive, as root; PostgreSQL started)\n  cargo xtask fuzz [--seconds N] [TARGET…]   every reader fuzzed for N s each (default 600; docs/fuzzing.md)"
             );
             return ExitCode::from(2);
         }
