@@ -482,6 +482,62 @@ pub fn plain_io(e: &std::io::Error) -> String {
     }
 }
 
+/// The limits a release built elsewhere (from a received ERN message) must keep, as intake
+/// keeps them for documents and sheets: one message per problem.
+pub fn limit_problems(release: &Release, limits: &Limits) -> Vec<String> {
+    let mut out = Vec::new();
+    if release.tracks.len() > limits.tracks_per_release as usize {
+        out.push(Limits::exceeded(
+            &format!("fewer tracks: this release has {}", release.tracks.len()),
+            limits.tracks_per_release,
+            "tracks_per_release",
+        ));
+    }
+    if let Some(d) = release
+        .tracks
+        .iter()
+        .map(|t| t.disc)
+        .max()
+        .filter(|&d| u32::from(d) > limits.discs_per_release)
+    {
+        out.push(Limits::exceeded(
+            &format!("fewer discs: this release has disc {d}"),
+            limits.discs_per_release,
+            "discs_per_release",
+        ));
+    }
+    let mut texts: Vec<(&str, &str)> = vec![("title", release.title.as_str())];
+    texts.extend(
+        release
+            .artists
+            .iter()
+            .map(|a| ("artists[].name", a.name.as_str())),
+    );
+    for t in &release.tracks {
+        texts.push(("tracks[].title", t.title.as_str()));
+        texts.extend(t.lyrics.as_deref().map(|l| ("tracks[].lyrics", l)));
+        texts.extend(
+            t.artists
+                .iter()
+                .map(|a| ("tracks[].artists[].name", a.name.as_str())),
+        );
+    }
+    if let Some((field, long)) = texts
+        .into_iter()
+        .find(|(_, v)| v.chars().count() > limits.text_chars as usize)
+    {
+        out.push(Limits::exceeded(
+            &format!(
+                "a shorter {field}: one has {} characters",
+                long.chars().count()
+            ),
+            format!("{} characters", limits.text_chars),
+            "text_chars",
+        ));
+    }
+    out
+}
+
 /// Parses sheet text from memory (no file checks, no payees.csv): one result per release
 /// (UPC) in it. For tools and fuzzing that hold the text.
 pub fn parse_sheet(name: &Path, text: &str) -> Vec<Result<Release, Vec<Diagnostic>>> {

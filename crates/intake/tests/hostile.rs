@@ -205,3 +205,26 @@ fn defect_16_a_sheet_in_another_encoding_is_named_with_how_to_convert() {
     let results = intake::read(&dir.path().join("bom.csv"));
     assert!(results[0].is_ok(), "{:?}", results[0].as_ref().err());
 }
+
+/// Beyond the list: a release built from a received ERN message keeps the same limits as a
+/// document or a sheet (the ERN reader alone allows 5 million elements).
+#[test]
+fn releases_from_ern_messages_keep_the_same_limits() {
+    let text = format!("{HEAD}{}{}", track(1, 1, 1), track(2, 1, 2));
+    let release = intake::parse_document(Path::new("r.toml"), &text).expect("valid");
+    assert!(intake::limit_problems(&release, &model::Limits::default()).is_empty());
+    let tight = model::Limits {
+        tracks_per_release: 1,
+        discs_per_release: 1,
+        text_chars: 3,
+        ..model::Limits::default()
+    };
+    let problems = intake::limit_problems(&release, &tight).join("\n");
+    for setting in [
+        "`tracks_per_release`",
+        "`discs_per_release`",
+        "`text_chars`",
+    ] {
+        assert!(problems.contains(setting), "{setting} in {problems}");
+    }
+}

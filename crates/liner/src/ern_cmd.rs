@@ -666,6 +666,23 @@ pub(crate) fn read_message(
     for f in &imported.findings {
         tracing::warn!(file = %path.display(), "{f}");
     }
+    let over = intake::limit_problems(&imported.release, limits);
+    if !over.is_empty() {
+        return Err(intake::Rejected {
+            document: path.to_owned(),
+            origin: path.display().to_string(),
+            diagnostics: over
+                .into_iter()
+                .map(|expected| intake::Diagnostic {
+                    file: path.to_owned(),
+                    loc: None,
+                    field: String::new(),
+                    value: None,
+                    expected,
+                })
+                .collect(),
+        });
+    }
     // The resource files sit in the message's folder (the package). Each must resolve inside
     // it, and its bytes must be the ones the message vouches for: a HashSum Liner checks
     // (MD5 or SHA-256) and the FileSize, when given. Without a checkable HashSum nothing

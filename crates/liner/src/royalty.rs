@@ -229,15 +229,67 @@ type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 /// The identifiers of unmatched usage, kept to show staff and to rematch.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Ids {
-    isrc: String,
-    icpn: String,
-    res: String,
-    rel: String,
-    prop: String,
-    title: String,
-    artist: String,
-    /// The ISRC the line's DSP id was learnt for, when the line states another.
-    conflict: String,
+    /// ISRC, ICPN, DSP resource id, DSP release id, proprietary id, title, artist and (when
+    /// the line's DSP id was learnt for another ISRC) that ISRC, joined by U+001F in one
+    /// allocation: a report of a million unknown recordings keeps a million of these.
+    joined: Box<str>,
+}
+
+/// The separator of [`Ids`] fields (a control character no report cell may hold).
+const SEP: char = '\u{1f}';
+
+impl Ids {
+    fn new(fields: &[&str; 8]) -> Ids {
+        // A CSV report's cell could hold the separator: it is shown as U+FFFD instead.
+        let clean: Vec<std::borrow::Cow<'_, str>> = fields
+            .iter()
+            .map(|f| {
+                if f.contains(SEP) {
+                    std::borrow::Cow::Owned(f.replace(SEP, "\u{fffd}"))
+                } else {
+                    std::borrow::Cow::Borrowed(*f)
+                }
+            })
+            .collect();
+        Ids {
+            joined: clean.join("\u{1f}").into_boxed_str(),
+        }
+    }
+
+    fn field(&self, i: usize) -> &str {
+        self.joined.split(SEP).nth(i).unwrap_or("")
+    }
+
+    /// True when the first seven fields are `fields` (the conflict is derived from them).
+    fn is(&self, fields: &[&str; 7]) -> bool {
+        let mut it = self.joined.split(SEP);
+        fields.iter().all(|f| it.next() == Some(*f))
+    }
+
+    fn isrc(&self) -> &str {
+        self.field(0)
+    }
+    fn icpn(&self) -> &str {
+        self.field(1)
+    }
+    fn res(&self) -> &str {
+        self.field(2)
+    }
+    fn rel(&self) -> &str {
+        self.field(3)
+    }
+    fn prop(&self) -> &str {
+        self.field(4)
+    }
+    fn title(&self) -> &str {
+        self.field(5)
+    }
+    fn artist(&self) -> &str {
+        self.field(6)
+    }
+    fn conflict(&self) -> &str {
+        self.field(7)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -252,11 +304,18 @@ struct Agg {
 /// Everything one pass over a report gathered.
 #[derive(Debug, Default)]
 pub(crate) struct Gathered {
+    /// Matched aggregates per (summary, target).
     aggs: FastMap<(usize, Target), Agg>,
+    /// Unmatched aggregates: (summary, unmatched id, aggregate), found through `unmatched_at`.
+    unmatched_aggs: Vec<(u32, u32, Agg)>,
+    unmatched_at: FastMap<(u32, u32), u32>,
     unmatched_ids: Vec<Ids>,
-    /// Hash of a line's identifiers → the `unmatched_ids` with that hash: found without
-    /// allocating, so usage that matches nothing costs what matched usage does.
-    unmatched_index: FastMap<u64, Vec<u32>>,
+    /// Hash of a line's identifiers → the first `unmatched_ids` with that hash (the others
+    /// follow through `unmatched_chain`): found without allocating, so usage that matches
+    /// nothing costs what matched usage does.
+    unmatched_index: FastMap<u64, u32>,
+    /// Per unmatched id, the next one with the same hash (`u32::MAX`: none).
+    unmatched_chain: Vec<u32>,
     /// The identifiers of the previous unmatched line: a report lists a recording's usage
     /// lines together, so most lines are found here without hashing.
     last_unmatched: Option<u32>,
@@ -330,47 +389,43 @@ impl Matcher<'_> {
                     u.artist,
                 ];
                 let g = &mut self.g;
-                let same = |i: &u32| {
-                    let x = &g.unmatched_ids[*i as usize];
-                    [
-                        x.isrc.as_str(),
-                        &x.icpn,
-                        &x.res,
-                        &x.rel,
-                        &x.prop,
-                        &x.title,
-                        &x.artist,
-                    ] == fields
-                };
+                let same = |i: &u32| g.unmatched_ids[*i as usize].is(&fields);
                 if let Some(i) = g.last_unmatched.filter(|i| same(i)) {
                     Target::Unmatched(i)
                 } else {
                     let mut h = FxHasher::default();
                     std::hash::Hash::hash(&fields, &mut h);
                     let key = std::hash::Hasher::finish(&h);
-                    let found = g
-                        .unmatched_index
-                        .get(&key)
-                        .and_then(|v| v.iter().copied().find(|i| same(i)));
+                    let head = g.unmatched_index.get(&key).copied();
+                    let mut found = None;
+                    let mut at = head;
+                    while let Some(i) = at.filter(|&i| i != u32::MAX) {
+                        if same(&i) {
+                            found = Some(i);
+                            break;
+                        }
+                        at = Some(g.unmatched_chain[i as usize]);
+                    }
                     let i = match found {
                         Some(i) => i,
                         None => {
                             let next = g.unmatched_ids.len() as u32;
-                            g.unmatched_ids.push(Ids {
-                                isrc: u.isrc.into(),
-                                icpn: u.icpn.into(),
-                                res: u.dsp_resource_id.into(),
-                                rel: u.dsp_release_id.into(),
-                                prop: u.proprietary_id.into(),
-                                title: u.title.into(),
-                                artist: u.artist.into(),
-                                conflict: self
-                                    .ix
-                                    .conflict(&self.dsp, u.isrc, u.dsp_resource_id)
-                                    .unwrap_or_default()
-                                    .into(),
-                            });
-                            g.unmatched_index.entry(key).or_default().push(next);
+                            let conflict = self
+                                .ix
+                                .conflict(&self.dsp, u.isrc, u.dsp_resource_id)
+                                .unwrap_or_default();
+                            g.unmatched_ids.push(Ids::new(&[
+                                u.isrc,
+                                u.icpn,
+                                u.dsp_resource_id,
+                                u.dsp_release_id,
+                                u.proprietary_id,
+                                u.title,
+                                u.artist,
+                                conflict,
+                            ]));
+                            g.unmatched_chain.push(head.unwrap_or(u32::MAX));
+                            g.unmatched_index.insert(key, next);
                             next
                         }
                     };
@@ -379,14 +434,32 @@ impl Matcher<'_> {
                 }
             }
         };
-        let a = self
-            .g
-            .aggs
-            .entry((u.summary, target))
-            .or_insert_with(|| Agg {
-                first: (u.file, u.line),
-                ..Agg::default()
-            });
+        let a = if let Target::Unmatched(i) = target {
+            // Unmatched aggregates live apart, keyed by two indices: a report of a million
+            // unknown recordings must not cost a map entry the size of a matched one each.
+            let g = &mut self.g;
+            let next = g.unmatched_aggs.len() as u32;
+            let at = *g.unmatched_at.entry((u.summary as u32, i)).or_insert(next);
+            if at == next {
+                g.unmatched_aggs.push((
+                    u.summary as u32,
+                    i,
+                    Agg {
+                        first: (u.file, u.line),
+                        ..Agg::default()
+                    },
+                ));
+            }
+            &mut g.unmatched_aggs[at as usize].2
+        } else {
+            self.g
+                .aggs
+                .entry((u.summary, target))
+                .or_insert_with(|| Agg {
+                    first: (u.file, u.line),
+                    ..Agg::default()
+                })
+        };
         a.units += u.units;
         if let Some(m) = u.amount {
             a.money += m;
@@ -527,7 +600,14 @@ pub(crate) fn read_report(
     Ok((
         ReadReport {
             info,
-            gathered: m.g,
+            gathered: {
+                // What only the pass needed goes before booking.
+                let mut g = m.g;
+                g.unmatched_index = FastMap::default();
+                g.unmatched_chain = Vec::new();
+                g.unmatched_at = FastMap::default();
+                g
+            },
             format: fmt,
             hashes,
             names,
@@ -576,13 +656,13 @@ pub(crate) struct Booking {
 #[derive(Debug)]
 pub(crate) struct PendingUnmatched {
     ids: u32,
-    summary: usize,
-    usage_period: String,
-    pub(crate) currency: String,
+    summary: u32,
     pub(crate) amount: Fine,
     units: i64,
     lines: u64,
-    source: String,
+    /// Where its lines are (file, line): the row's `source` is written from these.
+    first: (u32, u64),
+    last: (u32, u64),
 }
 
 impl Booking {
@@ -592,25 +672,28 @@ impl Booking {
         r: &'a ReadReport,
         dsp: &'a str,
     ) -> impl Iterator<Item = Unmatched> + Send + 'a {
+        let default_period = usage_period(&r.info.header.usage_start, &r.info.header.usage_end);
         self.unmatched.iter().map(move |p| {
             let ids = &r.gathered.unmatched_ids[p.ids as usize];
-            let summary = &r.info.summaries[p.summary];
-            let reason = if !ids.conflict.is_empty() {
+            let summary = &r.info.summaries[p.summary as usize];
+            let reason = if !ids.conflict().is_empty() {
                 format!(
                     "ISRC {} is not in the catalog, and DSP id {} was learnt for ISRC {}: the line contradicts what was learnt",
-                    ids.isrc, ids.res, ids.conflict
+                    ids.isrc(),
+                    ids.res(),
+                    ids.conflict()
                 )
-            } else if !ids.isrc.is_empty() {
-                format!("ISRC {} is not in the catalog", ids.isrc)
-            } else if !ids.icpn.is_empty() {
-                format!("UPC {} is not in the catalog", ids.icpn)
-            } else if !ids.res.is_empty() || !ids.rel.is_empty() {
+            } else if !ids.isrc().is_empty() {
+                format!("ISRC {} is not in the catalog", ids.isrc())
+            } else if !ids.icpn().is_empty() {
+                format!("UPC {} is not in the catalog", ids.icpn())
+            } else if !ids.res().is_empty() || !ids.rel().is_empty() {
                 format!(
                     "DSP id {} was never linked to an ISRC or UPC",
-                    if ids.res.is_empty() {
-                        &ids.rel
+                    if ids.res().is_empty() {
+                        ids.rel()
                     } else {
-                        &ids.res
+                        ids.res()
                     }
                 )
             } else {
@@ -619,26 +702,112 @@ impl Booking {
             Unmatched {
                 reason,
                 dsp: dsp.to_owned(),
-                isrc: ids.isrc.clone(),
-                upc: ids.icpn.clone(),
-                dsp_resource_id: ids.res.clone(),
-                dsp_release_id: ids.rel.clone(),
-                proprietary_id: ids.prop.clone(),
-                title: ids.title.clone(),
-                artist: ids.artist.clone(),
+                isrc: ids.isrc().to_owned(),
+                upc: ids.icpn().to_owned(),
+                dsp_resource_id: ids.res().to_owned(),
+                dsp_release_id: ids.rel().to_owned(),
+                proprietary_id: ids.prop().to_owned(),
+                title: ids.title().to_owned(),
+                artist: ids.artist().to_owned(),
                 territory: summary.territory.clone(),
-                usage_period: p.usage_period.clone(),
+                usage_period: if summary.usage_period.is_empty() {
+                    default_period.clone()
+                } else {
+                    summary.usage_period.clone()
+                },
                 commercial_model: summary.commercial_model.clone(),
                 rights_type: summary.rights_type.clone(),
-                currency: p.currency.clone(),
+                currency: summary_currency(summary),
                 amount: p.amount,
                 units: p.units,
                 lines: p.lines as i64,
-                source: p.source.clone(),
+                source: source_of(
+                    r,
+                    (p.first.0 as usize, p.first.1),
+                    (p.last.0 as usize, p.last.1),
+                    p.lines,
+                    &summary.id,
+                ),
                 ..Unmatched::default()
             }
         })
     }
+}
+
+/// An aggregate's target while booking: borrowed from the matched map, or an unmatched id.
+/// Ordered as the targets are (tracks, releases, then unmatched by id): the allocation's
+/// tie-break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot<'a> {
+    Known(&'a Target),
+    Unmatched(u32),
+}
+
+impl Ord for Slot<'_> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        let key = |s: &Slot<'_>| match s {
+            Slot::Known(Target::Unmatched(i)) | Slot::Unmatched(i) => (1u8, *i),
+            Slot::Known(_) => (0, 0),
+        };
+        match (self, o) {
+            (Slot::Known(a), Slot::Known(b)) => a.cmp(b),
+            _ => key(self).cmp(&key(o)),
+        }
+    }
+}
+
+impl PartialOrd for Slot<'_> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Where an aggregate's lines are, for its ledger entry or suspense row: file, content hash,
+/// line range, count and summary.
+fn source_of(
+    r: &ReadReport,
+    first: (usize, u64),
+    last: (usize, u64),
+    count: u64,
+    summary_id: &str,
+) -> String {
+    let lines = if first == last {
+        format!(
+            "{}#sha256:{} line {}",
+            r.names[first.0],
+            &r.hashes[first.0][..16],
+            first.1
+        )
+    } else if first.0 == last.0 {
+        format!(
+            "{}#sha256:{} lines {}-{}",
+            r.names[first.0],
+            &r.hashes[first.0][..16],
+            first.1,
+            last.1
+        )
+    } else {
+        format!(
+            "{}#sha256:{} line {} to {}#sha256:{} line {}",
+            r.names[first.0],
+            &r.hashes[first.0][..16],
+            first.1,
+            r.names[last.0],
+            &r.hashes[last.0][..16],
+            last.1
+        )
+    };
+    format!(
+        "{lines} ({count} usage line{}, summary {summary_id})",
+        if count == 1 { "" } else { "s" }
+    )
+}
+
+/// The currency of a summary as booked (its ISO code as the model spells it).
+fn summary_currency(s: &dsr::Summary) -> String {
+    model::Currency::parse(&s.currency)
+        .map(|c| c.code().to_owned())
+        .unwrap_or_else(|_| s.currency.clone())
 }
 
 /// Turns a read report into postings: allocation of summary money over aggregates, fees,
@@ -654,9 +823,15 @@ pub(crate) fn book(
     let info = &r.info;
     let uperiod_default = usage_period(&info.header.usage_start, &info.header.usage_end);
     // Aggregates per summary, in a stable order (the tie-break of the allocation).
-    let mut per_summary: BTreeMap<usize, Vec<(&Target, &Agg)>> = BTreeMap::new();
+    let mut per_summary: BTreeMap<usize, Vec<(Slot<'_>, &Agg)>> = BTreeMap::new();
     for ((s, t), a) in &r.gathered.aggs {
-        per_summary.entry(*s).or_default().push((t, a));
+        per_summary.entry(*s).or_default().push((Slot::Known(t), a));
+    }
+    for (s, i, a) in &r.gathered.unmatched_aggs {
+        per_summary
+            .entry(*s as usize)
+            .or_default()
+            .push((Slot::Unmatched(*i), a));
     }
     let mut entries = Vec::new();
     let mut unmatched = Vec::new();
@@ -672,7 +847,7 @@ pub(crate) fn book(
             .code()
             .to_owned();
         let mut aggs = per_summary.remove(&si).unwrap_or_default();
-        aggs.sort_by(|a, b| a.0.cmp(b.0));
+        aggs.sort_by(|a, b| a.0.cmp(&b.0));
         let money = info.summary_money(si);
         if aggs.is_empty() {
             continue; // a summary with no lines and no money (refused earlier if it had money)
@@ -699,57 +874,29 @@ pub(crate) fn book(
             summary.usage_period.clone()
         };
         for ((target, a), amount) in aggs.iter().zip(amounts) {
-            let lines = if a.first == a.last {
-                format!(
-                    "{}#sha256:{} line {}",
-                    r.names[a.first.0],
-                    &r.hashes[a.first.0][..16],
-                    a.first.1
-                )
-            } else if a.first.0 == a.last.0 {
-                format!(
-                    "{}#sha256:{} lines {}-{}",
-                    r.names[a.first.0],
-                    &r.hashes[a.first.0][..16],
-                    a.first.1,
-                    a.last.1
-                )
-            } else {
-                format!(
-                    "{}#sha256:{} line {} to {}#sha256:{} line {}",
-                    r.names[a.first.0],
-                    &r.hashes[a.first.0][..16],
-                    a.first.1,
-                    r.names[a.last.0],
-                    &r.hashes[a.last.0][..16],
-                    a.last.1
-                )
+            let target = match target {
+                Slot::Known(t) => *t,
+                Slot::Unmatched(i) => {
+                    // The ledger holds suspense per sales context; the detail per identifier
+                    // is in the unmatched rows (for staff and for rematching), whose texts are
+                    // written as they are stored.
+                    let e = suspense.entry(si).or_insert((Fine::ZERO, 0, 0));
+                    e.0 += amount;
+                    e.1 += a.units;
+                    e.2 += 1;
+                    unmatched.push(PendingUnmatched {
+                        ids: *i,
+                        summary: si as u32,
+                        amount,
+                        units: a.units,
+                        lines: a.lines,
+                        first: (a.first.0 as u32, a.first.1),
+                        last: (a.last.0 as u32, a.last.1),
+                    });
+                    continue;
+                }
             };
-            let source = format!(
-                "{lines} ({} usage line{}, summary {})",
-                a.lines,
-                if a.lines == 1 { "" } else { "s" },
-                summary.id
-            );
-            if let Target::Unmatched(i) = target {
-                // The ledger holds suspense per sales context; the detail per identifier
-                // is in the unmatched rows (for staff and for rematching).
-                let e = suspense.entry(si).or_insert((Fine::ZERO, 0, 0));
-                e.0 += amount;
-                e.1 += a.units;
-                e.2 += 1;
-                unmatched.push(PendingUnmatched {
-                    ids: *i,
-                    summary: si,
-                    usage_period: uperiod.clone(),
-                    currency: currency.clone(),
-                    amount,
-                    units: a.units,
-                    lines: a.lines,
-                    source,
-                });
-                continue;
-            }
+            let source = source_of(r, a.first, a.last, a.lines, &summary.id);
             let mut dims = Dims {
                 dsp: dsp.to_owned(),
                 territory: summary.territory.clone(),
@@ -1151,7 +1298,7 @@ pub(crate) async fn import_one(
     for u in &booking.unmatched {
         let e = summary
             .suspense
-            .entry(u.currency.clone())
+            .entry(summary_currency(&read.info.summaries[u.summary as usize]))
             .or_insert_with(|| "0".into());
         *e = (Fine::parse(e).unwrap_or_default() + u.amount).to_decimal();
     }
@@ -1335,6 +1482,6 @@ mod tests {
         };
         m.line(&line("USXYZ2600009", "res-1"));
         assert_eq!((m.g.matched_lines, m.g.unmatched_lines), (0, 1));
-        assert_eq!(m.g.unmatched_ids[0].conflict, "GBAYE2700001");
+        assert_eq!(m.g.unmatched_ids[0].conflict(), "GBAYE2700001");
     }
 }

@@ -32,7 +32,7 @@ impl Default for Limits {
             document_bytes: 16 << 20,
             tracks_per_release: 1_000,
             discs_per_release: 100,
-            text_chars: 5_000,
+            text_chars: 20_000,
             xml_attributes: 64,
             report_line_bytes: 64 << 10,
             report_expansion: 200,
