@@ -33,6 +33,7 @@ pub(crate) fn progress(len: u64) -> indicatif::ProgressBar {
 mod bench;
 mod bench_audio;
 mod bench_ern;
+mod bench_limits;
 mod bench_qc;
 mod bench_royalties;
 mod bench_sftp;
@@ -411,6 +412,21 @@ enum BenchTarget {
         #[arg(long, default_value = "fixtures")]
         fixtures: PathBuf,
     },
+    /// Peak memory (RSS) of the commands a hostile input reaches, against the 256 MiB
+    /// budget: 1 M unmatched usage lines through import, ledger check, reports unmatched and
+    /// rematch; QC of a 400-track release of duplicates; a gzip holding one 1.5 GB line; a
+    /// 98 901-track release.
+    Limits {
+        /// Unmatched usage lines (each a different unknown recording).
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+        /// Bytes of the one line in the gzip.
+        #[arg(long, default_value_t = 1_500_000_000)]
+        line_bytes: u64,
+        /// The fixtures folder (rendered by `liner fixtures`) for the QC release's media.
+        #[arg(long, default_value = "fixtures")]
+        fixtures: PathBuf,
+    },
     /// In-process sample-rate conversion against SoX `rate -v` (when installed): passband
     /// ripple, aliasing and speed for 96→44.1 kHz and 44.1→48 kHz.
     Audio {
@@ -576,13 +592,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, overrides)) {
+    let code = match runtime.block_on(run(cli.command, overrides)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", error_text(&e));
             ExitCode::FAILURE
         }
+    };
+    // `liner bench limits` measures each command's peak memory from outside.
+    if let Some(p) = std::env::var_os("LINER_PEAK_RSS_FILE") {
+        let _ = std::fs::write(p, format!("{:.1}", bench_royalties::peak_rss_mib()));
     }
+    code
 }
 
 /// An error chain as one sentence for people: each cause once (a context that already quotes
@@ -953,6 +974,17 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 },
         } => {
             bench_royalties::bench(lines, big, postgres, &fixtures).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            target:
+                BenchTarget::Limits {
+                    lines,
+                    line_bytes,
+                    fixtures,
+                },
+        } => {
+            bench_limits::bench(lines, line_bytes, &fixtures)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
