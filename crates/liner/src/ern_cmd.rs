@@ -75,7 +75,9 @@ pub(crate) fn validate(
         );
         return Ok(ExitCode::FAILURE);
     }
-    let xml = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    // The reader's own size limit, applied before the whole file is read.
+    let limit = ern::tree::Limits::default().max_bytes as u64;
+    let xml = read_limited(file, limit).map_err(|e| anyhow!("{}: {e}", file.display()))?;
     let (msg, warnings) = match ern::read(&xml) {
         Ok(m) => m,
         Err(e) => {
