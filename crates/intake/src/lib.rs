@@ -387,24 +387,28 @@ pub fn resolve_inside(base: &Path, written: &str, folder: &str) -> Result<PathBu
 /// is dropped). Any other encoding is refused naming the one found and how to convert it;
 /// invalid UTF-8 is located at its first bad byte.
 pub fn read_text_file(path: &Path, limit: u64) -> Result<String, (Option<Loc>, String)> {
+    let bytes = read_bytes_within(path, limit).map_err(|e| (None, e))?;
+    decode_text(bytes)
+}
+
+/// A user's file, refused without reading it all when it is over `limit` bytes (the
+/// `document_bytes` setting); the error says what was expected.
+pub fn read_bytes_within(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|e| (None, format!("a readable file ({})", plain_io(&e))))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("a readable file ({})", plain_io(&e)))?;
     let mut bytes = Vec::new();
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| (None, format!("a readable file ({})", plain_io(&e))))?;
+        .map_err(|e| format!("a readable file ({})", plain_io(&e)))?;
     if bytes.len() as u64 > limit {
-        return Err((
-            None,
-            Limits::exceeded(
-                &format!("this file is larger than {limit} bytes"),
-                format!("{limit} bytes"),
-                "document_bytes",
-            ),
+        return Err(Limits::exceeded(
+            &format!("a smaller file: this one is larger than {limit} bytes"),
+            format!("{limit} bytes"),
+            "document_bytes",
         ));
     }
-    decode_text(bytes)
+    Ok(bytes)
 }
 
 /// UTF-8 text from bytes, or what encoding they look like and how to convert them.

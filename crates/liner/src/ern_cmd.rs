@@ -77,7 +77,14 @@ pub(crate) fn validate(
     }
     // The reader's own size limit, applied before the whole file is read.
     let limit = ern::tree::Limits::default().max_bytes as u64;
-    let xml = read_limited(file, limit).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    if std::fs::metadata(file).is_ok_and(|m| m.len() > limit) {
+        bail!(
+            "{} is larger than the ERN reader's {} MB limit",
+            file.display(),
+            limit >> 20
+        );
+    }
+    let xml = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let (msg, warnings) = match ern::read(&xml) {
         Ok(m) => m,
         Err(e) => {
@@ -538,25 +545,6 @@ async fn derived_audio(
 /// Reads a received ERN message for `liner import`: validated against its XSD when schemas
 /// are found, converted into the release model, its resource files found beside it and
 /// checked against the message's HashSum.
-/// A user's file, refused without reading it all when it is over `limit` bytes.
-pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("a readable file ({})", intake::plain_io(&e)))?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("a readable file ({})", intake::plain_io(&e)))?;
-    if bytes.len() as u64 > limit {
-        return Err(model::Limits::exceeded(
-            &format!("a smaller message: this one is larger than {limit} bytes"),
-            format!("{limit} bytes"),
-            "document_bytes",
-        ));
-    }
-    Ok(bytes)
-}
-
 /// The HashSum algorithms Liner verifies (their DDEX spellings).
 fn checkable(algorithm: &str) -> bool {
     ["MD5", "SHA-256", "SHA256"]
@@ -585,7 +573,8 @@ pub(crate) fn read_message(
             expected,
         }],
     };
-    let xml = read_limited(path, limits.document_bytes).map_err(|e| reject("", None, e, None))?;
+    let xml = intake::read_bytes_within(path, limits.document_bytes)
+        .map_err(|e| reject("", None, e, None))?;
     let tree_limits = ern::tree::Limits {
         max_bytes: usize::try_from(limits.document_bytes).unwrap_or(usize::MAX),
         max_attributes: limits.xml_attributes as usize,
