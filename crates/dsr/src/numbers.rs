@@ -70,27 +70,43 @@ mod tests {
     fn counts_say_why_they_are_refused() {
         assert_eq!(count("42"), Ok(42));
         assert_eq!(count("-0"), Ok(0));
-        assert!(count("-5").unwrap_err().contains("is negative"));
+        assert!(count("-5").expect_err("refused").contains("is negative"));
         assert!(
             count("18446744073709551615")
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("too large for a count")
         );
-        assert!(count("4x").unwrap_err().contains("not a whole number"));
-        assert!(count("").unwrap_err().contains("not a whole number"));
+        assert!(
+            count("4x")
+                .expect_err("refused")
+                .contains("not a whole number")
+        );
+        assert!(
+            count("")
+                .expect_err("refused")
+                .contains("not a whole number")
+        );
     }
 
     #[test]
     fn amounts_say_why_they_are_refused() {
         assert_eq!(amount("45.92").map(|f| f.to_decimal()), Ok("45.92".into()));
-        let e = amount("45.9200000000000000000").unwrap_err();
+        let e = amount("45.9200000000000000000").expect_err("refused");
         assert!(e.contains("has 19 decimal places"), "{e}");
-        assert!(amount("1e5").unwrap_err().contains("not a decimal amount"));
-        assert!(amount("1000000000001").unwrap_err().contains("too large"));
+        assert!(
+            amount("1e5")
+                .expect_err("refused")
+                .contains("not a decimal amount")
+        );
+        assert!(
+            amount("1000000000001")
+                .expect_err("refused")
+                .contains("too large")
+        );
         assert!(amount("-1000000000000").is_ok());
         assert!(
             amount("99999999999999999999999999")
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("too large")
         );
     }

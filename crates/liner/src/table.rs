@@ -78,6 +78,21 @@ pub(crate) fn fit(s: &str, max: usize) -> String {
     out
 }
 
+/// A byte count as people read it: `512 B`, `3.4 MB`, `1.2 GB` (decimal units).
+pub(crate) fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,19 +107,4 @@ mod tests {
         assert!(widths.iter().all(|w| *w == widths[0]), "{text}");
         assert_eq!(fit("星空の夜の歌", 7), "星空の…");
     }
-}
-
-/// A byte count as people read it: `512 B`, `3.4 MB`, `1.2 GB` (decimal units).
-pub(crate) fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
-    if n < 1000 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1000.0;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    format!("{v:.1} {}", UNITS[u])
 }
