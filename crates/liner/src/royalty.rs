@@ -483,7 +483,11 @@ pub(crate) struct ReadReport {
 /// expansion (`[limits]`): a hostile file cannot make a reader buffer without bound.
 fn open_report(path: &Path, limits: &model::Limits) -> Result<Box<dyn BufRead + Send>> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let name = path.display().to_string();
+    // The guard's refusals say `name:line`; the caller already names the whole path.
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let r: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
         let size = f.metadata().map(|m| m.len()).unwrap_or(0);
         let guard = dsr::GuardLimits::for_compressed(
@@ -517,6 +521,16 @@ pub(crate) fn sha256_file(path: &Path) -> Result<String> {
         h.update(&buf[..n]);
     }
     Ok(hex::encode(h.finalize()))
+}
+
+/// A read error of a report file: a guard's refusal already says `file:line`; anything else
+/// (the disk) gets the path.
+fn read_error(e: std::io::Error, path: &Path) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        anyhow::Error::new(e)
+    } else {
+        anyhow::Error::new(e).context(format!("reading {}", path.display()))
+    }
 }
 
 /// Counts bytes read, for the progress bar.
@@ -576,7 +590,7 @@ pub(crate) fn read_report(
                 );
                 reader
                     .read_file(name, input, &mut |u| m.line(u))
-                    .with_context(|| format!("reading {}", f.display()))?;
+                    .map_err(|e| read_error(e, f))?;
             }
             reader.finish()
         }
@@ -588,7 +602,8 @@ pub(crate) fn read_report(
                     inner: input,
                     bar: bar.clone(),
                 };
-                report_csv::read(layout, name, i, input, &mut info, &mut |u| m.line(u))?;
+                report_csv::read(layout, name, i, input, &mut info, &mut |u| m.line(u))
+                    .map_err(|e| read_error(e, f))?;
             }
             info
         }
