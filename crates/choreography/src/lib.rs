@@ -53,6 +53,17 @@ pub enum DeliveryType {
 }
 
 impl DeliveryType {
+    /// The DeliveryType of a delivery by its intent and lane: takedowns and purges take
+    /// down, updates re-deliver, the priority lane is high priority, the rest is new.
+    pub fn for_delivery(intent: &str, priority: bool) -> DeliveryType {
+        match (intent, priority) {
+            ("takedown" | "purge", _) => DeliveryType::TakeDown,
+            ("update", _) => DeliveryType::ReDelivery,
+            (_, true) => DeliveryType::HighPriorityDelivery,
+            _ => DeliveryType::NewReleaseDelivery,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryType::NewReleaseDelivery => "NewReleaseDelivery",
@@ -265,6 +276,51 @@ pub enum Action {
     /// The content was refused, or a person at the DSP must look: surface the error text to
     /// the operator and the label; never resend automatically.
     Surface,
+}
+
+impl Action {
+    /// The name kept with an acknowledgement in the catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Done => "done",
+            Action::ResendAll => "resend_all",
+            Action::ResendXml => "resend_xml",
+            Action::RetryLater => "retry_later",
+            Action::Surface => "surface",
+        }
+    }
+
+    /// The action of a kept name; an unknown name is for a person to look at.
+    pub fn parse(name: &str) -> Action {
+        match name {
+            "done" => Action::Done,
+            "resend_all" => Action::ResendAll,
+            "resend_xml" => Action::ResendXml,
+            "retry_later" => Action::RetryLater,
+            _ => Action::Surface,
+        }
+    }
+
+    /// Whether the DSP asks for the message again.
+    pub fn is_resend(self) -> bool {
+        matches!(
+            self,
+            Action::ResendAll | Action::ResendXml | Action::RetryLater
+        )
+    }
+}
+
+/// How many times a DSP may ask for a message again before a person must look.
+pub const MAX_RESENDS: usize = 3;
+
+/// Whether a delivery's acknowledgements (their actions, in any order) have asked for more
+/// resends than [`MAX_RESENDS`]: then it fails, for a person to look at.
+pub fn resends_exhausted<'a>(actions: impl IntoIterator<Item = &'a str>) -> Option<usize> {
+    let n = actions
+        .into_iter()
+        .filter(|a| Action::parse(a).is_resend())
+        .count();
+    (n > MAX_RESENDS).then_some(n)
 }
 
 /// One acknowledgement, from either shape.

@@ -102,7 +102,7 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
     println!(
         "build: 12-track album, one worldwide deal set (2 commercial models x 2 use types), one core, {seconds} s each"
     );
-    let schemas = crate::ern_cmd::schemas_dir(None);
+    let schemas = app::ern::schemas_dir(None);
     let mut rates = BTreeMap::new();
     for v in Version::WRITABLE {
         let inp = input(v);
@@ -116,7 +116,7 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
         )?;
         let (msg, _) = ern::compose(&release, &inp);
         let xml = ern::write(&msg, v)?;
-        let valid = match crate::ern_cmd::xsd_errors(v, &xml, schemas.as_deref())? {
+        let valid = match app::ern::xsd_errors(v, &xml, schemas.as_deref(), &crate::events::Cli)? {
             Some(e) if e.is_empty() => "XSD-valid".to_owned(),
             Some(e) => format!("XSD INVALID ({} errors)", e.len()),
             None => "XSD not checked".to_owned(),

@@ -109,7 +109,7 @@ pub(crate) fn generate(
 }
 
 /// The catalog's tracks as report tracks.
-pub(crate) fn tracks_of(ix: &crate::royalty::CatalogIndex) -> Vec<Track> {
+pub(crate) fn tracks_of(ix: &app::royalty::CatalogIndex) -> Vec<Track> {
     ix.tracks
         .iter()
         .map(|t| Track {
@@ -146,18 +146,6 @@ fn cpu_seconds() -> f64 {
     let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
     // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the command name.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Peak resident memory of this process in MiB (VmHWM).
-pub(crate) fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn run(exe: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String> {
@@ -249,7 +237,7 @@ pub(crate) async fn bench(
         fixtures,
     )?;
     let catalog = store::Store::open(&env[0].1, store::OpenMode::Existing).await?;
-    let ix = crate::royalty::CatalogIndex::load(&catalog).await?;
+    let ix = app::royalty::CatalogIndex::load(&catalog).await?;
     catalog.close().await;
     let tracks = tracks_of(&ix);
     let t = Instant::now();

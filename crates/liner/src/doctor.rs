@@ -8,7 +8,7 @@ use anyhow::Result;
 use profiles::{HostKey, SftpAuth, Transport};
 use store::{OpenMode, Store};
 
-use crate::config::{Config, Overrides};
+use app::config::{Config, Overrides};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -101,7 +101,7 @@ pub(crate) async fn doctor(overrides: &Overrides, json: bool) -> Result<ExitCode
         check_database(cfg, &mut r).await;
         check_files(cfg, &mut r);
         check_profiles(cfg, &mut r);
-        match crate::ern_cmd::schemas_dir(None) {
+        match app::ern::schemas_dir(None) {
             Some(d) if d.join("ern-4.3").is_dir() => {
                 r.ok(format!("DDEX schemas in {}", d.display()))
             }
@@ -114,7 +114,7 @@ pub(crate) async fn doctor(overrides: &Overrides, json: bool) -> Result<ExitCode
                 "set LINER_DDEX_SCHEMAS to the folder of the official XSDs (docs/ern.md)",
             ),
         }
-        match crate::royalty::load_contracts(cfg) {
+        match app::royalty::load_contracts(cfg) {
             Ok(c) => r.ok(format!(
                 "contracts: default fee {} bp, {} fee rules, {} advances",
                 c.default_fee_bp,

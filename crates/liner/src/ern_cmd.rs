@@ -1,65 +1,16 @@
 //! `liner ern build|validate` and the ERN side of `liner import`: the shell around the pure
 //! `ern` crate (catalog, file store, DSP profiles, schemas, the message history).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
-use chrono::{SecondsFormat, Utc};
-use ern::{BuildInput, FileFacts, MessageParty, Version};
+use app::ern::{NO_SCHEMAS, Options, load_profiles, prepare, request_for, schemas_dir, xsd_errors};
 use filestore::FileStore;
 use model::{FileRef, Icpn};
-use store::{NewMessage, OpenMode, Store};
+use store::{OpenMode, Store};
 
-use crate::config::Config;
-
-/// Where the DDEX XSDs are: `--schemas`, then `LINER_DDEX_SCHEMAS`, then `../shared/ddex/xsd`
-/// beside a checkout (looked up from the working directory upwards).
-pub(crate) fn schemas_dir(flag: Option<&Path>) -> Option<PathBuf> {
-    if let Some(p) = flag {
-        return Some(p.to_owned());
-    }
-    if let Ok(p) = std::env::var("LINER_DDEX_SCHEMAS") {
-        return Some(PathBuf::from(p));
-    }
-    let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors()
-        .map(|a| a.join("../shared/ddex/xsd"))
-        .find(|p| p.join("ern-4.3/release-notification.xsd").is_file())
-}
-
-/// XSD errors (`line N: …`) for a message, or None with a loud note when no schema is found.
-pub(crate) fn xsd_errors(
-    version: Version,
-    xml: &[u8],
-    schemas: Option<&Path>,
-) -> Result<Option<Vec<String>>> {
-    let Some(dir) = schemas else {
-        // Once per process: a batch of messages gets one warning, not one each.
-        static WARNED: std::sync::Once = std::sync::Once::new();
-        WARNED.call_once(|| {
-            eprintln!(
-                "WARNING: XSD validation SKIPPED: {NO_SCHEMAS}. Only Liner's own checks run on the ERN messages of this run."
-            );
-        });
-        return Ok(None);
-    };
-    let path = dir.join(version.schema_file());
-    let schema =
-        xsd::Schema::load(&path).with_context(|| format!("loading the ERN {version} schema"))?;
-    Ok(Some(
-        schema
-            .validate(xml)?
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-    ))
-}
-
-/// Why there is no XSD validation, and what to do.
-const NO_SCHEMAS: &str =
-    "no DDEX schemas found (give --schemas DIR or LINER_DDEX_SCHEMAS; see README, DDEX schemas)";
+use app::config::Config;
 
 pub(crate) fn validate(
     file: &Path,
@@ -93,7 +44,7 @@ pub(crate) fn validate(
         }
     };
     let xsd = match &dir {
-        Some(d) => xsd_errors(msg.version, &xml, Some(d))?,
+        Some(d) => xsd_errors(msg.version, &xml, Some(d), &crate::events::Cli)?,
         None => None,
     };
     let findings = ern::checks::check(&msg);
@@ -173,22 +124,8 @@ pub(crate) struct BuildArgs {
     pub(crate) schemas: Option<PathBuf>,
 }
 
-fn codec_of(name: &str) -> Option<String> {
-    let ext = name.rsplit('.').next()?.to_ascii_lowercase();
-    Some(
-        match ext.as_str() {
-            "flac" => "FLAC",
-            "wav" => "PCM",
-            "jpg" | "jpeg" => "JPEG",
-            "png" => "PNG",
-            _ => return None,
-        }
-        .to_owned(),
-    )
-}
-
 pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
-    let upc = crate::lookup_upc(&a.upc)?;
+    let upc = app::lookup_upc(&a.upc)?;
     let catalog = Store::open(&cfg.database, OpenMode::Existing).await?;
     let files = FileStore::open(&cfg.files)?;
     let profiles = load_profiles(cfg)?;
@@ -203,7 +140,8 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         None => None,
     };
     let lifecycle = profile.as_ref().map(|p| p.lifecycle).unwrap_or_default();
-    let request = request_for(a.takedown, a.purge, &lifecycle);
+    let clock = app::Clock::system();
+    let request = request_for(clock.today(), a.takedown, a.purge, &lifecycle);
     let p = prepare(
         &catalog,
         &files,
@@ -215,7 +153,9 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
             schemas: schemas_dir(a.schemas.as_deref()).as_deref(),
             delivered: None,
             sender: &cfg.sender,
+            now: clock.now(),
         },
+        &crate::events::Cli,
     )
     .await?;
     catalog.close().await;
@@ -239,307 +179,6 @@ pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
         None => print!("{}", p.xml),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn load_profiles(cfg: &Config) -> Result<Vec<profiles::DspProfile>> {
-    cfg.load_profiles().map_err(|e| {
-        anyhow!(
-            "DSP profiles: {}",
-            e.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    })
-}
-
-/// The lifecycle request the flags ask for, with the profile's takedown rules.
-pub(crate) fn request_for(
-    takedown: bool,
-    purge: bool,
-    lifecycle: &profiles::Lifecycle,
-) -> ern::lifecycle::Request {
-    if purge {
-        ern::lifecycle::Request::Purge {
-            allowed: lifecycle.purge_allowed,
-        }
-    } else if takedown {
-        let end = Utc::now().date_naive()
-            - chrono::Duration::days(i64::from(lifecycle.takedown_end_days_ago));
-        ern::lifecycle::Request::Takedown { end }
-    } else {
-        ern::lifecycle::Request::Deliver
-    }
-}
-
-/// A message built, validated and recorded in the history, with what it needs sent along.
-#[derive(Debug, Clone)]
-pub(crate) struct Prepared {
-    pub(crate) dsp: String,
-    pub(crate) revision: i64,
-    pub(crate) version: Version,
-    pub(crate) intent: ern::Intent,
-    /// The root element (`NewReleaseMessage`, `PurgeReleaseMessage`).
-    pub(crate) root: &'static str,
-    pub(crate) message_id: String,
-    pub(crate) xml: String,
-    /// (URI in the message, stored file, MD5, size) of every file the message references.
-    pub(crate) resources: Vec<(String, model::ContentHash, String, u64)>,
-}
-
-/// How `prepare` builds.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Options<'a> {
-    /// `--ern`: the version, else the profile's, else 4.3.
-    pub(crate) ern: Option<&'a str>,
-    pub(crate) schemas: Option<&'a Path>,
-    /// The message ids that reached the DSP, in order: they decide new or update (else
-    /// every message built for it does).
-    pub(crate) delivered: Option<&'a [String]>,
-    /// The distributor, as the message's sender.
-    pub(crate) sender: &'a MessageParty,
-}
-
-/// Builds the message for a release and DSP: decides new/update/takedown/purge from the
-/// history, sends audio in the DSP's format, validates against the XSD and the Release
-/// Profile rules, and records it.
-pub(crate) async fn prepare(
-    catalog: &Store,
-    files: &FileStore,
-    upc: &Icpn,
-    profile: Option<&profiles::DspProfile>,
-    request: ern::lifecycle::Request,
-    o: Options<'_>,
-) -> Result<Prepared> {
-    let (ern_flag, schemas, delivered, me) = (o.ern, o.schemas, o.delivered, o.sender);
-    // The release with its files measured: TechnicalDetails state what is delivered.
-    let (release, revision, audio, artwork) = crate::qc::measured(catalog, files, upc).await?;
-    // --ern, else the DSP profile, else 4.3.
-    let version = match (ern_flag, profile) {
-        (Some(v), _) => Version::parse(v)
-            .filter(|v| Version::WRITABLE.contains(v))
-            .ok_or_else(|| anyhow!("--ern {v}: Liner writes 4.3, 4.3.2 and 3.8.2"))?,
-        (None, Some(p)) => Version::parse(&p.ern_version_for(release.has_ai_fields()).to_string())
-            .unwrap_or(Version::V43),
-        (None, None) => Version::V43,
-    };
-    let dsp_name = profile.map_or("none", |p| p.name.as_str()).to_owned();
-    // The history that decides new/update/takedown: the messages that reached the DSP when
-    // delivering (`delivered`, message ids in order), else every message built for it.
-    let mut history = catalog.messages(upc.as_str(), &dsp_name).await?;
-    if let Some(ids) = delivered {
-        history.retain(|m| ids.contains(&m.message_id));
-    }
-    let intents: Vec<&str> = history.iter().map(|m| m.intent.as_str()).collect();
-    let lifecycle = profile.map(|p| p.lifecycle).unwrap_or_default();
-    let now = Utc::now();
-    let intent =
-        ern::lifecycle::plan(&intents, request).map_err(|e| anyhow!("{upc} at {dsp_name}: {e}"))?;
-    // Facts of each delivered file: digests recorded at import, technical facts measured.
-    let mut facts = BTreeMap::new();
-    let mut resources = Vec::new();
-    for (n, (_, r)) in release.file_refs().into_iter().enumerate() {
-        let FileRef::Stored(h) = r else { continue };
-        let mut delivered_as: Option<transcode::Target> = None;
-        let mut rec = catalog
-            .file(h)
-            .await?
-            .ok_or_else(|| anyhow!("{h} is referenced by {upc} but not in the catalog"))?;
-        if !files.contains(h) {
-            bail!("{h} ({}) is missing from the file store", rec.original_name);
-        }
-        // Audio goes in the format the DSP takes: the master, or its lossless re-wrap.
-        if n > 0
-            && let (Some(p), Some(report)) = (profile, audio.get(n - 1).and_then(Option::as_ref))
-        {
-            let plan = transcode::plan(report, &p.audio).map_err(|why| {
-                anyhow!(
-                    "{upc} track {n} ({}) cannot go to {}: {why}",
-                    rec.original_name,
-                    p.name
-                )
-            })?;
-            if let Some(codec) = plan.convert {
-                rec = derived_audio(catalog, files, h, report, codec, plan.resample).await?;
-            }
-            delivered_as = plan.resample;
-        }
-        let ext = rec
-            .original_name
-            .rsplit('.')
-            .next()
-            .unwrap_or("bin")
-            .to_ascii_lowercase();
-        let mut f = FileFacts {
-            uri: if n == 0 {
-                format!("resources/{upc}_cover.{ext}")
-            } else {
-                format!("resources/{upc}_{n:02}.{ext}")
-            },
-            size: rec.size,
-            md5: rec.md5.clone(),
-            codec: codec_of(&rec.original_name),
-            ..Default::default()
-        };
-        if n == 0 {
-            if let Some(a) = &artwork {
-                f.width = a.width;
-                f.height = a.height;
-            }
-        } else if let Some(a) = audio.get(n - 1).and_then(Option::as_ref) {
-            f.channels = a.channels;
-            f.sample_rate = a.sample_rate;
-            f.bits_per_sample = a.bits_per_sample.and_then(|b| u16::try_from(b).ok());
-            // A resampled file states its own rate and depth.
-            if let Some(t) = delivered_as {
-                f.sample_rate = Some(t.rate);
-                f.bits_per_sample = Some(t.bits);
-            }
-        }
-        resources.push((f.uri.clone(), rec.sha256.clone(), rec.md5.clone(), rec.size));
-        facts.insert(r.clone(), f);
-    }
-    let deals = match profile {
-        Some(p) => p.deals_for(&release),
-        None => release.deals.clone(),
-    };
-    let created = now.to_rfc3339_opts(SecondsFormat::Secs, false);
-    let message_id = format!("{upc}-{dsp_name}-{}", now.format("%Y%m%dT%H%M%S%3f"));
-    let recipient = profile.map_or(
-        MessageParty {
-            party_id: "PADPIDA0000000000X".into(),
-            name: None,
-        },
-        |p| MessageParty {
-            party_id: p.party_id.as_str().to_owned(),
-            name: Some(p.display_name.clone()),
-        },
-    );
-    let input = BuildInput {
-        version,
-        sender: me.clone(),
-        recipient,
-        message_id: message_id.clone(),
-        thread_id: Some(upc.to_string()),
-        created: created.clone(),
-        deals,
-        files: &facts,
-        intent,
-        dsp: profile.map(|p| p.name.clone()),
-        takedown_flag: lifecycle.takedown_flag,
-        test_message: false,
-    };
-    let (msg, warnings) = ern::compose(&release, &input);
-    for w in &warnings {
-        eprintln!("warning: {}: {}", w.field, w.message);
-    }
-    let xml = ern::write(&msg, version)?;
-    // Every message Liner writes validates; refuse to hand out one that does not.
-    if let Some(errors) = xsd_errors(version, &xml, schemas)?
-        && !errors.is_empty()
-    {
-        bail!(
-            "the ERN {version} message for {upc} does not validate (a Liner bug):\n{}",
-            errors.join("\n")
-        );
-    }
-    let rule_errors: Vec<String> = ern::checks::check(&msg)
-        .into_iter()
-        .filter(|f| f.severity == ern::checks::Severity::Error)
-        .map(|f| f.to_string())
-        .collect();
-    if !rule_errors.is_empty() {
-        bail!(
-            "the message for {upc} breaks Release Profile rules:\n{}",
-            rule_errors.join("\n")
-        );
-    }
-    // What this message changes at the DSP, against the last one built for it.
-    if let Some(last) = history
-        .last()
-        .filter(|_| msg.kind == ern::MessageKind::NewRelease)
-        && let Some(old_xml) = catalog.message_xml(last.id).await?
-        && let Ok((old, _)) = ern::read(old_xml.as_bytes())
-    {
-        let changes = ern::lifecycle::deal_changes(&old, &msg);
-        note!(
-            "{} deal change(s) since {} ({}, revision {}):",
-            changes.len(),
-            last.message_id,
-            last.intent,
-            last.revision
-        );
-        for c in &changes {
-            note!("  {c}");
-        }
-    }
-    let text = String::from_utf8(xml)?;
-    catalog
-        .record_message(&NewMessage {
-            upc: upc.as_str(),
-            dsp: &dsp_name,
-            revision,
-            message_id: &message_id,
-            intent: intent.as_str(),
-            ern_version: version.as_str(),
-            created_at: &created,
-            xml: &text,
-        })
-        .await?;
-    Ok(Prepared {
-        dsp: dsp_name,
-        revision,
-        version,
-        intent,
-        root: msg.kind.root(),
-        message_id,
-        xml: text,
-        resources,
-    })
-}
-
-/// The file a DSP gets for a stored master: its lossless re-wrap in `codec` (the decoded
-/// audio proven equal to the master's), or its conversion to `resample`'s rate and depth.
-/// Made once, kept in the file store, found again after by (master, key).
-async fn derived_audio(
-    catalog: &Store,
-    files: &FileStore,
-    master: &model::ContentHash,
-    report: &audio::AudioReport,
-    codec: profiles::AudioCodec,
-    resample: Option<transcode::Target>,
-) -> Result<store::FileRecord> {
-    let (name, ext) = match codec {
-        profiles::AudioCodec::Flac => ("flac", "flac"),
-        profiles::AudioCodec::Wav => ("wav", "wav"),
-    };
-    let key = resample.map_or_else(|| name.to_owned(), |t| t.key(codec));
-    if let Some(rec) = catalog.derived(master, &key).await?
-        && files.contains(&rec.sha256)
-    {
-        return Ok(rec);
-    }
-    let src = files.path_of(master);
-    let report = report.clone();
-    let store = files.clone();
-    let rec = tokio::task::spawn_blocking(move || -> Result<store::FileRecord> {
-        let dir = tempfile::tempdir()?;
-        let dst = dir.path().join(format!("master.{ext}"));
-        match resample {
-            Some(t) => transcode::resample(&src, &report, t, codec, &dst)?,
-            None => transcode::convert(&src, &report, codec, &dst)?,
-        };
-        let d = store.put_file(&dst)?;
-        Ok(store::FileRecord {
-            sha256: d.sha256,
-            md5: d.md5,
-            size: d.size,
-            original_name: format!("master.{ext}"),
-        })
-    })
-    .await??;
-    catalog.record_derived(master, &key, &rec).await?;
-    Ok(rec)
 }
 
 /// Reads a received ERN message for `liner import`: validated against its XSD when schemas
@@ -602,7 +241,12 @@ pub(crate) fn read_message(
     for w in &warnings {
         tracing::warn!(file = %path.display(), "{w}");
     }
-    match xsd_errors(msg.version, &xml, schemas_dir(None).as_deref()) {
+    match xsd_errors(
+        msg.version,
+        &xml,
+        schemas_dir(None).as_deref(),
+        &crate::events::Cli,
+    ) {
         Ok(Some(errors)) if !errors.is_empty() => {
             return Err(intake::Rejected {
                 document: path.to_owned(),

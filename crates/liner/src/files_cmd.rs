@@ -16,7 +16,7 @@ use clap::Args;
 use filestore::{Blob, FileStore};
 use serde::Serialize;
 
-use crate::config::Config;
+use app::config::Config;
 
 #[derive(Debug, Args)]
 pub(crate) struct GcArgs {
@@ -119,7 +119,7 @@ pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
         || (!a.dry_run
             && !a.json
             && std::io::IsTerminal::is_terminal(&std::io::stdin())
-            && crate::home::confirm(&format!(
+            && crate::confirm(&format!(
                 "Remove {} unreferenced files and {} temp files for good?",
                 garbage.len(),
                 temps.len()

@@ -15,7 +15,7 @@ use serde::Serialize;
 use store::{FileRecord, ImportOutcome, OpenMode, Store};
 use tracing::Instrument;
 
-use crate::config::Config;
+use app::config::Config;
 
 #[derive(Debug, Serialize)]
 struct ImportResult {

@@ -37,16 +37,13 @@ mod bench_limits;
 mod bench_qc;
 mod bench_royalties;
 mod bench_sftp;
-mod config;
 mod deliver;
 mod doctor;
 mod ern_cmd;
-mod fetch;
+mod events;
 mod files_cmd;
-mod home;
 mod import;
 mod qc;
-mod royalty;
 mod royalty_cmd;
 mod schedule;
 mod table;
@@ -58,7 +55,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use config::{Config, Overrides};
+use app::home;
+use app::{Config, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -601,7 +599,7 @@ fn main() -> ExitCode {
     };
     // `liner bench limits` measures each command's peak memory from outside.
     if let Some(p) = std::env::var_os("LINER_PEAK_RSS_FILE") {
-        let _ = std::fs::write(p, format!("{:.1}", bench_royalties::peak_rss_mib()));
+        let _ = std::fs::write(p, format!("{:.1}", app::peak_rss_mib()));
     }
     code
 }
@@ -683,7 +681,9 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 let cwd = std::env::current_dir()?;
                 match home::find(var("LINER_HOME").as_deref(), &cwd)? {
                     Some(h) => existing = Some(h),
-                    None => match home::create(&cwd, yes)? {
+                    None => match home::create(&cwd, yes, |q| {
+                        crate::confirm(q).map_err(|e| format!("{e:#}"))
+                    })? {
                         home::Made::Declined => {
                             eprintln!("nothing changed");
                             return Ok(ExitCode::FAILURE);
@@ -778,7 +778,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             json,
         } => {
             let cfg = Config::load(&overrides)?;
-            let upc = lookup_upc(&upc)?;
+            let upc = app::lookup_upc(&upc)?;
             let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
             let rev = catalog.revision(&upc, revision).await?;
             let summary = catalog.release(&upc).await?;
@@ -787,7 +787,10 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 let what = revision
                     .map(|r| format!(" revision {r}"))
                     .unwrap_or_default();
-                anyhow::bail!("no release {upc}{what} in the catalog{}", upc_note(&upc));
+                anyhow::bail!(
+                    "no release {upc}{what} in the catalog{}",
+                    app::upc_note(&upc)
+                );
             };
             let doc: serde_json::Value =
                 serde_json::from_str(&rev.document).context("stored document")?;
@@ -1249,15 +1252,6 @@ fn print_release(
 }
 
 /// `sftp batch liner@127.0.0.1:2221/inbox` / `http release-by-release https://…`.
-/// This machine's name, for leases, locks and logs.
-pub(crate) fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".into())
-}
-
 pub(crate) fn delivery_summary(d: &profiles::Delivery) -> String {
     let how = match d.choreography {
         profiles::Choreography::Batch => "batch",
@@ -1271,21 +1265,17 @@ pub(crate) fn delivery_summary(d: &profiles::Delivery) -> String {
     }
 }
 
-/// A UPC typed to find a release in the catalog. Its check digit is not required here: a
-/// release received with an unverified UPC (see `Release::unverified`) is found by the code it
-/// was stored under; a code that is not in the catalog still fails the lookup.
-pub(crate) fn lookup_upc(s: &str) -> Result<model::Icpn> {
-    model::Icpn::parse_unverified(s)
-        .map(|(u, _)| u)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// For "not in the catalog" errors: explains a UPC that also fails its check digit.
-pub(crate) fn upc_note(upc: &model::Icpn) -> String {
-    match model::Icpn::parse(upc.as_str()) {
-        Ok(_) => String::new(),
-        Err(e) => format!(" ({e}: mistyped?)"),
+/// Asks a yes/no question on the terminal; without one, the answer is no and the error says
+/// how to say yes in a script.
+pub(crate) fn confirm(question: &str) -> Result<bool> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        anyhow::bail!("{question}\nno terminal to ask on: pass --yes to proceed");
     }
+    eprint!("{question} [y/N] ");
+    std::io::Write::flush(&mut std::io::stderr())?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
 }
 
 async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<ExitCode> {
@@ -1451,7 +1441,7 @@ async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<E
         }
     }
     catalog.close().await;
-    let checked = if ern_cmd::schemas_dir(None).is_some() {
+    let checked = if app::ern::schemas_dir(None).is_some() {
         "each validated against its XSD"
     } else {
         "XSD validation skipped: no schemas found"

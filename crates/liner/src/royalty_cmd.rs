@@ -7,8 +7,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use filestore::FileStore;
-use indicatif::ProgressStyle;
 use model::Fine;
 use royalties::close::{PayeePeriod, close, release_schedule};
 use royalties::posting::{Income, income_entries};
@@ -16,12 +14,9 @@ use royalties::statement::Statement;
 use royalties::{Dims, Entry, Period};
 use store::{FxRate, NewTx, OpenMode, Payout, Posting, Store};
 
-use crate::config::Config;
-use crate::royalty::{
-    CatalogIndex, Env, ImportOptions, group_reports, import_one, load_contracts, rates_for,
-    this_month,
-};
 use crate::table::Table;
+use app::config::Config;
+use app::royalty::{CatalogIndex, load_contracts, rates_for, this_month};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ReportsCommand {
@@ -266,8 +261,8 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
     match cmd {
         ReportsCommand::Import(a) => import(cfg, a).await,
         ReportsCommand::Fetch { dsp, json } => {
-            let catalog = open(cfg).await?;
-            let profiles = crate::ern_cmd::load_profiles(cfg)?;
+            let app = app::App::open(cfg.clone()).await?;
+            let profiles = app::ern::load_profiles(cfg)?;
             for d in &dsp {
                 if !profiles.iter().any(|p| &p.name == d) {
                     bail!("no DSP profile {d:?}");
@@ -279,7 +274,7 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                 .iter()
                 .filter(|p| p.delivery.is_some() && (dsp.is_empty() || dsp.contains(&p.name)))
             {
-                match crate::fetch::fetch_reports(cfg, &catalog, p, None).await {
+                match app::fetch::fetch_reports(&app, p, None, &crate::events::Cli).await {
                     Ok(f) => {
                         if !f.refused.is_empty() {
                             code = ExitCode::from(1);
@@ -313,7 +308,7 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
             if json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
             }
-            catalog.close().await;
+            app.close().await;
             Ok(code)
         }
         ReportsCommand::Fetched { json } => {
@@ -518,103 +513,28 @@ async fn import(cfg: &Config, a: ImportArgs) -> Result<ExitCode> {
 pub(crate) async fn import_run(
     cfg: &Config,
     a: &ImportArgs,
-) -> Result<(Vec<crate::royalty::ImportSummary>, Vec<String>)> {
-    let period = check_period(&a.period.clone().unwrap_or_else(this_month))?;
-    let catalog = open(cfg).await?;
-    let files = FileStore::open(&cfg.files)?;
-    let profiles = crate::ern_cmd::load_profiles(cfg)?;
-    let contracts = load_contracts(cfg)?;
-    let format = match &a.format {
-        None => report_csv::Format::Dsr,
-        Some(f) if f == "dsr" => report_csv::Format::Dsr,
-        Some(f) => {
-            let layouts = cfg.report_layouts()?;
-            let l = layouts.get(f).ok_or_else(|| {
-                anyhow!(
-                    "no report format {f:?} in {}; there are: {}",
-                    cfg.report_formats.display(),
-                    layouts.keys().cloned().collect::<Vec<_>>().join(", ")
-                )
-            })?;
-            report_csv::Format::Csv(Box::new(l.clone()))
-        }
+) -> Result<(Vec<app::royalty::ImportSummary>, Vec<String>)> {
+    let app = app::App::open(cfg.clone()).await?;
+    let r = app::royalty::ImportRequest {
+        reports: a.reports.clone(),
+        period: a.period.clone(),
+        dsp: a.dsp.clone(),
+        format: a.format.clone(),
+        accept_mismatch: a.accept_mismatch,
+        supersedes: a.supersedes,
+        progress: !a.json,
     };
-    for f in &a.reports {
-        if !f.is_file() {
-            bail!("{}: no such file", f.display());
+    let (out, failures) = app::royalty::import_reports(&app, &r, &crate::events::Cli).await?;
+    if !a.json {
+        for s in &out {
+            print_summary(s);
         }
     }
-    let groups = match format {
-        report_csv::Format::Dsr => group_reports(&a.reports),
-        report_csv::Format::Csv(_) => a.reports.iter().map(|f| vec![f.clone()]).collect(),
-    };
-    let mut failures = Vec::new();
-    let mut out = Vec::new();
-    for g in groups {
-        // The index is reloaded per report: a report may teach ids the next one needs.
-        let ix = CatalogIndex::load(&catalog).await?;
-        let env = Env {
-            catalog: &catalog,
-            files: &files,
-            ix: &ix,
-            profiles: &profiles,
-            contracts: &contracts,
-            limits: &cfg.limits,
-        };
-        let total: u64 = g
-            .iter()
-            .filter_map(|f| std::fs::metadata(f).ok())
-            .map(|m| m.len())
-            .sum();
-        let bar = crate::progress(total);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {prefix} {bar:30} {bytes}/{total_bytes} ETA {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_prefix(
-            g[0].file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_owned(),
-        );
-        if a.json {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        }
-        let opts = ImportOptions {
-            period: period.clone(),
-            dsp: a.dsp.clone(),
-            tolerate_money: a.accept_mismatch,
-            supersedes: a.supersedes,
-        };
-        let s = import_one(&env, &g, &format, &opts, &bar).await;
-        bar.finish_and_clear();
-        let s = match s {
-            Ok(s) => s,
-            Err(e) => {
-                let why = format!(
-                    "{}: {e:#}",
-                    g.iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(" + ")
-                );
-                note!("{why}");
-                failures.push(why);
-                continue;
-            }
-        };
-        if !a.json {
-            print_summary(&s);
-        }
-        out.push(s);
-    }
-    catalog.close().await;
+    app.close().await;
     Ok((out, failures))
 }
 
-fn print_summary(s: &crate::royalty::ImportSummary) {
+fn print_summary(s: &app::royalty::ImportSummary) {
     let files = s.files.join(" + ");
     match s.outcome.as_str() {
         "already imported" => {
@@ -684,10 +604,10 @@ fn print_summary(s: &crate::royalty::ImportSummary) {
 }
 
 async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<ExitCode> {
-    let period = check_period(&period.unwrap_or_else(this_month))?;
+    let period = check_period(&period.unwrap_or_else(|| this_month(app::Clock::system())))?;
     let catalog = open(cfg).await?;
     // Like a late report: money for a closed period is booked into the next open one.
-    let booked_in = booking_period(&catalog, &period).await?;
+    let booked_in = app::royalty::booking_period(&catalog, &period).await?;
     if booked_in != period {
         note!(
             "note: reporting period {period} is closed: the rematched usage is booked into {booked_in}"
@@ -1032,7 +952,7 @@ pub(crate) async fn close_period(
     force: bool,
 ) -> Result<std::result::Result<(), royalties::period::CloseRefusal>> {
     let this = Period::parse(period).map_err(|e| anyhow!(e))?;
-    let closed = closed_periods(catalog).await?;
+    let closed = app::royalty::closed_periods(catalog).await?;
     let open_before = catalog
         .periods_with_postings()
         .await?
@@ -1044,23 +964,6 @@ pub(crate) async fn close_period(
     }
     post_close(cfg, catalog, period).await?;
     Ok(Ok(()))
-}
-
-/// The periods closed so far.
-pub(crate) async fn closed_periods(catalog: &Store) -> Result<std::collections::BTreeSet<Period>> {
-    Ok(catalog
-        .closed_periods()
-        .await?
-        .iter()
-        .filter_map(|p| Period::parse(p).ok())
-        .collect())
-}
-
-/// The period new money for `requested` is booked into: itself while open, else the next
-/// open one.
-pub(crate) async fn booking_period(catalog: &Store, requested: &str) -> Result<String> {
-    let p = Period::parse(requested).map_err(|e| anyhow!(e))?;
-    Ok(royalties::period::booking_period(p, &closed_periods(catalog).await?).to_string())
 }
 
 /// Posts the closing transaction of a period (the caller checked the rules).
@@ -1200,7 +1103,7 @@ pub(crate) async fn statement_names(
             );
         }
     }
-    if let Ok(profiles) = crate::ern_cmd::load_profiles(cfg) {
+    if let Ok(profiles) = app::ern::load_profiles(cfg) {
         for p in profiles {
             names.dsps.insert(p.name.clone(), p.display_name.clone());
         }
@@ -1349,7 +1252,7 @@ pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode>
     match cmd {
         PeriodCommand::List { json } => {
             let catalog = open(cfg).await?;
-            let closed = closed_periods(&catalog).await?;
+            let closed = app::royalty::closed_periods(&catalog).await?;
             let mut rows: BTreeMap<String, i64> =
                 catalog.periods_with_postings().await?.into_iter().collect();
             for c in &closed {
@@ -1392,7 +1295,7 @@ pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode>
             json,
         } => {
             let catalog = open(cfg).await?;
-            let today = Period::parse(&this_month()).map_err(|e| anyhow!(e))?;
+            let today = Period::parse(&this_month(app::Clock::system())).map_err(|e| anyhow!(e))?;
             let this = Period::parse(&period).map_err(|e| anyhow!(e))?;
             let postings = catalog
                 .periods_with_postings()
@@ -1401,7 +1304,7 @@ pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode>
                 .find(|(p, _)| *p == period)
                 .map_or(0, |(_, n)| n);
             // Check the rules before asking anything.
-            let closed = closed_periods(&catalog).await?;
+            let closed = app::royalty::closed_periods(&catalog).await?;
             let open_before = catalog
                 .periods_with_postings()
                 .await?
@@ -1424,7 +1327,7 @@ pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode>
                     "Close {period} for good? {postings} sales transactions; balances are rounded once, reserves held, advances recouped, tax withheld, and the statements become final. Later sales for {period} go to the next open period."
                 )
             };
-            if !yes && !crate::home::confirm(&question)? {
+            if !yes && !crate::confirm(&question)? {
                 catalog.close().await;
                 eprintln!("nothing changed");
                 return Ok(ExitCode::FAILURE);
@@ -1530,7 +1433,7 @@ pub(crate) async fn run_payouts(
     let finals = statements_for(cfg, catalog, period, None, out).await?;
     // A payout happens after its period closed: it is booked into the next open period, so
     // the closed period's statements never change.
-    let pay_period = booking_period(
+    let pay_period = app::royalty::booking_period(
         catalog,
         &Period::parse(period)
             .map_err(|e| anyhow!(e))?
@@ -1737,7 +1640,7 @@ pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
 /// is over), cuts the final statements and pays out (e-mail to the outbox), then checks the
 /// whole ledger.
 pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
-    let now = Period::parse(&this_month()).map_err(|e| anyhow!(e))?;
+    let now = Period::parse(&this_month(app::Clock::system())).map_err(|e| anyhow!(e))?;
     let (usage, period) = (now.prev().to_string(), now.prev().to_string());
     let catalog = open(cfg).await?;
     // Demo rates, recorded like `liner fx import` would (fixed, not market data).
@@ -1759,7 +1662,8 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
         });
     }
     catalog.record_rates(&rates).await?;
-    let profiles = crate::ern_cmd::load_profiles(cfg)?;
+    let profiles = app::ern::load_profiles(cfg)?;
+    let app = app::App::open(cfg.clone()).await?;
     let me = &cfg.sender;
     let to = mock_dsp::reports::Recipient {
         dpid: me.party_id.clone(),
@@ -1772,7 +1676,7 @@ pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
         let dsp = mock_dsp::Dsp::new(p.clone(), &out.join("dsp"), None, Default::default())
             .map_err(|e| anyhow!("{e}"))?;
         mock_dsp::reports::write_sales_report(&dsp, &usage, 0, &to).map_err(|e| anyhow!("{e}"))?;
-        let f = crate::fetch::fetch_reports(cfg, &catalog, p, Some(&period)).await?;
+        let f = app::fetch::fetch_reports(&app, p, Some(&period), &crate::events::Cli).await?;
         if let Some((name, why)) = f.refused.first() {
             bail!("the {} report {name} was refused: {why}", p.name);
         }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use store::NewJob;
 
-use crate::config::Schedule;
+use app::config::Schedule;
 
 /// Higher runs first. Takedowns before fixes before new deliveries before the rest.
 pub(crate) const PRIORITY_TAKEDOWN: i64 = 20;

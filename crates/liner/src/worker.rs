@@ -23,8 +23,8 @@ use anyhow::{Result, anyhow, bail};
 use chrono::{Duration, Utc};
 use store::{Job, NewJob, OpenMode, Store};
 
-use crate::config::Config;
 use crate::schedule;
+use app::Config;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct WorkerArgs {
@@ -137,64 +137,64 @@ fn need_str(v: &serde_json::Value, key: &str) -> Result<String> {
         .ok_or_else(|| anyhow!("payload needs {key:?}"))
 }
 
-fn ok(code: ExitCode, what: &str) -> Result<()> {
-    if code == ExitCode::SUCCESS {
-        Ok(())
-    } else {
-        let n = if code == ExitCode::from(crate::qc::EXIT_BLOCKED) {
-            "exit 3 (QC blocked)"
-        } else {
-            "exit 1 (an error; see the job's log)"
-        };
-        bail!("{what} ended with {n}")
+/// A delivery job's outcome as the job's result: every release and DSP done, or why not.
+fn ok(o: &app::delivery::DeliveryOutcome, what: &str) -> Result<()> {
+    match (o.failed, o.not_cleared) {
+        (0, 0) => Ok(()),
+        (0, n) => bail!("{what}: {n} refused by the QC gate (see the job's log)"),
+        (n, _) => bail!("{what}: {n} failed (see the job's log)"),
     }
 }
 
-/// Runs one job to its end.
-async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
+/// Runs one job to its end; what happens on the way is logged as JSON lines.
+async fn execute(app: &app::App, j: &Job) -> Result<()> {
+    let (cfg, catalog) = (app.config(), app.catalog());
     let p = &j.payload;
+    let log: Arc<dyn app::Events> = Arc::new(app::Logged);
     match j.kind.as_str() {
         "deliver" => {
-            let args = crate::deliver::DeliverArgs {
-                upcs: str_list(p, "upcs"),
-                to: str_list(p, "to"),
-                priority: p["priority"].as_bool().unwrap_or(false),
-                wait: false,
-                timeout: 600,
-                schemas: None,
-                json: false,
-                holder: Some(format!("job:{}", j.id)),
-            };
-            if args.upcs.is_empty() || args.to.is_empty() {
+            let upcs = str_list(p, "upcs")
+                .iter()
+                .map(|u| app::lookup_upc(u))
+                .collect::<Result<Vec<_>, _>>()?;
+            let to = str_list(p, "to");
+            if upcs.is_empty() || to.is_empty() {
                 bail!("payload needs \"upcs\" and \"to\"");
             }
-            ok(crate::deliver::deliver(cfg, args).await?, "deliver")
+            let r = app::delivery::DeliverRequest {
+                upcs,
+                to,
+                priority: p["priority"].as_bool().unwrap_or(false),
+                wait: None,
+                schemas: None,
+                holder: Some(format!("job:{}", j.id)),
+            };
+            ok(&app::delivery::deliver(app, r, log).await?, "deliver")
         }
         "takedown" => {
-            let upc = need_str(p, "upc")?;
+            let upc = app::lookup_upc(&need_str(p, "upc")?)?;
             let from = str_list(p, "from");
             if from.is_empty() {
                 bail!("payload needs \"from\"");
             }
-            let args = crate::deliver::TakedownArgs {
-                upc,
+            let r = app::delivery::TakedownRequest {
+                upc: Some(upc),
                 from,
                 purge: p["purge"].as_bool().unwrap_or(false),
-                wait: false,
-                timeout: 600,
+                wait: None,
                 schemas: None,
                 holder: Some(format!("job:{}", j.id)),
             };
-            ok(crate::deliver::takedown(cfg, args).await?, "takedown")
+            ok(&app::delivery::takedown(app, r, log).await?, "takedown")
         }
         "fetch-reports" => {
             let dsp = need_str(p, "dsp")?;
-            let profiles = crate::ern_cmd::load_profiles(cfg)?;
+            let profiles = app::ern::load_profiles(cfg)?;
             let profile = profiles
                 .iter()
                 .find(|x| x.name == dsp)
                 .ok_or_else(|| anyhow!("no DSP profile {dsp:?}"))?;
-            let f = crate::fetch::fetch_reports(cfg, catalog, profile, None).await?;
+            let f = app::fetch::fetch_reports(app, profile, None, &*log).await?;
             tracing::info!(
                 dsp = %dsp,
                 listed = f.listed,
@@ -214,13 +214,18 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
             Ok(())
         }
         "refresh-acks" => {
-            let args = crate::deliver::DeliveriesArgs {
-                json: false,
+            let r = app::delivery::DeliveriesRequest {
                 refresh: true,
                 all: false,
                 summary: false,
             };
-            ok(crate::deliver::deliveries(cfg, args).await?, "refresh")
+            let lines = app::delivery::deliveries(app, r, log).await?;
+            tracing::info!(
+                deliveries = lines.len(),
+                overdue = lines.iter().filter(|l| l.ack_overdue).count(),
+                "acknowledgements read"
+            );
+            Ok(())
         }
         "import-reports" => {
             let folder = PathBuf::from(need_str(p, "folder")?);
@@ -239,16 +244,26 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
             if files.is_empty() {
                 return Ok(());
             }
-            let args = crate::royalty_cmd::ImportArgs {
+            let r = app::royalty::ImportRequest {
                 reports: files,
                 period: p["period"].as_str().map(str::to_owned),
                 dsp: p["dsp"].as_str().map(str::to_owned),
                 format: p["format"].as_str().map(str::to_owned),
                 accept_mismatch: false,
                 supersedes: None,
-                json: false,
+                progress: false,
             };
-            let (done, mut failures) = crate::royalty_cmd::import_run(cfg, &args).await?;
+            let (done, mut failures) = app::royalty::import_reports(app, &r, &*log).await?;
+            for s in &done {
+                tracing::info!(
+                    report = ?s.report_id,
+                    files = %s.files.join(" + "),
+                    outcome = %s.outcome,
+                    usage_lines = s.usage_lines,
+                    matched_lines = s.matched_lines,
+                    "sales report imported"
+                );
+            }
             for s in done.iter().filter(|s| s.outcome == "refused") {
                 failures.push(format!(
                     "{}: refused: {}",
@@ -269,7 +284,7 @@ async fn execute(cfg: &Config, catalog: &Store, j: &Job) -> Result<()> {
                 .map_or_else(|| PathBuf::from("statements").join(&period), PathBuf::from);
             // The scheduler's period-end job follows the operator's rules: a month is closed
             // once it is over, never early; a month closed by hand already is left as it is.
-            let today = royalties::Period::parse(&crate::royalty::this_month())
+            let today = royalties::Period::parse(&app::royalty::this_month(app::Clock::system()))
                 .map_err(|e| anyhow::anyhow!(e))?;
             match crate::royalty_cmd::close_period(cfg, catalog, &period, today, false).await? {
                 Ok(()) | Err(royalties::period::CloseRefusal::AlreadyClosed { .. }) => {}
@@ -347,7 +362,7 @@ pub(crate) fn purge(cfg: &Config, days: u64) -> Result<(usize, u64)> {
 
 /// What the scheduler needs to know, read from the catalog and the profiles.
 async fn facts(cfg: &Config, catalog: &Store) -> Result<schedule::Facts> {
-    let profiles = crate::ern_cmd::load_profiles(cfg)?;
+    let profiles = app::ern::load_profiles(cfg)?;
     let dsps = profiles
         .iter()
         .map(|p| schedule::DspFacts {
@@ -420,7 +435,7 @@ async fn facts(cfg: &Config, catalog: &Store) -> Result<schedule::Facts> {
         report_periods,
         statements_dir: cfg.files.join("statements").display().to_string(),
     };
-    let only_deliveries = crate::config::Schedule {
+    let only_deliveries = app::config::Schedule {
         deliveries: true,
         acknowledgements_minutes: 0,
         reports_hours: 0,
@@ -492,11 +507,12 @@ fn alert_dead(cfg: &Config, j: &Job, error: &str) {
 }
 
 pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
-    let catalog = Store::open(&cfg.database, OpenMode::Existing).await?;
+    let app = app::App::open(cfg.clone()).await?;
+    let catalog = app.catalog().clone();
     let name = a
         .name
         .clone()
-        .unwrap_or_else(|| format!("{}-{}", crate::host_name(), std::process::id()));
+        .unwrap_or_else(|| format!("{}-{}", app::host_name(), std::process::id()));
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -543,7 +559,7 @@ pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
         });
     }
     for r in 0..a.runners.max(1) {
-        let (catalog, cfg, stop) = (catalog.clone(), cfg.clone(), stop.clone());
+        let (catalog, cfg, stop, app) = (catalog.clone(), cfg.clone(), stop.clone(), app.clone());
         let me = format!("{name}/{r}");
         let (poll, drain) = (StdDuration::from_millis(a.poll_ms.max(10)), a.drain);
         handles.push(tokio::spawn(async move {
@@ -581,7 +597,7 @@ pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
                         }
                     })
                 };
-                let result = execute(&cfg, &catalog, &j).await;
+                let result = execute(&app, &j).await;
                 beat.abort();
                 match result {
                     Ok(()) => {
@@ -613,6 +629,5 @@ pub(crate) async fn worker(cfg: &Config, a: WorkerArgs) -> Result<ExitCode> {
         total += h.await.unwrap_or(0);
     }
     tracing::info!(worker = %name, jobs = total, "worker stopped");
-    eprintln!("worker {name}: {total} jobs done");
     Ok(ExitCode::SUCCESS)
 }

@@ -124,6 +124,36 @@ pub struct LeadTime {
     pub delivery_offset_days: u32,
 }
 
+impl LeadTime {
+    /// Whether a release date is within this lead time: an error under `refuse_days` (unless
+    /// priority), a warning under `warn_days`; back catalogue (released by `today`) has none.
+    pub fn check(
+        &self,
+        release_date: chrono::NaiveDate,
+        today: chrono::NaiveDate,
+        priority: bool,
+    ) -> Result<Option<String>, String> {
+        if release_date <= today {
+            return Ok(None);
+        }
+        let days = (release_date - today).num_days();
+        if days < i64::from(self.refuse_days) && !priority {
+            return Err(format!(
+                "the release date {release_date} is {days} day(s) away, under the DSP's {} days' lead time: \
+                 deliver with --priority to send it anyway",
+                self.refuse_days
+            ));
+        }
+        if days < i64::from(self.warn_days) {
+            return Ok(Some(format!(
+                "the release date {release_date} is {days} day(s) away (the DSP asks for {} days)",
+                self.warn_days
+            )));
+        }
+        Ok(None)
+    }
+}
+
 fn three_weeks() -> u32 {
     21
 }

@@ -5,16 +5,15 @@
 //! repository: `LINER_HOME`, else the nearest folder at or above the current one holding a
 //! `liner.toml`.
 
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use crate::{Context, Result, bail};
 
 /// The file that marks a home.
-pub(crate) const CONFIG: &str = "liner.toml";
+pub const CONFIG: &str = "liner.toml";
 
 /// The DSP profiles and report layouts shipped with Liner, written into a new home.
-pub(crate) const PROFILES: &[(&str, &str)] = &[
+pub const PROFILES: &[(&str, &str)] = &[
     (
         "apple-music.toml",
         include_str!("../../../deploy/dsps/apple-music.toml"),
@@ -32,7 +31,7 @@ pub(crate) const PROFILES: &[(&str, &str)] = &[
         include_str!("../../../deploy/dsps/youtube-music.toml"),
     ),
 ];
-pub(crate) const REPORT_FORMATS: &[(&str, &str)] = &[
+pub const REPORT_FORMATS: &[(&str, &str)] = &[
     (
         "apple.toml",
         include_str!("../../../deploy/report-formats/apple.toml"),
@@ -54,7 +53,7 @@ const EXAMPLE: &str = include_str!("../../../deploy/liner.example.toml");
 
 /// The example configuration turned into a new home's own: paths inside the home, and the
 /// example's people, labels and contracts left as comments.
-pub(crate) fn config_text() -> String {
+pub fn config_text() -> String {
     let swaps: &[(&str, &str)] = &[
         (
             "# Example liner.toml. Copy to liner.toml (or point LINER_CONFIG / --config at it).",
@@ -100,7 +99,7 @@ pub(crate) fn config_text() -> String {
 
 /// The home named by `LINER_HOME`, else the nearest folder at or above `cwd` with a
 /// `liner.toml`. A `LINER_HOME` that is not a home is an error naming it.
-pub(crate) fn find(env_home: Option<&str>, cwd: &Path) -> Result<Option<PathBuf>> {
+pub fn find(env_home: Option<&str>, cwd: &Path) -> Result<Option<PathBuf>> {
     if let Some(h) = env_home.filter(|h| !h.is_empty()) {
         let p = PathBuf::from(h);
         let p = if p.is_relative() { cwd.join(p) } else { p };
@@ -119,7 +118,7 @@ pub(crate) fn find(env_home: Option<&str>, cwd: &Path) -> Result<Option<PathBuf>
 
 /// What `init` did.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Made {
+pub enum Made {
     /// A new home was written.
     Created,
     /// The folder already is a home; nothing was changed.
@@ -130,8 +129,13 @@ pub(crate) enum Made {
 
 /// Makes `dir` a Liner home: the commented `liner.toml`, `dsps/` and `report-formats/` from the
 /// binary (the catalog and the file store are created by the caller, through the config). A
-/// folder that already is a home is left alone; a non-empty folder asks first unless `yes`.
-pub(crate) fn create(dir: &Path, yes: bool) -> Result<Made> {
+/// folder that already is a home is left alone; a non-empty folder asks first (`ask`: the
+/// front end's yes/no question, or why it cannot ask) unless `yes`.
+pub fn create(
+    dir: &Path,
+    yes: bool,
+    ask: impl FnOnce(&str) -> std::result::Result<bool, String>,
+) -> Result<Made> {
     if dir.join(CONFIG).is_file() {
         return Ok(Made::Existing);
     }
@@ -153,7 +157,7 @@ pub(crate) fn create(dir: &Path, yes: bool) -> Result<Made> {
             "{} is not empty ({shown}{more}) and is not a Liner home. Make it one (adds {CONFIG}, .liner/, dsps/, report-formats/)?",
             dir.display()
         );
-        if !confirm(&question)? {
+        if !ask(&question).map_err(crate::Error::Refused)? {
             return Ok(Made::Declined);
         }
     }
@@ -175,19 +179,6 @@ pub(crate) fn create(dir: &Path, yes: bool) -> Result<Made> {
     Ok(Made::Created)
 }
 
-/// Asks a yes/no question on the terminal; without one, the answer is no and the error says
-/// how to say yes in a script.
-pub(crate) fn confirm(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        bail!("{question}\nno terminal to ask on: pass --yes to proceed");
-    }
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,7 +197,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(find(None, dir.path()).expect("no error"), None);
         assert_eq!(
-            create(dir.path(), false).expect("empty folder"),
+            create(dir.path(), false, |_| Ok(false)).expect("empty folder"),
             Made::Created
         );
         let sub = dir.path().join("a/b");
@@ -215,7 +206,10 @@ mod tests {
             find(None, &sub).expect("found"),
             Some(dir.path().to_path_buf())
         );
-        assert_eq!(create(dir.path(), false).expect("again"), Made::Existing);
+        assert_eq!(
+            create(dir.path(), false, |_| Ok(false)).expect("again"),
+            Made::Existing
+        );
         let e = find(Some("/nonexistent/home"), &sub).expect_err("not a home");
         assert!(
             e.to_string()

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::{App, Context, Events, Meter, MeterKind, Result, bail, err};
 use filestore::FileStore;
 use model::{Fine, Release};
 use royalties::posting::{Income, Share, income_entries, merge, reversal, suspense_entries};
@@ -25,32 +25,32 @@ use crate::config::Config;
 
 /// A catalog track as matching sees it.
 #[derive(Debug, Clone)]
-pub(crate) struct TrackInfo {
-    pub(crate) isrc: String,
-    pub(crate) upc: String,
-    pub(crate) label: String,
-    pub(crate) shares: Vec<Share>,
+pub struct TrackInfo {
+    pub isrc: String,
+    pub upc: String,
+    pub label: String,
+    pub shares: Vec<Share>,
 }
 
 /// The catalog, indexed for matching: ISRC → track, UPC → its tracks, learnt DSP ids.
 #[derive(Debug, Default)]
-pub(crate) struct CatalogIndex {
-    pub(crate) tracks: Vec<TrackInfo>,
+pub struct CatalogIndex {
+    pub tracks: Vec<TrackInfo>,
     by_isrc: FastMap<String, u32>,
     by_upc: FastMap<String, Vec<u32>>,
     /// (dsp, kind, value) → (isrc, upc)
     /// value → (dsp, kind, isrc, upc): looked up by the line's `&str`, without allocating.
     learnt: FastMap<String, Vec<(String, String, String, String)>>,
-    pub(crate) payees: BTreeMap<String, store::PayeeRow>,
+    pub payees: BTreeMap<String, store::PayeeRow>,
 }
 
 impl CatalogIndex {
-    pub(crate) async fn load(catalog: &Store) -> Result<CatalogIndex> {
+    pub async fn load(catalog: &Store) -> Result<CatalogIndex> {
         let mut ix = CatalogIndex::default();
         for (upc, doc) in catalog.current_documents().await? {
             let release: Release = intake::parse_document(Path::new("catalog.json"), &doc)
                 .map_err(|e| {
-                    anyhow!(
+                    err!(
                         "stored release {upc} does not read back: {}",
                         e.iter()
                             .map(ToString::to_string)
@@ -75,7 +75,7 @@ impl CatalogIndex {
         Ok(ix)
     }
 
-    pub(crate) fn add_release(&mut self, r: &Release) {
+    pub fn add_release(&mut self, r: &Release) {
         let upc = r.upc.to_string();
         for t in &r.tracks {
             let isrc = t.isrc.to_string();
@@ -170,7 +170,7 @@ impl CatalogIndex {
     }
 
     /// The tracks suspense usage belongs to now, if the catalog (or a learnt id) knows it.
-    pub(crate) fn resolve_for_rematch(
+    pub fn resolve_for_rematch(
         &self,
         dsp: &str,
         isrc: &str,
@@ -197,7 +197,7 @@ enum Target {
 /// A fast, non-cryptographic hasher (the Fx multiply-rotate) for the per-line maps: their keys
 /// come from one report being imported, not from an adversary choosing collisions.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
+pub struct FxHasher(u64);
 
 impl std::hash::Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -228,7 +228,7 @@ type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// The identifiers of unmatched usage, kept to show staff and to rematch.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Ids {
+pub struct Ids {
     /// ISRC, ICPN, DSP resource id, DSP release id, proprietary id, title, artist and (when
     /// the line's DSP id was learnt for another ISRC) that ISRC, joined by U+001F in one
     /// allocation: a report of a million unknown recordings keeps a million of these.
@@ -303,7 +303,7 @@ struct Agg {
 
 /// Everything one pass over a report gathered.
 #[derive(Debug, Default)]
-pub(crate) struct Gathered {
+pub struct Gathered {
     /// Matched aggregates per (summary, target).
     aggs: FastMap<(usize, Target), Agg>,
     /// Unmatched aggregates: (summary, unmatched id, aggregate), found through `unmatched_at`.
@@ -320,8 +320,8 @@ pub(crate) struct Gathered {
     /// lines together, so most lines are found here without hashing.
     last_unmatched: Option<u32>,
     learnt: BTreeMap<(String, String), (String, String)>,
-    pub(crate) matched_lines: u64,
-    pub(crate) unmatched_lines: u64,
+    pub matched_lines: u64,
+    pub unmatched_lines: u64,
 }
 
 /// Records a DSP id the first time a line links it to an ISRC or UPC.
@@ -334,21 +334,22 @@ fn learn(g: &mut Gathered, kind: &str, value: &str, isrc: &str, upc: &str) {
 }
 
 /// The matcher: called for every usage line.
-pub(crate) struct Matcher<'a> {
-    pub(crate) ix: &'a CatalogIndex,
-    pub(crate) dsp: String,
-    pub(crate) g: Gathered,
+#[allow(missing_debug_implementations)] // borrows the catalog index; never printed
+pub struct Matcher<'a> {
+    pub ix: &'a CatalogIndex,
+    pub dsp: String,
+    pub g: Gathered,
     /// The progress bar shows usage lines and lines per second beside the bytes.
-    pub(crate) bar: Option<(indicatif::ProgressBar, Instant)>,
+    pub bar: Option<(std::sync::Arc<dyn Meter>, Instant)>,
 }
 
 impl Matcher<'_> {
-    pub(crate) fn line(&mut self, u: &dsr::UsageLine<'_>) {
+    pub fn line(&mut self, u: &dsr::UsageLine<'_>) {
         if let Some((bar, started)) = &self.bar {
             let n = self.g.matched_lines + self.g.unmatched_lines;
             if n.is_multiple_of(1 << 16) && n > 0 {
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
-                bar.set_message(format!(
+                bar.message(&format!(
                     "{n} usage lines, {:.2} M lines/s",
                     n as f64 / secs / 1e6
                 ));
@@ -471,12 +472,12 @@ impl Matcher<'_> {
 
 /// A report as read: the reader's info plus what the pass gathered.
 #[derive(Debug)]
-pub(crate) struct ReadReport {
-    pub(crate) info: dsr::ReportInfo,
-    pub(crate) gathered: Gathered,
-    pub(crate) format: String,
-    pub(crate) hashes: Vec<String>,
-    pub(crate) names: Vec<String>,
+pub struct ReadReport {
+    pub info: dsr::ReportInfo,
+    pub gathered: Gathered,
+    pub format: String,
+    pub hashes: Vec<String>,
+    pub names: Vec<String>,
 }
 
 /// Opens a report file, un-gzipping `.gz`, behind the guard that caps line length and
@@ -507,7 +508,7 @@ fn open_report(path: &Path, limits: &model::Limits) -> Result<Box<dyn BufRead + 
     Ok(Box::new(BufReader::with_capacity(1 << 18, r)))
 }
 
-pub(crate) fn sha256_file(path: &Path) -> Result<String> {
+pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 18];
@@ -525,18 +526,21 @@ pub(crate) fn sha256_file(path: &Path) -> Result<String> {
 
 /// A read error of a report file: a guard's refusal already says `file:line`; anything else
 /// (the disk) gets the path.
-fn read_error(e: std::io::Error, path: &Path) -> anyhow::Error {
+fn read_error(e: std::io::Error, path: &Path) -> crate::Error {
     if e.kind() == std::io::ErrorKind::InvalidData {
-        anyhow::Error::new(e)
+        e.into()
     } else {
-        anyhow::Error::new(e).context(format!("reading {}", path.display()))
+        crate::Error::Context {
+            what: format!("reading {}", path.display()),
+            inner: Box::new(e.into()),
+        }
     }
 }
 
 /// Counts bytes read, for the progress bar.
 struct Counting<R> {
     inner: R,
-    bar: indicatif::ProgressBar,
+    bar: std::sync::Arc<dyn Meter>,
 }
 
 impl<R: Read> Read for Counting<R> {
@@ -548,12 +552,12 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// Reads one report (all its files, in x-of-y order) through the matcher.
-pub(crate) fn read_report(
+pub fn read_report(
     files: &[PathBuf],
     format: &report_csv::Format,
     ix: &CatalogIndex,
     dsp_hint: Option<&str>,
-    bar: &indicatif::ProgressBar,
+    bar: &std::sync::Arc<dyn Meter>,
     limits: &model::Limits,
 ) -> Result<(ReadReport, String)> {
     let mut hashes = Vec::new();
@@ -632,7 +636,7 @@ pub(crate) fn read_report(
 }
 
 /// `2026-10-01`/`20261001` and `2026-10-31` → `2026-10`; other spans stay `start--end`.
-pub(crate) fn usage_period(start: &str, end: &str) -> String {
+pub fn usage_period(start: &str, end: &str) -> String {
     let norm = |d: &str| -> String {
         let d = d.trim();
         if d.len() == 8 && d.bytes().all(|c| c.is_ascii_digit()) {
@@ -657,22 +661,22 @@ pub(crate) fn usage_period(start: &str, end: &str) -> String {
 
 /// What booking a read report produced, before it is written.
 #[derive(Debug)]
-pub(crate) struct Booking {
-    pub(crate) entries: Vec<Entry>,
+pub struct Booking {
+    pub entries: Vec<Entry>,
     /// Unmatched usage per identifier and sales context, compact: the rows for staff are made
     /// from it as they are written ([`Booking::unmatched_rows`]), a chunk at a time.
-    pub(crate) unmatched: Vec<PendingUnmatched>,
-    pub(crate) ids: Vec<DspId>,
-    pub(crate) totals: BTreeMap<String, Fine>,
+    pub unmatched: Vec<PendingUnmatched>,
+    pub ids: Vec<DspId>,
+    pub totals: BTreeMap<String, Fine>,
 }
 
 /// One unmatched aggregate: an identifier (index into the report's unmatched ids) in one
 /// summary (sales context), with its money.
 #[derive(Debug)]
-pub(crate) struct PendingUnmatched {
+pub struct PendingUnmatched {
     ids: u32,
     summary: u32,
-    pub(crate) amount: Fine,
+    pub amount: Fine,
     units: i64,
     lines: u64,
     /// Where its lines are (file, line): the row's `source` is written from these.
@@ -682,7 +686,7 @@ pub(crate) struct PendingUnmatched {
 
 impl Booking {
     /// The unmatched rows for the store, made one at a time from the compact aggregates.
-    pub(crate) fn unmatched_rows<'a>(
+    pub fn unmatched_rows<'a>(
         &'a self,
         r: &'a ReadReport,
         dsp: &'a str,
@@ -827,7 +831,7 @@ fn summary_currency(s: &dsr::Summary) -> String {
 
 /// Turns a read report into postings: allocation of summary money over aggregates, fees,
 /// splits, FX, suspense. Pure apart from its inputs.
-pub(crate) fn book(
+pub fn book(
     r: &ReadReport,
     dsp: &str,
     ix: &CatalogIndex,
@@ -858,7 +862,7 @@ pub(crate) fn book(
     let rate = |from: &str, to: &str| rates.get(&(from.to_owned(), to.to_owned())).cloned();
     for (si, summary) in info.summaries.iter().enumerate() {
         let currency = model::Currency::parse(&summary.currency)
-            .map_err(|e| anyhow!("summary {} (line {}): {e}", summary.id, summary.line))?
+            .map_err(|e| err!("summary {} (line {}): {e}", summary.id, summary.line))?
             .code()
             .to_owned();
         let mut aggs = per_summary.remove(&si).unwrap_or_default();
@@ -878,7 +882,7 @@ pub(crate) fn book(
                     .map(|(_, a)| i128::from(a.units))
                     .collect::<Vec<_>>(),
             )
-            .ok_or_else(|| anyhow!("summary {}: amount too large to allocate", summary.id))?
+            .ok_or_else(|| err!("summary {}: amount too large to allocate", summary.id))?
             .into_iter()
             .map(Fine)
             .collect()
@@ -948,7 +952,7 @@ pub(crate) fn book(
                     // A release-level sale is shared equally by the release's tracks.
                     let ts = &ix.by_upc[upc];
                     let shares = royalties::posting::share_sale(amount, a.units, ts.len())
-                        .ok_or_else(|| anyhow!("allocation overflow"))?;
+                        .ok_or_else(|| err!("allocation overflow"))?;
                     for (t, (p, u)) in ts.iter().zip(shares) {
                         let tr = &ix.tracks[*t as usize];
                         let mut d = dims.clone();
@@ -1002,7 +1006,7 @@ pub(crate) fn book(
             ),
         };
         let currency = model::Currency::parse(&summary.currency)
-            .map_err(|e| anyhow!("summary {} (line {}): {e}", summary.id, summary.line))?
+            .map_err(|e| err!("summary {} (line {}): {e}", summary.id, summary.line))?
             .code()
             .to_owned();
         entries.extend(suspense_entries(
@@ -1042,7 +1046,7 @@ pub(crate) fn book(
 }
 
 /// The import key: the format, and the x-of-y and content hash of every file.
-pub(crate) fn import_key(format: &str, hashes: &[String]) -> String {
+pub fn import_key(format: &str, hashes: &[String]) -> String {
     let mut h = Sha256::new();
     h.update(format.as_bytes());
     for (i, x) in hashes.iter().enumerate() {
@@ -1053,7 +1057,7 @@ pub(crate) fn import_key(format: &str, hashes: &[String]) -> String {
 
 /// Which DSP profile sent a report: `--dsp`, else the profile whose DPID is HEAD's sender,
 /// else one whose name or display name matches the sender's name.
-pub(crate) fn dsp_of(
+pub fn dsp_of(
     header: &dsr::Header,
     profiles: &[profiles::DspProfile],
     hint: Option<&str>,
@@ -1068,55 +1072,53 @@ pub(crate) fn dsp_of(
         .or_else(|| profiles.iter().find(|p| !name.is_empty() && (p.name == name || p.display_name.to_lowercase() == name)))
         .map(|p| p.name.clone())
         .or_else(|| (!header.sender_name.is_empty()).then(|| header.sender_name.to_lowercase().replace(' ', "-")))
-        .ok_or_else(|| anyhow!("cannot tell which DSP sent this report (HEAD names sender {:?} / {:?}); pass --dsp", header.sender_party_id, header.sender_name))
+        .ok_or_else(|| err!("cannot tell which DSP sent this report (HEAD names sender {:?} / {:?}); pass --dsp", header.sender_party_id, header.sender_name))
 }
 
 /// Options of one import.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ImportOptions {
-    pub(crate) period: String,
-    pub(crate) dsp: Option<String>,
-    pub(crate) tolerate_money: bool,
-    pub(crate) supersedes: Option<i64>,
+pub struct ImportOptions {
+    pub period: String,
+    pub dsp: Option<String>,
+    pub tolerate_money: bool,
+    pub supersedes: Option<i64>,
 }
 
 /// What an import did, for the summary and `--json`.
 #[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct ImportSummary {
-    pub(crate) files: Vec<String>,
-    pub(crate) outcome: String,
-    pub(crate) report_id: Option<i64>,
-    pub(crate) dsp: String,
-    pub(crate) message_id: String,
-    pub(crate) reporting_period: String,
-    pub(crate) lines: u64,
-    pub(crate) usage_lines: u64,
-    pub(crate) matched_lines: u64,
-    pub(crate) unmatched_lines: u64,
-    pub(crate) totals: BTreeMap<String, String>,
-    pub(crate) suspense: BTreeMap<String, String>,
-    pub(crate) warnings: Vec<String>,
-    pub(crate) refusals: Vec<String>,
-    pub(crate) superseded: Option<i64>,
-    pub(crate) seconds: f64,
+pub struct ImportSummary {
+    pub files: Vec<String>,
+    pub outcome: String,
+    pub report_id: Option<i64>,
+    pub dsp: String,
+    pub message_id: String,
+    pub reporting_period: String,
+    pub lines: u64,
+    pub usage_lines: u64,
+    pub matched_lines: u64,
+    pub unmatched_lines: u64,
+    pub totals: BTreeMap<String, String>,
+    pub suspense: BTreeMap<String, String>,
+    pub warnings: Vec<String>,
+    pub refusals: Vec<String>,
+    pub superseded: Option<i64>,
+    pub seconds: f64,
     /// Peak resident memory of the importing process so far (Linux), MiB.
-    pub(crate) peak_rss_mib: f64,
+    pub peak_rss_mib: f64,
 }
 
-pub(crate) struct Env<'a> {
-    pub(crate) catalog: &'a Store,
-    pub(crate) files: &'a FileStore,
-    pub(crate) ix: &'a CatalogIndex,
-    pub(crate) profiles: &'a [profiles::DspProfile],
-    pub(crate) contracts: &'a Contracts,
-    pub(crate) limits: &'a model::Limits,
+#[allow(missing_debug_implementations)] // borrows the catalog; never printed
+pub struct Env<'a> {
+    pub catalog: &'a Store,
+    pub files: &'a FileStore,
+    pub ix: &'a CatalogIndex,
+    pub profiles: &'a [profiles::DspProfile],
+    pub contracts: &'a Contracts,
+    pub limits: &'a model::Limits,
 }
 
 /// The exchange rates recorded for a period, by (base, quote).
-pub(crate) async fn rates_for(
-    catalog: &Store,
-    period: &str,
-) -> Result<BTreeMap<(String, String), Rate>> {
+pub async fn rates_for(catalog: &Store, period: &str) -> Result<BTreeMap<(String, String), Rate>> {
     Ok(catalog
         .rates()
         .await?
@@ -1132,12 +1134,12 @@ pub(crate) async fn rates_for(
 }
 
 /// Imports one report (its files in x-of-y order).
-pub(crate) async fn import_one(
+pub async fn import_one(
     env: &Env<'_>,
     files: &[PathBuf],
     format: &report_csv::Format,
     opts: &ImportOptions,
-    bar: &indicatif::ProgressBar,
+    bar: &std::sync::Arc<dyn Meter>,
 ) -> Result<ImportSummary> {
     let started = Instant::now();
     let mut summary = ImportSummary {
@@ -1161,7 +1163,7 @@ pub(crate) async fn import_one(
     };
     // Money for a closed period goes into the next open one (the lines keep their own usage
     // period): a closed period's statements never change, and a late report is never refused.
-    let booked_in = crate::royalty_cmd::booking_period(env.catalog, &opts.period).await?;
+    let booked_in = booking_period(env.catalog, &opts.period).await?;
     if booked_in != opts.period {
         summary.warnings.push(format!(
             "reporting period {} is closed: booked into {booked_in}, the next open period (usage periods kept)",
@@ -1225,7 +1227,7 @@ pub(crate) async fn import_one(
     let (read, _) = read_report(files, format, env.ix, dsp_hint.as_deref(), bar, env.limits)?;
     storing
         .join()
-        .map_err(|_| anyhow!("the file store thread panicked"))??;
+        .map_err(|_| err!("the file store thread panicked"))??;
     let info = &read.info;
     summary.lines = info.lines;
     summary.usage_lines = info.usage_lines;
@@ -1276,7 +1278,7 @@ pub(crate) async fn import_one(
             reports
                 .iter()
                 .find(|r| r.id == id)
-                .ok_or_else(|| anyhow!("--supersedes {id}: no such report"))?,
+                .ok_or_else(|| err!("--supersedes {id}: no such report"))?,
         ),
         None => reports.iter().find(|r| {
             r.sender == sender
@@ -1378,13 +1380,13 @@ pub(crate) async fn import_one(
         }
     }
     summary.seconds = started.elapsed().as_secs_f64();
-    summary.peak_rss_mib = crate::bench_royalties::peak_rss_mib();
+    summary.peak_rss_mib = crate::peak_rss_mib();
     Ok(summary)
 }
 
 /// Groups the files given on the command line into reports: DSR files by their name without
 /// x-of-y, ordered by part number; every other file is a report of its own.
-pub(crate) fn group_reports(files: &[PathBuf]) -> Vec<Vec<PathBuf>> {
+pub fn group_reports(files: &[PathBuf]) -> Vec<Vec<PathBuf>> {
     let mut dsr_groups: BTreeMap<String, Vec<(u32, PathBuf)>> = BTreeMap::new();
     let mut out = Vec::new();
     for f in files {
@@ -1405,12 +1407,31 @@ pub(crate) fn group_reports(files: &[PathBuf]) -> Vec<Vec<PathBuf>> {
 }
 
 /// The current month, the default reporting period.
-pub(crate) fn this_month() -> String {
-    chrono::Utc::now().format("%Y-%m").to_string()
+pub fn this_month(clock: crate::Clock) -> String {
+    clock.now().format("%Y-%m").to_string()
+}
+
+/// The periods closed so far.
+pub async fn closed_periods(
+    catalog: &Store,
+) -> Result<std::collections::BTreeSet<royalties::Period>> {
+    Ok(catalog
+        .closed_periods()
+        .await?
+        .iter()
+        .filter_map(|p| royalties::Period::parse(p).ok())
+        .collect())
+}
+
+/// The period new money for `requested` is booked into: itself while open, else the next
+/// open one.
+pub async fn booking_period(catalog: &Store, requested: &str) -> Result<String> {
+    let p = royalties::Period::parse(requested).map_err(crate::Error::Refused)?;
+    Ok(royalties::period::booking_period(p, &closed_periods(catalog).await?).to_string())
 }
 
 /// Loads the contracts file named in the config (none: the defaults).
-pub(crate) fn load_contracts(cfg: &Config) -> Result<Contracts> {
+pub fn load_contracts(cfg: &Config) -> Result<Contracts> {
     match &cfg.contracts {
         Some(p) if p.is_file() => {
             let text =
@@ -1423,6 +1444,121 @@ pub(crate) fn load_contracts(cfg: &Config) -> Result<Contracts> {
             ..Contracts::default()
         }),
     }
+}
+
+/// What `import_reports` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct ImportRequest {
+    /// Report files.
+    pub reports: Vec<PathBuf>,
+    /// The reporting period the money is booked in (default: this month).
+    pub period: Option<String>,
+    /// The DSP profile the report comes from (default: HEAD's sender, or the CSV layout's).
+    pub dsp: Option<String>,
+    /// A CSV layout from the report-formats folder; default: DSR.
+    pub format: Option<String>,
+    /// Import even when usage or money does not add up to the summaries.
+    pub accept_mismatch: bool,
+    /// The report this one corrects.
+    pub supersedes: Option<i64>,
+    /// Show each file's reading as a meter.
+    pub progress: bool,
+}
+
+/// Imports sales reports (DSR files grouped into reports by name; each CSV file a report of
+/// its own): what each import did, and the reports that failed with why (also told).
+pub async fn import_reports(
+    app: &App,
+    a: &ImportRequest,
+    ev: &dyn Events,
+) -> Result<(Vec<ImportSummary>, Vec<String>)> {
+    let cfg = app.config();
+    let period = a.period.clone().unwrap_or_else(|| this_month(app.clock()));
+    let period = royalties::Period::parse(&period)
+        .map_err(crate::Error::Refused)?
+        .to_string();
+    let (catalog, files) = (app.catalog(), app.files());
+    let profiles = app.profiles()?;
+    let contracts = load_contracts(cfg)?;
+    let format = match &a.format {
+        None => report_csv::Format::Dsr,
+        Some(f) if f == "dsr" => report_csv::Format::Dsr,
+        Some(f) => {
+            let layouts = cfg.report_layouts()?;
+            let l = layouts.get(f).ok_or_else(|| {
+                err!(
+                    "no report format {f:?} in {}; there are: {}",
+                    cfg.report_formats.display(),
+                    layouts.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            report_csv::Format::Csv(Box::new(l.clone()))
+        }
+    };
+    for f in &a.reports {
+        if !f.is_file() {
+            bail!("{}: no such file", f.display());
+        }
+    }
+    let groups = match format {
+        report_csv::Format::Dsr => group_reports(&a.reports),
+        report_csv::Format::Csv(_) => a.reports.iter().map(|f| vec![f.clone()]).collect(),
+    };
+    let mut failures = Vec::new();
+    let mut out = Vec::new();
+    for g in groups {
+        // The index is reloaded per report: a report may teach ids the next one needs.
+        let ix = CatalogIndex::load(catalog).await?;
+        let env = Env {
+            catalog,
+            files,
+            ix: &ix,
+            profiles,
+            contracts: &contracts,
+            limits: &cfg.limits,
+        };
+        let total: u64 = g
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        let bar: std::sync::Arc<dyn Meter> = if a.progress {
+            ev.meter(MeterKind::Reading, total)
+        } else {
+            std::sync::Arc::new(crate::events::NoMeter)
+        };
+        bar.prefix(
+            g[0].file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default(),
+        );
+        let opts = ImportOptions {
+            period: period.clone(),
+            dsp: a.dsp.clone(),
+            tolerate_money: a.accept_mismatch,
+            supersedes: a.supersedes,
+        };
+        let s = import_one(&env, &g, &format, &opts, &bar).await;
+        bar.finish();
+        let s = match s {
+            Ok(s) => s,
+            Err(e) => {
+                let why = format!(
+                    "{}: {}",
+                    g.iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" + "),
+                    e.chain()
+                );
+                ev.tell(&why);
+                failures.push(why);
+                continue;
+            }
+        };
+        out.push(s);
+    }
+    Ok((out, failures))
 }
 
 #[cfg(test)]

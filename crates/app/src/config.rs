@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use crate::{Context, Result, bail};
 use serde::Deserialize;
 
 /// The file as written.
@@ -56,26 +56,26 @@ struct SenderFile {
 /// slot, so several workers (or a restarted one) never run a slot twice.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct Schedule {
+pub struct Schedule {
     /// How often the scheduler looks for due work, in seconds.
-    pub(crate) tick_seconds: u64,
+    pub tick_seconds: u64,
     /// Deliver each cleared release to every DSP with a `[delivery]` section once the
     /// release date minus the profile's `delivery_offset_days` has come; a new revision of
     /// a delivered release (a fix) goes at once, in the priority lane.
-    pub(crate) deliveries: bool,
+    pub deliveries: bool,
     /// Read acknowledgements back (and alert on overdue ones) every this many minutes.
-    pub(crate) acknowledgements_minutes: u64,
+    pub acknowledgements_minutes: u64,
     /// Fetch sales reports from each DSP (its `[sales_reports] folder`, over the profile's
     /// transport) and import them, every this many hours; 0 turns it off.
-    pub(crate) reports_hours: u64,
+    pub reports_hours: u64,
     /// On this day of the month, close the previous month: statements and payouts. 0 turns
     /// it off.
-    pub(crate) statements_day: u32,
+    pub statements_day: u32,
     /// Check the ledger (digests, chain, reconciliation) once a day.
-    pub(crate) ledger_check: bool,
+    pub ledger_check: bool,
     /// Purge staged files (downloaded reports once imported, interrupted file-store writes)
     /// older than this many days, once a day.
-    pub(crate) purge_after_days: u64,
+    pub purge_after_days: u64,
 }
 
 impl Default for Schedule {
@@ -113,49 +113,49 @@ struct LabelConfig {
 
 /// Flags that override the environment and the file.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Overrides {
-    pub(crate) config: Option<PathBuf>,
-    pub(crate) database: Option<String>,
-    pub(crate) files: Option<PathBuf>,
-    pub(crate) profiles: Option<PathBuf>,
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub database: Option<String>,
+    pub files: Option<PathBuf>,
+    pub profiles: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) database: String,
-    pub(crate) files: PathBuf,
-    pub(crate) profiles: PathBuf,
+pub struct Config {
+    pub database: String,
+    pub files: PathBuf,
+    pub profiles: PathBuf,
     /// Where each value came from, for `liner init` and error messages.
-    pub(crate) source: String,
-    pub(crate) operator: Option<String>,
-    pub(crate) ai_policy: qc::AiPolicy,
-    pub(crate) label_ai_policy: std::collections::BTreeMap<String, qc::AiPolicy>,
-    pub(crate) allow: Vec<String>,
-    pub(crate) mail: notify::Mailer,
-    pub(crate) summary_to: Option<String>,
-    pub(crate) contracts: Option<PathBuf>,
-    pub(crate) report_formats: PathBuf,
-    pub(crate) schedule: Schedule,
+    pub source: String,
+    pub operator: Option<String>,
+    pub ai_policy: qc::AiPolicy,
+    pub label_ai_policy: std::collections::BTreeMap<String, qc::AiPolicy>,
+    pub allow: Vec<String>,
+    pub mail: notify::Mailer,
+    pub summary_to: Option<String>,
+    pub contracts: Option<PathBuf>,
+    pub report_formats: PathBuf,
+    pub schedule: Schedule,
     /// `[limits]`: what a user's input may cost (docs/limits.md).
-    pub(crate) limits: model::Limits,
+    pub limits: model::Limits,
     /// Who Liner's ERN messages come from (`[sender]`, `LINER_DPID`, `LINER_SENDER_NAME`).
-    pub(crate) sender: ern::MessageParty,
+    pub sender: ern::MessageParty,
     /// The folder of the `liner.toml` in use (the Liner home), if any.
-    pub(crate) home: Option<PathBuf>,
+    pub home: Option<PathBuf>,
     /// `profiles` and `report_formats` were not configured: when their default folders do
     /// not exist, the ones shipped in the binary are used.
-    pub(crate) builtin_fallback: bool,
+    pub builtin_fallback: bool,
 }
 
 impl Config {
     /// The folder relative paths are taken from: the home, else the current folder.
-    pub(crate) fn base(&self) -> PathBuf {
+    pub fn base(&self) -> PathBuf {
         self.home.clone().unwrap_or_default()
     }
 
     /// The DSP profiles, their key and token files taken relative to the home. Unconfigured
     /// and with no folder at the default place: the profiles shipped in the binary.
-    pub(crate) fn load_profiles(
+    pub fn load_profiles(
         &self,
     ) -> std::result::Result<Vec<profiles::DspProfile>, Vec<profiles::ProfileError>> {
         let mut list = if self.builtin_fallback && !self.profiles.is_dir() {
@@ -184,7 +184,7 @@ impl Config {
     }
 
     /// The CSV report layouts; unconfigured and with no folder: the ones shipped in the binary.
-    pub(crate) fn report_layouts(
+    pub fn report_layouts(
         &self,
     ) -> std::result::Result<
         std::collections::BTreeMap<String, report_csv::Layout>,
@@ -202,12 +202,12 @@ impl Config {
     }
 
     /// The mock DSPs' folder (keys, received files): the shipped profiles expect it here.
-    pub(crate) fn mock_root(&self) -> PathBuf {
+    pub fn mock_root(&self) -> PathBuf {
         self.base().join(DEFAULT_DIR).join("dsp")
     }
 
     /// The AI policy QC applies to a label's releases.
-    pub(crate) fn ai_policy_for(&self, label: &str) -> qc::AiPolicy {
+    pub fn ai_policy_for(&self, label: &str) -> qc::AiPolicy {
         self.label_ai_policy
             .get(label)
             .copied()
@@ -215,15 +215,15 @@ impl Config {
     }
 }
 
-pub(crate) const DEFAULT_DIR: &str = ".liner";
+pub const DEFAULT_DIR: &str = ".liner";
 
 impl Config {
-    pub(crate) fn load(o: &Overrides) -> Result<Config> {
+    pub fn load(o: &Overrides) -> Result<Config> {
         Config::load_with(o, |k| std::env::var(k).ok())
     }
 
     /// `env` is a parameter so tests can layer without touching the process environment.
-    pub(crate) fn load_with(o: &Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+    pub fn load_with(o: &Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
         let explicit = o
             .config
             .clone()
@@ -282,7 +282,7 @@ impl Config {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             let file: ConfigFile = toml::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+                .map_err(|e| crate::err!("{}: {}", path.display(), e.to_string().trim_end()))?;
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
             if let Some(d) = file.database {
@@ -369,7 +369,7 @@ impl Config {
                 let (h, p) = s
                     .rsplit_once(':')
                     .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
-                    .ok_or_else(|| anyhow::anyhow!("mail.smtp {s:?}: expected host:port"))?;
+                    .ok_or_else(|| crate::err!("mail.smtp {s:?}: expected host:port"))?;
                 Some((h, p))
             }
             None => None,
@@ -388,7 +388,7 @@ impl Config {
             sender_name = n;
         }
         let sender_id = model::Dpid::parse(&sender_id)
-            .map_err(|e| anyhow::anyhow!("sender.party_id {sender_id:?}: {e}"))?
+            .map_err(|e| crate::err!("sender.party_id {sender_id:?}: {e}"))?
             .as_str()
             .to_owned();
         if let Some(op) = env("LINER_OPERATOR") {

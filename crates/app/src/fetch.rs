@@ -11,34 +11,33 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow};
-use indicatif::ProgressBar;
 use profiles::DspProfile;
-use store::{FetchedReport, Store};
+use store::FetchedReport;
 
 use crate::config::Config;
-use crate::deliver::{Link, link};
+use crate::delivery::{Link, link};
 use crate::royalty::{CatalogIndex, Env, ImportOptions, group_reports, import_one, this_month};
+use crate::{App, Events, Result, err};
 
 /// What one fetch did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
-pub(crate) struct Fetched {
-    pub(crate) dsp: String,
+pub struct Fetched {
+    pub dsp: String,
     /// Files in the DSP's folder.
-    pub(crate) listed: usize,
-    pub(crate) downloaded: usize,
+    pub listed: usize,
+    pub downloaded: usize,
     /// Report file names imported now, already imported before, and refused (with why).
-    pub(crate) imported: Vec<String>,
-    pub(crate) already: Vec<String>,
-    pub(crate) refused: Vec<(String, String)>,
+    pub imported: Vec<String>,
+    pub already: Vec<String>,
+    pub refused: Vec<(String, String)>,
     /// Parts of multi-file reports whose other parts are not there yet.
-    pub(crate) waiting: Vec<String>,
+    pub waiting: Vec<String>,
     /// What each import did.
-    pub(crate) reports: Vec<crate::royalty::ImportSummary>,
+    pub reports: Vec<crate::royalty::ImportSummary>,
 }
 
 /// Where downloads wait for their import: a staging folder the purge job empties.
-pub(crate) fn incoming(cfg: &Config, dsp: &str) -> PathBuf {
+pub fn incoming(cfg: &Config, dsp: &str) -> PathBuf {
     cfg.files.join("incoming").join(dsp)
 }
 
@@ -63,19 +62,20 @@ fn wanted(name: &str) -> bool {
 
 /// `period`: the reporting period to book into (default: this month; a closed one moves to
 /// the next open period).
-pub(crate) async fn fetch_reports(
-    cfg: &Config,
-    catalog: &Store,
+pub async fn fetch_reports(
+    app: &App,
     p: &DspProfile,
     period: Option<&str>,
+    ev: &dyn Events,
 ) -> Result<Fetched> {
+    let (cfg, catalog) = (app.config(), app.catalog());
     let mut out = Fetched {
         dsp: p.name.clone(),
         ..Fetched::default()
     };
     let folder = p.sales_reports.folder.clone();
     let staging = incoming(cfg, &p.name);
-    std::fs::create_dir_all(&staging).map_err(|e| anyhow!("{}: {e}", staging.display()))?;
+    std::fs::create_dir_all(&staging).map_err(|e| err!("{}: {e}", staging.display()))?;
     let lnk = link(p)?;
     let listed: Vec<(String, u64)> = match &lnk {
         Link::Sftp { target, .. } => {
@@ -91,7 +91,7 @@ pub(crate) async fn fetch_reports(
         Link::Http(client) => client
             .list(&folder)
             .await
-            .map_err(|e| anyhow!("{e}"))?
+            .map_err(|e| err!("{e}"))?
             .into_iter()
             .map(|l| (l.name, l.size))
             .collect(),
@@ -117,15 +117,15 @@ pub(crate) async fn fetch_reports(
                 staging.clone(),
                 new.clone(),
             );
+            let clock = app.clock();
             local = tokio::task::spawn_blocking(move || -> Result<Vec<PathBuf>> {
                 let c = transport_sftp::Connection::open(&target)?;
                 let mut got = Vec::new();
                 for (name, _) in &names {
-                    let part = staging.join(part_name(name));
+                    let part = staging.join(part_name(name, clock.now()));
                     c.download(&format!("{}/{name}", dir.trim_end_matches('/')), &part)?;
                     let dest = staging.join(name);
-                    std::fs::rename(&part, &dest)
-                        .map_err(|e| anyhow!("{}: {e}", dest.display()))?;
+                    std::fs::rename(&part, &dest).map_err(|e| err!("{}: {e}", dest.display()))?;
                     got.push(dest);
                 }
                 c.close();
@@ -135,13 +135,13 @@ pub(crate) async fn fetch_reports(
         }
         Link::Http(client) => {
             for (name, _) in &new {
-                let part = staging.join(part_name(name));
+                let part = staging.join(part_name(name, app.clock().now()));
                 client
                     .download(&folder, name, &part)
                     .await
-                    .map_err(|e| anyhow!("{e}"))?;
+                    .map_err(|e| err!("{e}"))?;
                 let dest = staging.join(name);
-                std::fs::rename(&part, &dest).map_err(|e| anyhow!("{}: {e}", dest.display()))?;
+                std::fs::rename(&part, &dest).map_err(|e| err!("{}: {e}", dest.display()))?;
                 local.push(dest);
             }
         }
@@ -156,7 +156,7 @@ pub(crate) async fn fetch_reports(
                 layouts
                     .get(l)
                     .ok_or_else(|| {
-                        anyhow!(
+                        err!(
                             "profile {}: no report layout {l:?} in {}",
                             p.name,
                             cfg.report_formats.display()
@@ -171,10 +171,10 @@ pub(crate) async fn fetch_reports(
         report_csv::Format::Dsr => group_reports(&local),
         report_csv::Format::Csv(_) => local.iter().map(|f| vec![f.clone()]).collect(),
     };
-    let files = filestore::FileStore::open(&cfg.files)?;
-    let profiles = crate::ern_cmd::load_profiles(cfg)?;
+    let files = app.files();
+    let profiles = app.profiles()?;
     let contracts = crate::royalty::load_contracts(cfg)?;
-    let period = period.map_or_else(this_month, str::to_owned);
+    let period = period.map_or_else(|| this_month(app.clock()), str::to_owned);
     for g in groups {
         let names: Vec<String> = g.iter().map(|f| file_name(f)).collect();
         if let Some(of) = parts_expected(&names[0])
@@ -188,9 +188,9 @@ pub(crate) async fn fetch_reports(
         let ix = CatalogIndex::load(catalog).await?;
         let env = Env {
             catalog,
-            files: &files,
+            files,
             ix: &ix,
-            profiles: &profiles,
+            profiles,
             contracts: &contracts,
             limits: &cfg.limits,
         };
@@ -201,7 +201,8 @@ pub(crate) async fn fetch_reports(
         };
         // An error here (the database, a closed period) is not the report's fault: the job
         // fails and runs again, and nothing is recorded as fetched.
-        let s = import_one(&env, &g, &format, &opts, &ProgressBar::hidden()).await?;
+        let hidden: std::sync::Arc<dyn crate::Meter> = std::sync::Arc::new(crate::events::NoMeter);
+        let s = import_one(&env, &g, &format, &opts, &hidden).await?;
         let (outcome, detail) = match s.outcome.as_str() {
             "refused" => ("refused", s.refusals.join("; ")),
             "already imported" => (
@@ -241,7 +242,11 @@ pub(crate) async fn fetch_reports(
         tracing::info!(dsp = %p.name, report = %joined, outcome, detail = %detail, "sales report fetched");
         match outcome {
             "refused" => {
-                alert_refused(cfg, &p.name, &joined, &detail);
+                ev.warn(&format!(
+                    "sales report {joined} from {} refused: {detail}",
+                    p.name
+                ));
+                alert_refused(app, &p.name, &joined, &detail).await;
                 out.refused.push((joined, detail));
             }
             "already" => out.already.push(joined),
@@ -255,12 +260,15 @@ pub(crate) async fn fetch_reports(
 /// A download's name until it is whole: its own per process and moment, so two fetchers of
 /// one DSP (a job taken over from a stalled worker, an operator's `reports fetch`) never
 /// write into one file; the rename then puts identical bytes in place.
-fn part_name(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    format!("{name}.{}-{nanos}.part", std::process::id())
+fn part_name(name: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{name}.{}-{}-{n}.part",
+        std::process::id(),
+        now.timestamp_subsec_nanos()
+    )
 }
 
 fn file_name(f: &Path) -> String {
@@ -279,7 +287,8 @@ fn parts_expected(name: &str) -> Option<u32> {
 
 /// Tells the operators (`[mail] summary_to`) that a fetched report was refused; the
 /// refusal is recorded with the file, so this happens once per file.
-fn alert_refused(cfg: &Config, dsp: &str, report: &str, why: &str) {
+async fn alert_refused(app: &App, dsp: &str, report: &str, why: &str) {
+    let cfg = app.config();
     let Some(to) = &cfg.summary_to else {
         tracing::warn!(dsp, report, "refused report: no [mail] summary_to to tell");
         return;
@@ -293,7 +302,7 @@ fn alert_refused(cfg: &Config, dsp: &str, report: &str, why: &str) {
              (--accept-mismatch only if the money difference is understood)."
         ),
     );
-    if let Err(e) = cfg.mail.send(&n) {
+    if let Err(e) = app.notifier().send(n).await {
         tracing::warn!(dsp, report, error = %e, "the refusal e-mail was not sent");
     }
 }
