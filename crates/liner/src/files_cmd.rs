@@ -93,7 +93,7 @@ pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
             o.too_recent,
             a.min_age_hours,
             o.temp_files,
-            crate::table::bytes(o.garbage_bytes)
+            table::bytes(o.garbage_bytes)
         );
     };
     if garbage.is_empty() && temps.is_empty() {
@@ -109,7 +109,7 @@ pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
     if !a.json {
         say(&out);
         for b in garbage.iter().take(10) {
-            println!("  {}  {}", b.hash.hex(), crate::table::bytes(b.size));
+            println!("  {}  {}", b.hash.hex(), table::bytes(b.size));
         }
         if garbage.len() > 10 {
             println!("  … and {} more", garbage.len() - 10);
@@ -179,7 +179,7 @@ pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
         println!(
             "removed {} files ({}){}",
             out.removed,
-            crate::table::bytes(out.removed_bytes),
+            table::bytes(out.removed_bytes),
             if out.put_back > 0 {
                 format!(
                     "; {} put back as an import recorded them meanwhile",

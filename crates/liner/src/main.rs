@@ -30,13 +30,6 @@ pub(crate) fn progress(len: u64) -> indicatif::ProgressBar {
     }
 }
 
-mod bench;
-mod bench_audio;
-mod bench_ern;
-mod bench_limits;
-mod bench_qc;
-mod bench_royalties;
-mod bench_sftp;
 mod deliver;
 mod doctor;
 mod ern_cmd;
@@ -46,7 +39,6 @@ mod import;
 mod qc;
 mod royalty_cmd;
 mod schedule;
-mod table;
 mod worker;
 
 use std::path::PathBuf;
@@ -953,7 +945,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
         Command::Bench {
             target: BenchTarget::Qc { runs, seconds },
         } => {
-            bench_qc::qc(runs, seconds)?;
+            bench::qc::qc(runs, seconds)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
@@ -964,7 +956,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     samples,
                 },
         } => {
-            bench_ern::ern(python.as_deref(), seconds, samples)?;
+            bench::ern::ern(python.as_deref(), seconds, samples)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
@@ -976,7 +968,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     fixtures,
                 },
         } => {
-            bench_royalties::bench(lines, big, postgres, &fixtures).await?;
+            bench::royalties::bench(lines, big, postgres, &fixtures).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
@@ -987,19 +979,19 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     fixtures,
                 },
         } => {
-            bench_limits::bench(lines, line_bytes, &fixtures)?;
+            bench::limits::bench(lines, line_bytes, &fixtures)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
             target: BenchTarget::Audio { seconds, runs },
         } => {
-            bench_audio::bench(seconds, runs)?;
+            bench::audio::bench(seconds, runs)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
             target: BenchTarget::Sftp { mb, runs },
         } => {
-            bench_sftp::sftp(mb, runs)?;
+            bench::sftp::sftp(mb, runs)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
@@ -1010,7 +1002,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     runs,
                 },
         } => {
-            bench::intake(releases, tracks, runs.max(1))?;
+            bench::intake::intake(releases, tracks, runs.max(1))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Qc {

@@ -72,7 +72,7 @@ pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
             println!(
                 "{} {}  {}",
                 report.upc,
-                crate::table::fit(&report.title, 28),
+                table::fit(&report.title, 28),
                 if per_dsp.is_empty() {
                     if report.blocked { "BLOCKED" } else { "PASSED" }.to_owned()
                 } else {
@@ -107,7 +107,7 @@ fn print_report(r: &QcReport) {
         r.revision.map_or("—".into(), |v| v.to_string()),
     );
     if !r.verdicts.is_empty() {
-        let mut t = crate::table::Table::new(&["  DSP", "verdict", "why"], &[false, false, false]);
+        let mut t = table::Table::new(&["  DSP", "verdict", "why"], &[false, false, false]);
         for v in &r.verdicts {
             t.row(vec![
                 format!("  {}", v.dsp),
@@ -272,11 +272,11 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                 let mut right = vec![false, false, true];
                 right.extend(profiles.iter().map(|_| false));
                 right.push(false);
-                let mut t = crate::table::Table::new(&head, &right);
+                let mut t = table::Table::new(&head, &right);
                 for r in &rows {
                     let mut cells = vec![
                         r["upc"].as_str().unwrap_or_default().to_owned(),
-                        crate::table::fit(r["title"].as_str().unwrap_or_default(), 28),
+                        table::fit(r["title"].as_str().unwrap_or_default(), 28),
                         r["revision"].to_string(),
                     ];
                     for dsp in &profiles {

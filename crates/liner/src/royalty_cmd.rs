@@ -14,9 +14,9 @@ use royalties::statement::Statement;
 use royalties::{Dims, Entry, Period};
 use store::{FxRate, NewTx, OpenMode, Payout, Posting, Store};
 
-use crate::table::Table;
 use app::config::Config;
 use app::royalty::{CatalogIndex, load_contracts, rates_for, this_month};
+use table::Table;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ReportsCommand {
@@ -450,8 +450,8 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                         .collect();
                     t.row(vec![
                         g.identifier.clone(),
-                        crate::table::fit(&g.title, 32),
-                        crate::table::fit(&g.artist, 24),
+                        table::fit(&g.title, 32),
+                        table::fit(&g.artist, 24),
                         g.dsps.join(", "),
                         g.lines.to_string(),
                         amounts.join(", "),
@@ -482,11 +482,11 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
             let catalog = open(cfg).await?;
             let ix = CatalogIndex::load(&catalog).await?;
             let tracks = if unknown > 0 {
-                crate::bench_royalties::unknown_tracks(unknown)
+                bench::royalties::unknown_tracks(unknown)
             } else {
-                crate::bench_royalties::tracks_of(&ix)
+                bench::royalties::tracks_of(&ix)
             };
-            for p in crate::bench_royalties::generate(&out, lines, &tracks, parts, &message_id)? {
+            for p in bench::royalties::generate(&out, lines, &tracks, parts, &message_id)? {
                 println!("{}", p.display());
             }
             Ok(ExitCode::SUCCESS)

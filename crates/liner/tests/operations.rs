@@ -759,3 +759,127 @@ fn the_scheduler_fetches_sales_reports_over_sftp_and_http_and_imports_each_once(
     let again = w.ok(&["reports", "fetch"]);
     assert_eq!(again.matches(", 0 new;").count(), DSPS.len(), "{again}");
 }
+
+/// Runs a draining worker over what is queued; its stdout and stderr.
+fn drain(w: &World) -> (String, String) {
+    let out = w
+        .command(&["worker", "--drain", "--no-schedule", "--poll-ms", "50"])
+        .output()
+        .expect("run liner worker");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// operations.md: a worker's log is JSON lines on stderr, and it prints nothing else. Every
+/// kind of job that delivers, reads acknowledgements, fetches and imports sales reports or
+/// closes a period runs through one worker here, and every line it writes is parsed.
+#[test]
+fn a_worker_writes_only_json_lines_whatever_its_jobs_do() {
+    let w = World::new(BTreeMap::new());
+    let upcs = w.catalog();
+    let add = |kind: &str, scope: &str, payload: serde_json::Value| {
+        w.ok(&[
+            "jobs",
+            "add",
+            kind,
+            "--scope",
+            scope,
+            "--payload",
+            &payload.to_string(),
+        ]);
+    };
+    add(
+        "deliver",
+        "all",
+        serde_json::json!({"upcs": upcs, "to": DSPS, "priority": true}),
+    );
+    let (stdout, first) = drain(&w);
+    assert_eq!(stdout, "", "nothing on stdout");
+    until_acknowledged(&w, Duration::from_secs(120));
+
+    let now = chrono::Utc::now().date_naive();
+    let usage = (now.with_day(1).expect("day 1") - chrono::Duration::days(1))
+        .format("%Y-%m")
+        .to_string();
+    let fx = w.dir.path().join("fx.csv");
+    let rates: String = [usage.as_str(), &now.format("%Y-%m").to_string()]
+        .iter()
+        .map(|m| format!("{m},USD,EUR,0.9188\n{m},USD,GBP,0.7801\n{m},USD,JPY,149.02\n{m},EUR,USD,1.0884\n{m},EUR,GBP,0.8490\n{m},EUR,JPY,162.19\n"))
+        .collect();
+    std::fs::write(&fx, format!("period,base,quote,rate\n{rates}")).expect("fx");
+    w.ok(&["fx", "import", &fx.display().to_string()]);
+    let root = w.dir.path().join("dsp").display().to_string();
+    for dsp in ["spotify", "deezer"] {
+        w.ok(&["dsp", "report", dsp, "--period", &usage, "--root", &root]);
+    }
+    // Spotify's report imported from its folder (booked into last month, which the
+    // statements job then closes); Deezer's fetched over HTTP.
+    let spotify_reports = w
+        .mock()
+        .dsp("spotify")
+        .expect("spotify")
+        .jail()
+        .join("reports");
+    add(
+        "import-reports",
+        "dsp:spotify",
+        serde_json::json!({"folder": spotify_reports, "dsp": "spotify", "period": usage}),
+    );
+    add(
+        "fetch-reports",
+        "dsp:deezer",
+        serde_json::json!({"dsp": "deezer"}),
+    );
+    add("refresh-acks", "all", serde_json::json!({}));
+    add(
+        "takedown",
+        &upcs[0],
+        serde_json::json!({"upc": upcs[0], "from": ["deezer"]}),
+    );
+    let out = w.dir.path().join("statements").display().to_string();
+    add(
+        "statements",
+        &usage,
+        serde_json::json!({"period": usage, "out": out}),
+    );
+    let (stdout, second) = drain(&w);
+    assert_eq!(stdout, "", "nothing on stdout");
+
+    let mut kinds_done = BTreeSet::new();
+    for line in first.lines().chain(second.lines()) {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}"));
+        assert!(
+            v["level"].is_string() && v["fields"]["message"].is_string(),
+            "{v}"
+        );
+        if v["fields"]["message"] == "job done" {
+            kinds_done.insert(v["fields"]["kind"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    let jobs = jobs(&w);
+    assert!(jobs.iter().all(|j| j["status"] == "done"), "{jobs:#?}");
+    for kind in [
+        "deliver",
+        "takedown",
+        "refresh-acks",
+        "fetch-reports",
+        "import-reports",
+        "statements",
+    ] {
+        assert!(
+            kinds_done.contains(kind),
+            "{kind}: {kinds_done:?}\n{second}"
+        );
+    }
+    // What the jobs did is in the log, as events: the uploads and the report imports.
+    assert!(first.contains("uploaded (delivery"), "{first}");
+    assert!(second.contains("sales report imported"), "{second}");
+}

@@ -113,7 +113,7 @@ fn track(disc: u32, n: u32, i: u32) -> String {
     )
 }
 
-pub(crate) fn bench(lines: u64, line_bytes: u64, fixtures: &Path) -> Result<()> {
+pub fn bench(lines: u64, line_bytes: u64, fixtures: &Path) -> Result<()> {
     let exe = std::env::current_exe()?;
     let tmp = tempfile::tempdir()?;
     let home = tmp.path();
@@ -257,7 +257,7 @@ pub(crate) fn bench(lines: u64, line_bytes: u64, fixtures: &Path) -> Result<()> 
     )?);
 
     println!("peak RSS against the {BUDGET_MIB:.0} MiB budget, each command its own process:");
-    let mut t = crate::table::Table::new(
+    let mut t = table::Table::new(
         &[
             "command and input",
             "peak RSS",

@@ -30,7 +30,7 @@ fn contexts(currency: &str) -> Vec<(String, String)> {
 
 /// Writes a valid BAP 1.2 report of `lines` SU02 lines over `tracks` (blocks of RE01 + AS01 +
 /// 5 × SU02), in `files` files, into `dir`. Deterministic. Returns the paths.
-pub(crate) fn generate(
+pub fn generate(
     dir: &Path,
     lines: u64,
     tracks: &[Track],
@@ -109,7 +109,7 @@ pub(crate) fn generate(
 }
 
 /// The catalog's tracks as report tracks.
-pub(crate) fn tracks_of(ix: &app::royalty::CatalogIndex) -> Vec<Track> {
+pub fn tracks_of(ix: &app::royalty::CatalogIndex) -> Vec<Track> {
     ix.tracks
         .iter()
         .map(|t| Track {
@@ -125,7 +125,7 @@ pub(crate) fn tracks_of(ix: &app::royalty::CatalogIndex) -> Vec<Track> {
 
 /// Report tracks the catalog does not know (other distributors' recordings a DSP reports by
 /// mistake, or a catalog not imported yet): distinct ISRCs and DSP ids, none matching.
-pub(crate) fn unknown_tracks(n: usize) -> Vec<Track> {
+pub fn unknown_tracks(n: usize) -> Vec<Track> {
     (0..n)
         .map(|i| Track {
             isrc: format!("QZZZZ26{i:05}"),
@@ -220,12 +220,7 @@ print(n / (time.process_time() - t))
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
-pub(crate) async fn bench(
-    lines: u64,
-    big: u64,
-    postgres: Option<String>,
-    fixtures: &Path,
-) -> Result<()> {
+pub async fn bench(lines: u64, big: u64, postgres: Option<String>, fixtures: &Path) -> Result<()> {
     let exe = std::env::current_exe()?;
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();

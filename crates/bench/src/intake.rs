@@ -64,7 +64,7 @@ fn best_of(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
     Ok(best)
 }
 
-pub(crate) fn intake(releases: usize, tracks: usize, runs: usize) -> Result<()> {
+pub fn intake(releases: usize, tracks: usize, runs: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("bench.csv");
     let text = sheet(releases, tracks);

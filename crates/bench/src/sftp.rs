@@ -31,7 +31,7 @@ fn random_file(path: &std::path::Path, mb: usize) -> Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), (mb as u64) << 20))
 }
 
-pub(crate) fn sftp(mb: usize, runs: usize) -> Result<()> {
+pub fn sftp(mb: usize, runs: usize) -> Result<()> {
     ensure!(mb > 0 && runs > 0, "--mb and --runs must be positive");
     let tmp = tempfile::tempdir()?;
     let sshd = Sshd::start(&tmp.path().join("sshd"))

@@ -59,7 +59,7 @@ fn per_second(mut f: impl FnMut() -> Result<()>, seconds: f64) -> Result<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>) -> Result<()> {
+pub fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>) -> Result<()> {
     let release = intake::parse_document(Path::new("bench.toml"), &album_document())
         .map_err(|e| anyhow!("benchmark album: {e:?}"))?;
     let mut files = BTreeMap::new();
@@ -116,11 +116,12 @@ pub(crate) fn ern(python: Option<&Path>, seconds: f64, samples: Option<PathBuf>)
         )?;
         let (msg, _) = ern::compose(&release, &inp);
         let xml = ern::write(&msg, v)?;
-        let valid = match app::ern::xsd_errors(v, &xml, schemas.as_deref(), &crate::events::Cli)? {
-            Some(e) if e.is_empty() => "XSD-valid".to_owned(),
-            Some(e) => format!("XSD INVALID ({} errors)", e.len()),
-            None => "XSD not checked".to_owned(),
-        };
+        let valid =
+            match app::ern::xsd_errors(v, &xml, schemas.as_deref(), &app::Recorded::default())? {
+                Some(e) if e.is_empty() => "XSD-valid".to_owned(),
+                Some(e) => format!("XSD INVALID ({} errors)", e.len()),
+                None => "XSD not checked".to_owned(),
+            };
         println!(
             "  ERN {:<5}  {:>8.1} µs/message  {:>9.0} messages/s  {} bytes  {valid}",
             v.as_str(),

@@ -172,7 +172,7 @@ fn master(path: &Path, rate: u32, secs: u32) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn bench(seconds: u32, runs: usize) -> Result<()> {
+pub fn bench(seconds: u32, runs: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let sox = sox_installed();
     println!(

@@ -129,7 +129,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-pub(crate) fn qc(runs: usize, seconds: f64) -> Result<()> {
+pub fn qc(runs: usize, seconds: f64) -> Result<()> {
     if Command::new("ffmpeg").arg("-version").output().is_err() {
         bail!("`liner bench qc` compares against ffmpeg: install it (apt-get install ffmpeg)");
     }

@@ -5,7 +5,7 @@
 use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug)]
-pub(crate) struct Table {
+pub struct Table {
     head: Vec<String>,
     /// Right-aligned columns (numbers, amounts).
     right: Vec<bool>,
@@ -13,7 +13,7 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    pub(crate) fn new(head: &[&str], right: &[bool]) -> Table {
+    pub fn new(head: &[&str], right: &[bool]) -> Table {
         Table {
             head: head.iter().map(|h| (*h).to_owned()).collect(),
             right: right.to_vec(),
@@ -21,12 +21,12 @@ impl Table {
         }
     }
 
-    pub(crate) fn row(&mut self, cells: Vec<String>) {
+    pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
 
     /// The table with a header line, columns two spaces apart, no trailing spaces.
-    pub(crate) fn render(&self) -> String {
+    pub fn render(&self) -> String {
         let n = self.head.len();
         let mut width = vec![0usize; n];
         for r in std::iter::once(&self.head).chain(&self.rows) {
@@ -60,7 +60,7 @@ impl Table {
 }
 
 /// `s` cut to at most `max` display cells, with an ellipsis when cut.
-pub(crate) fn fit(s: &str, max: usize) -> String {
+pub fn fit(s: &str, max: usize) -> String {
     if s.width() <= max {
         return s.to_owned();
     }
@@ -79,7 +79,7 @@ pub(crate) fn fit(s: &str, max: usize) -> String {
 }
 
 /// A byte count as people read it: `512 B`, `3.4 MB`, `1.2 GB` (decimal units).
-pub(crate) fn bytes(n: u64) -> String {
+pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
     if n < 1000 {
         return format!("{n} B");
