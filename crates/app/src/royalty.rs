@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::{App, Context, Events, Meter, MeterKind, Result, bail, err};
 use filestore::FileStore;
 use model::{Fine, Release};
-use royalties::posting::{Income, Share, income_entries, merge, reversal, suspense_entries};
+use royalties::posting::{Share, merge, reversal, suspense_entries};
 use royalties::{Contracts, Dims, Entry, Rate, allocate};
 use sha2::{Digest, Sha256};
 use store::{DspId, NewReport, NewTx, ReportImport, Store, Unmatched};
@@ -178,12 +178,33 @@ impl CatalogIndex {
         res: &str,
         rel: &str,
         prop: &str,
-    ) -> Option<Vec<u32>> {
+    ) -> Option<(Vec<u32>, bool)> {
         match self.resolve(dsp, isrc, upc, res, rel, prop)? {
-            Target::Track(t) => Some(vec![t]),
-            Target::Release(u) => self.by_upc.get(&u).cloned(),
+            Target::Track(t) => Some((vec![t], false)),
+            Target::Release(u) => self.by_upc.get(&u).cloned().map(|ts| (ts, true)),
             Target::Unmatched(_) => None,
         }
+    }
+
+    /// The tracks a sale is booked onto, as `royalties::book_sale` takes them.
+    pub fn sale_tracks<'a>(
+        &'a self,
+        tracks: &[u32],
+        contracts: &Contracts,
+    ) -> Vec<royalties::SaleTrack<'a>> {
+        tracks
+            .iter()
+            .map(|t| {
+                let tr = &self.tracks[*t as usize];
+                royalties::SaleTrack {
+                    isrc: &tr.isrc,
+                    upc: &tr.upc,
+                    label: &tr.label,
+                    fee_bp: contracts.fee_bp(&tr.label, &tr.upc),
+                    shares: &tr.shares,
+                }
+            })
+            .collect()
     }
 }
 
@@ -916,7 +937,7 @@ pub fn book(
                 }
             };
             let source = source_of(r, a.first, a.last, a.lines, &summary.id);
-            let mut dims = Dims {
+            let dims = Dims {
                 dsp: dsp.to_owned(),
                 territory: summary.territory.clone(),
                 usage_period: uperiod.clone(),
@@ -926,63 +947,26 @@ pub fn book(
                 upc: String::new(),
                 source,
             };
-            match target {
-                Target::Track(t) => {
-                    let tr = &ix.tracks[*t as usize];
-                    dims.isrc = tr.isrc.clone();
-                    dims.upc = tr.upc.clone();
-                    let inc = Income {
-                        dims,
-                        currency: currency.clone(),
-                        amount,
-                        units: a.units,
-                        fee_bp: contracts.fee_bp(&tr.label, &tr.upc),
-                        shares: tr.shares.clone(),
-                        label: tr.label.clone(),
-                    };
-                    entries.extend(income_entries(
-                        &inc,
-                        &dsp_account,
-                        &payee_currency,
-                        &rate,
-                        period,
-                    )?);
-                }
-                Target::Release(upc) => {
-                    // A release-level sale is shared equally by the release's tracks.
-                    let ts = &ix.by_upc[upc];
-                    let shares = royalties::posting::share_sale(amount, a.units, ts.len())
-                        .ok_or_else(|| err!("allocation overflow"))?;
-                    for (t, (p, u)) in ts.iter().zip(shares) {
-                        let tr = &ix.tracks[*t as usize];
-                        let mut d = dims.clone();
-                        d.isrc = tr.isrc.clone();
-                        d.upc = upc.clone();
-                        d.source = format!(
-                            "{} (release-level sale shared by {} tracks)",
-                            d.source,
-                            ts.len()
-                        );
-                        let inc = Income {
-                            dims: d,
-                            currency: currency.clone(),
-                            amount: p,
-                            units: u,
-                            fee_bp: contracts.fee_bp(&tr.label, upc),
-                            shares: tr.shares.clone(),
-                            label: tr.label.clone(),
-                        };
-                        entries.extend(income_entries(
-                            &inc,
-                            &dsp_account,
-                            &payee_currency,
-                            &rate,
-                            period,
-                        )?);
-                    }
-                }
-                Target::Unmatched(_) => {}
-            }
+            let (tracks, release_level) = match target {
+                Target::Track(t) => (vec![*t], false),
+                Target::Release(upc) => (ix.by_upc[upc].clone(), true),
+                Target::Unmatched(_) => continue,
+            };
+            let sale = royalties::Sale {
+                dims,
+                currency: currency.clone(),
+                amount,
+                units: a.units,
+                release_level,
+            };
+            entries.extend(royalties::book_sale(
+                &sale,
+                &ix.sale_tracks(&tracks, contracts),
+                &dsp_account,
+                &payee_currency,
+                &rate,
+                period,
+            )?);
         }
     }
     for (si, (amount, units, n)) in suspense {
@@ -1559,6 +1543,135 @@ pub async fn import_reports(
         out.push(s);
     }
     Ok((out, failures))
+}
+
+/// One suspense row a rematch moved.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rematched {
+    /// The suspense row.
+    pub unmatched: i64,
+    pub currency: String,
+    /// Exact, as a decimal string.
+    pub amount: String,
+    pub isrc: String,
+    pub upc: String,
+    /// The transaction that moved it (absent when it had been moved already).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<i64>,
+}
+
+/// What a rematch did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RematchOutcome {
+    pub rematched: Vec<Rematched>,
+    pub still_unmatched: usize,
+}
+
+/// Moves what the catalog now knows out of suspense: each row booked onto its tracks by
+/// the same rule as an import (`royalties::book_sale`), in one transaction per report, into
+/// `period` (default: this month; a closed period's money goes to the next open one, as a
+/// late report's does). Suspense is read a page at a time; only the rows that move are kept.
+pub async fn rematch(app: &App, period: Option<&str>, ev: &dyn Events) -> Result<RematchOutcome> {
+    let catalog = app.catalog();
+    let period = period.map_or_else(|| this_month(app.clock()), str::to_owned);
+    let period = royalties::Period::parse(&period)
+        .map_err(crate::Error::Refused)?
+        .to_string();
+    let booked_in = booking_period(catalog, &period).await?;
+    if booked_in != period {
+        ev.note(&format!(
+            "note: reporting period {period} is closed: the rematched usage is booked into {booked_in}"
+        ));
+    }
+    let period = booked_in;
+    let ix = CatalogIndex::load(catalog).await?;
+    let contracts = load_contracts(app.config())?;
+    let rates = rates_for(catalog, &period).await?;
+    let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
+    let rate = |f: &str, t: &str| rates.get(&(f.to_owned(), t.to_owned())).cloned();
+    let mut out = RematchOutcome::default();
+    let mut movable = Vec::new();
+    catalog
+        .each_unmatched(false, |u| {
+            match ix.resolve_for_rematch(
+                &u.dsp,
+                &u.isrc,
+                &u.upc,
+                &u.dsp_resource_id,
+                &u.dsp_release_id,
+                &u.proprietary_id,
+            ) {
+                Some(tracks) => movable.push((u, tracks)),
+                None => out.still_unmatched += 1,
+            }
+            Ok(())
+        })
+        .await?;
+    let mut by_report: BTreeMap<i64, (Vec<Entry>, Vec<i64>)> = BTreeMap::new();
+    for (u, (tracks, release_level)) in movable {
+        let sale = royalties::Sale {
+            dims: Dims {
+                dsp: u.dsp.clone(),
+                territory: u.territory.clone(),
+                usage_period: u.usage_period.clone(),
+                commercial_model: u.commercial_model.clone(),
+                rights_type: u.rights_type.clone(),
+                isrc: String::new(),
+                upc: String::new(),
+                source: format!("{} (rematched from suspense #{})", u.source, u.id),
+            },
+            currency: u.currency.clone(),
+            amount: u.amount,
+            units: u.units,
+            release_level,
+        };
+        let (entries, ids) = by_report.entry(u.report_id).or_default();
+        entries.extend(royalties::book_sale(
+            &sale,
+            &ix.sale_tracks(&tracks, &contracts),
+            "suspense",
+            &payee_currency,
+            &rate,
+            &period,
+        )?);
+        ids.push(u.id);
+        out.rematched.push(Rematched {
+            unmatched: u.id,
+            currency: u.currency.clone(),
+            amount: u.amount.to_decimal(),
+            isrc: u.isrc.clone(),
+            upc: u.upc.clone(),
+            transaction: None,
+        });
+    }
+    for (report_id, (entries, ids)) in by_report {
+        let first = ids.first().copied().unwrap_or_default();
+        let last = ids.last().copied().unwrap_or_default();
+        let tx = NewTx {
+            // The rows it moves identify it: running rematch again posts nothing twice.
+            key: format!("rematch:{report_id}:{first}-{last}:{}", ids.len()),
+            kind: "rematch",
+            period: period.clone(),
+            report_id: Some(report_id),
+            reverses: None,
+            memo: format!(
+                "{} suspense row{} of report {report_id} rematched",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            ),
+            entries: merge(entries),
+        };
+        if let store::Posting::Posted(id) = catalog.rematch(&tx, &ids).await? {
+            for m in out
+                .rematched
+                .iter_mut()
+                .filter(|m| ids.binary_search(&m.unmatched).is_ok())
+            {
+                m.transaction = Some(id);
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -9,13 +9,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use model::Fine;
 use royalties::close::{PayeePeriod, close, release_schedule};
-use royalties::posting::{Income, income_entries};
 use royalties::statement::Statement;
 use royalties::{Dims, Entry, Period};
-use store::{FxRate, NewTx, OpenMode, Payout, Posting, Store};
+use store::{FxRate, NewTx, OpenMode, Payout, Store};
 
 use app::config::Config;
-use app::royalty::{CatalogIndex, load_contracts, rates_for, this_month};
+use app::royalty::{CatalogIndex, load_contracts, this_month};
 use table::Table;
 
 #[derive(Debug, Subcommand)]
@@ -604,125 +603,28 @@ fn print_summary(s: &app::royalty::ImportSummary) {
 }
 
 async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<ExitCode> {
-    let period = check_period(&period.unwrap_or_else(|| this_month(app::Clock::system())))?;
-    let catalog = open(cfg).await?;
-    // Like a late report: money for a closed period is booked into the next open one.
-    let booked_in = app::royalty::booking_period(&catalog, &period).await?;
-    if booked_in != period {
-        note!(
-            "note: reporting period {period} is closed: the rematched usage is booked into {booked_in}"
-        );
-    }
-    let period = booked_in;
-    let ix = CatalogIndex::load(&catalog).await?;
-    let contracts = load_contracts(cfg)?;
-    let rates = rates_for(&catalog, &period).await?;
-    // Everything the catalog now knows moves in one transaction per report, booked by the
-    // same rule as an import (`share_sale`), at import speed. Suspense is read a page at a
-    // time; only the rows that move are kept.
-    let mut moved = Vec::new();
-    let mut still = 0usize;
-    let payee_currency = |p: &str| ix.payees.get(p).map(|x| x.currency.clone());
-    let rate = |f: &str, t: &str| rates.get(&(f.to_owned(), t.to_owned())).cloned();
-    let mut by_report: BTreeMap<i64, (Vec<Entry>, Vec<i64>)> = BTreeMap::new();
-    let mut movable = Vec::new();
-    catalog
-        .each_unmatched(false, |u| {
-            match ix.resolve_for_rematch(
-                &u.dsp,
-                &u.isrc,
-                &u.upc,
-                &u.dsp_resource_id,
-                &u.dsp_release_id,
-                &u.proprietary_id,
-            ) {
-                Some(tracks) => movable.push((u, tracks)),
-                None => still += 1,
-            }
-            Ok(())
-        })
-        .await?;
-    for (u, tracks) in movable {
-        let shares = royalties::posting::share_sale(u.amount, u.units, tracks.len())
-            .ok_or_else(|| anyhow!("allocation overflow"))?;
-        let (entries, ids) = by_report.entry(u.report_id).or_default();
-        for (t, (p, units)) in tracks.iter().zip(shares) {
-            let tr = &ix.tracks[*t as usize];
-            let inc = Income {
-                dims: Dims {
-                    dsp: u.dsp.clone(),
-                    territory: u.territory.clone(),
-                    usage_period: u.usage_period.clone(),
-                    commercial_model: u.commercial_model.clone(),
-                    rights_type: u.rights_type.clone(),
-                    isrc: tr.isrc.clone(),
-                    upc: tr.upc.clone(),
-                    source: format!("{} (rematched from suspense #{})", u.source, u.id),
-                },
-                currency: u.currency.clone(),
-                amount: p,
-                units,
-                fee_bp: contracts.fee_bp(&tr.label, &tr.upc),
-                shares: tr.shares.clone(),
-                label: tr.label.clone(),
-            };
-            entries.extend(income_entries(
-                &inc,
-                "suspense",
-                &payee_currency,
-                &rate,
-                &period,
-            )?);
-        }
-        ids.push(u.id);
-        moved.push(serde_json::json!({"unmatched": u.id, "currency": u.currency, "amount": u.amount.to_decimal(), "isrc": u.isrc, "upc": u.upc}));
-    }
-    for (report_id, (entries, ids)) in by_report {
-        let first = ids.first().copied().unwrap_or_default();
-        let last = ids.last().copied().unwrap_or_default();
-        let tx = NewTx {
-            // The rows it moves identify it: running rematch again posts nothing twice.
-            key: format!("rematch:{report_id}:{first}-{last}:{}", ids.len()),
-            kind: "rematch",
-            period: period.clone(),
-            report_id: Some(report_id),
-            reverses: None,
-            memo: format!(
-                "{} suspense row{} of report {report_id} rematched",
-                ids.len(),
-                if ids.len() == 1 { "" } else { "s" }
-            ),
-            entries: royalties::posting::merge(entries),
-        };
-        if let Posting::Posted(id) = catalog.rematch(&tx, &ids).await? {
-            for m in moved.iter_mut().filter(|m| {
-                m["unmatched"]
-                    .as_i64()
-                    .is_some_and(|u| ids.binary_search(&u).is_ok())
-            }) {
-                m["transaction"] = id.into();
-            }
-        }
-    }
+    let app = app::App::open(cfg.clone()).await?;
+    let out = app::royalty::rematch(&app, period.as_deref(), &crate::events::Cli).await?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"rematched": moved, "still_unmatched": still})
-            )?
-        );
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        for m in &moved {
+        for m in &out.rematched {
             println!(
                 "suspense #{} → transaction {}: {} {}",
-                m["unmatched"],
-                m["transaction"],
-                m["currency"].as_str().unwrap_or(""),
-                m["amount"].as_str().unwrap_or("")
+                m.unmatched,
+                m.transaction
+                    .map_or_else(|| "null".to_owned(), |t| t.to_string()),
+                m.currency,
+                m.amount
             );
         }
-        println!("{} rematched, {still} still unmatched", moved.len());
+        println!(
+            "{} rematched, {} still unmatched",
+            out.rematched.len(),
+            out.still_unmatched
+        );
     }
+    app.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1081,3 +1081,113 @@ fn defect_05_commands_that_read_suspense_have_bounded_memory() {
         assert!(v < 64.0, "{what} {v} MiB");
     }
 }
+
+/// The payee side of the books after an import, comparable across catalogs: every payee's
+/// statement lines (release, track, units, amounts) and the balances of every account but
+/// the money's source (the DSP's account at import, suspense at rematch).
+fn payee_side(l: &Liner, period: &str) -> (serde_json::Value, Vec<(String, String, String)>) {
+    let statements = l.json(&["statements", "--period", period, "--json"]);
+    let mut lines = statements.clone();
+    // Where each line came from names the suspense row it was rematched from; the money,
+    // units, release and track must be the same.
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| k != "source" && k != "sources" && k != "transaction");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut lines);
+    let balance = l.json(&["ledger", "balance", "--json"]);
+    let mut accounts: Vec<(String, String, String)> = balance
+        .as_array()
+        .expect("balances")
+        .iter()
+        .map(|b| {
+            (
+                b["account"].as_str().unwrap_or_default().to_owned(),
+                b["currency"].as_str().unwrap_or_default().to_owned(),
+                b["balance"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .filter(|(a, _, v)| {
+            !a.starts_with("dsp:")
+                && a != "suspense"
+                && !v.trim_start_matches(['-', '0', '.']).is_empty()
+        })
+        .collect();
+    accounts.sort();
+    (lines, accounts)
+}
+
+/// Issue 18: import and rematch once booked a release-level sale differently (rematch did
+/// not share the units across the release's tracks). The same release-level sale, booked
+/// at import (the release in the catalog) and at rematch (the release imported after the
+/// report), gives the same payee entries and statement units.
+#[test]
+fn a_release_level_sale_books_alike_at_import_and_at_rematch() {
+    let report = |dir: &Path| {
+        let path = dir.join("sales.tsv");
+        std::fs::write(
+            &path,
+            "ISRC\tUPC\tTitle\tArtist\tCountry of Sale\tQuantity\tEarnings (USD)\tSale Month\tStore\n\
+             \t196543210027\tHoshizora\tMinato Sora\tJP\t10\t1.000000\t2026-10\tSpotify\n\
+             JPNJR2600002\t196543210027\tTrack two\tMinato Sora\tJP\t4\t0.400000\t2026-10\tSpotify\n",
+        )
+        .expect("report");
+        path.display().to_string()
+    };
+    let import = |l: &Liner, file: &str| {
+        l.ok(&[
+            "reports",
+            "import",
+            "--format",
+            "distrokid",
+            "--dsp",
+            "spotify",
+            "--period",
+            "2026-10",
+            "--json",
+            file,
+        ])
+    };
+    let release = fixtures().join("releases/hoshizora").display().to_string();
+    let fx = |l: &Liner, dir: &Path| {
+        let f = dir.join("fx.csv");
+        std::fs::write(
+            &f,
+            "period,base,quote,rate\n2026-10,USD,JPY,149.02\n2026-10,USD,EUR,0.9188\n2026-10,USD,GBP,0.7801\n",
+        )
+        .expect("fx");
+        l.ok(&["fx", "import", f.to_str().expect("utf-8")]);
+    };
+
+    let (dir_a, a) = fresh();
+    fx(&a, dir_a.path());
+    a.ok(&["import", &release]);
+    let at_import = import(&a, &report(dir_a.path()));
+    assert!(at_import.contains("\"matched_lines\": 2"), "{at_import}");
+
+    let (dir_b, b) = fresh();
+    fx(&b, dir_b.path());
+    let before = import(&b, &report(dir_b.path()));
+    assert!(before.contains("\"matched_lines\": 0"), "{before}");
+    b.ok(&["import", &release]);
+    let r = b.json(&["reports", "rematch", "--period", "2026-10", "--json"]);
+    assert_eq!(r["rematched"].as_array().map(Vec::len), Some(2), "{r}");
+    assert_eq!(r["still_unmatched"], 0, "{r}");
+
+    let (lines_a, accounts_a) = payee_side(&a, "2026-10");
+    let (lines_b, accounts_b) = payee_side(&b, "2026-10");
+    assert!(!accounts_a.is_empty(), "money reached payees");
+    assert_eq!(accounts_a, accounts_b, "the same payee and fee balances");
+    assert_eq!(lines_a, lines_b, "the same statement lines and units");
+    let units: i64 = serde_json::to_string(&lines_a)
+        .expect("json")
+        .matches("\"units\":")
+        .count() as i64;
+    assert!(units > 0, "statements show units: {lines_a}");
+}

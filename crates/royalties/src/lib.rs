@@ -19,4 +19,4 @@ pub mod statement;
 pub use alloc::allocate;
 pub use contract::Contracts;
 pub use period::Period;
-pub use posting::{Dims, Entry, Income, Rate, Share};
+pub use posting::{Dims, Entry, Income, Rate, Sale, SaleTrack, Share, book_sale};

@@ -299,6 +299,74 @@ pub fn share_sale(amount: Fine, units: i64, tracks: usize) -> Option<Vec<(Fine, 
     )
 }
 
+/// A catalog track a sale is booked onto: its identifiers, the label's fee and the split.
+#[derive(Debug, Clone, Copy)]
+pub struct SaleTrack<'a> {
+    pub isrc: &'a str,
+    pub upc: &'a str,
+    pub label: &'a str,
+    pub fee_bp: u32,
+    pub shares: &'a [Share],
+}
+
+/// A sale to book: its dimensions (DSP, territory, usage period, model, rights, source; the
+/// track's identifiers are filled in per track), currency, money and units.
+#[derive(Debug, Clone)]
+pub struct Sale {
+    pub dims: Dims,
+    pub currency: String,
+    pub amount: Fine,
+    pub units: i64,
+    /// The sale names a release, not a recording: it is shared by the release's tracks.
+    pub release_level: bool,
+}
+
+/// Books a sale onto the catalog tracks it is for, drawing the money from `from_account`
+/// (the DSP's account at import, suspense at rematch): the one rule for importing and
+/// rematching. A track-level sale goes to its track; a release-level sale is shared by the
+/// release's tracks with `share_sale`, each share saying so in its source.
+pub fn book_sale(
+    sale: &Sale,
+    tracks: &[SaleTrack<'_>],
+    from_account: &str,
+    payee_currency: &dyn Fn(&str) -> Option<String>,
+    rate: &dyn Fn(&str, &str) -> Option<Rate>,
+    period: &str,
+) -> Result<Vec<Entry>, PostingError> {
+    let shares = share_sale(sale.amount, sale.units, tracks.len())
+        .ok_or_else(|| PostingError::Overflow(sale.amount.to_decimal()))?;
+    let mut out = Vec::new();
+    for (t, (amount, units)) in tracks.iter().zip(shares) {
+        let mut dims = sale.dims.clone();
+        dims.isrc = t.isrc.to_owned();
+        dims.upc = t.upc.to_owned();
+        if sale.release_level {
+            dims.source = format!(
+                "{} (release-level sale shared by {} tracks)",
+                dims.source,
+                tracks.len()
+            );
+        }
+        let inc = Income {
+            dims,
+            currency: sale.currency.clone(),
+            amount,
+            units,
+            fee_bp: t.fee_bp,
+            shares: t.shares.to_vec(),
+            label: t.label.to_owned(),
+        };
+        out.extend(income_entries(
+            &inc,
+            from_account,
+            payee_currency,
+            rate,
+            period,
+        )?);
+    }
+    Ok(out)
+}
+
 /// The reversing entries of a transaction: every amount negated, nothing deleted.
 pub fn reversal(entries: &[Entry]) -> Vec<Entry> {
     entries
@@ -364,5 +432,76 @@ mod share_tests {
             Some(vec![(Fine::from_minor(5, 2), 4)])
         );
         assert_eq!(share_sale(Fine::ZERO, 1, 0), None);
+    }
+
+    #[test]
+    fn a_sale_is_booked_onto_its_track_or_shared_by_the_release_and_balances() {
+        let shares = [Share {
+            payee: "ann".into(),
+            basis_points: 10_000,
+        }];
+        let track = |isrc| SaleTrack {
+            isrc,
+            upc: "036000291452",
+            label: "Nightjar",
+            fee_bp: 1500,
+            shares: &shares,
+        };
+        let tracks = [
+            track("GBAYE2700001"),
+            track("GBAYE2700002"),
+            track("GBAYE2700003"),
+        ];
+        let usd = |_: &str| Some("USD".to_owned());
+        let no_rate = |_: &str, _: &str| None;
+        let sale = |release_level| Sale {
+            dims: Dims {
+                dsp: "spotify".into(),
+                source: "r.tsv:2".into(),
+                ..Dims::default()
+            },
+            currency: "USD".into(),
+            amount: Fine::from_minor(100, 2),
+            units: 7,
+            release_level,
+        };
+        let one = book_sale(
+            &sale(false),
+            &tracks[..1],
+            "dsp:spotify",
+            &usd,
+            &no_rate,
+            "2026-10",
+        )
+        .expect("booked");
+        assert!(balanced(&one));
+        let payee: Vec<&Entry> = one.iter().filter(|e| e.account == "payee:ann").collect();
+        assert_eq!(payee.len(), 1);
+        assert_eq!(
+            (payee[0].units, payee[0].dims.isrc.as_str()),
+            (7, "GBAYE2700001")
+        );
+        assert_eq!(payee[0].dims.source, "r.tsv:2");
+
+        let all =
+            book_sale(&sale(true), &tracks, "suspense", &usd, &no_rate, "2026-10").expect("booked");
+        assert!(balanced(&all));
+        let payee: Vec<&Entry> = all.iter().filter(|e| e.account == "payee:ann").collect();
+        assert_eq!(
+            payee.iter().map(|e| e.units).collect::<Vec<_>>(),
+            vec![3, 2, 2],
+            "units shared by largest remainder"
+        );
+        assert!(
+            payee
+                .iter()
+                .all(|e| e.dims.source == "r.tsv:2 (release-level sale shared by 3 tracks)")
+        );
+        let from: Fine = all
+            .iter()
+            .filter(|e| e.account == "suspense")
+            .map(|e| e.amount)
+            .fold(Fine::ZERO, |a, b| a + b);
+        assert_eq!(from, -Fine::from_minor(100, 2), "the whole sale drawn once");
     }
 }
