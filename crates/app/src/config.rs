@@ -52,45 +52,7 @@ struct SenderFile {
     name: Option<String>,
 }
 
-/// `[schedule]`: the scheduled jobs `liner worker` enqueues. Every job is keyed by its
-/// slot, so several workers (or a restarted one) never run a slot twice.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Schedule {
-    /// How often the scheduler looks for due work, in seconds.
-    pub tick_seconds: u64,
-    /// Deliver each cleared release to every DSP with a `[delivery]` section once the
-    /// release date minus the profile's `delivery_offset_days` has come; a new revision of
-    /// a delivered release (a fix) goes at once, in the priority lane.
-    pub deliveries: bool,
-    /// Read acknowledgements back (and alert on overdue ones) every this many minutes.
-    pub acknowledgements_minutes: u64,
-    /// Fetch sales reports from each DSP (its `[sales_reports] folder`, over the profile's
-    /// transport) and import them, every this many hours; 0 turns it off.
-    pub reports_hours: u64,
-    /// On this day of the month, close the previous month: statements and payouts. 0 turns
-    /// it off.
-    pub statements_day: u32,
-    /// Check the ledger (digests, chain, reconciliation) once a day.
-    pub ledger_check: bool,
-    /// Purge staged files (downloaded reports once imported, interrupted file-store writes)
-    /// older than this many days, once a day.
-    pub purge_after_days: u64,
-}
-
-impl Default for Schedule {
-    fn default() -> Schedule {
-        Schedule {
-            tick_seconds: 60,
-            deliveries: true,
-            acknowledgements_minutes: 15,
-            reports_hours: 6,
-            statements_day: 1,
-            ledger_check: true,
-            purge_after_days: 7,
-        }
-    }
-}
+pub use schedule::Schedule;
 
 /// `[mail]`: a plain SMTP relay (loopback or a local MTA); without one, e-mail is written
 /// to the outbox folder.

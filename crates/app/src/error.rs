@@ -114,6 +114,8 @@ parts!(
     transcode::ConvertError,
     mock_dsp::DspError,
     royalties::posting::PostingError,
+    model::FineError,
+    model::IdError,
     royalties::contract::ContractError,
     report_csv::LayoutError,
     csv::Error,

@@ -13,6 +13,8 @@ pub mod error;
 pub mod events;
 pub mod fetch;
 pub mod home;
+pub mod jobs;
+pub mod ledger;
 pub mod qc;
 pub mod royalty;
 

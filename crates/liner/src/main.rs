@@ -38,7 +38,6 @@ mod files_cmd;
 mod import;
 mod qc;
 mod royalty_cmd;
-mod schedule;
 mod worker;
 
 use std::path::PathBuf;

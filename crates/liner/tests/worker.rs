@@ -236,3 +236,86 @@ fn the_scheduler_enqueues_each_slot_once_and_sigterm_stops_the_worker() {
         "{log}"
     );
 }
+
+/// Issue 18: jobs are a closed set now. Rows written before (kind strings and JSON
+/// parameters, as every earlier version wrote them straight into the queue) still run when
+/// they fit a kind; a row of a kind or shape this version does not know is parked dead with
+/// "unknown payload" and the worker goes on — never a panic.
+#[test]
+fn job_rows_written_before_the_closed_set_run_or_park_dead_as_unknown_payload() {
+    let e = Env::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let catalog = store::Store::open(
+            &store::sqlite_url(&e.dir.path().join("catalog.db")),
+            store::OpenMode::Existing,
+        )
+        .await
+        .expect("catalog");
+        let rows = [
+            ("ledger-check", "old-1", serde_json::json!({})),
+            ("purge", "old-2", serde_json::json!({"days": 30})),
+            (
+                "refresh-acks",
+                "old-3",
+                serde_json::json!({"note": "a key no kind reads"}),
+            ),
+            ("launch-rockets", "old-4", serde_json::json!({})),
+            (
+                "deliver",
+                "old-5",
+                serde_json::json!({"upcs": "196543210010"}),
+            ),
+            ("statements", "old-6", serde_json::json!([2026, 10])),
+        ];
+        for (kind, scope, payload) in rows {
+            catalog
+                .enqueue(&store::NewJob {
+                    kind: kind.into(),
+                    scope: scope.into(),
+                    slot: String::new(),
+                    payload,
+                    priority: 0,
+                    run_after: chrono::Utc::now(),
+                    max_attempts: 5,
+                })
+                .await
+                .expect("enqueue");
+        }
+        catalog.close().await;
+    });
+    let out = e
+        .cmd(&["worker", "--drain", "--no-schedule"])
+        .output()
+        .expect("worker");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        !log.contains("panicked") && !log.contains("internal error"),
+        "{log}"
+    );
+    let jobs = e.jobs();
+    let by_scope = |s: &str| {
+        jobs.iter()
+            .find(|j| j["scope"] == s)
+            .unwrap_or_else(|| panic!("no job {s}: {jobs:#?}"))
+            .clone()
+    };
+    for s in ["old-1", "old-2", "old-3"] {
+        assert_eq!(by_scope(s)["status"], "done", "{s}: {:#}", by_scope(s));
+    }
+    for s in ["old-4", "old-5", "old-6"] {
+        let j = by_scope(s);
+        assert_eq!(j["status"], "dead", "{s}: {j:#}");
+        assert_eq!(j["attempts"], 1, "parked at once, not retried: {j:#}");
+        assert!(
+            j["last_error"]
+                .as_str()
+                .is_some_and(|t| t.contains("unknown payload")),
+            "{j:#}"
+        );
+    }
+}

@@ -213,6 +213,28 @@ impl Store {
         })
     }
 
+    /// Parks a claimed job as dead at once, with why (a job this version cannot run: more
+    /// attempts would not help). False when the worker no longer held it.
+    pub async fn bury(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE jobs SET status = 'dead', last_error = $1, locked_by = NULL, locked_until = NULL, updated_at = $2, \
+             finished_at = $2 WHERE id = $3 AND locked_by = $4 AND status = 'running'",
+        )
+        .bind(error)
+        .bind(ts(now))
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(n.rows_affected() > 0)
+    }
+
     /// Gives a claimed job back untouched (graceful shutdown): queued again, the attempt not counted.
     pub async fn release_job(&self, id: i64, worker: &str) -> Result<bool, StoreError> {
         let r = sqlx::query(

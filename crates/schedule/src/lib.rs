@@ -8,87 +8,283 @@
 //! statements job yet gets one, so missed month ends are caught up once each.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use store::NewJob;
+use serde::{Deserialize, Serialize};
 
-use app::config::Schedule;
+/// `[schedule]`: the scheduled jobs `liner worker` enqueues. Every job is keyed by its
+/// slot, so several workers (or a restarted one) never run a slot twice.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Schedule {
+    /// How often the scheduler looks for due work, in seconds.
+    pub tick_seconds: u64,
+    /// Deliver each cleared release to every DSP with a `[delivery]` section once the
+    /// release date minus the profile's `delivery_offset_days` has come; a new revision of
+    /// a delivered release (a fix) goes at once, in the priority lane.
+    pub deliveries: bool,
+    /// Read acknowledgements back (and alert on overdue ones) every this many minutes.
+    pub acknowledgements_minutes: u64,
+    /// Fetch sales reports from each DSP (its `[sales_reports] folder`, over the profile's
+    /// transport) and import them, every this many hours; 0 turns it off.
+    pub reports_hours: u64,
+    /// On this day of the month, close the previous month: statements and payouts. 0 turns
+    /// it off.
+    pub statements_day: u32,
+    /// Check the ledger (digests, chain, reconciliation) once a day.
+    pub ledger_check: bool,
+    /// Purge staged files (downloaded reports once imported, interrupted file-store writes)
+    /// older than this many days, once a day.
+    pub purge_after_days: u64,
+}
+
+impl Default for Schedule {
+    fn default() -> Schedule {
+        Schedule {
+            tick_seconds: 60,
+            deliveries: true,
+            acknowledgements_minutes: 15,
+            reports_hours: 6,
+            statements_day: 1,
+            ledger_check: true,
+            purge_after_days: 7,
+        }
+    }
+}
+
+/// A job: what runs, with its parameters. The set is closed; a job row is its kind and
+/// its parameters as JSON (`Job::kind`, `Job::payload`), read back with `Job::from_row`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Job {
+    /// Deliver releases to DSPs (the priority lane when `priority`).
+    Deliver {
+        upcs: Vec<String>,
+        to: Vec<String>,
+        #[serde(default)]
+        priority: bool,
+    },
+    /// Take a release down from DSPs (a purge where `purge` and the profile allow).
+    Takedown {
+        upc: String,
+        from: Vec<String>,
+        #[serde(default)]
+        purge: bool,
+    },
+    /// Read acknowledgements back and alert on overdue ones.
+    RefreshAcks,
+    /// Fetch a DSP's sales reports and import them.
+    FetchReports { dsp: String },
+    /// Import the report files of a folder.
+    ImportReports {
+        folder: PathBuf,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        period: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dsp: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
+    },
+    /// Close a period (once it is over) and run its statements and payouts.
+    Statements {
+        period: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        out: Option<PathBuf>,
+    },
+    /// Check the ledger's digests, chain and reconciliation.
+    LedgerCheck,
+    /// Remove staged files older than `days`.
+    Purge {
+        #[serde(default = "a_week")]
+        days: u64,
+    },
+}
+
+fn a_week() -> u64 {
+    7
+}
+
+/// A job row that is not one of [`Job`]'s: an unknown kind, or parameters that do not fit it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPayload {
+    pub kind: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for UnknownPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown payload for a {:?} job: {}", self.kind, self.why)
+    }
+}
+
+impl std::error::Error for UnknownPayload {}
+
+impl Job {
+    /// Every kind, as stored and as `liner jobs add` takes it.
+    pub const KINDS: [&'static str; 8] = [
+        "deliver",
+        "takedown",
+        "refresh-acks",
+        "fetch-reports",
+        "import-reports",
+        "statements",
+        "ledger-check",
+        "purge",
+    ];
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::Deliver { .. } => "deliver",
+            Job::Takedown { .. } => "takedown",
+            Job::RefreshAcks => "refresh-acks",
+            Job::FetchReports { .. } => "fetch-reports",
+            Job::ImportReports { .. } => "import-reports",
+            Job::Statements { .. } => "statements",
+            Job::LedgerCheck => "ledger-check",
+            Job::Purge { .. } => "purge",
+        }
+    }
+
+    /// The parameters as stored with the job (the kind is stored beside them).
+    pub fn payload(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("kind");
+        }
+        v
+    }
+
+    /// The job a stored row holds; a row of a kind or shape this version does not know
+    /// (written by another version, or by hand) is an `UnknownPayload`, never a panic.
+    pub fn from_row(kind: &str, payload: &serde_json::Value) -> Result<Job, UnknownPayload> {
+        let unknown = |why: String| UnknownPayload {
+            kind: kind.to_owned(),
+            why,
+        };
+        if !Job::KINDS.contains(&kind) {
+            return Err(unknown(format!(
+                "no such kind (expected one of {})",
+                Job::KINDS.join(", ")
+            )));
+        }
+        let mut v = match payload {
+            serde_json::Value::Object(m) => m.clone(),
+            serde_json::Value::Null => serde_json::Map::new(),
+            other => {
+                return Err(unknown(format!(
+                    "parameters must be an object, not {other}"
+                )));
+            }
+        };
+        v.insert("kind".into(), kind.into());
+        let job: Job = serde_json::from_value(serde_json::Value::Object(v))
+            .map_err(|e| unknown(e.to_string()))?;
+        match &job {
+            Job::Deliver { upcs, to, .. } if upcs.is_empty() || to.is_empty() => {
+                Err(unknown("needs \"upcs\" and \"to\"".into()))
+            }
+            Job::Takedown { from, .. } if from.is_empty() => Err(unknown("needs \"from\"".into())),
+            _ => Ok(job),
+        }
+    }
+
+    /// The release and DSP ids it is about, for the log fields operators search by
+    /// (comma-separated when several; empty when none).
+    pub fn searchable(&self) -> (String, String) {
+        match self {
+            Job::Deliver { upcs, to, .. } => (upcs.join(","), to.join(",")),
+            Job::Takedown { upc, from, .. } => (upc.clone(), from.join(",")),
+            Job::FetchReports { dsp } => (String::new(), dsp.clone()),
+            Job::ImportReports { dsp, .. } => (String::new(), dsp.clone().unwrap_or_default()),
+            _ => (String::new(), String::new()),
+        }
+    }
+}
+
+/// A job the schedule makes due, under the key of its slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub kind: &'static str,
+    pub scope: String,
+    pub slot: String,
+    pub job: Job,
+    pub priority: i64,
+}
+
+impl Due {
+    /// The job's parameters as stored.
+    pub fn payload(&self) -> serde_json::Value {
+        self.job.payload()
+    }
+}
 
 /// Higher runs first. Takedowns before fixes before new deliveries before the rest.
-pub(crate) const PRIORITY_TAKEDOWN: i64 = 20;
-pub(crate) const PRIORITY_FIX: i64 = 10;
-pub(crate) const PRIORITY_DELIVERY: i64 = 5;
+pub const PRIORITY_TAKEDOWN: i64 = 20;
+pub const PRIORITY_FIX: i64 = 10;
+pub const PRIORITY_DELIVERY: i64 = 5;
 
 /// A DSP as the scheduler sees it.
 #[derive(Debug, Clone)]
-pub(crate) struct DspFacts {
-    pub(crate) name: String,
+pub struct DspFacts {
+    pub name: String,
     /// It has a `[delivery]` section: Liner delivers to it and fetches its reports.
-    pub(crate) reachable: bool,
-    pub(crate) delivery_offset_days: u32,
+    pub reachable: bool,
+    pub delivery_offset_days: u32,
 }
 
 /// A release's current revision and the DSPs it may be delivered to.
 #[derive(Debug, Clone)]
-pub(crate) struct ReleaseFacts {
-    pub(crate) upc: String,
-    pub(crate) release_date: NaiveDate,
-    pub(crate) revision: i64,
+pub struct ReleaseFacts {
+    pub upc: String,
+    pub release_date: NaiveDate,
+    pub revision: i64,
     /// The DSPs whose QC gate it passed (a run with their profile, or staff approval).
-    pub(crate) cleared_for: BTreeSet<String>,
+    pub cleared_for: BTreeSet<String>,
 }
 
 /// The latest delivery of a release to a DSP.
 #[derive(Debug, Clone)]
-pub(crate) struct LatestDelivery {
-    pub(crate) id: i64,
-    pub(crate) revision: i64,
+pub struct LatestDelivery {
+    pub id: i64,
+    pub revision: i64,
     /// queued | uploading | uploaded | acknowledged | rejected | failed
-    pub(crate) status: String,
+    pub status: String,
     /// new | update | takedown | purge
-    pub(crate) intent: String,
+    pub intent: String,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Facts {
-    pub(crate) now: DateTime<Utc>,
-    pub(crate) dsps: Vec<DspFacts>,
-    pub(crate) releases: Vec<ReleaseFacts>,
+pub struct Facts {
+    pub now: DateTime<Utc>,
+    pub dsps: Vec<DspFacts>,
+    pub releases: Vec<ReleaseFacts>,
     /// By (UPC, DSP).
-    pub(crate) latest: BTreeMap<(String, String), LatestDelivery>,
+    pub latest: BTreeMap<(String, String), LatestDelivery>,
     /// (UPC, DSP) pairs where some revision reached the DSP (uploaded or acknowledged).
-    pub(crate) reached: BTreeSet<(String, String)>,
+    pub reached: BTreeSet<(String, String)>,
     /// The accounting periods sales reports were imported into.
-    pub(crate) report_periods: BTreeSet<String>,
+    pub report_periods: BTreeSet<String>,
     /// Scopes of jobs not done (queued, running, waiting to retry, dead): no second
     /// delivery job is proposed beside one, so one release never uploads twice at once to
     /// one DSP, and a dead one waits for its operator.
-    pub(crate) busy: BTreeSet<String>,
+    pub busy: BTreeSet<String>,
     /// Where period-end statements are written (a folder per period under it).
-    pub(crate) statements_dir: String,
+    pub statements_dir: String,
 }
 
-fn job(
-    kind: &str,
-    scope: String,
-    slot: String,
-    payload: serde_json::Value,
-    priority: i64,
-    now: DateTime<Utc>,
-) -> NewJob {
-    NewJob {
-        kind: kind.into(),
+fn job(job: Job, scope: String, slot: String, priority: i64) -> Due {
+    Due {
+        kind: job.kind(),
         scope,
         slot,
-        payload,
+        job,
         priority,
-        run_after: now,
-        max_attempts: 5,
     }
 }
 
 /// The start of the `every`-minute slot `now` falls in, as its key.
-pub(crate) fn slot_of(now: DateTime<Utc>, every_minutes: u64) -> String {
+pub fn slot_of(now: DateTime<Utc>, every_minutes: u64) -> String {
     let len = (every_minutes.max(1) * 60) as i64;
     let start = now.timestamp().div_euclid(len) * len;
     DateTime::from_timestamp(start, 0)
@@ -108,7 +304,7 @@ fn prev_month(d: NaiveDate) -> String {
 }
 
 /// Every job due at `f.now`.
-pub(crate) fn due(s: &Schedule, f: &Facts) -> Vec<NewJob> {
+pub fn due(s: &Schedule, f: &Facts) -> Vec<Due> {
     let now = f.now;
     let today = now.date_naive();
     let day = today.format("%Y-%m-%d").to_string();
@@ -152,35 +348,35 @@ pub(crate) fn due(s: &Schedule, f: &Facts) -> Vec<NewJob> {
                     }
                 };
                 out.push(job(
-                    "deliver",
+                    Job::Deliver {
+                        upcs: vec![r.upc.clone()],
+                        to: vec![d.name.clone()],
+                        priority: fix,
+                    },
                     scope,
                     slot,
-                    serde_json::json!({ "upcs": [r.upc], "to": [d.name], "priority": fix }),
                     if fix { PRIORITY_FIX } else { PRIORITY_DELIVERY },
-                    now,
                 ));
             }
         }
     }
     if s.acknowledgements_minutes > 0 {
         out.push(job(
-            "refresh-acks",
+            Job::RefreshAcks,
             "all".into(),
             slot_of(now, s.acknowledgements_minutes),
-            serde_json::json!({}),
             0,
-            now,
         ));
     }
     if s.reports_hours > 0 {
         for d in f.dsps.iter().filter(|d| d.reachable) {
             out.push(job(
-                "fetch-reports",
+                Job::FetchReports {
+                    dsp: d.name.clone(),
+                },
                 format!("dsp:{}", d.name),
                 slot_of(now, s.reports_hours * 60),
-                serde_json::json!({ "dsp": d.name }),
                 0,
-                now,
             ));
         }
     }
@@ -201,33 +397,27 @@ pub(crate) fn due(s: &Schedule, f: &Facts) -> Vec<NewJob> {
             .filter(|p| p.as_str() < this_month.as_str())
         {
             out.push(job(
-                "statements",
+                Job::Statements {
+                    out: Some(PathBuf::from(format!("{}/{p}", f.statements_dir))),
+                    period: p.clone(),
+                },
                 format!("period:{p}"),
-                p.clone(),
-                serde_json::json!({ "period": p, "out": format!("{}/{p}", f.statements_dir) }),
+                p,
                 0,
-                now,
             ));
         }
     }
     if s.ledger_check {
-        out.push(job(
-            "ledger-check",
-            "all".into(),
-            day.clone(),
-            serde_json::json!({}),
-            0,
-            now,
-        ));
+        out.push(job(Job::LedgerCheck, "all".into(), day.clone(), 0));
     }
     if s.purge_after_days > 0 {
         out.push(job(
-            "purge",
+            Job::Purge {
+                days: s.purge_after_days,
+            },
             "all".into(),
             day,
-            serde_json::json!({ "days": s.purge_after_days }),
             0,
-            now,
         ));
     }
     out
@@ -288,7 +478,7 @@ mod tests {
         }
     }
 
-    fn of<'a>(jobs: &'a [NewJob], kind: &str) -> Vec<&'a NewJob> {
+    fn of<'a>(jobs: &'a [Due], kind: &str) -> Vec<&'a Due> {
         jobs.iter().filter(|j| j.kind == kind).collect()
     }
 
@@ -353,7 +543,7 @@ mod tests {
             .expect("D");
         assert_eq!(d.slot, "rev:3", "keyed by revision");
         assert_eq!(d.priority, PRIORITY_DELIVERY);
-        assert_eq!(d.payload["priority"], false);
+        assert_eq!(d.payload()["priority"], false);
         // A day later, C is still not due; B is now due at Spotify too (20 days away).
         f.now = at("2026-11-30T10:00:00Z");
         assert!(due(&s, &f).iter().any(|j| j.scope == "upc:B/dsp:spotify"));
@@ -392,7 +582,7 @@ mod tests {
             (j.scope.as_str(), j.slot.as_str(), j.priority),
             ("upc:A/dsp:spotify", "rev:2", PRIORITY_FIX)
         );
-        assert_eq!(j.payload["priority"], true, "a fix ignores the lead time");
+        assert_eq!(j.payload()["priority"], true, "a fix ignores the lead time");
         // Refused by the DSP: the same revision is not sent again. Uploaded: the
         // acknowledgement is awaited, whatever the revision.
         for (rev, status) in [
@@ -432,9 +622,9 @@ mod tests {
         let a = due(&s, &facts("2026-11-26T10:14:59Z"));
         let b = due(&s, &facts("2026-11-26T10:00:00Z"));
         let c = due(&s, &facts("2026-11-26T10:15:00Z"));
-        let key = |j: &[NewJob]| -> Vec<(String, String, String)> {
+        let key = |j: &[Due]| -> Vec<(String, String, String)> {
             j.iter()
-                .map(|j| (j.kind.clone(), j.scope.clone(), j.slot.clone()))
+                .map(|j| (j.kind.to_owned(), j.scope.clone(), j.slot.clone()))
                 .collect()
         };
         assert_eq!(key(&a), key(&b), "one slot from 10:00 to 10:14:59");
@@ -443,9 +633,9 @@ mod tests {
         let fetch = of(&a, "fetch-reports");
         assert_eq!(fetch.len(), 2, "one per DSP Liner can reach");
         assert_eq!(fetch[0].slot, "2026-11-26T06:00Z");
-        assert_eq!(fetch[0].payload["dsp"], "spotify");
+        assert_eq!(fetch[0].payload()["dsp"], "spotify");
         assert_eq!(of(&a, "ledger-check")[0].slot, "2026-11-26");
-        assert_eq!(of(&a, "purge")[0].payload["days"], 7);
+        assert_eq!(of(&a, "purge")[0].payload()["days"], 7);
         assert!(due(&everything_off(), &facts("2026-11-26T10:00:00Z")).is_empty());
     }
 
@@ -465,7 +655,7 @@ mod tests {
             (j[0].scope.as_str(), j[0].slot.as_str()),
             ("period:2026-10", "2026-10")
         );
-        assert_eq!(j[0].payload["out"], "/srv/liner/statements/2026-10");
+        assert_eq!(j[0].payload()["out"], "/srv/liner/statements/2026-10");
         // January closes December of the year before.
         f.now = at("2027-01-05T08:00:00Z");
         assert_eq!(due(&s, &f)[0].slot, "2026-12");
