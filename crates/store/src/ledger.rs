@@ -551,8 +551,10 @@ impl Store {
             .execute(&mut *t)
             .await?;
         }
-        // Fault injection for the crash test: die with everything written but not committed,
-        // the worst moment for a kill.
+        // Fault injection for the crash test (only in builds with the `fault-injection`
+        // feature, which the binary's tests turn on): die with everything written but not
+        // committed, the worst moment for a kill.
+        #[cfg(feature = "fault-injection")]
         if std::env::var_os("LINER_FAULT_ABORT_BEFORE_COMMIT").is_some() {
             std::process::abort();
         }
