@@ -2,12 +2,12 @@
 //! rendering over `app::delivery` (which moves the bytes and records the state), and the
 //! mock DSPs for local runs and the demo.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use app::Config;
 use model::Icpn;
 
@@ -303,101 +303,4 @@ pub(crate) async fn dsp(cfg: &Config, c: DspCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// The demo's delivery step: the shipped profiles rewritten to free loopback ports and keys
-/// under `out/dsp`, their mock DSPs started in this process, every deliverable release sent
-/// to every DSP with `--wait`, then what each DSP holds.
-/// Delivers the demo's releases to mock DSPs started in this process; the mocks are left
-/// running (the royalty step fetches their sales reports), with the configuration whose
-/// profiles point at them.
-pub(crate) async fn demo(
-    cfg: &Config,
-    out: &Path,
-    upcs: &[String],
-) -> Result<(mock_dsp::Running, Config)> {
-    let keys = out.join("dsp/keys");
-    let dir = out.join("dsps");
-    std::fs::create_dir_all(&dir)?;
-    let mut names = Vec::new();
-    for e in std::fs::read_dir(&cfg.profiles)
-        .with_context(|| format!("reading {}", cfg.profiles.display()))?
-    {
-        let path = e?.path();
-        if path.extension().is_none_or(|x| x != "toml") {
-            continue;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let text = std::fs::read_to_string(&path)?
-            .replace(".liner/dsp/keys", &keys.display().to_string())
-            .lines()
-            .map(|l| {
-                if l.starts_with("port = ") {
-                    format!("port = {port}")
-                } else if l.starts_with("base_url = \"http://127.0.0.1:") {
-                    let rest = l.split_once("127.0.0.1:").map_or("", |(_, r)| r);
-                    let path = rest.split_once('/').map_or("", |(_, p)| p);
-                    format!("base_url = \"http://127.0.0.1:{port}/{path}")
-                } else {
-                    l.to_owned()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        std::fs::write(dir.join(path.file_name().unwrap_or_default()), text)?;
-        names.push(
-            path.file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned(),
-        );
-    }
-    names.sort();
-    let dcfg = Config {
-        profiles: dir.clone(),
-        ..cfg.clone()
-    };
-    let profiles = app::ern::load_profiles(&dcfg)?;
-    let running = mock_dsp::start(
-        &profiles,
-        &mock_dsp::Settings {
-            root: out.join("dsp"),
-            schemas: app::ern::schemas_dir(None),
-            faults: Default::default(),
-            scan_every: Duration::from_millis(100),
-        },
-    )
-    .await
-    .map_err(|e| anyhow!("{e}"))?;
-    let code = deliver(
-        &dcfg,
-        DeliverArgs {
-            upcs: upcs.to_vec(),
-            to: names.clone(),
-            priority: false,
-            wait: true,
-            timeout: 120,
-            schemas: None,
-            json: false,
-        },
-    )
-    .await?;
-    for d in &running.dsps {
-        let st = d.state();
-        let live = st.catalog.values().filter(|l| l.status == "live").count();
-        note!(
-            "  {:<14} holds {live} live release(s); {} message(s) ingested, {} acknowledgement(s)",
-            d.name(),
-            st.effects.len(),
-            st.acks.len()
-        );
-    }
-    // A release refused by one DSP's QC gate (exit 3) is part of the show; a failure is not.
-    if code != ExitCode::SUCCESS && code != ExitCode::from(crate::qc::EXIT_BLOCKED) {
-        running.stop();
-        bail!("some deliveries did not end acknowledged (see above; `liner deliveries`)");
-    }
-    Ok((running, dcfg))
 }

@@ -31,6 +31,7 @@ pub(crate) fn progress(len: u64) -> indicatif::ProgressBar {
 }
 
 mod deliver;
+mod demo;
 mod doctor;
 mod ern_cmd;
 mod events;
@@ -1147,7 +1148,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 ern_cmd::build(&cfg, args).await
             }
         },
-        Command::Demo { out, fixtures } => demo(&out, &fixtures).await,
+        Command::Demo { out, fixtures } => demo::run(&out, &fixtures).await,
     }
 }
 
@@ -1167,7 +1168,7 @@ pub(crate) fn qc_report_schema() -> String {
     serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
 
-fn print_releases(list: &[store::ReleaseSummary]) {
+pub(crate) fn print_releases(list: &[store::ReleaseSummary]) {
     if list.is_empty() {
         note!("the catalog has no releases yet: `liner import <folder>`");
         return;
@@ -1191,7 +1192,7 @@ fn print_releases(list: &[store::ReleaseSummary]) {
     }
 }
 
-fn print_release(
+pub(crate) fn print_release(
     summary: &store::ReleaseSummary,
     rev: &store::StoredRevision,
     doc: &serde_json::Value,
@@ -1267,234 +1268,6 @@ pub(crate) fn confirm(question: &str) -> Result<bool> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
-}
-
-async fn demo(out: &std::path::Path, fixtures_dir: &std::path::Path) -> Result<ExitCode> {
-    let started = std::time::Instant::now();
-    let report = fixtures::generate(
-        fixtures_dir,
-        chrono::Local::now().date_naive(),
-        fixtures::Regenerate::Missing,
-    )
-    .with_context(|| format!("generating fixtures in {}", fixtures_dir.display()))?;
-    note!(
-        "[1/8] fixtures: {} documents, {} media files synthesized, {} already there",
-        report.documents.len(),
-        report.synthesized.len(),
-        report.kept
-    );
-
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let cfg = Config {
-        database: store::sqlite_url(&out.join("catalog.db")),
-        files: out.join("files"),
-        profiles: PathBuf::from("deploy/dsps"),
-        source: "demo".into(),
-        operator: Some("liner demo <demo@liner.invalid>".into()),
-        ai_policy: ::qc::AiPolicy::Review,
-        label_ai_policy: Default::default(),
-        allow: Vec::new(),
-        mail: notify::Mailer {
-            smtp: None,
-            from: "liner@localhost".into(),
-            outbox: out.join("outbox"),
-        },
-        summary_to: None,
-        contracts: Some(PathBuf::from("deploy/contracts.example.toml")),
-        report_formats: PathBuf::from("deploy/report-formats"),
-        schedule: Default::default(),
-        limits: Default::default(),
-        sender: ern::MessageParty {
-            party_id: "PADPIDA2026112601L".into(),
-            name: Some("Liner demo distributor".into()),
-        },
-        home: None,
-        builtin_fallback: false,
-    };
-    store::Store::open(&cfg.database, store::OpenMode::Create)
-        .await?
-        .close()
-        .await;
-    filestore::FileStore::open(&cfg.files)?;
-    note!("[2/8] catalog: {}", store::redact(&cfg.database));
-
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    inputs.sort();
-    inputs.push(fixtures_dir.join("sheets/catalog.csv"));
-    // The QC showcase: a release with every kind of problem planted.
-    inputs.push(fixtures_dir.join("qc/problems"));
-    note!("[3/8] import: {} inputs", inputs.len());
-    let code = import::run(&cfg, &inputs, false).await?;
-
-    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-    let list = catalog.releases().await?;
-    catalog.close().await;
-    note!(
-        "[4/8] QC: every release, staff reports in {}",
-        out.join("qc-<UPC>.html").display()
-    );
-    for r in &list {
-        let args = qc::QcArgs {
-            target: r.upc.clone(),
-            json: false,
-            html: Some(out.join(format!("qc-{}.html", r.upc))),
-            dsp: None,
-            fix: false,
-            brief: true,
-        };
-        // A blocked release is part of the show, not a failure of the demo.
-        qc::run(&cfg, args).await?;
-    }
-    // Staff review: under the "review" AI policy a release that discloses AI content waits
-    // for a person; the demo's reviewer approves it for every DSP, signed and logged.
-    {
-        let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-        let profiles = cfg.load_profiles().map_err(|e| {
-            anyhow::anyhow!(
-                "DSP profiles: {}",
-                e.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        })?;
-        let mut waiting = Vec::new();
-        for r in &list {
-            for p in &profiles {
-                if matches!(
-                    catalog.gate(&r.upc, &p.name).await?,
-                    Some(store::Gate::AwaitingReview { .. })
-                ) && !waiting.contains(&r.upc)
-                {
-                    waiting.push(r.upc.clone());
-                }
-            }
-        }
-        catalog.close().await;
-        for upc in waiting {
-            qc::review(
-                &cfg,
-                qc::ReviewAction::Decide {
-                    upc: upc.clone(),
-                    approve: true,
-                    code: Some("CLEAN".into()),
-                    reason: Some("AI disclosure reviewed: partly AI instrumentation, disclosed to the DSPs that carry it".into()),
-                    dsp: None,
-                    json: false,
-                },
-            )
-            .await?;
-            note!("  {upc}: AI disclosure reviewed and approved by the demo's staff reviewer");
-        }
-    }
-
-    // ERN for every release QC lets through, to every DSP profile, in each one's version.
-    let ern_dir = out.join("ern");
-    note!(
-        "[5/8] ERN: messages for releases that passed QC, in {}",
-        ern_dir.display()
-    );
-    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-    let profiles = cfg.load_profiles().map_err(|e| {
-        anyhow::anyhow!(
-            "DSP profiles: {}",
-            e.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    })?;
-    let mut built = 0;
-    for r in &list {
-        for p in &profiles {
-            if !catalog
-                .gate(&r.upc, &p.name)
-                .await?
-                .is_some_and(|g| g.deliverable())
-            {
-                note!("  {} → {}: held back by QC", r.upc, p.name);
-                continue;
-            }
-            let args = ern_cmd::BuildArgs {
-                upc: r.upc.clone(),
-                dsp: Some(p.name.clone()),
-                ern: None,
-                takedown: false,
-                purge: false,
-                out: Some(ern_dir.join(format!("{}-{}.xml", r.upc, p.name))),
-                schemas: None,
-            };
-            ern_cmd::build(&cfg, args).await?;
-            built += 1;
-        }
-    }
-    catalog.close().await;
-    let checked = if app::ern::schemas_dir(None).is_some() {
-        "each validated against its XSD"
-    } else {
-        "XSD validation skipped: no schemas found"
-    };
-    note!("  {built} ERN messages written, {checked}");
-
-    note!(
-        "[6/8] delivery: to the mock DSPs started in this process on loopback (SFTP batch, SFTP release-by-release, HTTP), acknowledgements awaited"
-    );
-    let deliverable: Vec<String> = {
-        let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-        let mut v = Vec::new();
-        for r in &list {
-            for p in cfg.load_profiles().unwrap_or_default() {
-                if catalog
-                    .gate(&r.upc, &p.name)
-                    .await?
-                    .is_some_and(|g| g.deliverable())
-                    && !v.contains(&r.upc)
-                {
-                    v.push(r.upc.clone());
-                }
-            }
-        }
-        catalog.close().await;
-        v
-    };
-    let (mocks, dcfg) = deliver::demo(&cfg, out, &deliverable).await?;
-
-    note!(
-        "[7/8] royalties: the mock DSPs' sales reports (DSR and CSV) fetched over SFTP and HTTP and imported, statements cut, payouts run"
-    );
-    let royalties = royalty_cmd::demo(&dcfg, out).await;
-    mocks.stop();
-    royalties?;
-
-    note!("[8/8] catalog contents:");
-    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-    let list = catalog.releases().await?;
-    print_releases(&list);
-    if let Some(first) = list.first() {
-        let upc = model::Icpn::parse(&first.upc).map_err(|e| anyhow::anyhow!("{e}"))?;
-        if let Some(rev) = catalog.revision(&upc, None).await? {
-            let doc: serde_json::Value = serde_json::from_str(&rev.document)?;
-            println!();
-            print_release(first, &rev, &doc);
-            let path = out.join(format!("{}.json", first.upc));
-            std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
-            note!(
-                "wrote {} (`liner show {} --json`)",
-                path.display(),
-                first.upc
-            );
-        }
-    }
-    catalog.close().await;
-    note!(
-        "demo done in {:.1}s; artifacts in {}",
-        started.elapsed().as_secs_f64(),
-        out.display()
-    );
-    Ok(code)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! `statements`, `payouts run`, `fx import`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -248,7 +248,7 @@ pub(crate) enum FxCommand {
     },
 }
 
-async fn open(cfg: &Config) -> Result<Store> {
+pub(crate) async fn open(cfg: &Config) -> Result<Store> {
     Ok(Store::open(&cfg.database, OpenMode::Existing).await?)
 }
 
@@ -714,7 +714,7 @@ pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode>
 /// Where one currency's reported money went, as `ledger check` and the demo print it.
 /// How a currency's reported money adds up, for people: each amount rounded to the minor unit
 /// and the two sides distributed so that both add up to the same shown total.
-fn reconciliation_line(cur: &str, rc: &royalties::check::Reconciliation) -> String {
+pub(crate) fn reconciliation_line(cur: &str, rc: &royalties::check::Reconciliation) -> String {
     let places = model::Currency::parse(cur).map_or(2, |c| u32::from(c.exponent()));
     let left = [rc.reported, rc.converted_in];
     let right = [rc.fees, rc.payees, rc.labels, rc.suspense, rc.converted_out];
@@ -1004,130 +1004,4 @@ pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The demo's royalty step: each mock DSP writes its sales report for last month of what it
-/// has live, Liner imports them into last month's reporting period, closes it (a month that
-/// is over), cuts the final statements and pays out (e-mail to the outbox), then checks the
-/// whole ledger.
-pub(crate) async fn demo(cfg: &Config, out: &Path) -> Result<()> {
-    let now = Period::parse(&this_month(app::Clock::system())).map_err(|e| anyhow!(e))?;
-    let (usage, period) = (now.prev().to_string(), now.prev().to_string());
-    let catalog = open(cfg).await?;
-    // Demo rates, recorded like `liner fx import` would (fixed, not market data).
-    let mut rates = Vec::new();
-    for (b, q, r) in [
-        ("USD", "EUR", "0.9231"),
-        ("USD", "GBP", "0.7912"),
-        ("USD", "JPY", "151.37"),
-        ("EUR", "USD", "1.0833"),
-        ("EUR", "GBP", "0.8571"),
-        ("EUR", "JPY", "163.98"),
-    ] {
-        rates.push(FxRate {
-            period: period.clone(),
-            base: b.into(),
-            quote: q.into(),
-            rate: r.into(),
-            source: "demo rates".into(),
-        });
-    }
-    catalog.record_rates(&rates).await?;
-    let profiles = app::ern::load_profiles(cfg)?;
-    let app = app::App::open(cfg.clone()).await?;
-    let me = &cfg.sender;
-    let to = mock_dsp::reports::Recipient {
-        dpid: me.party_id.clone(),
-        name: me.name.clone().unwrap_or_default(),
-    };
-    let mut totals: BTreeMap<String, Fine> = BTreeMap::new();
-    for p in profiles.iter().filter(|p| p.delivery.is_some()) {
-        // The mock DSP leaves its report where its profile says; Liner fetches it from there
-        // over the delivery account (SFTP or HTTP), as the scheduled fetch-reports job does.
-        let dsp = mock_dsp::Dsp::new(p.clone(), &out.join("dsp"), None, Default::default())
-            .map_err(|e| anyhow!("{e}"))?;
-        mock_dsp::reports::write_sales_report(&dsp, &usage, 0, &to).map_err(|e| anyhow!("{e}"))?;
-        let f = app::fetch::fetch_reports(&app, p, Some(&period), &crate::events::Cli).await?;
-        if let Some((name, why)) = f.refused.first() {
-            bail!("the {} report {name} was refused: {why}", p.name);
-        }
-        for s in &f.reports {
-            let t: Vec<String> = s
-                .totals
-                .iter()
-                .map(|(c, v)| shown_money(c, Fine::parse(v).unwrap_or_default()))
-                .collect();
-            for (c, v) in &s.totals {
-                *totals.entry(c.clone()).or_default() += Fine::parse(v)?;
-            }
-            note!(
-                "  {:<14} {} usage lines ({}, over {}), {} matched, {} unmatched: {}",
-                p.name,
-                s.usage_lines,
-                if p.sales_reports.format.starts_with("csv:") {
-                    "CSV"
-                } else {
-                    "DSR"
-                },
-                match p.delivery.as_ref().map(|d| &d.transport) {
-                    Some(profiles::Transport::Http(_)) => "HTTP",
-                    _ => "SFTP",
-                },
-                s.matched_lines,
-                s.unmatched_lines,
-                t.join(", ")
-            );
-        }
-    }
-    let dir = out.join("statements").join(&period);
-    // Last month is over: it closes as `liner period close` would.
-    if let Err(refusal) = close_period(cfg, &catalog, &period, now, false).await? {
-        bail!("closing {period}: {refusal}");
-    }
-    let report = app::ledger::run_payouts(&app, &period, &dir).await?;
-    let check = check_all(&catalog).await?;
-    if !check.violations.is_empty() {
-        bail!("ledger check failed: {}", check.violations.join("; "));
-    }
-    let posted = catalog.posted("payee:").await?;
-    println!("\nRoyalties, reporting period {period} (usage {usage}):");
-    for (c, v) in &totals {
-        println!("  reported by the DSPs: {}", shown_money(c, *v));
-    }
-    // The statements add up to the reports: every unit reported is a fee, a payee's
-    // income, suspense, or converted into a payee's currency (checked to the last unit).
-    for (c, rc) in &check.reconciliation {
-        println!("  {}", reconciliation_line(c, rc));
-    }
-    for p in catalog.payees().await? {
-        let exp = model::Currency::parse(&p.currency)?.exponent();
-        let s = Statement::build(&p.id, &p.name, &p.currency, exp, &period, &posted);
-        let sh = s.shown();
-        let m = |v: i128| royalties::alloc::format_shown(v, sh.places, true);
-        let paid = report
-            .paid
-            .iter()
-            .find(|x| x.payee == p.id)
-            .map(|x| format!("paid {}", m(i128::from(x.amount_minor))))
-            .unwrap_or_else(|| "carried forward".into());
-        println!(
-            "  {:<16} {} income {:>10}  recouped {:>8}  reserve {:>8}  tax {:>8}  → {paid}, closing {}",
-            p.id,
-            p.currency,
-            m(sh.income.total),
-            m(-sh.recouped),
-            m(-(sh.reserve_held + sh.reserve_released)),
-            m(-sh.tax),
-            m(sh.closing)
-        );
-    }
-    note!(
-        "  statements (CSV + HTML) and the payment file in {}; e-mails in {}; ledger check: {} transactions, {} entries, all invariants hold",
-        dir.display(),
-        cfg.mail.outbox.display(),
-        check.transactions,
-        check.entries
-    );
-    catalog.close().await;
-    Ok(())
 }
