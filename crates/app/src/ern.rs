@@ -379,3 +379,234 @@ async fn derived_audio(
     catalog.record_derived(master, &key, &rec).await?;
     Ok(rec)
 }
+
+/// Reads a received ERN message for `liner import`: validated against its XSD when schemas
+/// are found, converted into the release model, its resource files found beside it and
+/// checked against the message's HashSum.
+/// The HashSum algorithms Liner verifies (their DDEX spellings).
+fn checkable(algorithm: &str) -> bool {
+    ["MD5", "SHA-256", "SHA256"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(algorithm.trim()))
+}
+
+/// Reads a received ERN message and the resource files of its package (its folder).
+pub fn read_message(
+    path: &Path,
+    upc: Option<&Icpn>,
+    trust_unhashed: bool,
+    limits: &model::Limits,
+    ev: &dyn Events,
+) -> Result<intake::Intake, intake::Rejected> {
+    let reject = |field: &str,
+                  value: Option<String>,
+                  expected: String,
+                  loc: Option<intake::Loc>| intake::Rejected {
+        document: path.to_owned(),
+        origin: path.display().to_string(),
+        diagnostics: vec![intake::Diagnostic {
+            file: path.to_owned(),
+            loc,
+            field: field.into(),
+            value,
+            expected,
+        }],
+    };
+    let xml = intake::read_bytes_within(path, limits.document_bytes)
+        .map_err(|e| reject("", None, e, None))?;
+    let tree_limits = ern::tree::Limits {
+        max_bytes: usize::try_from(limits.document_bytes).unwrap_or(usize::MAX),
+        max_attributes: limits.xml_attributes as usize,
+        ..ern::tree::Limits::default()
+    };
+    let (msg, warnings) = ern::read::read_with(&xml, tree_limits).map_err(|e| {
+        let (line, col, message) = match &e {
+            ern::ReadError::Xml(x) => (x.line, x.column, x.message.clone()),
+            ern::ReadError::Structure {
+                line,
+                column,
+                message,
+            } => (*line, *column, message.clone()),
+        };
+        reject(
+            "",
+            None,
+            message,
+            Some(intake::Loc {
+                line: line as u32,
+                col: col as u32,
+            }),
+        )
+    })?;
+    for w in &warnings {
+        tracing::warn!(file = %path.display(), "{w}");
+    }
+    match xsd_errors(msg.version, &xml, schemas_dir(None).as_deref(), ev) {
+        Ok(Some(errors)) if !errors.is_empty() => {
+            return Err(intake::Rejected {
+                document: path.to_owned(),
+                origin: path.display().to_string(),
+                diagnostics: errors
+                    .into_iter()
+                    .map(|e| intake::Diagnostic {
+                        file: path.to_owned(),
+                        loc: None,
+                        field: format!("ERN {} XSD", msg.version),
+                        value: None,
+                        expected: e,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return Err(reject(
+                "",
+                None,
+                format!("a usable DDEX schema folder ({e:#})"),
+                None,
+            ));
+        }
+    }
+    for f in ern::checks::check(&msg) {
+        tracing::warn!(file = %path.display(), "{f}");
+    }
+    let defaults = ern::ImportDefaults {
+        label_email: model::Email::parse(
+            &std::env::var("LINER_LABEL_EMAIL").unwrap_or_else(|_| "labels@liner.invalid".into()),
+        )
+        .map_err(|e| reject("LINER_LABEL_EMAIL", None, e.to_string(), None))?,
+        upc: upc.cloned(),
+    };
+    let imported = ern::to_release(&msg, &defaults).map_err(|e| intake::Rejected {
+        document: path.to_owned(),
+        origin: path.display().to_string(),
+        diagnostics: e
+            .problems
+            .iter()
+            .map(|p| intake::Diagnostic {
+                file: path.to_owned(),
+                loc: None,
+                field: p.at.clone(),
+                value: None,
+                expected: format!("[{}] {}", p.code, p.message),
+            })
+            .collect(),
+    })?;
+    for f in &imported.findings {
+        tracing::warn!(file = %path.display(), "{f}");
+    }
+    let over = intake::limit_problems(&imported.release, limits);
+    if !over.is_empty() {
+        return Err(intake::Rejected {
+            document: path.to_owned(),
+            origin: path.display().to_string(),
+            diagnostics: over
+                .into_iter()
+                .map(|expected| intake::Diagnostic {
+                    file: path.to_owned(),
+                    loc: None,
+                    field: String::new(),
+                    value: None,
+                    expected,
+                })
+                .collect(),
+        });
+    }
+    // The resource files sit in the message's folder (the package). Each must resolve inside
+    // it, and its bytes must be the ones the message vouches for: a HashSum Liner checks
+    // (MD5 or SHA-256) and the FileSize, when given. Without a checkable HashSum nothing
+    // ties the bytes to the sender, so such a resource is refused unless the operator says
+    // --trust-unhashed.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut diagnostics = Vec::new();
+    let mut resolved = Vec::new();
+    for (field, r) in imported.release.file_refs() {
+        let FileRef::Path(uri) = r else { continue };
+        let mut refuse = |expected: String| {
+            diagnostics.push(intake::Diagnostic {
+                file: path.to_owned(),
+                loc: None,
+                field: field.clone(),
+                value: Some(uri.clone()),
+                expected,
+            })
+        };
+        let file = match intake::resolve_inside(dir, uri, "message's folder") {
+            Ok(f) => f,
+            Err(e) => {
+                refuse(e);
+                continue;
+            }
+        };
+        let technical = imported.files.get(uri);
+        let hash = technical.and_then(|t| t.hash.as_ref());
+        let checked = hash.is_some_and(|h| checkable(&h.algorithm));
+        if !checked && !trust_unhashed {
+            refuse(match hash {
+                None => "a resource the message vouches for with a HashSum (MD5 or SHA-256); it has none. Ask the sender for one, or import with --trust-unhashed if you trust this package".into(),
+                Some(h) => format!(
+                    "a HashSum Liner can check (MD5 or SHA-256), not {}; import with --trust-unhashed if you trust this package",
+                    h.algorithm
+                ),
+            });
+            continue;
+        }
+        let d = match FileStore::digest_file(&file) {
+            Ok(d) => d,
+            Err(e) => {
+                refuse(format!("a readable resource file ({e})"));
+                continue;
+            }
+        };
+        if let Some(size) = technical.and_then(|t| t.size)
+            && size != d.size
+        {
+            refuse(format!(
+                "a file of {size} bytes (the message's FileSize); the file on disk has {}",
+                d.size
+            ));
+            continue;
+        }
+        if let Some(h) = hash.filter(|h| checkable(&h.algorithm)) {
+            let ok = if h.algorithm.eq_ignore_ascii_case("MD5") {
+                d.md5.eq_ignore_ascii_case(h.value.trim())
+            } else {
+                d.sha256.hex().eq_ignore_ascii_case(h.value.trim())
+            };
+            if !ok {
+                refuse(format!(
+                    "a file whose {} is {} (the message's HashSum); the file on disk differs",
+                    h.algorithm, h.value
+                ));
+                continue;
+            }
+        } else {
+            tracing::warn!(file = %file.display(), "imported without a checked HashSum (--trust-unhashed)");
+        }
+        resolved.push(intake::ResolvedFile {
+            field,
+            loc: intake::Loc { line: 0, col: 0 },
+            reference: r.clone(),
+            path: Some(file),
+        });
+    }
+    if !diagnostics.is_empty() {
+        return Err(intake::Rejected {
+            document: path.to_owned(),
+            origin: path.display().to_string(),
+            diagnostics,
+        });
+    }
+    Ok(intake::Intake {
+        document: path.to_owned(),
+        origin: path.display().to_string(),
+        release: imported.release,
+        files: resolved,
+    })
+}

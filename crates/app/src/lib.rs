@@ -6,6 +6,7 @@
 //! Time: every rule gets "now" from the App's [`Clock`], in UTC (dates are UTC dates).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod catalog;
 pub mod config;
 pub mod delivery;
 pub mod ern;

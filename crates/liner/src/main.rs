@@ -21,15 +21,6 @@ macro_rules! note {
     };
 }
 
-/// A progress bar on stderr, hidden with `--quiet`.
-pub(crate) fn progress(len: u64) -> indicatif::ProgressBar {
-    if quiet() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(len)
-    }
-}
-
 mod deliver;
 mod demo;
 mod doctor;
