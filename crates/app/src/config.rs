@@ -85,7 +85,12 @@ pub struct Overrides {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database: String,
+    /// The file store's folder; with `files_remote`, the local cache of verified copies
+    /// and the staging folder.
     pub files: PathBuf,
+    /// `files = "s3://bucket/prefix"`: the file store is that bucket (endpoint and
+    /// credentials from `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`).
+    pub files_remote: Option<String>,
     pub profiles: PathBuf,
     /// Where each value came from, for `liner init` and error messages.
     pub source: String,
@@ -215,6 +220,7 @@ impl Config {
             base.join(DEFAULT_DIR).join("catalog.db").display()
         );
         let mut files = base.join(DEFAULT_DIR).join("files");
+        let mut files_remote: Option<String> = None;
         let mut profiles = match &home {
             Some(h) => h.join("dsps"),
             None => PathBuf::from("deploy/dsps"),
@@ -256,7 +262,10 @@ impl Config {
                 };
             }
             if let Some(f) = file.files {
-                files = rel(f);
+                match bucket(&f) {
+                    Some(url) => files_remote = Some(url),
+                    None => files = rel(f),
+                }
             }
             if let Some(p) = file.profiles {
                 profiles = rel(p);
@@ -311,7 +320,13 @@ impl Config {
             database = url;
         }
         if let Some(f) = env("LINER_FILES") {
-            files = PathBuf::from(f);
+            match bucket(Path::new(&f)) {
+                Some(url) => files_remote = Some(url),
+                None => {
+                    files = PathBuf::from(f);
+                    files_remote = None;
+                }
+            }
         }
         if let Some(p) = env("LINER_PROFILES") {
             profiles = PathBuf::from(p);
@@ -360,7 +375,13 @@ impl Config {
             database = d.clone();
         }
         if let Some(f) = &o.files {
-            files = f.clone();
+            match bucket(f) {
+                Some(url) => files_remote = Some(url),
+                None => {
+                    files = f.clone();
+                    files_remote = None;
+                }
+            }
         }
         if let Some(p) = &o.profiles {
             profiles = p.clone();
@@ -375,6 +396,7 @@ impl Config {
         Ok(Config {
             database,
             files,
+            files_remote,
             profiles,
             source,
             operator: operator.filter(|o| !o.trim().is_empty()),
@@ -393,6 +415,27 @@ impl Config {
             },
             home,
             builtin_fallback: !configured_paths,
+        })
+    }
+}
+
+/// `s3://bucket/prefix` given where a folder may be: the bucket's URL.
+fn bucket(p: &Path) -> Option<String> {
+    p.to_str()
+        .filter(|s| s.starts_with("s3://"))
+        .map(|s| s.trim_end_matches('/').to_owned())
+}
+
+impl Config {
+    /// Opens the configured file store: the folder, or the bucket with the folder as its
+    /// local cache.
+    pub fn open_files(&self) -> Result<filestore::FileStore> {
+        Ok(match &self.files_remote {
+            Some(url) => filestore::FileStore::open_s3(
+                &self.files,
+                &filestore::S3Settings::from_url(url, |k| std::env::var(k).ok())?,
+            )?,
+            None => filestore::FileStore::open(&self.files)?,
         })
     }
 }

@@ -943,15 +943,29 @@ async fn attempt_upload(
         }
         let h = model::ContentHash::parse(&f.source)
             .map_err(|e| Failure::Permanent(format!("{}: {e}", f.source)))?;
-        if !ctx.app.files().contains(&h) {
-            return Err(Failure::Permanent(format!(
-                "resource {} ({}) is missing from the file store {}: re-import the release's files",
-                f.uri,
-                f.source,
-                ctx.app.files().root().display()
-            )));
-        }
-        local.insert(f.seq, ctx.app.files().path_of(&h));
+        // Read back and verified against its hash (fetched from the bucket when the store
+        // is one): a corrupt or missing copy refuses the delivery, it is never shipped.
+        let files = ctx.app.files().clone();
+        let (hh, store_at) = (h.clone(), files.location());
+        let copy = tokio::task::spawn_blocking(move || files.verified_copy(&hh))
+            .await
+            .map_err(|e| Failure::Permanent(format!("reading {}: {e}", f.source)))?;
+        let path = match copy {
+            Ok(p) => p,
+            Err(filestore::FileStoreError::Missing { .. }) => {
+                return Err(Failure::Permanent(format!(
+                    "resource {} ({}) is missing from the file store {store_at}: re-import the release's files",
+                    f.uri, f.source
+                )));
+            }
+            Err(e) => {
+                return Err(Failure::Permanent(format!(
+                    "resource {} ({}) refused: {e}",
+                    f.uri, f.source
+                )));
+            }
+        };
+        local.insert(f.seq, path);
     }
     match l {
         Link::Sftp { target, endpoint } => {

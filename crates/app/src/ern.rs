@@ -357,7 +357,7 @@ async fn derived_audio(
     {
         return Ok(rec);
     }
-    let src = files.path_of(master);
+    let src = files.local_copy(master)?;
     let report = report.clone();
     let store = files.clone();
     let rec = tokio::task::spawn_blocking(move || -> Result<store::FileRecord> {

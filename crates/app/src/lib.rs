@@ -99,7 +99,7 @@ impl App {
 
     pub async fn open_with(config: Config, mode: OpenMode, clock: Clock) -> Result<App> {
         let catalog = Store::open(&config.database, mode).await?;
-        let files = FileStore::open(&config.files)?;
+        let files = config.open_files()?;
         let profiles = config.load_profiles().map_err(|e| {
             format!(
                 "DSP profiles: {}",

@@ -28,6 +28,19 @@ pub struct Subject {
     stored: Option<(String, i64)>,
     audio_paths: Vec<Option<PathBuf>>,
     artwork_path: Option<PathBuf>,
+    /// The store the catalog's files are in: a bucket's blobs are fetched (and verified)
+    /// into the local cache only when they must be analysed.
+    files: Option<FileStore>,
+}
+
+impl Subject {
+    /// A local file for a path of this subject, fetched from the store if it is not here.
+    fn local(&self, p: &Path, r: &FileRef) -> Result<PathBuf> {
+        match (&self.files, r) {
+            (Some(fs), FileRef::Stored(h)) if !p.is_file() => Ok(fs.local_copy(h)?),
+            _ => Ok(p.to_owned()),
+        }
+    }
 }
 
 /// What `check_release` is asked: a folder, document or sheet, or a catalog UPC; one DSP or
@@ -354,6 +367,7 @@ fn subject_of(intake: intake::Intake) -> Subject {
         artwork_path: path_of(&intake.release.artwork.file),
         release: intake.release.clone(),
         stored: None,
+        files: None,
     }
 }
 
@@ -387,6 +401,7 @@ pub async fn from_catalog(
         artwork_path: path_of(&release.artwork.file),
         stored: Some((upc.to_string(), rev.revision)),
         release,
+        files: Some(files.clone()),
     })
 }
 
@@ -434,7 +449,7 @@ async fn analyse(
             Some(r) => audio[k] = Some(r),
             None => {
                 if let Some(p) = &s.audio_paths[k] {
-                    todo.push((k, p.clone()));
+                    todo.push((k, s.local(p, &t.audio)?));
                 }
             }
         }
@@ -485,7 +500,7 @@ async fn analyse(
         Some(a) => Some(a),
         None => match &s.artwork_path {
             Some(p) => {
-                let p = p.clone();
+                let p = s.local(p, &s.release.artwork.file)?;
                 let a = tokio::task::spawn_blocking(move || artwork::analyse(&p)).await?;
                 if let (Some(c), Some(h), true) = (catalog, &art_hash, stored) {
                     c.put_analysis(

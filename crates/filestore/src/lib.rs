@@ -7,15 +7,23 @@
 //! hash, so silent corruption on disk is reported rather than shipped to a DSP.
 //!
 //! Several workers on several hosts may share one root (a mounted volume): rename is atomic
-//! and the content name is the same whoever writes it.
+//! and the content name is the same whoever writes it. Hosts that share no file system put
+//! the blobs in an object store instead (`remote.rs`, S3 API); the folder is then a local
+//! cache of verified copies, and the bucket is the store.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use md5::Md5;
 use model::ContentHash;
 use sha2::{Digest, Sha256};
+
+mod remote;
+pub mod seaweed;
+pub use remote::S3Settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileStoreError {
@@ -23,6 +31,8 @@ pub enum FileStoreError {
     Io { path: PathBuf, source: io::Error },
     #[error("{hash} is not in the file store at {root}")]
     Missing { hash: ContentHash, root: PathBuf },
+    #[error("file store {url}: {why}")]
+    Remote { url: String, why: String },
     #[error("stored file {path} is corrupt: its content hashes to {actual}, not {expected}")]
     Corrupt {
         path: PathBuf,
@@ -79,7 +89,9 @@ fn digest_stream(
 
 #[derive(Debug, Clone)]
 pub struct FileStore {
+    /// The store's folder; with a remote, the local cache of verified copies.
     root: PathBuf,
+    remote: Option<Arc<remote::Remote>>,
 }
 
 const CHUNK: usize = 256 * 1024;
@@ -100,21 +112,120 @@ impl FileStore {
         for dir in [root.join("sha256"), root.join("tmp")] {
             fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         }
-        Ok(FileStore { root })
+        Ok(FileStore { root, remote: None })
     }
 
+    /// Opens a store in an S3 bucket, with `cache` as the local folder for verified copies
+    /// and staging. The bucket is checked once here: an unreachable endpoint, refused
+    /// credentials or a missing bucket are one error naming the URL (never the secret).
+    pub fn open_s3(cache: impl Into<PathBuf>, s: &S3Settings) -> Result<FileStore, FileStoreError> {
+        let mut store = FileStore::open(cache)?;
+        store.remote = Some(Arc::new(remote::Remote::open(s)?));
+        Ok(store)
+    }
+
+    /// The local folder (the cache, for a store in a bucket).
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    /// Where the bytes with this hash live (whether or not they are there).
+    /// Where the blobs are, for people: the folder, or the bucket's URL.
+    pub fn location(&self) -> String {
+        match &self.remote {
+            Some(r) => r.url().to_owned(),
+            None => self.root.display().to_string(),
+        }
+    }
+
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Where the bytes with this hash live locally (whether or not they are there): the
+    /// store's file, or the cache's copy of a blob in a bucket (see `local_copy`).
     pub fn path_of(&self, hash: &ContentHash) -> PathBuf {
         let hex = hash.hex();
         self.root.join("sha256").join(&hex[..2]).join(hex)
     }
 
+    /// Whether the store holds these bytes; false too when the bucket cannot be asked
+    /// (`has` says why).
     pub fn contains(&self, hash: &ContentHash) -> bool {
-        self.path_of(hash).is_file()
+        self.has(hash).unwrap_or(false)
+    }
+
+    pub fn has(&self, hash: &ContentHash) -> Result<bool, FileStoreError> {
+        match &self.remote {
+            Some(r) => r.contains(hash),
+            None => Ok(self.path_of(hash).is_file()),
+        }
+    }
+
+    /// A local file with the blob's bytes: the store's own, or (for a bucket) a cached
+    /// copy, downloaded and verified against its hash first if it is not there yet.
+    pub fn local_copy(&self, hash: &ContentHash) -> Result<PathBuf, FileStoreError> {
+        let path = self.path_of(hash);
+        if path.is_file() {
+            return Ok(path);
+        }
+        let Some(r) = &self.remote else {
+            return Err(FileStoreError::Missing {
+                hash: hash.clone(),
+                root: self.root.clone(),
+            });
+        };
+        let tmp_dir = self.root.join("tmp");
+        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io_err(&tmp_dir))?;
+        let tmp_path = tmp.path().to_owned();
+        let d = r.download(hash, &mut tmp, &tmp_path)?;
+        if &d.sha256 != hash {
+            return Err(FileStoreError::Corrupt {
+                path: PathBuf::from(format!("{}/sha256/{}", r.url(), hash.hex())),
+                expected: hash.clone(),
+                actual: d.sha256,
+            });
+        }
+        tmp.as_file().sync_all().map_err(io_err(&tmp_path))?;
+        let parent = path.parent().unwrap_or(&self.root).to_owned();
+        fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        tmp.persist(&path).map_err(|e| FileStoreError::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        Ok(path)
+    }
+
+    /// A local file with the blob's bytes, re-hashed now: what is sent to a DSP is what was
+    /// stored, or nothing is sent.
+    pub fn verified_copy(&self, hash: &ContentHash) -> Result<PathBuf, FileStoreError> {
+        let fresh = !self.path_of(hash).is_file();
+        let path = self.local_copy(hash)?;
+        if !fresh {
+            let d = FileStore::digest_file(&path)?;
+            if &d.sha256 != hash {
+                // A cached copy gone bad is dropped; the bucket's is fetched again.
+                if self.remote.is_some() {
+                    let _ = fs::remove_file(&path);
+                    return self.local_copy(hash);
+                }
+                return Err(FileStoreError::Corrupt {
+                    path,
+                    expected: hash.clone(),
+                    actual: d.sha256,
+                });
+            }
+        }
+        Ok(path)
+    }
+
+    /// Removes a blob (`liner files gc`): its file, or its object and cached copy.
+    pub fn remove(&self, blob: &Blob) -> Result<(), FileStoreError> {
+        if let Some(r) = &self.remote {
+            r.delete(&blob.hash)?;
+            let _ = fs::remove_file(self.path_of(&blob.hash));
+            return Ok(());
+        }
+        fs::remove_file(&blob.path).map_err(io_err(&blob.path))
     }
 
     /// Streams `src` into the store and returns its digests.
@@ -129,6 +240,11 @@ impl FileStore {
         let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io_err(&tmp_dir))?;
         let tmp_path = tmp.path().to_owned();
         let digests = digest_stream(input, what, Some((&mut tmp, &tmp_path)))?;
+        if let Some(r) = &self.remote {
+            // Staged locally (the name is its hash), then sent; the staging copy goes.
+            r.upload(&tmp_path, &digests)?;
+            return Ok(digests);
+        }
         let dest = self.path_of(&digests.sha256);
         if dest.is_file() {
             // Same bytes already stored; the temp file is removed on drop. Marking the blob
@@ -152,6 +268,9 @@ impl FileStore {
     /// Every stored blob, read from the folder (not the catalog): for `liner files gc`.
     /// Names that are not a SHA-256 in its right folder are skipped, never touched.
     pub fn blobs(&self) -> Result<Vec<Blob>, FileStoreError> {
+        if let Some(r) = &self.remote {
+            return r.blobs();
+        }
         let mut out = Vec::new();
         let top = self.root.join("sha256");
         for dir in fs::read_dir(&top).map_err(io_err(&top))? {
@@ -215,13 +334,7 @@ impl FileStore {
 
     /// Reads stored bytes, checking they still hash to their name.
     pub fn read_verified(&self, hash: &ContentHash) -> Result<Vec<u8>, FileStoreError> {
-        let path = self.path_of(hash);
-        if !path.is_file() {
-            return Err(FileStoreError::Missing {
-                hash: hash.clone(),
-                root: self.root.clone(),
-            });
-        }
+        let path = self.local_copy(hash)?;
         let bytes = fs::read(&path).map_err(io_err(&path))?;
         let actual = ContentHash::from_digest(&Sha256::digest(&bytes).into());
         if &actual != hash {
@@ -236,6 +349,17 @@ impl FileStore {
 
     /// Re-hashes a stored file (streaming) and returns its digests, or why it is not intact.
     pub fn verify(&self, hash: &ContentHash) -> Result<Digests, FileStoreError> {
+        if let Some(r) = &self.remote {
+            let d = r.download(hash, &mut io::sink(), Path::new("(nowhere)"))?;
+            if &d.sha256 != hash {
+                return Err(FileStoreError::Corrupt {
+                    path: PathBuf::from(format!("{}/sha256/{}", r.url(), hash.hex())),
+                    expected: hash.clone(),
+                    actual: d.sha256,
+                });
+            }
+            return Ok(d);
+        }
         let path = self.path_of(hash);
         if !path.is_file() {
             return Err(FileStoreError::Missing {
@@ -252,50 +376,5 @@ impl FileStore {
             });
         }
         Ok(d)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn put_is_content_addressed_idempotent_and_verified() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = FileStore::open(dir.path().join("files")).expect("open");
-        let src = dir.path().join("a.bin");
-        fs::write(&src, b"hello liner").expect("write");
-        let d1 = store.put_file(&src).expect("put");
-        let d2 = store.put_file(&src).expect("put again");
-        assert_eq!(d1, d2);
-        assert_eq!(d1.size, 11);
-        // Known digests of "hello liner", computed independently with sha256sum / md5sum.
-        assert_eq!(
-            d1.sha256.hex(),
-            "d9413423b219a303a3f8ca677d8d71dfe71712e158fae96cada1ebc3ee789fad"
-        );
-        assert_eq!(d1.md5, "cce0ab2c8fb41dfeab7b575bf3b822a3");
-        assert_eq!(
-            store.read_verified(&d1.sha256).expect("read"),
-            b"hello liner"
-        );
-        assert_eq!(
-            fs::read_dir(dir.path().join("files/tmp"))
-                .expect("tmp")
-                .count(),
-            0,
-            "no temp files left behind"
-        );
-
-        // Corrupt the stored copy: reads must refuse it.
-        fs::write(store.path_of(&d1.sha256), b"hello lineR").expect("corrupt");
-        assert!(matches!(
-            store.read_verified(&d1.sha256),
-            Err(FileStoreError::Corrupt { .. })
-        ));
-        assert!(matches!(
-            store.verify(&d1.sha256),
-            Err(FileStoreError::Corrupt { .. })
-        ));
     }
 }

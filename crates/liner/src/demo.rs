@@ -34,6 +34,10 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
     let cfg = Config {
         database: store::sqlite_url(&out.join("catalog.db")),
         files: out.join("files"),
+        // `LINER_FILES=s3://bucket/prefix`: the demo's files go to that bucket.
+        files_remote: std::env::var("LINER_FILES")
+            .ok()
+            .filter(|v| v.starts_with("s3://")),
         profiles: PathBuf::from("deploy/dsps"),
         source: "demo".into(),
         operator: Some("liner demo <demo@liner.invalid>".into()),
@@ -61,7 +65,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
         .await?
         .close()
         .await;
-    filestore::FileStore::open(&cfg.files)?;
+    cfg.open_files()?;
     note!("[2/8] catalog: {}", store::redact(&cfg.database));
 
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use filestore::{Blob, FileStore};
+use filestore::Blob;
 use serde::Serialize;
 
 use app::config::Config;
@@ -56,7 +56,7 @@ fn old_enough(b: &Blob, min_age: Duration) -> bool {
 
 pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
     let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-    let files = FileStore::open(&cfg.files)?;
+    let files = cfg.open_files()?;
     let min_age = Duration::from_secs(a.min_age_hours.saturating_mul(3600));
     let referenced = catalog.referenced_blobs().await?;
     let blobs = files.blobs()?;
@@ -133,40 +133,56 @@ pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // Aside first, then the references again: a blob an import recorded meanwhile goes back.
-    let aside = files.root().join("gc").join(format!(
-        "{}",
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-    ));
-    std::fs::create_dir_all(&aside).with_context(|| format!("creating {}", aside.display()))?;
-    let mut moved: Vec<(&Blob, PathBuf)> = Vec::new();
-    for b in &garbage {
-        let to = aside.join(b.hash.hex());
-        if std::fs::rename(&b.path, &to).is_ok() {
-            moved.push((b, to));
-        }
-    }
-    let now_referenced: HashSet<String> = catalog.referenced_blobs().await?;
-    catalog.close().await;
-    for (b, at) in moved {
-        if now_referenced.contains(b.hash.hex()) || files.contains(&b.hash) {
-            if !files.contains(&b.hash) {
-                std::fs::rename(&at, &b.path)
-                    .with_context(|| format!("putting back {}", b.path.display()))?;
-            } else {
-                std::fs::remove_file(&at).ok();
+    if files.is_remote() {
+        // A bucket has no rename: the references are read again just before the deletes, so
+        // a blob an import recorded meanwhile stays.
+        let now_referenced: HashSet<String> = catalog.referenced_blobs().await?;
+        catalog.close().await;
+        for b in &garbage {
+            if now_referenced.contains(b.hash.hex()) {
+                out.put_back += 1;
+                continue;
             }
-            out.put_back += 1;
-        } else {
-            std::fs::remove_file(&at).with_context(|| format!("removing {}", at.display()))?;
+            files.remove(b)?;
             out.removed += 1;
             out.removed_bytes += b.size;
         }
+    } else {
+        // Aside first, then the references again: a blob an import recorded meanwhile goes back.
+        let aside = files.root().join("gc").join(format!(
+            "{}",
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        std::fs::create_dir_all(&aside).with_context(|| format!("creating {}", aside.display()))?;
+        let mut moved: Vec<(&Blob, PathBuf)> = Vec::new();
+        for b in &garbage {
+            let to = aside.join(b.hash.hex());
+            if std::fs::rename(&b.path, &to).is_ok() {
+                moved.push((b, to));
+            }
+        }
+        let now_referenced: HashSet<String> = catalog.referenced_blobs().await?;
+        catalog.close().await;
+        for (b, at) in moved {
+            if now_referenced.contains(b.hash.hex()) || files.contains(&b.hash) {
+                if !files.contains(&b.hash) {
+                    std::fs::rename(&at, &b.path)
+                        .with_context(|| format!("putting back {}", b.path.display()))?;
+                } else {
+                    std::fs::remove_file(&at).ok();
+                }
+                out.put_back += 1;
+            } else {
+                std::fs::remove_file(&at).with_context(|| format!("removing {}", at.display()))?;
+                out.removed += 1;
+                out.removed_bytes += b.size;
+            }
+        }
+        std::fs::remove_dir(&aside).ok();
     }
-    std::fs::remove_dir(&aside).ok();
     for t in &temps {
         if std::fs::remove_file(&t.path).is_ok() {
             out.removed += 1;

@@ -685,7 +685,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     Err(_) => false,
                 };
             let catalog = store::Store::open(&cfg.database, store::OpenMode::Create).await?;
-            filestore::FileStore::open(&cfg.files)?;
+            cfg.open_files()?;
             let counts = catalog.table_counts().await?;
             catalog.close().await;
             let releases = counts
@@ -795,7 +795,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
             let records = catalog.files().await?;
             catalog.close().await;
-            let files = filestore::FileStore::open(&cfg.files)?;
+            let files = cfg.open_files()?;
             let mut problems = Vec::new();
             for r in &records {
                 let problem = match files.verify(&r.sha256) {

