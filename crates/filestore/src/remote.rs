@@ -99,7 +99,17 @@ pub(crate) struct Remote {
     store: Arc<dyn ObjectStore>,
     prefix: String,
     url: String,
-    rt: tokio::runtime::Runtime,
+    /// Taken only by `drop`.
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        // Dropped from async code too (the app's handle): never block there.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for Remote {
@@ -148,7 +158,7 @@ impl Remote {
             store: Arc::new(store),
             prefix: s.prefix.clone(),
             url: url.clone(),
-            rt,
+            rt: Some(rt),
         };
         let probe = r.key("sha256");
         r.run(async {
@@ -168,8 +178,11 @@ impl Remote {
 
     /// Runs a future on the store's runtime from any thread, async or not.
     fn run<T: Send>(&self, fut: impl std::future::Future<Output = T> + Send) -> T {
+        let Some(rt) = &self.rt else {
+            unreachable!("the runtime is only taken when the store is dropped")
+        };
         std::thread::scope(|s| {
-            s.spawn(|| self.rt.block_on(fut))
+            s.spawn(|| rt.block_on(fut))
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))
         })

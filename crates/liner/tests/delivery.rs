@@ -808,3 +808,57 @@ fn a_release_blocked_for_one_dsp_goes_to_the_others() {
     assert_eq!(w.status(upc, "deezer").as_deref(), Some("acknowledged"));
     assert_eq!(w.status(upc, "spotify"), None, "nothing queued for Spotify");
 }
+
+/// Issue 18: the file store in a bucket (SeaweedFS on loopback). Releases import into it and
+/// deliver from it; an object corrupted in the bucket is refused at delivery — on a host
+/// without a cached copy — with the hash it should have had, and nothing reaches the DSP.
+#[test]
+fn a_store_in_a_bucket_delivers_and_refuses_a_corrupted_object_with_its_hash() {
+    let mut w = World::new(BTreeMap::new());
+    let s3 = filestore::seaweed::Seaweed::start(&w.dir.path().join("seaweed"), "liner-files");
+    w.env = s3.env("world");
+    let upcs = w.catalog();
+    assert!(upcs.len() >= 2, "{upcs:?}");
+    let keys = s3.keys();
+    assert!(
+        keys.iter().any(|k| k.starts_with("world/sha256/")),
+        "the files are in the bucket: {keys:?}"
+    );
+    w.ok(&[
+        "deliver",
+        &upcs[0],
+        "--to",
+        "spotify",
+        "--wait",
+        "--timeout",
+        "60",
+    ]);
+    assert_eq!(
+        w.status(&upcs[0], "spotify").as_deref(),
+        Some("acknowledged")
+    );
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&w.ok(&["show", &upcs[1], "--json"])).expect("json");
+    // The cover goes as stored (audio may go as a re-wrap made from the master).
+    let hash = doc["artwork"]["file"]
+        .as_str()
+        .expect("stored artwork")
+        .to_owned();
+    let hex = hash.trim_start_matches("sha256:");
+    assert!(s3.corrupt(
+        &format!("world/sha256/{}/{hex}", &hex[..2]),
+        b"not the master"
+    ));
+    // This host's cached copies go: it is now a host that never had them.
+    // (With the store in a bucket, the home's .liner/files is the local cache.)
+    std::fs::remove_dir_all(w.dir.path().join(".liner/files/sha256")).expect("drop the cache");
+    let out = w.liner(&["deliver", &upcs[1], "--to", "spotify"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is corrupt") && err.contains(&hash), "{err}");
+    assert!(
+        !w.state("spotify").catalog.contains_key(&upcs[1]),
+        "nothing delivered"
+    );
+}

@@ -21,6 +21,8 @@ pub(crate) struct World {
     /// The catalog's URL: SQLite in `dir`, or a PostgreSQL database of its own.
     pub(crate) database: String,
     pub(crate) pg: Option<PgDb>,
+    /// More environment for every command (last, so it overrides): e.g. a bucket's.
+    pub(crate) env: Vec<(&'static str, String)>,
 }
 
 pub(crate) const DSPS: [&str; 4] = ["spotify", "youtube-music", "apple-music", "deezer"];
@@ -85,6 +87,7 @@ impl World {
             rt,
             mock: None,
             ports,
+            env: Vec::new(),
         };
         w.start_mock(faults);
         w.ok(&["init"]);
@@ -134,6 +137,9 @@ impl World {
             Some(s) => c.env("LINER_DDEX_SCHEMAS", s),
             None => c.env_remove("LINER_DDEX_SCHEMAS"),
         };
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
         c
     }
 
