@@ -15,6 +15,8 @@ use common::{Smtp, fixtures, repo, stdout_of_success};
 struct Liner {
     dir: PathBuf,
     smtp: Option<u16>,
+    /// More environment for every command (a bucket's, for the file store in one).
+    env: Vec<(&'static str, String)>,
 }
 
 impl Liner {
@@ -36,6 +38,9 @@ impl Liner {
             .env_remove("DATABASE_URL");
         if let Some(p) = self.smtp {
             c.env("LINER_SMTP", format!("127.0.0.1:{p}"));
+        }
+        for (k, v) in &self.env {
+            c.env(k, v);
         }
         c
     }
@@ -80,6 +85,7 @@ fn the_dsr_samples_are_refused_with_precise_reasons() {
     let l = Liner {
         dir: dir.path().to_owned(),
         smtp: None,
+        env: Vec::new(),
     };
     l.ok(&["init"]);
     let cases: [(&[&str], &str); 5] = [
@@ -164,6 +170,7 @@ fn mock_dsp_reports_import_fully_matched_statements_add_up_and_corrections_super
     let l = Liner {
         dir: demo.clone(),
         smtp: smtp.as_ref().map(|s| s.port),
+        env: Vec::new(),
     };
     // The demo books last month's usage into last month and closes it; what follows books
     // into this month.
@@ -636,6 +643,7 @@ fn killing_an_import_at_random_points_leaves_no_partial_import() {
     let l = Liner {
         dir: dir.path().to_owned(),
         smtp: None,
+        env: Vec::new(),
     };
     l.ok(&["init"]);
     let f = repo().join("fixtures");
@@ -797,6 +805,7 @@ fn fresh() -> (tempfile::TempDir, Liner) {
     let l = Liner {
         dir: dir.path().to_owned(),
         smtp: None,
+        env: Vec::new(),
     };
     l.ok(&["init"]);
     (dir, l)
@@ -885,6 +894,7 @@ fn defect_07_four_concurrent_imports_all_succeed_on_sqlite_and_postgresql() {
     let l = Liner {
         dir: dir.path().to_owned(),
         smtp: None,
+        env: Vec::new(),
     };
     l.ok(&["init"]);
     let sqlite = store::sqlite_url(&dir.path().join("catalog.db"));
@@ -962,23 +972,40 @@ fn defect_07_four_concurrent_imports_all_succeed_on_sqlite_and_postgresql() {
 fn defect_15_files_gc_removes_what_nothing_references() {
     fixtures();
     let (dir, l) = fresh();
+    let folder = dir.path().join("files/sha256");
+    gc_case(&l, &|| walk(&folder).len());
+
+    // The same with the file store in a bucket (SeaweedFS on loopback).
+    let (dir, mut l) = fresh();
+    let s3 = filestore::seaweed::Seaweed::start(&dir.path().join("seaweed"), "liner-files");
+    l.env = s3.env("gc");
+    gc_case(&l, &|| {
+        s3.keys()
+            .iter()
+            .filter(|k| k.starts_with("gc/sha256/"))
+            .count()
+    });
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+/// The gc case on one store: `blobs` counts what it holds.
+fn gc_case(l: &Liner, blobs: &dyn Fn() -> usize) {
     let f = repo().join("fixtures");
     l.ok(&[
         "import",
         &f.join("releases/night-drives").display().to_string(),
     ]);
-    let blobs = || -> usize { walk(&dir.path().join("files/sha256")).len() };
-    fn walk(p: &Path) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
-            if e.path().is_dir() {
-                out.extend(walk(&e.path()));
-            } else {
-                out.push(e.path());
-            }
-        }
-        out
-    }
     let catalog_blobs = blobs();
     // A refused report leaves its file in the store.
     let out = l.run(&[
