@@ -463,7 +463,7 @@ pub fn read_message(
             return Err(reject(
                 "",
                 None,
-                format!("a usable DDEX schema folder ({e:#})"),
+                format!("a usable DDEX schema folder ({})", e.chain()),
                 None,
             ));
         }

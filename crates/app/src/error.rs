@@ -1,6 +1,6 @@
 //! `app::Error`: what a use case can fail with. The typed variants are the ones a front end
 //! acts on (the CLI picks an exit code, the web an HTTP status); everything else is `Failed`
-//! with its causes in words. `{e}` is the outermost message, `{e:#}` the whole chain, as
+//! with its causes in words. `{e}` is the outermost message, `e.chain()` the whole chain, as
 //! people read it.
 
 use std::fmt;

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod config;
 pub mod delivery;
+pub mod doctor;
 pub mod ern;
 pub mod error;
 pub mod events;
@@ -98,7 +99,7 @@ impl App {
     }
 
     pub async fn open_with(config: Config, mode: OpenMode, clock: Clock) -> Result<App> {
-        let catalog = Store::open(&config.database, mode).await?;
+        let catalog = open_catalog(&config.database, mode).await?;
         let files = config.open_files()?;
         let profiles = config.load_profiles().map_err(|e| {
             format!(
@@ -159,6 +160,12 @@ impl App {
     pub async fn close(&self) {
         self.catalog.close().await;
     }
+}
+
+/// Opens (and migrates) the catalog: the one place a process does, through `App::open`
+/// (and `doctor`, which reports how it fails).
+pub async fn open_catalog(database: &str, mode: OpenMode) -> Result<Store, store::StoreError> {
+    Store::open(database, mode).await
 }
 
 /// This machine's name, for leases, locks and logs.
