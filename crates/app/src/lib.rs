@@ -18,6 +18,7 @@ pub mod home;
 pub mod jobs;
 pub mod ledger;
 pub mod qc;
+pub mod review;
 pub mod royalty;
 
 use std::sync::Arc;

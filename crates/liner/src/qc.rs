@@ -6,10 +6,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use app::Config;
 use qc::{QcReport, Severity};
-use store::{OpenMode, Store};
 
 /// Exit code when something blocks delivery.
 pub(crate) const EXIT_BLOCKED: u8 = 3;
@@ -168,27 +167,6 @@ fn print_report(r: &QcReport) {
     );
 }
 
-/// Reason codes staff give with a decision (docs/qc.md).
-pub(crate) const APPROVE_CODES: &[(&str, &str)] = &[
-    ("CLEAN", "QC found nothing blocking; approved as is"),
-    (
-        "OVERRIDE",
-        "approved despite blocking findings (the reason says why)",
-    ),
-    ("EDITED", "approved after staff corrected the metadata"),
-];
-pub(crate) const REJECT_CODES: &[(&str, &str)] = &[
-    ("METADATA", "metadata breaks the DSPs' style guides"),
-    ("AUDIO", "audio fails the technical requirements"),
-    ("ARTWORK", "artwork fails the requirements or content rules"),
-    ("RIGHTS", "ownership or licensing is unclear"),
-    ("DUPLICATE", "the content is already distributed"),
-    ("AI-POLICY", "AI content not allowed by the label's policy"),
-    ("FRAUD", "signs of artificial streaming or spam"),
-    ("LEGAL", "legal or content-policy problem"),
-    ("OTHER", "anything else (the reason says what)"),
-];
-
 #[derive(Debug)]
 pub(crate) enum ReviewAction {
     List {
@@ -213,55 +191,16 @@ pub(crate) enum ReviewAction {
 }
 
 pub(crate) async fn review(cfg: &Config, action: ReviewAction) -> Result<ExitCode> {
-    let store = Store::open(&cfg.database, OpenMode::Existing).await?;
-    let out = review_inner(cfg, &store, action).await;
-    store.close().await;
+    let app = app::App::open(cfg.clone()).await?;
+    let out = review_inner(&app, action).await;
+    app.close().await;
     out
 }
 
-async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Result<ExitCode> {
+async fn review_inner(app: &app::App, action: ReviewAction) -> Result<ExitCode> {
     match action {
         ReviewAction::List { json } => {
-            let profiles: Vec<String> = cfg
-                .load_profiles()
-                .map_err(|e| {
-                    anyhow!(
-                        "DSP profiles: {}",
-                        e.iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    )
-                })?
-                .into_iter()
-                .map(|p| p.name)
-                .collect();
-            let mut rows = Vec::new();
-            for r in store.releases().await? {
-                // The verdict matrix: the gate of each DSP.
-                let mut gates = serde_json::Map::new();
-                for dsp in &profiles {
-                    let g = store.gate(&r.upc, dsp).await?;
-                    gates.insert(dsp.clone(), serde_json::json!({
-                        "gate": g, "deliverable": g.as_ref().is_some_and(store::Gate::deliverable),
-                    }));
-                }
-                // Industry practice: after three blocked revisions, a person takes it over.
-                let mut blocked_revisions: Vec<i64> = store
-                    .qc_runs(&r.upc)
-                    .await?
-                    .iter()
-                    .filter(|q| q.blocked)
-                    .map(|q| q.revision)
-                    .collect();
-                blocked_revisions.dedup();
-                rows.push(serde_json::json!({
-                    "upc": r.upc, "title": r.title, "artist": r.artist, "revision": r.revision, "status": r.status,
-                    "dsps": gates,
-                    "deliverable_to": gates.iter().filter(|(_, v)| v["deliverable"] == true).map(|(k, _)| k.clone()).collect::<Vec<_>>(),
-                    "blocked_revisions": blocked_revisions.len(), "escalate": blocked_revisions.len() >= 3,
-                }));
-            }
+            let (profiles, rows) = app::review::queue(app).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
@@ -274,14 +213,15 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                 let mut t = table::Table::new(&head, &right);
                 for r in &rows {
                     let mut cells = vec![
-                        r["upc"].as_str().unwrap_or_default().to_owned(),
-                        table::fit(r["title"].as_str().unwrap_or_default(), 28),
-                        r["revision"].to_string(),
+                        r.upc.clone(),
+                        table::fit(&r.title, 28),
+                        r.revision.to_string(),
                     ];
-                    for dsp in &profiles {
-                        let g = &r["dsps"][dsp]["gate"]["gate"];
+                    for (_, cell) in &r.dsps.0 {
+                        // The gate's name, as it is serialised (`{"gate": "passed", …}`).
+                        let g = serde_json::to_value(&cell.gate).unwrap_or_default();
                         cells.push(
-                            match g.as_str().unwrap_or("") {
+                            match g["gate"].as_str().unwrap_or("") {
                                 "passed" => "passed",
                                 "approved" => "approved",
                                 "blocked" => "BLOCKED",
@@ -293,7 +233,7 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
                             .to_owned(),
                         );
                     }
-                    cells.push(if r["escalate"] == true {
+                    cells.push(if r.escalate {
                         "3+ blocked revisions: escalate".into()
                     } else {
                         String::new()
@@ -305,7 +245,7 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
             Ok(ExitCode::SUCCESS)
         }
         ReviewAction::Log { upc, json } => {
-            let log = store.decisions(upc.as_deref()).await?;
+            let log = app::review::log(app, upc.as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&log)?);
             } else {
@@ -333,105 +273,18 @@ async fn review_inner(cfg: &Config, store: &Store, action: ReviewAction) -> Resu
             dsp,
             json,
         } => {
-            let operator = cfg.operator.clone().ok_or_else(|| {
+            // The CLI signs with the configured operator; the web signs with its user.
+            let operator = app.config().operator.clone().ok_or_else(|| {
                 anyhow!("staff decisions are signed: set `operator = \"Name <email>\"` in liner.toml or LINER_OPERATOR")
             })?;
-            let icpn = app::lookup_upc(&upc).map_err(|e| anyhow!("{upc}: {e}"))?;
-            let summary = store
-                .release(&icpn)
-                .await?
-                .ok_or_else(|| anyhow!("{upc} is not in the catalog{}", app::upc_note(&icpn)))?;
-            // The QC runs the decision is about: that DSP's, or every DSP's.
-            let dsps: Vec<String> = match &dsp {
-                Some(d) => vec![app::qc::load_profile(cfg, d)?.name],
-                None => cfg
-                    .load_profiles()
-                    .map_err(|e| {
-                        anyhow!(
-                            "DSP profiles: {}",
-                            e.iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        )
-                    })?
-                    .into_iter()
-                    .map(|p| p.name)
-                    .collect(),
+            let r = app::review::DecideRequest {
+                upc: &upc,
+                approve,
+                code: code.as_deref(),
+                reason: reason.as_deref(),
+                dsp: dsp.as_deref(),
             };
-            let mut runs = Vec::new();
-            for d in &dsps {
-                if let Some(r) = store
-                    .latest_qc_run(&summary.upc, summary.revision, Some(d))
-                    .await?
-                {
-                    runs.push(r);
-                }
-            }
-            let Some(run) = runs.iter().max_by_key(|r| r.id).cloned() else {
-                bail!(
-                    "revision {} of {upc} has not been through QC{}: run `liner qc {upc}` first",
-                    summary.revision,
-                    dsp.as_deref()
-                        .map(|d| format!(" for {d}"))
-                        .unwrap_or_default()
-                );
-            };
-            let blocked_for: Vec<&str> = runs
-                .iter()
-                .filter(|r| r.blocked)
-                .map(|r| r.profile.as_str())
-                .collect();
-            let run = store::QcRun {
-                blocked: !blocked_for.is_empty(),
-                ..run
-            };
-            let codes = if approve { APPROVE_CODES } else { REJECT_CODES };
-            let code = match (code, approve) {
-                (Some(c), _) => c.to_ascii_uppercase(),
-                (None, true) if !run.blocked => "CLEAN".to_owned(),
-                (None, true) => bail!(
-                    "QC blocked revision {} of {upc} for {}: approving it needs --code OVERRIDE and a --reason",
-                    summary.revision,
-                    blocked_for.join(", ")
-                ),
-                (None, false) => bail!(
-                    "a rejection needs --code (one of {})",
-                    codes.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
-                ),
-            };
-            if !codes.iter().any(|c| c.0 == code) {
-                bail!(
-                    "{code:?} is not a {} code; expected one of {}",
-                    if approve { "approval" } else { "rejection" },
-                    codes.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
-                );
-            }
-            let reason = reason.map(|r| r.trim().to_owned()).unwrap_or_default();
-            if reason.is_empty() && (!approve || code != "CLEAN") {
-                bail!(
-                    "--reason is required for {} {code}",
-                    if approve { "approval" } else { "rejection" }
-                );
-            }
-            if approve && run.blocked && code == "CLEAN" {
-                bail!(
-                    "QC blocked revision {}: approve with --code OVERRIDE (or EDITED) and a --reason",
-                    summary.revision
-                );
-            }
-            let d = store
-                .record_decision(&store::NewDecision {
-                    upc: &summary.upc,
-                    revision: summary.revision,
-                    approve,
-                    code: &code,
-                    reason: &reason,
-                    operator: &operator,
-                    qc_run_id: Some(run.id),
-                    dsp: dsp.as_deref(),
-                })
-                .await?;
+            let d = app::review::decide(app, &r, &operator).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
             }

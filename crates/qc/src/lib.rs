@@ -20,6 +20,7 @@ use model::{Release, Track};
 use profiles::DspProfile;
 use serde::{Deserialize, Serialize};
 
+pub mod review;
 pub use artwork::ArtworkReport;
 pub use audio::{AudioReport, Plot as AudioPlot, Spectrum as AudioSpectrum};
 pub use audio_rules::BLUR_THRESHOLD;
