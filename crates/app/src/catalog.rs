@@ -188,3 +188,141 @@ fn file_name(p: &Path) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
+
+/// What `init` found and made.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Initialised {
+    /// The catalog existed before.
+    pub had_catalog: bool,
+    /// Releases in it.
+    pub releases: i64,
+}
+
+/// Makes the configured catalog (schema and migrations) and file store, if missing.
+pub async fn init(config: &crate::Config) -> Result<Initialised> {
+    let had_catalog = match crate::open_catalog(&config.database, store::OpenMode::Existing).await {
+        Ok(c) => {
+            c.close().await;
+            true
+        }
+        Err(_) => false,
+    };
+    let app = App::create(config.clone()).await?;
+    let counts = app.catalog().table_counts().await?;
+    app.close().await;
+    let releases = counts
+        .iter()
+        .find(|(t, _)| *t == "releases")
+        .map_or(0, |(_, n)| *n);
+    Ok(Initialised {
+        had_catalog,
+        releases,
+    })
+}
+
+/// Every release's current revision.
+pub async fn releases(app: &App) -> Result<Vec<store::ReleaseSummary>> {
+    Ok(app.catalog().releases().await?)
+}
+
+/// A release (a revision of it, or its current one): its summary, the revision and its
+/// stored document.
+pub async fn show(
+    app: &App,
+    upc: &model::Icpn,
+    revision: Option<i64>,
+) -> Result<(
+    store::ReleaseSummary,
+    store::StoredRevision,
+    serde_json::Value,
+)> {
+    let rev = app.catalog().revision(upc, revision).await?;
+    let summary = app.catalog().release(upc).await?;
+    let (Some(rev), Some(summary)) = (rev, summary) else {
+        let what = revision
+            .map(|r| format!(" revision {r}"))
+            .unwrap_or_default();
+        return Err(crate::Error::NotFound(format!(
+            "no release {upc}{what} in the catalog{}",
+            crate::upc_note(upc)
+        )));
+    };
+    let doc: serde_json::Value = serde_json::from_str(&rev.document)?;
+    Ok((summary, rev, doc))
+}
+
+/// A stored file that is not as the catalog recorded it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileProblem {
+    pub sha256: String,
+    pub name: String,
+    pub problem: String,
+}
+
+/// Every file the catalog records, read back from the store and hashed again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verified {
+    pub files: usize,
+    pub problems: Vec<FileProblem>,
+}
+
+pub async fn verify(app: &App) -> Result<Verified> {
+    let records = app.catalog().files().await?;
+    let files = app.files().clone();
+    let n = records.len();
+    let problems = tokio::task::spawn_blocking(move || {
+        let mut problems = Vec::new();
+        for r in &records {
+            let problem = match files.verify(&r.sha256) {
+                Ok(d) if d.size != r.size || d.md5 != r.md5 => Some(format!(
+                    "size/MD5 differ from the catalog ({} bytes, md5 {}; catalog says {} bytes, md5 {})",
+                    d.size, d.md5, r.size, r.md5
+                )),
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(p) = problem {
+                problems.push(FileProblem {
+                    sha256: r.sha256.to_string(),
+                    name: r.original_name.clone(),
+                    problem: p,
+                });
+            }
+        }
+        problems
+    })
+    .await?;
+    Ok(Verified { files: n, problems })
+}
+
+/// The DSP profiles, every one checked (a misspelt QC rule id would silently change
+/// nothing): the list, or every problem.
+pub fn checked_profiles(config: &crate::Config) -> Result<Vec<profiles::DspProfile>> {
+    let profiles = config.load_profiles().map_err(|errs| {
+        crate::err!(
+            "{} profile problem(s):\n  {}",
+            errs.len(),
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )
+    })?;
+    let unknown: Vec<String> = profiles
+        .iter()
+        .flat_map(|p| {
+            p.qc.severity
+                .keys()
+                .filter(|id| ::qc::rule(id).is_none())
+                .map(move |id| format!("{}: [qc.severity] names unknown rule {id:?}", p.name))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        bail!(
+            "{} profile problem(s):\n  {}\n(`liner rules` lists the rule ids)",
+            unknown.len(),
+            unknown.join("\n  ")
+        );
+    }
+    Ok(profiles)
+}

@@ -564,3 +564,22 @@ async fn run_one(app: &App, me: &str, lease: Duration) -> bool {
     }
     true
 }
+
+/// The queue: jobs not done (or every job).
+pub async fn list(app: &App, all: bool) -> Result<Vec<store::Job>> {
+    Ok(app.catalog().jobs(all).await?)
+}
+
+/// Queues a failed or dead job again.
+pub async fn retry(app: &App, id: i64) -> Result<()> {
+    if app.catalog().retry_job(id).await? {
+        return Ok(());
+    }
+    match app.catalog().job(id).await? {
+        None => Err(Error::NotFound(format!("no job {id}"))),
+        Some(j) => Err(Error::Refused(format!(
+            "job {id} is {}: only failed or dead jobs are retried",
+            j.status
+        ))),
+    }
+}

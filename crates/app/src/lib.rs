@@ -206,3 +206,8 @@ pub fn peak_rss_mib() -> f64 {
         })
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+/// A database URL fit for people and logs: the password, if any, replaced.
+pub fn redact(url: &str) -> String {
+    store::redact(url)
+}

@@ -676,22 +676,8 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                 }
             }
             let cfg = Config::load(&overrides)?;
-            let had_catalog =
-                match store::Store::open(&cfg.database, store::OpenMode::Existing).await {
-                    Ok(c) => {
-                        c.close().await;
-                        true
-                    }
-                    Err(_) => false,
-                };
-            let catalog = store::Store::open(&cfg.database, store::OpenMode::Create).await?;
-            cfg.open_files()?;
-            let counts = catalog.table_counts().await?;
-            catalog.close().await;
-            let releases = counts
-                .iter()
-                .find(|(t, _)| *t == "releases")
-                .map_or(0, |(_, n)| *n);
+            let made = app::catalog::init(&cfg).await?;
+            let (had_catalog, releases) = (made.had_catalog, made.releases);
             if json {
                 println!(
                     "{}",
@@ -699,7 +685,7 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                         "home": cfg.home,
                         "created": existing.is_none() || !had_catalog,
                         "config": cfg.source,
-                        "catalog": store::redact(&cfg.database),
+                        "catalog": app::redact(&cfg.database),
                         "files": cfg.files,
                         "releases": releases,
                     }))?
@@ -723,8 +709,10 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
                     note!(
                         "config: {}\ncatalog ready at {} ({releases} releases); file store at {}",
                         cfg.source,
-                        store::redact(&cfg.database),
-                        cfg.files.display()
+                        app::redact(&cfg.database),
+                        cfg.files_remote
+                            .clone()
+                            .unwrap_or_else(|| cfg.files.display().to_string())
                     );
                 }
             }
@@ -744,10 +732,9 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             import::run_with(&cfg, &paths, json, upc.as_ref(), trust_unhashed).await
         }
         Command::Releases { json } => {
-            let cfg = Config::load(&overrides)?;
-            let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-            let list = catalog.releases().await?;
-            catalog.close().await;
+            let app = app::App::open(Config::load(&overrides)?).await?;
+            let list = app::catalog::releases(&app).await?;
+            app.close().await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
@@ -760,23 +747,11 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             revision,
             json,
         } => {
-            let cfg = Config::load(&overrides)?;
             let upc = app::lookup_upc(&upc)?;
-            let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-            let rev = catalog.revision(&upc, revision).await?;
-            let summary = catalog.release(&upc).await?;
-            catalog.close().await;
-            let (Some(rev), Some(summary)) = (rev, summary) else {
-                let what = revision
-                    .map(|r| format!(" revision {r}"))
-                    .unwrap_or_default();
-                anyhow::bail!(
-                    "no release {upc}{what} in the catalog{}",
-                    app::upc_note(&upc)
-                );
-            };
-            let doc: serde_json::Value =
-                serde_json::from_str(&rev.document).context("stored document")?;
+            let app = app::App::open(Config::load(&overrides)?).await?;
+            let shown = app::catalog::show(&app, &upc, revision).await;
+            app.close().await;
+            let (summary, rev, doc) = shown?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
@@ -791,84 +766,30 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
             files_cmd::gc(&cfg, args).await
         }
         Command::Verify { json } => {
-            let cfg = Config::load(&overrides)?;
-            let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-            let records = catalog.files().await?;
-            catalog.close().await;
-            let files = cfg.open_files()?;
-            let mut problems = Vec::new();
-            for r in &records {
-                let problem = match files.verify(&r.sha256) {
-                    Ok(d) if d.size != r.size || d.md5 != r.md5 => Some(format!(
-                        "size/MD5 differ from the catalog ({} bytes, md5 {}; catalog says {} bytes, md5 {})",
-                        d.size, d.md5, r.size, r.md5
-                    )),
-                    Ok(_) => None,
-                    Err(e) => Some(e.to_string()),
-                };
-                if let Some(p) = problem {
-                    problems.push(serde_json::json!({ "sha256": r.sha256.to_string(), "name": r.original_name, "problem": p }));
-                }
-            }
+            let app = app::App::open(Config::load(&overrides)?).await?;
+            let v = app::catalog::verify(&app).await;
+            app.close().await;
+            let v = v?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({ "files": records.len(), "problems": problems })
-                    )?
-                );
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                for p in &problems {
-                    println!(
-                        "✗ {} ({}): {}",
-                        p["sha256"].as_str().unwrap_or(""),
-                        p["name"].as_str().unwrap_or(""),
-                        p["problem"].as_str().unwrap_or("")
-                    );
+                for p in &v.problems {
+                    println!("✗ {} ({}): {}", p.sha256, p.name, p.problem);
                 }
             }
             note!(
                 "{} file(s) checked, {} problem(s)",
-                records.len(),
-                problems.len()
+                v.files,
+                v.problems.len()
             );
-            Ok(if problems.is_empty() {
+            Ok(if v.problems.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
         }
         Command::Profiles { json } => {
-            let cfg = Config::load(&overrides)?;
-            let profiles = cfg.load_profiles().map_err(|errs| {
-                anyhow::anyhow!(
-                    "{} profile problem(s):\n  {}",
-                    errs.len(),
-                    errs.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("\n  ")
-                )
-            })?;
-            // A misspelt rule id in [qc.severity] would silently change nothing.
-            let unknown: Vec<String> = profiles
-                .iter()
-                .flat_map(|p| {
-                    p.qc.severity
-                        .keys()
-                        .filter(|id| ::qc::rule(id).is_none())
-                        .map(move |id| {
-                            format!("{}: [qc.severity] names unknown rule {id:?}", p.name)
-                        })
-                })
-                .collect();
-            if !unknown.is_empty() {
-                anyhow::bail!(
-                    "{} profile problem(s):\n  {}\n(`liner rules` lists the rule ids)",
-                    unknown.len(),
-                    unknown.join("\n  ")
-                );
-            }
+            let profiles = app::catalog::checked_profiles(&Config::load(&overrides)?)?;
             if json {
                 let list: Vec<_> = profiles
                     .iter()
@@ -1073,58 +994,13 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
         Command::Worker(a) => worker::worker(&Config::load(&overrides)?, a).await,
         Command::Jobs { action, json, all } => {
             let cfg = Config::load(&overrides)?;
-            let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
-            match action {
-                Some(JobsCommand::Add(a)) => worker::add(&cfg, a).await,
-                Some(JobsCommand::Retry { id }) => {
-                    if catalog.retry_job(id).await? {
-                        if json {
-                            println!("{}", serde_json::json!({"job": id, "status": "queued"}));
-                        } else {
-                            println!("job {id} queued again");
-                        }
-                        Ok(ExitCode::SUCCESS)
-                    } else {
-                        match catalog.job(id).await? {
-                            None => anyhow::bail!("no job {id}"),
-                            Some(j) => anyhow::bail!(
-                                "job {id} is {}: only failed or dead jobs are retried",
-                                j.status
-                            ),
-                        }
-                    }
-                }
-                None => {
-                    let list = catalog.jobs(all).await?;
-                    if json {
-                        println!("{}", serde_json::to_string_pretty(&list)?);
-                    } else if list.is_empty() {
-                        println!("no jobs");
-                    } else {
-                        for j in &list {
-                            println!(
-                                "{:>6} {:<8} {:<10} {:<36} slot {:<17} attempts {}/{} {}{}",
-                                j.id,
-                                j.status,
-                                j.kind,
-                                j.scope,
-                                if j.slot.is_empty() { "-" } else { &j.slot },
-                                j.attempts,
-                                j.max_attempts,
-                                j.locked_by
-                                    .as_deref()
-                                    .map(|w| format!("held by {w} "))
-                                    .unwrap_or_default(),
-                                j.last_error
-                                    .as_deref()
-                                    .map(|e| format!("last error: {e}"))
-                                    .unwrap_or_default()
-                            );
-                        }
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
+            if let Some(JobsCommand::Add(a)) = action {
+                return worker::add(&cfg, a).await;
             }
+            let app = app::App::open(cfg).await?;
+            let out = jobs(&app, action, json, all).await;
+            app.close().await;
+            out
         }
         Command::Dsp { action } => deliver::dsp(&Config::load(&overrides)?, action).await,
         Command::Ern { action } => match action {
@@ -1144,6 +1020,52 @@ async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
 }
 
 /// The JSON Schema of the release document, as committed in `schemas/release.schema.json`.
+/// `liner jobs [retry ID]`: the queue, or a job queued again.
+async fn jobs(
+    app: &app::App,
+    action: Option<JobsCommand>,
+    json: bool,
+    all: bool,
+) -> Result<ExitCode> {
+    if let Some(JobsCommand::Retry { id }) = action {
+        app::jobs::retry(app, id).await?;
+        if json {
+            println!("{}", serde_json::json!({"job": id, "status": "queued"}));
+        } else {
+            println!("job {id} queued again");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let list = app::jobs::list(app, all).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else if list.is_empty() {
+        println!("no jobs");
+    } else {
+        for j in &list {
+            println!(
+                "{:>6} {:<8} {:<10} {:<36} slot {:<17} attempts {}/{} {}{}",
+                j.id,
+                j.status,
+                j.kind,
+                j.scope,
+                if j.slot.is_empty() { "-" } else { &j.slot },
+                j.attempts,
+                j.max_attempts,
+                j.locked_by
+                    .as_deref()
+                    .map(|w| format!("held by {w} "))
+                    .unwrap_or_default(),
+                j.last_error
+                    .as_deref()
+                    .map(|e| format!("last error: {e}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn release_schema() -> String {
     let schema = schemars::schema_for!(model::Release);
     serde_json::to_string_pretty(&schema).unwrap_or_default()
