@@ -211,3 +211,19 @@ pub fn peak_rss_mib() -> f64 {
 pub fn redact(url: &str) -> String {
     store::redact(url)
 }
+
+/// The rows front ends show, as the catalog keeps them (typed, `Serialize`).
+pub mod views {
+    pub use filestore::Blob;
+    pub use notify::Mailer;
+    pub use store::{FxRate, Gate, ReleaseSummary, StoredRevision};
+}
+
+/// The catalog's handle type, for the commands that still read it directly (issue 18 moves
+/// them into use cases).
+pub use store::Store as Catalog;
+
+/// The URL of an SQLite catalog file.
+pub fn sqlite_url(path: &std::path::Path) -> String {
+    store::sqlite_url(path)
+}

@@ -32,7 +32,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let cfg = Config {
-        database: store::sqlite_url(&out.join("catalog.db")),
+        database: app::sqlite_url(&out.join("catalog.db")),
         files: out.join("files"),
         // `LINER_FILES=s3://bucket/prefix`: the demo's files go to that bucket.
         files_remote: std::env::var("LINER_FILES")
@@ -44,7 +44,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
         ai_policy: ::qc::AiPolicy::Review,
         label_ai_policy: Default::default(),
         allow: Vec::new(),
-        mail: notify::Mailer {
+        mail: app::views::Mailer {
             smtp: None,
             from: "liner@localhost".into(),
             outbox: out.join("outbox"),
@@ -61,12 +61,9 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
         home: None,
         builtin_fallback: false,
     };
-    store::Store::open(&cfg.database, store::OpenMode::Create)
-        .await?
-        .close()
-        .await;
+    app::App::create(cfg.clone()).await?.close().await;
     cfg.open_files()?;
-    note!("[2/8] catalog: {}", store::redact(&cfg.database));
+    note!("[2/8] catalog: {}", app::redact(&cfg.database));
 
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir.join("releases"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -79,7 +76,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
     note!("[3/8] import: {} inputs", inputs.len());
     let code = crate::import::run(&cfg, &inputs, false).await?;
 
-    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+    let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
     let list = catalog.releases().await?;
     catalog.close().await;
     note!(
@@ -101,7 +98,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
     // Staff review: under the "review" AI policy a release that discloses AI content waits
     // for a person; the demo's reviewer approves it for every DSP, signed and logged.
     {
-        let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+        let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
         let profiles = cfg.load_profiles().map_err(|e| {
             anyhow::anyhow!(
                 "DSP profiles: {}",
@@ -116,7 +113,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
             for p in &profiles {
                 if matches!(
                     catalog.gate(&r.upc, &p.name).await?,
-                    Some(store::Gate::AwaitingReview { .. })
+                    Some(app::views::Gate::AwaitingReview { .. })
                 ) && !waiting.contains(&r.upc)
                 {
                     waiting.push(r.upc.clone());
@@ -147,7 +144,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
         "[5/8] ERN: messages for releases that passed QC, in {}",
         ern_dir.display()
     );
-    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+    let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
     let profiles = cfg.load_profiles().map_err(|e| {
         anyhow::anyhow!(
             "DSP profiles: {}",
@@ -193,7 +190,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
         "[6/8] delivery: to the mock DSPs started in this process on loopback (SFTP batch, SFTP release-by-release, HTTP), acknowledgements awaited"
     );
     let deliverable: Vec<String> = {
-        let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+        let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
         let mut v = Vec::new();
         for r in &list {
             for p in cfg.load_profiles().unwrap_or_default() {
@@ -220,7 +217,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
     royalties?;
 
     note!("[8/8] catalog contents:");
-    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+    let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
     let list = catalog.releases().await?;
     crate::print_releases(&list);
     if let Some(first) = list.first() {
@@ -362,7 +359,7 @@ async fn royalty_step(cfg: &Config, out: &Path) -> Result<()> {
         ("EUR", "GBP", "0.8571"),
         ("EUR", "JPY", "163.98"),
     ] {
-        rates.push(store::FxRate {
+        rates.push(app::views::FxRate {
             period: period.clone(),
             base: b.into(),
             quote: q.into(),

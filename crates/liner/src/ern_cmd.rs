@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use app::ern::{NO_SCHEMAS, Options, load_profiles, prepare, request_for, schemas_dir, xsd_errors};
-use store::{OpenMode, Store};
 
 use app::config::Config;
 
@@ -124,7 +123,7 @@ pub(crate) struct BuildArgs {
 
 pub(crate) async fn build(cfg: &Config, a: BuildArgs) -> Result<ExitCode> {
     let upc = app::lookup_upc(&a.upc)?;
-    let catalog = Store::open(&cfg.database, OpenMode::Existing).await?;
+    let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
     let files = cfg.open_files()?;
     let profiles = load_profiles(cfg)?;
     let profile = match &a.dsp {

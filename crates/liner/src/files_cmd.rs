@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
+use app::views::Blob;
 use clap::Args;
-use filestore::Blob;
 use serde::Serialize;
 
 use app::config::Config;
@@ -55,7 +55,7 @@ fn old_enough(b: &Blob, min_age: Duration) -> bool {
 }
 
 pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
-    let catalog = store::Store::open(&cfg.database, store::OpenMode::Existing).await?;
+    let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
     let files = cfg.open_files()?;
     let min_age = Duration::from_secs(a.min_age_hours.saturating_mul(3600));
     let referenced = catalog.referenced_blobs().await?;

@@ -1081,7 +1081,7 @@ pub(crate) fn qc_report_schema() -> String {
     serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
 
-pub(crate) fn print_releases(list: &[store::ReleaseSummary]) {
+pub(crate) fn print_releases(list: &[app::views::ReleaseSummary]) {
     if list.is_empty() {
         note!("the catalog has no releases yet: `liner import <folder>`");
         return;
@@ -1106,8 +1106,8 @@ pub(crate) fn print_releases(list: &[store::ReleaseSummary]) {
 }
 
 pub(crate) fn print_release(
-    summary: &store::ReleaseSummary,
-    rev: &store::StoredRevision,
+    summary: &app::views::ReleaseSummary,
+    rev: &app::views::StoredRevision,
     doc: &serde_json::Value,
 ) {
     let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
+use app::Catalog as Store;
+use app::views::FxRate;
 use clap::{Args, Subcommand};
 use model::Fine;
 use royalties::Period;
 use royalties::statement::Statement;
-use store::{FxRate, OpenMode, Store};
 
 use app::config::Config;
 use app::ledger::{check_all, close_period, statements_dir, statements_for};
@@ -248,8 +249,9 @@ pub(crate) enum FxCommand {
     },
 }
 
+/// The catalog, for the commands below that still read it directly.
 pub(crate) async fn open(cfg: &Config) -> Result<Store> {
-    Ok(Store::open(&cfg.database, OpenMode::Existing).await?)
+    Ok(app::App::open(cfg.clone()).await?.catalog().clone())
 }
 
 fn check_period(p: &str) -> Result<String> {
@@ -300,7 +302,7 @@ pub(crate) async fn reports(cfg: &Config, cmd: ReportsCommand) -> Result<ExitCod
                     }
                     Err(e) => {
                         code = ExitCode::from(1);
-                        note!("{}: {e:#}", p.name);
+                        note!("{}: {}", p.name, e.chain());
                     }
                 }
             }
