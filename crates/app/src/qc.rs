@@ -87,11 +87,11 @@ pub async fn check_release(
     };
     let as_path = Path::new(r.target);
     let catalog = if as_path.exists() {
-        Store::open(&cfg.database, store::OpenMode::Existing)
+        crate::open_catalog(&cfg.database, store::OpenMode::Existing)
             .await
             .ok()
     } else {
-        Some(Store::open(&cfg.database, store::OpenMode::Existing).await?)
+        Some(crate::open_catalog(&cfg.database, store::OpenMode::Existing).await?)
     };
     let subjects = if as_path.exists() {
         if r.fix {

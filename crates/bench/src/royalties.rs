@@ -231,7 +231,7 @@ pub async fn bench(lines: u64, big: u64, postgres: Option<String>, fixtures: &Pa
         &store::sqlite_url(&dir.join("sqlite/catalog.db")),
         fixtures,
     )?;
-    let catalog = store::Store::open(&env[0].1, store::OpenMode::Existing).await?;
+    let catalog = app::open_catalog(&env[0].1, store::OpenMode::Existing).await?;
     let ix = app::royalty::CatalogIndex::load(&catalog).await?;
     catalog.close().await;
     let tracks = tracks_of(&ix);
