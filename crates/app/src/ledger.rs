@@ -538,3 +538,66 @@ pub async fn run_payouts(app: &crate::App, period: &str, out: &Path) -> Result<P
         .with_context(|| format!("writing {}", report.payment_file.display()))?;
     Ok(report)
 }
+
+/// What an FX import did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RatesImported {
+    pub recorded: u64,
+    pub already_there: u64,
+    pub rates: Vec<store::FxRate>,
+}
+
+/// Records exchange rates from a CSV file (`period,base,quote,rate[,source]`, a header
+/// first); every line checked (period, ISO 4217 codes, a positive decimal) before any is
+/// recorded. A rate already there for its period and pair is left as it is.
+pub async fn import_rates(app: &crate::App, file: &Path) -> Result<RatesImported> {
+    let text = intake::read_text_file(file, app.config().limits.document_bytes as u64)
+        .map_err(|(_, why)| crate::Error::Refused(format!("{}: expected {why}", file.display())))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut rates = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let at = || format!("{}:{line}", file.display());
+        let rec = rec.map_err(|e| err!("{}: {e}", at()))?;
+        let get = |k: usize| rec.get(k).unwrap_or("").trim().to_owned();
+        let period = Period::parse(&get(0))
+            .map_err(|e| crate::Error::Refused(format!("{}: period: {e}", at())))?
+            .to_string();
+        let base = model::Currency::parse(&get(1))
+            .map_err(|e| crate::Error::Refused(format!("{}: base: {e}", at())))?;
+        let quote = model::Currency::parse(&get(2))
+            .map_err(|e| crate::Error::Refused(format!("{}: quote: {e}", at())))?;
+        let rate = get(3);
+        if royalties::Rate::parse(&rate, "").is_none() {
+            bail!("{}: rate {rate:?} is not a positive decimal", at());
+        }
+        let source = if get(4).is_empty() {
+            file.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("fx")
+                .to_owned()
+        } else {
+            get(4)
+        };
+        rates.push(store::FxRate {
+            period,
+            base: base.code().into(),
+            quote: quote.code().into(),
+            rate,
+            source,
+        });
+    }
+    let (recorded, already_there) = app.catalog().record_rates(&rates).await?;
+    Ok(RatesImported {
+        recorded: recorded as u64,
+        already_there: already_there as u64,
+        rates,
+    })
+}
+
+/// Every recorded exchange rate.
+pub async fn rates(app: &crate::App) -> Result<Vec<store::FxRate>> {
+    Ok(app.catalog().rates().await?)
+}

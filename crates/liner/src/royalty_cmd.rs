@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use app::Catalog as Store;
-use app::views::FxRate;
 use clap::{Args, Subcommand};
 use model::Fine;
 use royalties::Period;
@@ -940,59 +939,21 @@ pub(crate) async fn payouts(cfg: &Config, cmd: PayoutsCommand) -> Result<ExitCod
 }
 
 pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
-    let catalog = open(cfg).await?;
+    let app = app::App::open(cfg.clone()).await?;
     match cmd {
         FxCommand::Import { file, json } => {
-            let mut rdr = csv::ReaderBuilder::new()
-                .flexible(true)
-                .from_path(&file)
-                .with_context(|| format!("opening {}", file.display()))?;
-            let mut rates = Vec::new();
-            for (i, rec) in rdr.records().enumerate() {
-                let line = i + 2;
-                let rec = rec.with_context(|| format!("{}:{line}", file.display()))?;
-                let get = |k: usize| rec.get(k).unwrap_or("").trim().to_owned();
-                let period = check_period(&get(0))
-                    .map_err(|e| anyhow!("{}:{line}: period: {e}", file.display()))?;
-                let base = model::Currency::parse(&get(1))
-                    .map_err(|e| anyhow!("{}:{line}: base: {e}", file.display()))?;
-                let quote = model::Currency::parse(&get(2))
-                    .map_err(|e| anyhow!("{}:{line}: quote: {e}", file.display()))?;
-                let rate = get(3);
-                if royalties::Rate::parse(&rate, "").is_none() {
-                    bail!(
-                        "{}:{line}: rate {rate:?} is not a positive decimal",
-                        file.display()
-                    );
-                }
-                let source = if get(4).is_empty() {
-                    file.file_name()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or("fx")
-                        .to_owned()
-                } else {
-                    get(4)
-                };
-                rates.push(FxRate {
-                    period,
-                    base: base.code().into(),
-                    quote: quote.code().into(),
-                    rate,
-                    source,
-                });
-            }
-            let (added, same) = catalog.record_rates(&rates).await?;
+            let r = app::ledger::import_rates(&app, &file).await?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"recorded": added, "already_there": same, "rates": rates})
-                );
+                println!("{}", serde_json::to_string(&r)?);
             } else {
-                println!("{added} rates recorded, {same} already there");
+                println!(
+                    "{} rates recorded, {} already there",
+                    r.recorded, r.already_there
+                );
             }
         }
         FxCommand::List { json } => {
-            let r = catalog.rates().await?;
+            let r = app::ledger::rates(&app).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
@@ -1005,5 +966,6 @@ pub(crate) async fn fx(cfg: &Config, cmd: FxCommand) -> Result<ExitCode> {
             }
         }
     }
+    app.close().await;
     Ok(ExitCode::SUCCESS)
 }
