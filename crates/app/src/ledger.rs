@@ -551,7 +551,7 @@ pub struct RatesImported {
 /// first); every line checked (period, ISO 4217 codes, a positive decimal) before any is
 /// recorded. A rate already there for its period and pair is left as it is.
 pub async fn import_rates(app: &crate::App, file: &Path) -> Result<RatesImported> {
-    let text = intake::read_text_file(file, app.config().limits.document_bytes as u64)
+    let text = intake::read_text_file(file, app.config().limits.document_bytes)
         .map_err(|(_, why)| crate::Error::Refused(format!("{}: expected {why}", file.display())))?;
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
