@@ -14,6 +14,7 @@ pub mod ern;
 pub mod error;
 pub mod events;
 pub mod fetch;
+pub mod files;
 pub mod home;
 pub mod jobs;
 pub mod ledger;

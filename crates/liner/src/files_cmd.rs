@@ -1,20 +1,11 @@
-//! `liner files gc`: removes from the file store what nothing refers to (the files of a
-//! refused report, a failed import's leftovers, temp files of a killed write), safely while
-//! workers run:
-//! - a blob written (or re-used) less than `--min-age-hours` ago is kept: an import stores
-//!   its files before it records them;
-//! - what goes is first moved aside, the references are read again, and anything that became
-//!   referenced in between is put back before the rest is deleted.
+//! `liner files gc`: arguments, preview and confirmation over `app::files` (which finds what
+//! nothing refers to and removes it safely while workers run).
 
-use std::collections::HashSet;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
-use app::views::Blob;
+use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 
 use app::config::Config;
 
@@ -35,56 +26,17 @@ pub(crate) struct GcArgs {
     json: bool,
 }
 
-#[derive(Debug, Serialize)]
-struct Outcome {
-    blobs: usize,
-    referenced: usize,
-    garbage: usize,
-    garbage_bytes: u64,
-    too_recent: usize,
-    temp_files: usize,
-    removed: usize,
-    removed_bytes: u64,
-    put_back: usize,
-}
-
-fn old_enough(b: &Blob, min_age: Duration) -> bool {
-    b.modified
-        .and_then(|m| SystemTime::now().duration_since(m).ok())
-        .is_some_and(|age| age >= min_age)
-}
-
 pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
-    let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
-    let files = cfg.open_files()?;
+    let app = app::App::open(cfg.clone()).await?;
+    let out = gc_with(&app, &a).await;
+    app.close().await;
+    out
+}
+
+async fn gc_with(app: &app::App, a: &GcArgs) -> Result<ExitCode> {
     let min_age = Duration::from_secs(a.min_age_hours.saturating_mul(3600));
-    let referenced = catalog.referenced_blobs().await?;
-    let blobs = files.blobs()?;
-    let unreferenced: Vec<&Blob> = blobs
-        .iter()
-        .filter(|b| !referenced.contains(b.hash.hex()))
-        .collect();
-    let (garbage, recent): (Vec<&Blob>, Vec<&Blob>) = unreferenced
-        .into_iter()
-        .partition(|b| old_enough(b, min_age));
-    let temps: Vec<Blob> = files
-        .temp_files()?
-        .into_iter()
-        .filter(|b| old_enough(b, min_age))
-        .collect();
-    let mut out = Outcome {
-        blobs: blobs.len(),
-        referenced: blobs.len() - garbage.len() - recent.len(),
-        garbage: garbage.len(),
-        garbage_bytes: garbage.iter().map(|b| b.size).sum::<u64>()
-            + temps.iter().map(|b| b.size).sum::<u64>(),
-        too_recent: recent.len(),
-        temp_files: temps.len(),
-        removed: 0,
-        removed_bytes: 0,
-        put_back: 0,
-    };
-    let say = |o: &Outcome| {
+    let plan = app::files::gc_plan(app, min_age).await?;
+    let say = |o: &app::files::GcOutcome| {
         note!(
             "{} stored files: {} referenced, {} unreferenced ({} kept as written within {} h), {} leftover temp files; {} to remove",
             o.blobs,
@@ -96,23 +48,22 @@ pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
             table::bytes(o.garbage_bytes)
         );
     };
-    if garbage.is_empty() && temps.is_empty() {
-        catalog.close().await;
+    if plan.is_empty() {
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            println!("{}", serde_json::to_string_pretty(&plan.outcome)?);
         } else {
-            say(&out);
+            say(&plan.outcome);
             println!("nothing to remove");
         }
         return Ok(ExitCode::SUCCESS);
     }
     if !a.json {
-        say(&out);
-        for b in garbage.iter().take(10) {
+        say(&plan.outcome);
+        for b in plan.garbage.iter().take(10) {
             println!("  {}  {}", b.hash.hex(), table::bytes(b.size));
         }
-        if garbage.len() > 10 {
-            println!("  … and {} more", garbage.len() - 10);
+        if plan.garbage.len() > 10 {
+            println!("  … and {} more", plan.garbage.len() - 10);
         }
     }
     let go = a.yes
@@ -121,74 +72,17 @@ pub(crate) async fn gc(cfg: &Config, a: GcArgs) -> Result<ExitCode> {
             && std::io::IsTerminal::is_terminal(&std::io::stdin())
             && crate::confirm(&format!(
                 "Remove {} unreferenced files and {} temp files for good?",
-                garbage.len(),
-                temps.len()
+                plan.outcome.garbage, plan.outcome.temp_files
             ))?);
     if !go {
-        catalog.close().await;
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            println!("{}", serde_json::to_string_pretty(&plan.outcome)?);
         } else {
             println!("nothing removed (run `liner files gc --yes` to remove them)");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if files.is_remote() {
-        // A bucket has no rename: the references are read again just before the deletes, so
-        // a blob an import recorded meanwhile stays.
-        let now_referenced: HashSet<String> = catalog.referenced_blobs().await?;
-        catalog.close().await;
-        for b in &garbage {
-            if now_referenced.contains(b.hash.hex()) {
-                out.put_back += 1;
-                continue;
-            }
-            files.remove(b)?;
-            out.removed += 1;
-            out.removed_bytes += b.size;
-        }
-    } else {
-        // Aside first, then the references again: a blob an import recorded meanwhile goes back.
-        let aside = files.root().join("gc").join(format!(
-            "{}",
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        ));
-        std::fs::create_dir_all(&aside).with_context(|| format!("creating {}", aside.display()))?;
-        let mut moved: Vec<(&Blob, PathBuf)> = Vec::new();
-        for b in &garbage {
-            let to = aside.join(b.hash.hex());
-            if std::fs::rename(&b.path, &to).is_ok() {
-                moved.push((b, to));
-            }
-        }
-        let now_referenced: HashSet<String> = catalog.referenced_blobs().await?;
-        catalog.close().await;
-        for (b, at) in moved {
-            if now_referenced.contains(b.hash.hex()) || files.contains(&b.hash) {
-                if !files.contains(&b.hash) {
-                    std::fs::rename(&at, &b.path)
-                        .with_context(|| format!("putting back {}", b.path.display()))?;
-                } else {
-                    std::fs::remove_file(&at).ok();
-                }
-                out.put_back += 1;
-            } else {
-                std::fs::remove_file(&at).with_context(|| format!("removing {}", at.display()))?;
-                out.removed += 1;
-                out.removed_bytes += b.size;
-            }
-        }
-        std::fs::remove_dir(&aside).ok();
-    }
-    for t in &temps {
-        if std::fs::remove_file(&t.path).is_ok() {
-            out.removed += 1;
-            out.removed_bytes += t.size;
-        }
-    }
+    let out = app::files::gc_apply(app, plan).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
