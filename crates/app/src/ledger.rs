@@ -601,3 +601,55 @@ pub async fn import_rates(app: &crate::App, file: &Path) -> Result<RatesImported
 pub async fn rates(app: &crate::App) -> Result<Vec<store::FxRate>> {
     Ok(app.catalog().rates().await?)
 }
+
+/// A reporting period as `period list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PeriodRow {
+    pub period: String,
+    /// Sales postings booked into it.
+    pub transactions: i64,
+    pub closed: bool,
+}
+
+/// Every period with sales postings, and every closed one.
+pub async fn periods(app: &crate::App) -> Result<Vec<PeriodRow>> {
+    let catalog = app.catalog();
+    let closed = crate::royalty::closed_periods(catalog).await?;
+    let mut rows: BTreeMap<String, i64> =
+        catalog.periods_with_postings().await?.into_iter().collect();
+    for c in &closed {
+        rows.entry(c.to_string()).or_insert(0);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(period, transactions)| PeriodRow {
+            closed: Period::parse(&period).is_ok_and(|x| closed.contains(&x)),
+            period,
+            transactions,
+        })
+        .collect())
+}
+
+/// What closing a period would do, checked against the rules before anyone is asked: its
+/// sales postings, or why it may not close (`today`'s month decides what is over).
+pub async fn close_preview(
+    app: &crate::App,
+    period: &str,
+    force: bool,
+) -> Result<std::result::Result<i64, royalties::period::CloseRefusal>> {
+    let catalog = app.catalog();
+    let today =
+        Period::parse(&crate::royalty::this_month(app.clock())).map_err(crate::Error::Refused)?;
+    let this = Period::parse(period).map_err(crate::Error::Refused)?;
+    let with_postings = catalog.periods_with_postings().await?;
+    let postings = with_postings
+        .iter()
+        .find(|(p, _)| p == period)
+        .map_or(0, |(_, n)| *n);
+    let closed = crate::royalty::closed_periods(catalog).await?;
+    let open_before = with_postings
+        .iter()
+        .filter_map(|(p, _)| Period::parse(p).ok())
+        .find(|p| *p < this && !closed.contains(p));
+    Ok(royalties::period::may_close(this, today, force, &closed, open_before).map(|()| postings))
+}

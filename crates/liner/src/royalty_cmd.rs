@@ -788,21 +788,10 @@ pub(crate) async fn statements(cfg: &Config, a: StatementsArgs) -> Result<ExitCo
 pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode> {
     match cmd {
         PeriodCommand::List { json } => {
-            let catalog = open(cfg).await?;
-            let closed = app::royalty::closed_periods(&catalog).await?;
-            let mut rows: BTreeMap<String, i64> =
-                catalog.periods_with_postings().await?.into_iter().collect();
-            for c in &closed {
-                rows.entry(c.to_string()).or_insert(0);
-            }
-            catalog.close().await;
-            let list: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|(p, n)| {
-                    let is_closed = Period::parse(p).is_ok_and(|x| closed.contains(&x));
-                    serde_json::json!({"period": p, "transactions": n, "closed": is_closed})
-                })
-                .collect();
+            let app = app::App::open(cfg.clone()).await?;
+            let list = app::ledger::periods(&app).await;
+            app.close().await;
+            let list = list?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
@@ -812,13 +801,9 @@ pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode>
                 for v in &list {
                     println!(
                         "{:<8}  {:<6}  {}",
-                        v["period"].as_str().unwrap_or_default(),
-                        if v["closed"] == true {
-                            "closed"
-                        } else {
-                            "open"
-                        },
-                        v["transactions"]
+                        v.period,
+                        if v.closed { "closed" } else { "open" },
+                        v.transactions
                     );
                 }
             }
@@ -831,30 +816,18 @@ pub(crate) async fn period(cfg: &Config, cmd: PeriodCommand) -> Result<ExitCode>
             out,
             json,
         } => {
-            let catalog = open(cfg).await?;
-            let today = Period::parse(&this_month(app::Clock::system())).map_err(|e| anyhow!(e))?;
-            let this = Period::parse(&period).map_err(|e| anyhow!(e))?;
-            let postings = catalog
-                .periods_with_postings()
-                .await?
-                .into_iter()
-                .find(|(p, _)| *p == period)
-                .map_or(0, |(_, n)| n);
-            // Check the rules before asking anything.
-            let closed = app::royalty::closed_periods(&catalog).await?;
-            let open_before = catalog
-                .periods_with_postings()
-                .await?
-                .into_iter()
-                .filter_map(|(p, _)| Period::parse(&p).ok())
-                .find(|p| *p < this && !closed.contains(p));
-            if let Err(refusal) =
-                royalties::period::may_close(this, today, force, &closed, open_before)
-            {
-                catalog.close().await;
-                eprintln!("error: {refusal}");
-                return Ok(ExitCode::FAILURE);
-            }
+            let app = app::App::open(cfg.clone()).await?;
+            let catalog = app.catalog().clone();
+            // The rules first, before anything is asked.
+            let postings = match app::ledger::close_preview(&app, &period, force).await? {
+                Ok(n) => n,
+                Err(refusal) => {
+                    app.close().await;
+                    eprintln!("error: {refusal}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let today = Period::parse(&this_month(app.clock())).map_err(|e| anyhow!(e))?;
             let question = if postings == 0 {
                 format!(
                     "{period} is empty: no sales report was booked into it and nothing was rematched. Close it anyway (its statements become final, showing only balances carried)?"
