@@ -653,3 +653,39 @@ pub async fn close_preview(
         .find(|p| *p < this && !closed.contains(p));
     Ok(royalties::period::may_close(this, today, force, &closed, open_before).map(|()| postings))
 }
+
+/// An account's balance in one currency.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Balance {
+    pub account: String,
+    pub currency: String,
+    /// Exact, as a decimal string.
+    pub balance: String,
+    #[serde(skip)]
+    pub amount: Fine,
+}
+
+/// Every account's balance per currency (of one payee's accounts with `payee`).
+pub async fn balances(app: &crate::App, payee: Option<&str>) -> Result<Vec<Balance>> {
+    let txs = app.catalog().transactions().await?;
+    let mut b: BTreeMap<(String, String), Fine> = BTreeMap::new();
+    for t in &txs {
+        for e in &t.entries {
+            *b.entry((e.account.clone(), e.currency.clone()))
+                .or_default() += e.amount;
+        }
+    }
+    let keep = |a: &str| match payee {
+        None => true,
+        Some(p) => a.split_once(':').is_some_and(|(_, id)| id == p),
+    };
+    Ok(b.into_iter()
+        .filter(|((a, _), _)| keep(a))
+        .map(|((account, currency), amount)| Balance {
+            account,
+            currency,
+            balance: amount.to_decimal(),
+            amount,
+        })
+        .collect())
+}

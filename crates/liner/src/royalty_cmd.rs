@@ -630,34 +630,22 @@ async fn rematch(cfg: &Config, period: Option<String>, json: bool) -> Result<Exi
 }
 
 pub(crate) async fn ledger(cfg: &Config, cmd: LedgerCommand) -> Result<ExitCode> {
-    let catalog = open(cfg).await?;
+    let app = app::App::open(cfg.clone()).await?;
+    let catalog = app.catalog().clone();
     match cmd {
         LedgerCommand::Balance { payee, json } => {
-            let txs = catalog.transactions().await?;
-            let mut b: BTreeMap<(String, String), Fine> = BTreeMap::new();
-            for t in &txs {
-                for e in &t.entries {
-                    *b.entry((e.account.clone(), e.currency.clone()))
-                        .or_default() += e.amount;
-                }
-            }
-            let keep = |a: &str| match &payee {
-                None => true,
-                Some(p) => a.split_once(':').is_some_and(|(_, id)| id == p),
-            };
-            let rows: Vec<serde_json::Value> = b
-                .iter()
-                .filter(|((a, _), _)| keep(a))
-                .map(|((a, c), v)| serde_json::json!({"account": a, "currency": c, "balance": v.to_decimal()}))
-                .collect();
+            let rows = app::ledger::balances(&app, payee.as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 // Per currency, the balances rounded to its minor unit and adding up to the
                 // shown total (zero for the whole ledger: it balances).
                 let mut by_cur: BTreeMap<&str, Vec<(&str, Fine)>> = BTreeMap::new();
-                for ((a, c), v) in b.iter().filter(|((a, _), _)| keep(a)) {
-                    by_cur.entry(c.as_str()).or_default().push((a.as_str(), *v));
+                for r in &rows {
+                    by_cur
+                        .entry(r.currency.as_str())
+                        .or_default()
+                        .push((r.account.as_str(), r.amount));
                 }
                 let mut t = Table::new(&["account", "currency", "balance"], &[false, false, true]);
                 for (cur, list) in &by_cur {
