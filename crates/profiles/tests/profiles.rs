@@ -239,3 +239,21 @@ acknowledgements = "/acks""#,
     );
     assert_eq!(ok, "");
 }
+
+/// Moved from the binary's delivery shell with the rule itself (issue 18): the lead time is
+/// the profile's rule, checked against a date given to it.
+#[test]
+fn lead_time_warns_refuses_and_spares_back_catalogue() {
+    let lt = profiles::LeadTime {
+        warn_days: 14,
+        refuse_days: 7,
+        delivery_offset_days: 21,
+    };
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
+    let d = |n| today + chrono::Duration::days(n);
+    assert_eq!(lt.check(d(30), today, false), Ok(None));
+    assert!(matches!(lt.check(d(10), today, false), Ok(Some(w)) if w.contains("10 day(s)")));
+    assert!(matches!(lt.check(d(3), today, false), Err(e) if e.contains("--priority")));
+    assert!(matches!(lt.check(d(3), today, true), Ok(Some(_))));
+    assert_eq!(lt.check(d(-400), today, false), Ok(None));
+}
