@@ -103,15 +103,8 @@ impl App {
     pub async fn open_with(config: Config, mode: OpenMode, clock: Clock) -> Result<App> {
         let catalog = open_catalog(&config.database, mode).await?;
         let files = config.open_files()?;
-        let profiles = config.load_profiles().map_err(|e| {
-            format!(
-                "DSP profiles: {}",
-                e.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        });
+        // Checked once; commands that need no profile still run when they do not load.
+        let profiles = crate::ern::load_profiles(&config).map_err(|e| e.to_string());
         Ok(App {
             notifier: Notifier::new(config.mail.clone()),
             config: Arc::new(config),

@@ -99,15 +99,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
     // for a person; the demo's reviewer approves it for every DSP, signed and logged.
     {
         let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
-        let profiles = cfg.load_profiles().map_err(|e| {
-            anyhow::anyhow!(
-                "DSP profiles: {}",
-                e.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        })?;
+        let profiles = app::ern::load_profiles(&cfg)?;
         let mut waiting = Vec::new();
         for r in &list {
             for p in &profiles {
@@ -145,15 +137,7 @@ pub(crate) async fn run(out: &Path, fixtures_dir: &Path) -> Result<ExitCode> {
         ern_dir.display()
     );
     let catalog = app::App::open(cfg.clone()).await?.catalog().clone();
-    let profiles = cfg.load_profiles().map_err(|e| {
-        anyhow::anyhow!(
-            "DSP profiles: {}",
-            e.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    })?;
+    let profiles = app::ern::load_profiles(&cfg)?;
     let mut built = 0;
     for r in &list {
         for p in &profiles {
