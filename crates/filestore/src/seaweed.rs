@@ -3,7 +3,7 @@
 //! ports, with one identity and a bucket. Dropped, it is stopped.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,11 +22,22 @@ pub struct Seaweed {
     pub bucket: String,
 }
 
+/// A free loopback port for a test server, below the kernel's ephemeral range (32768 and up
+/// on Linux): a port the kernel hands out for a connection or a `bind(0)` meanwhile can
+/// never be the one picked here. Each call in a process takes the next port of its own walk,
+/// so concurrent tests do not pick the same one.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919) % 12_000;
+    for _ in 0..12_000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + ((start + n % 12_000) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    0
 }
 
 /// One HTTP/1.1 request on loopback; the status code, or None when nothing answers.

@@ -63,12 +63,23 @@ pub(crate) fn stdout_of_success(args: &[&str], out: std::process::Output) -> Str
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// A free loopback port for a test server, below the kernel's ephemeral range (32768 and up
+/// on Linux): a port the kernel hands out for a connection or a `bind(0)` meanwhile can
+/// never be the one picked here. Each call in a process takes the next port of its own walk,
+/// so concurrent tests do not pick the same one.
 #[allow(dead_code)]
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919) % 12_000;
+    for _ in 0..12_000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + ((start + n % 12_000) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 20000-31999");
 }
 
 /// A real SMTP server (aiosmtpd, from PyPI) writing a Maildir; stopped on drop.
