@@ -301,7 +301,9 @@ fn analyse_file(mut file: File) -> AudioReport {
             .seek(SeekFrom::Start(0))
             .and_then(|_| read_up_to(&mut file, &mut head))
             .unwrap_or(0);
-        if let Err(e) = sniff::flac_streaminfo(&head[..n]) {
+        if let Err(e) = sniff::flac_streaminfo(&head[..n])
+            .and_then(|()| sniff::flac_metadata(&mut file, file_bytes))
+        {
             return AudioReport::unreadable(
                 file_bytes,
                 container,

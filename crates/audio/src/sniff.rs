@@ -128,6 +128,56 @@ pub(crate) fn flac_streaminfo(head: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Walks a FLAC file's metadata blocks: each must fit in the file, and a PICTURE block's own
+/// lengths (MIME type, description, picture data) must fit in the block — a decoder allocates
+/// what they declare before it reads (a 4 GiB picture length in a small file).
+pub(crate) fn flac_metadata<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<(), String> {
+    let mut pos = 4u64;
+    loop {
+        let mut h = [0u8; 4];
+        r.seek(SeekFrom::Start(pos))
+            .and_then(|_| r.read_exact(&mut h))
+            .map_err(|_| format!("the metadata block header at byte {pos} is cut off"))?;
+        let (last, kind) = (h[0] & 0x80 != 0, h[0] & 0x7F);
+        let len = u64::from(u32::from_be_bytes([0, h[1], h[2], h[3]]));
+        let body = pos + 4;
+        if body + len > file_len {
+            return Err(format!(
+                "metadata block {kind} at byte {pos} declares {len} bytes; the file ends first"
+            ));
+        }
+        if kind == 6 {
+            // type, MIME length + MIME, description length + description, 4 numbers, data length.
+            let mut at = 4u64;
+            let mut read_u32 = |off: u64| -> Result<u64, String> {
+                let mut b = [0u8; 4];
+                if off + 4 > len {
+                    return Err(format!("the PICTURE block at byte {pos} is cut off"));
+                }
+                r.seek(SeekFrom::Start(body + off))
+                    .and_then(|_| r.read_exact(&mut b))
+                    .map_err(|_| format!("the PICTURE block at byte {pos} is cut off"))?;
+                Ok(u64::from(u32::from_be_bytes(b)))
+            };
+            let mime = read_u32(at)?;
+            at += 4 + mime;
+            let desc = read_u32(at)?;
+            at += 4 + desc + 16;
+            let data = read_u32(at)?;
+            at += 4 + data;
+            if at > len {
+                return Err(format!(
+                    "the PICTURE block at byte {pos} declares {at} bytes of fields in a {len}-byte block"
+                ));
+            }
+        }
+        if last {
+            return Ok(());
+        }
+        pos = body + len;
+    }
+}
+
 /// Walks the RIFF chunks. Never reads sample data; stops at the first chunk header that does
 /// not fit in the file.
 pub(crate) fn wav_layout<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result<WavLayout> {

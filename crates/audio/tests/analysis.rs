@@ -428,3 +428,40 @@ fn defect_12_zero_sample_rates_are_refused_before_decoding() {
     let why = analyse(&fpath).unreadable.expect("unreadable");
     assert!(why.contains("sample rate of 0"), "{why}");
 }
+
+/// Found by `cargo xtask fuzz` (audio_header): a FLAC PICTURE block declaring 4 GiB of
+/// picture data in a small file made the decoder allocate it. It is refused as malformed now,
+/// before any decoder reads the file.
+#[test]
+fn a_flac_picture_block_longer_than_itself_is_refused_before_decoding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("picture.flac");
+    let mut f = b"fLaC".to_vec();
+    // STREAMINFO: 4096-sample blocks, 44.1 kHz, 2 channels, 16 bits.
+    f.extend([0x00, 0, 0, 34]);
+    let mut si = [0u8; 34];
+    si[0..2].copy_from_slice(&4096u16.to_be_bytes());
+    si[2..4].copy_from_slice(&4096u16.to_be_bytes());
+    si[10] = 0x0A;
+    si[11] = 0xC4;
+    si[12] = 0x42;
+    si[13] = 0xF0;
+    f.extend(si);
+    // The last block, a PICTURE of 40 bytes whose data length says 4 GiB.
+    let mut pic = Vec::new();
+    pic.extend(3u32.to_be_bytes()); // front cover
+    pic.extend(0u32.to_be_bytes()); // MIME length
+    pic.extend(0u32.to_be_bytes()); // description length
+    pic.extend([0u8; 16]);
+    pic.extend(u32::MAX.to_be_bytes()); // picture data length
+    pic.extend([0u8; 8]);
+    f.extend([0x86, 0, 0, pic.len() as u8]);
+    f.extend(pic);
+    std::fs::write(&path, &f).expect("write");
+    let r = audio::analyse(&path);
+    let why = r.unreadable.unwrap_or_default();
+    assert!(
+        why.contains("PICTURE block") && why.contains("declares"),
+        "{why}"
+    );
+}
